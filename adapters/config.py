@@ -1,0 +1,58 @@
+"""Configuration from the environment (TOKENBRIDGE_*), optionally from a TOML file first.
+
+The file named by TOKENBRIDGE_CONFIG may set the same keys, lower-case without the prefix
+(`database_url = "..."`); the environment wins over the file.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
+
+PREFIX = "TOKENBRIDGE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///tokenbridge.db"
+    issuer_bic: str | None = None
+    allowed_senders: str | None = None  # comma-separated BICs; None = any
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    ledger: str = "sql"
+    evm_url: str | None = None
+    evm_key: str | None = None  # never logged, never printed
+    max_message_bytes: int = DEFAULT_MAX_BYTES
+
+    @property
+    def allowed_sender_bics(self) -> frozenset[str] | None:
+        if not self.allowed_senders:
+            return None
+        return frozenset(b.strip().upper() for b in self.allowed_senders.split(",") if b.strip())
+
+    def __repr__(self) -> str:  # keep the key out of any log line or traceback
+        shown = {f.name: ("***" if f.name == "evm_key" and getattr(self, f.name) else getattr(self, f.name))
+                 for f in fields(self)}
+        return f"Settings({shown})"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from TOKENBRIDGE_CONFIG (if any), then the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    config_file = environ.get(PREFIX + "CONFIG")
+    if config_file:
+        values.update(tomllib.loads(Path(config_file).read_text(encoding="utf-8")))
+    for f in fields(Settings):
+        raw = environ.get(PREFIX + f.name.upper())
+        if raw is not None and raw != "":
+            values[f.name] = raw
+    known = {f.name: f for f in fields(Settings)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+    if "max_message_bytes" in values:
+        values["max_message_bytes"] = int(values["max_message_bytes"])  # type: ignore[arg-type]
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,157 @@
+"""Business rules the XSDs cannot express, each with a stable rule id and an ISO reason code.
+
+Rule ids are part of the bridge's outside (they appear in `validate --json` and in logs); the
+reason codes are ISO 20022 ExternalStatusReason1Code values used in pacs.002 rejects.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+from bridge.iso.findings import Finding
+from bridge.money import Amount, decimals_of, is_active_currency, minor_units
+from bridge.parties import Agent, Party
+from bridge.payments import CreditTransfer, CreditTransferMessage
+from bridge.statements import StatementMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    reason: str
+    summary: str
+
+
+NB_OF_TXS = Rule("grp.nb-of-txs", "AM18", "NbOfTxs equals the number of transactions")
+CTRL_SUM = Rule("grp.ctrl-sum", "AM10", "CtrlSum equals the sum of the transaction amounts")
+TOTAL_AMOUNT = Rule("grp.total-amount", "AM10", "TtlIntrBkSttlmAmt equals the sum of the amounts")
+CURRENCY = Rule("amount.currency", "AM11", "the currency is an active ISO 4217 code")
+PRECISION = Rule("amount.precision", "AM12", "no more decimals than the currency's minor units")
+ZERO = Rule("amount.zero", "AM01", "amounts are not zero")
+NEGATIVE = Rule("amount.negative", "AM12", "amounts are not negative")
+IBAN_CHECK = Rule("account.iban", "AC01", "an IBAN has valid structure and check digits")
+BIC_FORMAT = Rule("agent.bic", "RC01", "a BIC has the ISO 9362 format and a real country")
+UETR_V4 = Rule("tx.uetr", "FF01", "a UETR is a UUID version 4")
+UNIQUE_IDS = Rule("tx.unique-ids", "AM05", "transaction ids are unique within a message")
+
+RULES: tuple[Rule, ...] = (NB_OF_TXS, CTRL_SUM, TOTAL_AMOUNT, CURRENCY, PRECISION, ZERO, NEGATIVE,
+                           IBAN_CHECK, BIC_FORMAT, UETR_V4, UNIQUE_IDS)
+"""Every business rule, for documentation and `validate --rules`."""
+
+_UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def _finding(rule: Rule, message: str, path: str, transaction: int | None = None) -> Finding:
+    return Finding(message=message, rule=rule.id, reason=rule.reason, path=path,
+                   transaction=transaction)
+
+
+def check_amount(amount: Amount, path: str, transaction: int | None = None,
+                 allow_zero: bool = False) -> Iterator[Finding]:
+    """Currency active in ISO 4217; positive; no more decimals than the currency allows."""
+    if not is_active_currency(amount.currency):
+        yield _finding(CURRENCY, f"{amount.currency!r} is not an active ISO 4217 currency",
+                       path, transaction)
+        return
+    if amount.value < 0:
+        yield _finding(NEGATIVE, f"amount {amount} is negative", path, transaction)
+    elif amount.value == 0 and not allow_zero:
+        yield _finding(ZERO, f"amount {amount} is zero", path, transaction)
+    try:
+        exponent = minor_units(amount.currency)
+    except ValueError:
+        return  # metals and funds without minor units: nothing to check against
+    if decimals_of(amount.value) > exponent:
+        yield _finding(PRECISION, f"amount {amount} has more than {exponent} decimals "
+                                  f"allowed for {amount.currency}", path, transaction)
+
+
+def check_iban(party: Party | None, path: str, transaction: int | None = None) -> Iterator[Finding]:
+    if party is None or party.account is None or not party.account.iban:
+        return
+    try:
+        IBAN(party.account.iban)
+    except SchwiftyException as exc:
+        yield _finding(IBAN_CHECK, f"IBAN {party.account.iban}: {exc}", path, transaction)
+
+
+def check_bic(agent: Agent | None, path: str, transaction: int | None = None) -> Iterator[Finding]:
+    if agent is None or not agent.bic:
+        return
+    try:
+        BIC(agent.bic)
+    except SchwiftyException as exc:
+        yield _finding(BIC_FORMAT, f"BIC {agent.bic}: {exc}", path, transaction)
+
+
+def _transaction_findings(tx: CreditTransfer) -> Iterator[Finding]:
+    at = f"/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[{tx.index + 1}]"
+    yield from check_amount(tx.amount, f"{at}/IntrBkSttlmAmt", tx.index)
+    yield from check_iban(tx.debtor, f"{at}/DbtrAcct", tx.index)
+    yield from check_iban(tx.creditor, f"{at}/CdtrAcct", tx.index)
+    for name, agent in (("DbtrAgt", tx.debtor_agent), ("CdtrAgt", tx.creditor_agent),
+                        ("InstgAgt", tx.instructing_agent), ("InstdAgt", tx.instructed_agent)):
+        yield from check_bic(agent, f"{at}/{name}", tx.index)
+    if tx.uetr is not None and not _UUID4.match(tx.uetr):
+        yield _finding(UETR_V4, f"UETR {tx.uetr!r} is not a lowercase UUID v4",
+                       f"{at}/PmtId/UETR", tx.index)
+
+
+def _duplicate_ids(transactions: Iterable[CreditTransfer]) -> Iterator[Finding]:
+    seen: dict[tuple[str, str], int] = {}
+    for tx in transactions:
+        for field, value in (("TxId", tx.transaction_id), ("InstrId", tx.instruction_id),
+                             ("UETR", tx.uetr)):
+            if value is None:
+                continue
+            first = seen.setdefault((field, value), tx.index)
+            if first != tx.index:
+                yield _finding(UNIQUE_IDS, f"{field} {value!r} repeats transaction {first + 1}",
+                               f"/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[{tx.index + 1}]/PmtId/{field}",
+                               tx.index)
+
+
+def check_credit_transfers(message: CreditTransferMessage) -> list[Finding]:
+    """Every business-rule finding of a pacs.008; message-level ones have transaction=None."""
+    header = message.group_header
+    grp = "/Document/FIToFICstmrCdtTrf/GrpHdr"
+    findings: list[Finding] = []
+    if header.number_of_transactions != len(message.transactions):
+        findings.append(_finding(NB_OF_TXS, f"NbOfTxs says {header.number_of_transactions}, "
+                                            f"the message holds {len(message.transactions)}",
+                                 f"{grp}/NbOfTxs"))
+    total = sum((tx.amount.value for tx in message.transactions), Decimal(0))
+    if header.control_sum is not None and header.control_sum != total:
+        findings.append(_finding(CTRL_SUM, f"CtrlSum says {header.control_sum}, "
+                                           f"the amounts add up to {total}", f"{grp}/CtrlSum"))
+    declared = header.total_settlement_amount
+    if declared is not None:
+        currencies = {tx.amount.currency for tx in message.transactions}
+        if currencies != {declared.currency} or declared.value != total:
+            findings.append(_finding(TOTAL_AMOUNT, f"TtlIntrBkSttlmAmt says {declared}, the "
+                                     f"amounts add up to {total} {'/'.join(sorted(currencies))}",
+                                     f"{grp}/TtlIntrBkSttlmAmt"))
+    for name, agent in (("InstgAgt", header.instructing_agent), ("InstdAgt", header.instructed_agent)):
+        findings.extend(check_bic(agent, f"{grp}/{name}"))
+    for tx in message.transactions:
+        findings.extend(_transaction_findings(tx))
+    findings.extend(_duplicate_ids(message.transactions))
+    return findings
+
+
+def check_statements(message: StatementMessage) -> list[Finding]:
+    """Business-rule findings of a camt.053: currencies and precision of balances and entries."""
+    findings: list[Finding] = []
+    for s, statement in enumerate(message.statements, start=1):
+        at = f"/Document/BkToCstmrStmt/Stmt[{s}]"
+        for b, balance in enumerate(statement.balances, start=1):
+            findings.extend(check_amount(balance.amount, f"{at}/Bal[{b}]/Amt", allow_zero=True))
+        for entry in statement.entries:
+            findings.extend(check_amount(entry.amount, f"{at}/Ntry[{entry.index + 1}]/Amt",
+                                         allow_zero=True))
+    return findings

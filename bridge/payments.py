@@ -1,0 +1,57 @@
+"""pacs.008 in domain terms: a credit transfer message, its group header and its transactions.
+
+One shape for every version from pacs.008.001.02 to .13; the reader absorbs the differences.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from bridge.money import Amount
+from bridge.parties import Agent, Party
+
+
+@dataclass(frozen=True, slots=True)
+class GroupHeader:
+    """`GrpHdr`: what the sender says of the whole message."""
+
+    message_id: str
+    created_at: datetime | None
+    number_of_transactions: int
+    control_sum: Decimal | None = None
+    total_settlement_amount: Amount | None = None
+    settlement_date: date | None = None
+    settlement_method: str | None = None
+    instructing_agent: Agent | None = None
+    instructed_agent: Agent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTransfer:
+    """One `CdtTrfTxInf`: a single interbank credit transfer."""
+
+    index: int  # 0-based position in the message; ties per-transaction findings to the XML
+    end_to_end_id: str
+    amount: Amount  # IntrBkSttlmAmt
+    debtor: Party
+    creditor: Party
+    instruction_id: str | None = None
+    transaction_id: str | None = None
+    uetr: str | None = None
+    settlement_date: date | None = None
+    charge_bearer: str | None = None
+    debtor_agent: Agent | None = None
+    creditor_agent: Agent | None = None
+    instructing_agent: Agent | None = None
+    instructed_agent: Agent | None = None
+    remittance: tuple[str, ...] = ()  # unstructured lines, then structured creditor references
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTransferMessage:
+    """A whole `FIToFICstmrCdtTrf`."""
+
+    message_type: str  # e.g. "pacs.008.001.08", from the Document namespace
+    group_header: GroupHeader
+    transactions: tuple[CreditTransfer, ...] = field(default_factory=tuple)
