@@ -1,7 +1,7 @@
 """camt.053 in domain terms: statements, balances and entries.
 
 One shape for every version from camt.053.001.02 to .14; the reader absorbs the differences
-(e.g. entry status as `Sts` text up to .08 and `Sts/Cd` from .09 on).
+(e.g. entry status as `Sts` text up to .06 and `Sts/Cd` or `Sts/Prtry` from .07 on).
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class StatementEntry:
     index: int  # 0-based position in its statement
     amount: Amount
     credit_debit: str  # CRDT or DBIT
-    status: str  # BOOK, PDNG, INFO (FUTR from .09 on)
+    status: str  # BOOK, PDNG, INFO, FUTR (or a proprietary code)
     booking_date: date | None = None
     value_date: date | None = None
     entry_ref: str | None = None

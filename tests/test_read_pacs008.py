@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -18,7 +17,7 @@ from bridge.parties import AccountId, Agent, Party
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 #: Public sample messages, read in place (never copied into the project).
-CORPUS = Path(os.environ.get("ISO20022_REFERENCE", "/work/shared/iso20022"))
+from conftest import CORPUS_ROOT as CORPUS  # noqa: E402
 ISO_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 
 
@@ -320,6 +319,7 @@ def _text(element: etree._Element, xpath: str, ns: dict[str, str]) -> str | None
     return element.xpath(f"string({xpath})", namespaces=ns).strip() or None
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("local_path", _corpus_paths("pacs.008") or [None])
 def test_reads_every_valid_pacs_008_in_the_corpus_as_xpath_sees_it(local_path):
     if local_path is None:

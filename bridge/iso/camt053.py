@@ -16,11 +16,10 @@ from datetime import date
 
 from lxml import etree
 
-from bridge.iso.catalogue import message_type_of
+from bridge.iso import components
 from bridge.iso.errors import MessageReadError
 from bridge.iso.xmlnav import Node, to_date, to_datetime, to_decimal
-from bridge.money import Amount
-from bridge.parties import AccountId, Agent, Party
+from bridge.parties import AccountId, Party
 from bridge.statements import Balance, Statement, StatementEntry, StatementMessage, TransactionDetails
 
 MESSAGE_FAMILY = "camt.053.001"
@@ -35,7 +34,7 @@ def read_statement_message(document: etree._Element) -> StatementMessage:
 
     Raises MessageReadError when `document` is not a camt.053.001.02-.14 Document.
     """
-    message_type, root = _message_root(document)
+    message_type, root = components.message_root(document, MESSAGE_FAMILY, SUPPORTED_VERSIONS, ROOT)
     message_id = root.text("GrpHdr/MsgId")
     if message_id is None:
         raise MessageReadError(f"{ROOT} has no GrpHdr/MsgId")
@@ -45,19 +44,6 @@ def read_statement_message(document: etree._Element) -> StatementMessage:
         created_at=to_datetime(root.text("GrpHdr/CreDtTm")),
         statements=tuple(_statement(index, stmt) for index, stmt in enumerate(root.findall("Stmt"))),
     )
-
-
-def _message_root(document: etree._Element) -> tuple[str, Node]:
-    qname = etree.QName(document)
-    message_type = message_type_of(qname.namespace)
-    family, _, version = (message_type or "").rpartition(".")
-    if qname.localname != "Document" or family != MESSAGE_FAMILY or version not in SUPPORTED_VERSIONS:
-        found = message_type or qname.text
-        raise MessageReadError(f"expected a camt.053.001.02 to .14 Document, got {found}")
-    root = Node(document, qname.namespace or "").find(ROOT)
-    if root is None:
-        raise MessageReadError(f"{message_type} Document has no {ROOT}")
-    return message_type, root
 
 
 def _statement(index: int, stmt: Node) -> Statement:
@@ -70,11 +56,11 @@ def _statement(index: int, stmt: Node) -> Statement:
         statement_id=statement_id,
         # From .09 on `Acct/Id` is optional (an account may be named by `Prxy` only): such a
         # statement reads with an empty AccountId, which matches no registered account.
-        account=_account(stmt.find("Acct")) or AccountId(),
+        account=components.account(stmt.find("Acct")) or AccountId(),
         created_at=to_datetime(stmt.text("CreDtTm")),
         currency=stmt.text("Acct/Ccy"),
         owner=stmt.text("Acct/Ownr/Nm"),
-        servicer=_agent(stmt.find("Acct/Svcr")),
+        servicer=components.agent(stmt.find("Acct/Svcr")),
         from_time=to_datetime(stmt.text("FrToDt/FrDtTm")),
         to_time=to_datetime(stmt.text("FrToDt/ToDtTm")),
         sequence_number=int(sequence) if sequence is not None else None,
@@ -84,7 +70,7 @@ def _statement(index: int, stmt: Node) -> Statement:
 
 
 def _balance(where: str, bal: Node) -> Balance:
-    amount = _amount(bal.find("Amt"), f"{where}/Amt")
+    amount = components.amount(bal.find("Amt"), f"{where}/Amt")
     if amount is None:
         raise MessageReadError(f"{where} has no Amt")
     return Balance(
@@ -96,7 +82,7 @@ def _balance(where: str, bal: Node) -> Balance:
 
 
 def _entry(where: str, index: int, ntry: Node) -> StatementEntry:
-    amount = _amount(ntry.find("Amt"), f"{where}/Amt")
+    amount = components.amount(ntry.find("Amt"), f"{where}/Amt")
     if amount is None:
         raise MessageReadError(f"{where} has no Amt")
     return StatementEntry(
@@ -122,7 +108,7 @@ def _details(where: str, tx: Node) -> TransactionDetails:
     agents = tx.find("RltdAgts")
     return TransactionDetails(
         # `Amt` from .03 on; `AmtDtls/TxAmt/Amt` is the only place in .02 and still allowed later.
-        amount=_amount(_first(tx, "Amt", "AmtDtls/TxAmt/Amt"), f"{where}/Amt"),
+        amount=components.amount(_first(tx, "Amt", "AmtDtls/TxAmt/Amt"), f"{where}/Amt"),
         message_id=tx.text("Refs/MsgId"),
         account_servicer_ref=tx.text("Refs/AcctSvcrRef"),
         instruction_id=tx.text("Refs/InstrId"),
@@ -131,9 +117,9 @@ def _details(where: str, tx: Node) -> TransactionDetails:
         uetr=tx.text("Refs/UETR"),
         debtor=_related_party(parties, "Dbtr"),
         creditor=_related_party(parties, "Cdtr"),
-        debtor_agent=_agent(agents.find("DbtrAgt")) if agents is not None else None,
-        creditor_agent=_agent(agents.find("CdtrAgt")) if agents is not None else None,
-        remittance=_remittance(tx.find("RmtInf")),
+        debtor_agent=components.agent(agents.find("DbtrAgt")) if agents is not None else None,
+        creditor_agent=components.agent(agents.find("CdtrAgt")) if agents is not None else None,
+        remittance=components.remittance(tx.find("RmtInf")),
     )
 
 
@@ -148,21 +134,10 @@ def _related_party(parties: Node | None, role: str) -> Party | None:
     # Up to .06 the name sits right under the role; from .07 under `Pty`, or under `Agt` when
     # the debtor or creditor is itself a bank.
     name = parties.first_text(f"{role}/Pty/Nm", f"{role}/Nm", f"{role}/Agt/FinInstnId/Nm")
-    account = _account(parties.find(f"{role}Acct"))
+    account = components.account(parties.find(f"{role}Acct"))
     if name is None and account is None:
         return None
     return Party(name=name, account=account)
-
-
-def _amount(node: Node | None, where: str) -> Amount | None:
-    """An `...CurrencyAndAmount`: Decimal from the text (never float), currency from `Ccy`."""
-    if node is None:
-        return None
-    value = to_decimal(node.text())
-    currency = node.attr("Ccy")
-    if value is None or not currency:
-        raise MessageReadError(f"{where}: not an amount with a currency ({node.text()!r}, Ccy={currency!r})")
-    return Amount(value, currency)
 
 
 def _credit_debit(node: Node, where: str) -> str:
@@ -185,39 +160,7 @@ def _bank_transaction_code(code: Node | None) -> str | None:
     """`Domn/Cd` + `Fmly/Cd` + `Fmly/SubFmlyCd` as "PMNT/RCDT/ESCT", else the proprietary `Prtry/Cd`."""
     if code is None:
         return None
-    parts = [code.text(p) for p in ("Domn/Cd", "Domn/Fmly/Cd", "Domn/Fmly/SubFmlyCd")]
-    if all(parts):
-        return "/".join(parts)  # type: ignore[arg-type]
+    domain, family, sub_family = (code.text(p) for p in ("Domn/Cd", "Domn/Fmly/Cd", "Domn/Fmly/SubFmlyCd"))
+    if domain and family and sub_family:
+        return f"{domain}/{family}/{sub_family}"
     return code.text("Prtry/Cd")
-
-
-def _account(account: Node | None) -> AccountId | None:
-    """`Id/IBAN`, or `Id/Othr/Id` with its scheme (code or proprietary); None without either."""
-    if account is None:
-        return None
-    iban = account.text("Id/IBAN")
-    if iban:
-        return AccountId(iban=iban)
-    other = account.text("Id/Othr/Id")
-    if other:
-        return AccountId(other=other, scheme=account.first_text("Id/Othr/SchmeNm/Cd", "Id/Othr/SchmeNm/Prtry"))
-    return None
-
-
-def _agent(agent: Node | None) -> Agent | None:
-    if agent is None:
-        return None
-    return Agent(
-        bic=agent.first_text("FinInstnId/BICFI", "FinInstnId/BIC"),
-        member_id=agent.text("FinInstnId/ClrSysMmbId/MmbId"),
-        name=agent.text("FinInstnId/Nm"),
-    )
-
-
-def _remittance(info: Node | None) -> tuple[str, ...]:
-    """Unstructured lines first, then the structured creditor references, in document order."""
-    if info is None:
-        return ()
-    lines = [text for node in info.findall("Ustrd") if (text := node.text())]
-    refs = [text for node in info.findall("Strd/CdtrRefInf/Ref") if (text := node.text())]
-    return tuple(lines + refs)

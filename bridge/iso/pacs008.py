@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from bridge.iso.catalogue import message_type_of
+from bridge.iso import components
 from bridge.iso.errors import MessageReadError
 from bridge.iso.xmlnav import Node, to_date, to_datetime, to_decimal
-from bridge.money import Amount
-from bridge.parties import AccountId, Agent, Party
+from bridge.parties import Party
 from bridge.payments import CreditTransfer, CreditTransferMessage, GroupHeader
 
 MESSAGE_FAMILY = "pacs.008.001"
@@ -30,25 +29,12 @@ def read_credit_transfer_message(document: etree._Element) -> CreditTransferMess
 
     Raises MessageReadError when `document` is not a pacs.008.001.02-.13 Document.
     """
-    message_type, root = _message_root(document)
+    message_type, root = components.message_root(document, MESSAGE_FAMILY, SUPPORTED_VERSIONS, ROOT)
     header = _group_header(root)
     transactions = tuple(
         _credit_transfer(index, tx, header) for index, tx in enumerate(root.findall("CdtTrfTxInf"))
     )
     return CreditTransferMessage(message_type=message_type, group_header=header, transactions=transactions)
-
-
-def _message_root(document: etree._Element) -> tuple[str, Node]:
-    qname = etree.QName(document)
-    message_type = message_type_of(qname.namespace)
-    family, _, version = (message_type or "").rpartition(".")
-    if qname.localname != "Document" or family != MESSAGE_FAMILY or version not in SUPPORTED_VERSIONS:
-        found = message_type or qname.text
-        raise MessageReadError(f"expected a pacs.008.001.02 to .13 Document, got {found}")
-    root = Node(document, qname.namespace or "").find(ROOT)
-    if root is None:
-        raise MessageReadError(f"{message_type} Document has no {ROOT}")
-    return message_type, root
 
 
 def _group_header(root: Node) -> GroupHeader:
@@ -64,11 +50,11 @@ def _group_header(root: Node) -> GroupHeader:
         created_at=to_datetime(grp.text("CreDtTm")),
         number_of_transactions=int(count) if count and count.isdigit() else 0,
         control_sum=to_decimal(grp.text("CtrlSum")),
-        total_settlement_amount=_amount(grp.find("TtlIntrBkSttlmAmt"), "GrpHdr/TtlIntrBkSttlmAmt"),
+        total_settlement_amount=components.amount(grp.find("TtlIntrBkSttlmAmt"), "GrpHdr/TtlIntrBkSttlmAmt"),
         settlement_date=to_date(grp.text("IntrBkSttlmDt")),
         settlement_method=grp.text("SttlmInf/SttlmMtd"),
-        instructing_agent=_agent(grp.find("InstgAgt")),
-        instructed_agent=_agent(grp.find("InstdAgt")),
+        instructing_agent=components.agent(grp.find("InstgAgt")),
+        instructed_agent=components.agent(grp.find("InstdAgt")),
     )
 
 
@@ -77,7 +63,7 @@ def _credit_transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfe
     end_to_end_id = tx.text("PmtId/EndToEndId")
     if end_to_end_id is None:
         raise MessageReadError(f"{where} has no PmtId/EndToEndId")
-    amount = _amount(tx.find("IntrBkSttlmAmt"), f"{where}/IntrBkSttlmAmt")
+    amount = components.amount(tx.find("IntrBkSttlmAmt"), f"{where}/IntrBkSttlmAmt")
     if amount is None:
         raise MessageReadError(f"{where} has no IntrBkSttlmAmt")
     return CreditTransfer(
@@ -92,58 +78,14 @@ def _credit_transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfe
         # Settlement date and agents may be given once for all in GrpHdr instead.
         settlement_date=to_date(tx.text("IntrBkSttlmDt")) or header.settlement_date,
         charge_bearer=tx.text("ChrgBr"),
-        debtor_agent=_agent(tx.find("DbtrAgt")),
-        creditor_agent=_agent(tx.find("CdtrAgt")),
-        instructing_agent=_agent(tx.find("InstgAgt")) or header.instructing_agent,
-        instructed_agent=_agent(tx.find("InstdAgt")) or header.instructed_agent,
-        remittance=_remittance(tx.find("RmtInf")),
+        debtor_agent=components.agent(tx.find("DbtrAgt")),
+        creditor_agent=components.agent(tx.find("CdtrAgt")),
+        instructing_agent=components.agent(tx.find("InstgAgt")) or header.instructing_agent,
+        instructed_agent=components.agent(tx.find("InstdAgt")) or header.instructed_agent,
+        remittance=components.remittance(tx.find("RmtInf")),
     )
-
-
-def _amount(node: Node | None, where: str) -> Amount | None:
-    """An `...CurrencyAndAmount`: Decimal from the text (never float), currency from `Ccy`."""
-    if node is None:
-        return None
-    value = to_decimal(node.text())
-    currency = node.attr("Ccy")
-    if value is None or not currency:
-        raise MessageReadError(f"{where}: not an amount with a currency ({node.text()!r}, Ccy={currency!r})")
-    return Amount(value, currency)
 
 
 def _party(tx: Node, role: str) -> Party:
     """`Dbtr`/`Cdtr` name with the account in `DbtrAcct`/`CdtrAcct`."""
-    return Party(name=tx.text(f"{role}/Nm"), account=_account(tx.find(f"{role}Acct")))
-
-
-def _account(account: Node | None) -> AccountId | None:
-    """`Id/IBAN`, or `Id/Othr/Id` with its scheme (code or proprietary); None without either."""
-    if account is None:
-        return None
-    iban = account.text("Id/IBAN")
-    if iban:
-        return AccountId(iban=iban)
-    other = account.text("Id/Othr/Id")
-    if other:
-        scheme = account.first_text("Id/Othr/SchmeNm/Cd", "Id/Othr/SchmeNm/Prtry")
-        return AccountId(other=other, scheme=scheme)
-    return None  # from .08 an account may be named by proxy only (`Prxy`)
-
-
-def _agent(agent: Node | None) -> Agent | None:
-    if agent is None:
-        return None
-    return Agent(
-        bic=agent.first_text("FinInstnId/BICFI", "FinInstnId/BIC"),
-        member_id=agent.text("FinInstnId/ClrSysMmbId/MmbId"),
-        name=agent.text("FinInstnId/Nm"),
-    )
-
-
-def _remittance(info: Node | None) -> tuple[str, ...]:
-    """Unstructured lines first, then the structured creditor references, in document order."""
-    if info is None:
-        return ()
-    lines = [text for node in info.findall("Ustrd") if (text := node.text())]
-    refs = [text for node in info.findall("Strd/CdtrRefInf/Ref") if (text := node.text())]
-    return tuple(lines + refs)
+    return Party(name=tx.text(f"{role}/Nm"), account=components.account(tx.find(f"{role}Acct")))

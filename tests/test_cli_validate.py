@@ -1,0 +1,87 @@
+"""`tokenbridge validate [--json] PATH...` as INTERFACE.md fixes it: shapes and exit codes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from builders import Tx, app_header, pacs008, swift_envelope
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "b-valid.xml").write_text(swift_envelope(pacs008(), app_header()))
+    (tmp_path / "a-valid.xml").write_text(pacs008())
+    (tmp_path / "ignored.txt").write_text("not a message")
+    return tmp_path
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["validate", *args])
+
+
+def test_all_valid_exits_0_and_directories_expand_in_name_order(files: Path) -> None:
+    result = run("--json", str(files))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [Path(line["path"]).name for line in lines] == ["a-valid.xml", "b-valid.xml"]
+    assert set(lines[0]) >= {"path", "valid", "message_type", "envelope", "errors"}
+    assert lines[1] | {"errors": []} == lines[1]
+    assert (lines[1]["message_type"], lines[1]["envelope"], lines[1]["valid"]) == (
+        "pacs.008.001.08", "Envelope (urn:swift:xsd:envelope)", True)
+
+
+def test_any_invalid_exits_1_with_errors_in_the_documented_shape(files: Path) -> None:
+    (files / "c-bad.xml").write_text(pacs008([Tx(amount="1.001")]).replace("<NbOfTxs>", "<X/><NbOfTxs>"))
+    (files / "d-rule.xml").write_text(pacs008([Tx(amount="1.001")]))
+    result = run("--json", str(files))
+    assert result.exit_code == 1
+    lines = {Path(j["path"]).name: j for j in map(json.loads, result.output.splitlines())}
+    bad = lines["c-bad.xml"]
+    assert bad["valid"] is False and bad["document_valid"] is False
+    assert set(bad["errors"][0]) >= {"line", "column", "path", "message", "rule"}
+    rule = lines["d-rule.xml"]
+    assert (rule["valid"], rule["document_valid"]) == (False, True)
+    assert rule["errors"][0]["rule"] == "amount.precision"
+
+
+def test_not_xml_is_invalid_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "x.xml").write_bytes(b"\x00\x01garbage")
+    result = run("--json", str(tmp_path / "x.xml"))
+    assert result.exit_code == 1
+    line = json.loads(result.output)
+    assert line["message_type"] is None and line["errors"][0]["rule"].startswith("xml.")
+
+
+def test_human_output_names_each_file(files: Path) -> None:
+    result = run(str(files / "a-valid.xml"))
+    assert result.exit_code == 0 and "valid" in result.output and "a-valid.xml" in result.output
+
+
+@pytest.mark.parametrize("args", [[], ["/no/such/file.xml"], ["--bogus", "x"]])
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert run(*args).exit_code == 2
+
+
+def test_the_console_script_keeps_the_exit_codes(files: Path) -> None:
+    command = [sys.executable, "-c", "from adapters.cli import main; main()", "validate"]
+    assert subprocess.run([*command, str(files)], capture_output=True).returncode == 0
+    assert subprocess.run([*command, "/no/such"], capture_output=True).returncode == 2
+    (files / "z.xml").write_text("<a/>")
+    assert subprocess.run([*command, str(files)], capture_output=True).returncode == 1
+
+
+def test_oversized_file_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    big = tmp_path / "big.xml"
+    with big.open("wb") as handle:
+        handle.write(b"<Document>")
+        handle.seek(60 * 1024 * 1024)
+        handle.write(b"</Document>")
+    result = run("--json", str(big))
+    assert result.exit_code == 1
+    assert json.loads(result.output)["errors"][0]["rule"] == "xml.too-large"
