@@ -1,0 +1,57 @@
+"""Payment status in ISO terms: what a pacs.002 reports about a pacs.008 and each transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+ACCEPTED_SETTLEMENT_COMPLETED = "ACSC"
+ACCEPTED_SETTLEMENT_IN_PROCESS = "ACSP"  # on-chain transaction submitted, awaiting finality
+REJECTED = "RJCT"
+PARTIALLY_ACCEPTED = "PART"  # group status when some transactions settled and some were rejected
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStatus:
+    """`TxInfAndSts`: the status of one original transaction, with the ISO reason when rejected."""
+
+    status: str  # ACSC, ACSP or RJCT
+    original_end_to_end_id: str | None = None
+    original_instruction_id: str | None = None
+    original_transaction_id: str | None = None
+    original_uetr: str | None = None
+    reason: str | None = None  # ExternalStatusReason1Code, e.g. AC01, AM04, AM05, FF01
+    additional_info: str | None = None  # why, for a person; at most 105 characters in the XML
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """A whole `FIToFIPmtStsRpt` answering one pacs.008."""
+
+    message_id: str  # new and unique for every report
+    created_at: datetime
+    original_message_id: str
+    original_message_type: str  # "pacs.008.001.08"
+    group_status: str  # ACSC, ACSP, PART or RJCT
+    original_created_at: datetime | None = None
+    group_reason: str | None = None  # set when the whole message is rejected (e.g. FF01)
+    group_additional_info: str | None = None
+    instructing_agent_bic: str | None = None  # the bridge's bank, which reports
+    instructed_agent_bic: str | None = None  # the original sender, which is told
+    transactions: tuple[TransactionStatus, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyHeader:
+    """The AppHdr of a reply: from and to swapped, a new BizMsgIdr, related to the original."""
+
+    from_bic: str | None
+    to_bic: str | None
+    business_message_id: str
+    message_definition_id: str  # the reply's type, e.g. "pacs.002.001.10"
+    created_at: datetime
+    related_business_message_id: str | None  # the original's BizMsgIdr
+    related_message_definition_id: str | None  # the original's MsgDefIdr
+    related_from_bic: str | None = None
+    related_to_bic: str | None = None
+    related_created_at: datetime | None = None
+    business_service: str | None = None
