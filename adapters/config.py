@@ -25,6 +25,7 @@ class Settings:
     evm_url: str | None = None
     evm_key: str | None = None  # never logged, never printed
     max_message_bytes: int = DEFAULT_MAX_BYTES
+    reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:

@@ -5,16 +5,25 @@ import sys
 
 import click
 
+from adapters.cli.accounts import accounts
+from adapters.cli.demo import demo
+from adapters.cli.ledger import balances, ledger
+from adapters.cli.replay import replay
 from adapters.cli.validate import validate
+from adapters.logs import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tokenbridge")
-def cli() -> None:
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default=None, help="Default: info for machines, warning on a terminal.")
+def cli(log_level: str | None) -> None:
     """The ISO 20022 <-> deposit-token bridge."""
+    configure_logging(log_level)
 
 
-cli.add_command(validate)
+for command in (validate, ledger, accounts, replay, balances, demo):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,0 +1,46 @@
+"""What the commands share: settings, the store, and turning configuration errors into exit 1."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.bootstrap import ConfigurationError, open_store
+from adapters.config import Settings, load_settings
+from adapters.sql.engine import redacted
+from adapters.sql.store import SqlStore
+from bridge.money import Amount
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+@contextmanager
+def store_or_exit(current: Settings, *, require_schema: bool = True) -> Iterator[SqlStore]:
+    """The store; configuration and database errors end the command with exit 1 and a message
+    that never shows the database password."""
+    try:
+        store = open_store(current, require_schema=require_schema)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"store {redacted(current.database_url)}: "
+                                   f"{type(exc).__name__}") from None
+    try:
+        yield store
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"store {redacted(current.database_url)}: "
+                                   f"{str(exc.orig or exc).splitlines()[0]}") from None
+    finally:
+        store.engine.dispose()
+
+
+def major(units: int, currency: str) -> str:
+    """Minor units as a decimal string with the currency's decimals: 125050 EUR -> "1250.50"."""
+    return str(Amount.from_minor(units, currency).value)

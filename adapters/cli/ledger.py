@@ -1,0 +1,66 @@
+"""`tokenbridge ledger init | info` and `tokenbridge balances`."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from adapters.cli.common import major, settings, store_or_exit
+from adapters.sql.engine import migrate, redacted
+
+
+@click.group()
+def ledger() -> None:
+    """Create, migrate and describe the ledger and the bridge's store."""
+
+
+@ledger.command("init")
+def init() -> None:
+    """Create or migrate the store (Alembic); idempotent."""
+    current = settings()
+    with store_or_exit(current, require_schema=False) as store:
+        revision = migrate(store.engine)
+    click.echo(f"store {redacted(current.database_url)} at revision {revision}; "
+               f"ledger: {current.ledger}")
+
+
+@ledger.command("info")
+@click.option("--json", "as_json", is_flag=True)
+def info(as_json: bool) -> None:
+    """Which ledger and store the bridge uses."""
+    current = settings()
+    described = {"ledger": current.ledger, "store": redacted(current.database_url)}
+    click.echo(json.dumps(described) if as_json else
+               "\n".join(f"{k}: {v}" for k, v in described.items()))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+def balances(as_json: bool) -> None:
+    """Wallet balances and token supply per currency."""
+    with store_or_exit(settings()) as store, store() as uow:
+        wallets = uow.ledger.balances()
+        supply = uow.ledger.supply()
+    if as_json:
+        click.echo(json.dumps({
+            "wallets": [{"wallet": w.wallet, "currency": w.currency,
+                         "balance": major(w.balance, w.currency)} for w in wallets],
+            "supply": {ccy: major(units, ccy) for ccy, units in supply.items()}}))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title="Wallet balances")
+    for column in ("wallet", "currency", "balance"):
+        table.add_column(column, justify="right" if column == "balance" else "left")
+    for w in wallets:
+        table.add_row(w.wallet, w.currency, major(w.balance, w.currency))
+    console = Console()
+    console.print(table)
+    totals = Table(title="Token supply")
+    totals.add_column("currency")
+    totals.add_column("supply", justify="right")
+    totals.add_column("sum of wallets", justify="right")
+    for ccy, units in supply.items():
+        held = sum(w.balance for w in wallets if w.currency == ccy)
+        totals.add_row(ccy, major(units, ccy), major(held, ccy))
+    console.print(totals)

@@ -1,0 +1,114 @@
+"""`tokenbridge replay [--dry-run] [--out DIR] PATH...`: files through the full pipeline,
+in-process, in the order given; exit 0 all accepted, 1 any rejected or refused, 2 usage."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from adapters.bootstrap import build_pipeline
+from adapters.cli.common import major, settings, store_or_exit
+from adapters.files import UsageError, message_files, read_bounded
+from bridge.operations import BURN, MINT, TRANSFER
+from bridge.pipeline import ACCEPTED, MessageOutcome
+
+PROGRESS_FROM = 20
+"""Show a progress bar when replaying at least this many files."""
+
+_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "refused": "red bold"}
+
+
+def _describe(outcome: MessageOutcome) -> str:
+    parts = []
+    for tx in outcome.transactions:
+        op = tx.operation
+        if tx.status == "RJCT":
+            parts.append(f"RJCT {tx.reason}: {tx.info}")
+        elif op is not None:
+            target = {MINT: f"-> {op.credit_wallet}", BURN: f"<- {op.debit_wallet}",
+                      TRANSFER: f"{op.debit_wallet} -> {op.credit_wallet}"}[op.kind]
+            again = " (seen before, no new effect)" if tx.result == "replayed" else ""
+            parts.append(f"{tx.status} {op.kind} {major(op.amount, op.currency)} {op.currency} "
+                         f"{target}{again}")
+    return "; ".join(parts) or outcome.summary
+
+
+class Summary:
+    """Totals of a replay run, for the closing table."""
+
+    def __init__(self) -> None:
+        self.verdicts: Counter[str] = Counter()
+        self.seen_before = 0
+        self.transactions = 0
+        self.moved: dict[tuple[str, str], int] = defaultdict(int)
+        self.rejects: Counter[str] = Counter()
+
+    def add(self, outcome: MessageOutcome) -> None:
+        self.verdicts[outcome.verdict] += 1
+        self.seen_before += outcome.seen_before
+        for tx in outcome.transactions:
+            self.transactions += 1
+            if tx.status == "RJCT":
+                self.rejects[tx.reason or "?"] += 1
+            elif tx.operation is not None and tx.result in ("applied", "planned"):
+                self.moved[(tx.operation.kind, tx.operation.currency)] += tx.operation.amount
+
+    def table(self, dry_run: bool) -> Table:
+        table = Table(title="Replay summary" + (" (dry run: nothing applied)" if dry_run else ""))
+        table.add_column("what")
+        table.add_column("count / amount", justify="right")
+        for verdict, count in sorted(self.verdicts.items()):
+            table.add_row(f"messages {verdict}", str(count))
+        if self.seen_before:
+            table.add_row("  of which seen before (answered again, no new effect)", str(self.seen_before))
+        table.add_row("transactions", str(self.transactions))
+        for (kind, currency), units in sorted(self.moved.items()):
+            verb = {MINT: "minted", TRANSFER: "transferred", BURN: "burned"}[kind]
+            table.add_row(f"{verb} {currency}", major(units, currency))
+        for reason, count in sorted(self.rejects.items()):
+            table.add_row(f"rejected {reason}", str(count))
+        return table
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Show the operations; apply and record nothing.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each reply here as <input name>.<reply type>.xml.")
+@click.argument("paths", nargs=-1, required=True)
+def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
+    """Run message files through the full pipeline, in the order given (directories in
+    file-name order), exactly as the worker would."""
+    try:
+        files = message_files(paths)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not files:
+        raise click.UsageError("no .xml files in the paths given")
+    current = settings()
+    console = Console(highlight=False)
+    summary = Summary()
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    with store_or_exit(current) as store:
+        pipeline = build_pipeline(current, store)
+        with Progress(console=console, transient=True,
+                      disable=len(files) < PROGRESS_FROM) as progress:
+            task = progress.add_task("replaying", total=len(files))
+            for path in files:
+                outcome = pipeline.handle(read_bounded(path, current.max_message_bytes),
+                                          dry_run=dry_run)
+                summary.add(outcome)
+                if outcome.reply is not None and out_dir is not None and not dry_run:
+                    (out_dir / f"{path.stem}.{outcome.reply.message_type}.xml").write_bytes(
+                        outcome.reply.body)
+                if len(files) < PROGRESS_FROM or outcome.verdict != ACCEPTED:
+                    style = _STYLE.get(outcome.verdict, "")
+                    console.print(f"[{style}]{outcome.verdict:<8}[/] {path.name}: {_describe(outcome)}")
+                progress.advance(task)
+    console.print(summary.table(dry_run))
+    clean = set(summary.verdicts) == {ACCEPTED}
+    raise SystemExit(0 if clean else 1)

@@ -1,0 +1,27 @@
+"""Structured logs (structlog): JSON lines when not on a terminal, readable on one; to stderr."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(level: str | None = None) -> None:
+    """Set up structlog once per process. Default level: INFO for machines, WARNING on a
+    terminal (people see the command's own output there; `--log-level info` shows all)."""
+    on_terminal = sys.stderr.isatty()
+    chosen = (level or ("warning" if on_terminal else "info")).upper()
+    renderer = (structlog.dev.ConsoleRenderer(colors=True) if on_terminal
+                else structlog.processors.JSONRenderer())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(chosen)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,168 @@
+"""The SQL store: registry, inbox and outbox, and the unit of work that commits them together
+with the ledger's postings."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
+from adapters.sql.tables import accounts, inbox, outbox
+from bridge.accounts import RegisteredAccount
+from bridge.messages import InboundRecord, OutboundMessage
+from bridge.ports import AccountRegistry, Inbox, Ledger, Outbox, UnitOfWork
+
+LedgerFactory = Callable[[Connection], Ledger]
+
+_CLAIMED = "claimed"  # inbox verdict while the claiming unit of work is still open
+
+
+class SqlAccountRegistry(AccountRegistry):
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._cache: dict[str, RegisteredAccount | None] = {}
+
+    def get(self, account: str) -> RegisteredAccount | None:
+        if account not in self._cache:  # a message names the same accounts again and again
+            row = self.connection.execute(select(accounts).where(accounts.c.account == account)).first()
+            self._cache[account] = None if row is None else RegisteredAccount(
+                row.account, row.currency, row.wallet, row.status, row.kind)
+        return self._cache[account]
+
+    def upsert(self, rows: Iterable[RegisteredAccount]) -> int:
+        values = [dict(account=a.account, currency=a.currency, wallet=a.wallet, status=a.status,
+                       kind=a.kind) for a in rows]
+        if not values:
+            return 0
+        insert = pg_insert if self.connection.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(accounts).values(values)
+        self.connection.execute(statement.on_conflict_do_update(
+            index_elements=["account"],
+            set_={c: statement.excluded[c] for c in ("currency", "wallet", "status", "kind")}))
+        self._cache.clear()
+        return len(values)
+
+    def all(self) -> list[RegisteredAccount]:
+        rows = self.connection.execute(select(accounts).order_by(accounts.c.kind.desc(),
+                                                                 accounts.c.currency, accounts.c.account))
+        return [RegisteredAccount(r.account, r.currency, r.wallet, r.status, r.kind) for r in rows]
+
+
+class SqlInbox(Inbox):
+    def __init__(self, connection: Connection, clock: Callable[[], datetime]) -> None:
+        self.connection = connection
+        self.clock = clock
+
+    def claim(self, digest: str) -> bool:
+        result = self.connection.execute(insert_ignoring_conflict(self.connection, inbox, dict(
+            digest=digest, received_at=utc_naive(self.clock()), verdict=_CLAIMED, summary="",
+            raw=b""), ["digest"]))
+        return result.rowcount == 1
+
+    def record(self, record: InboundRecord) -> None:
+        self.connection.execute(update(inbox).where(inbox.c.digest == record.digest).values(
+            received_at=utc_naive(record.received_at), message_type=record.message_type,
+            message_id=(record.message_id or "")[:35] or None,
+            business_message_id=(record.business_message_id or "")[:35] or None,
+            sender=(record.sender or "")[:11] or None, verdict=record.verdict,
+            summary=record.summary, raw=record.raw, reply_id=record.reply_id))
+
+    def find(self, digest: str) -> InboundRecord | None:
+        row = self.connection.execute(select(inbox).where(inbox.c.digest == digest)).first()
+        if row is None or row.verdict == _CLAIMED:
+            return None
+        return InboundRecord(row.digest, as_utc(row.received_at), row.message_type, row.message_id,
+                             row.business_message_id, row.sender, row.verdict, row.summary,
+                             row.raw, row.reply_id)
+
+
+class SqlOutbox(Outbox):
+    def __init__(self, connection: Connection, clock: Callable[[], datetime]) -> None:
+        self.connection = connection
+        self.clock = clock
+
+    def add(self, message: OutboundMessage) -> None:
+        self.connection.execute(outbox.insert().values(
+            message_id=message.message_id, correlation_id=(message.correlation_id or "")[:35] or None,
+            message_type=message.message_type, content_type=message.content_type,
+            body=message.body, created_at=utc_naive(self.clock())))
+
+    def get(self, message_id: str) -> OutboundMessage | None:
+        row = self.connection.execute(select(outbox).where(outbox.c.message_id == message_id)).first()
+        return None if row is None else _outbound(row)
+
+    def pending(self, limit: int = 100) -> list[OutboundMessage]:
+        rows = self.connection.execute(select(outbox).where(outbox.c.published_at.is_(None))
+                                       .order_by(outbox.c.seq).limit(limit))
+        return [_outbound(r) for r in rows]
+
+    def mark_published(self, message_ids: Iterable[str]) -> None:
+        ids = list(message_ids)
+        if ids:
+            self.connection.execute(update(outbox).where(outbox.c.message_id.in_(ids))
+                                    .values(published_at=utc_naive(self.clock())))
+
+
+def _outbound(row) -> OutboundMessage:
+    return OutboundMessage(row.message_id, row.correlation_id, row.message_type, row.body,
+                           row.content_type)
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """One database transaction over registry, ledger, inbox and outbox."""
+
+    def __init__(self, engine: Engine, ledger_factory: LedgerFactory,
+                 clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.ledger_factory = ledger_factory
+        self.clock = clock
+
+    def __enter__(self) -> "SqlUnitOfWork":
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.accounts = SqlAccountRegistry(self.connection)
+        self.ledger = self.ledger_factory(self.connection)
+        self.inbox = SqlInbox(self.connection, self.clock)
+        self.outbox = SqlOutbox(self.connection, self.clock)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if self.transaction.is_active:
+                self.transaction.rollback()
+        finally:
+            self.connection.close()
+
+    def commit(self) -> None:
+        self.transaction.commit()
+
+    def rollback(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()
+
+
+class SqlStore:
+    """The store behind a database URL: makes units of work; knows which errors are transient."""
+
+    def __init__(self, engine: Engine, ledger_factory: LedgerFactory,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.engine = engine
+        self.ledger_factory = ledger_factory
+        self.clock = clock
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.ledger_factory, self.clock)
+
+    @staticmethod
+    def is_transient(error: BaseException) -> bool:
+        """Deadlocks, serialization failures, lock timeouts and lost connections: retry them."""
+        if isinstance(error, OperationalError):
+            return True
+        if isinstance(error, DBAPIError):
+            code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+            return bool(error.connection_invalidated or (code and code[:2] in ("40", "08", "57")))
+        return False

@@ -1,0 +1,86 @@
+"""The store's tables (SQLAlchemy Core). Created and migrated only by Alembic (migrations/)."""
+from __future__ import annotations
+
+from sqlalchemy import (BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        MetaData, String, Table, Text)
+
+metadata = MetaData()
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+Sequence = BigInteger().with_variant(Integer(), "sqlite")
+
+accounts = Table(
+    "accounts", metadata,
+    Column("account", String(70), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("wallet", String(100)),
+    Column("status", String(10), nullable=False),
+    Column("kind", String(10), nullable=False),
+)
+
+operations = Table(
+    "operations", metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("key", String(100), nullable=False, unique=True),  # the idempotency key
+    Column("kind", String(10), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("debit_wallet", String(100)),
+    Column("credit_wallet", String(100)),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(4), nullable=False),
+    Column("message_id", String(35)),
+    Column("end_to_end_id", String(35)),
+    Column("transaction_id", String(35)),
+    Column("uetr", String(36)),
+    Column("instruction_id", String(35)),
+    Column("account_servicer_ref", String(35)),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+postings = Table(
+    "postings", metadata,
+    Column("id", Sequence, primary_key=True, autoincrement=True),
+    Column("operation_seq", Sequence, ForeignKey("operations.seq"), nullable=False),
+    Column("holder", String(100), nullable=False),  # a wallet, or issuance:<CCY>
+    Column("counterparty", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),  # signed minor units, credit positive
+    Column("posted_at", DateTime, nullable=False),
+    Index("ix_postings_holder_time", "holder", "posted_at"),
+    Index("ix_postings_currency_time", "currency", "posted_at"),
+)
+
+balances = Table(
+    "balances", metadata,
+    Column("wallet", String(100), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+)
+
+inbox = Table(
+    "inbox", metadata,
+    Column("digest", String(64), primary_key=True),  # sha256 of the raw bytes
+    Column("received_at", DateTime, nullable=False),
+    Column("message_type", String(20)),
+    Column("message_id", String(35)),
+    Column("business_message_id", String(35)),
+    Column("sender", String(11)),
+    Column("verdict", String(10), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("reply_id", String(40)),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("message_id", String(40), nullable=False, unique=True),
+    Column("correlation_id", String(35)),
+    Column("message_type", String(40), nullable=False),
+    Column("content_type", String(40), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("published_at", DateTime),
+    Index("ix_outbox_unpublished", "published_at", "seq"),
+)

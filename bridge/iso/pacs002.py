@@ -1,0 +1,228 @@
+"""Writing the pacs.002 `FIToFIPmtStsRpt` that answers a pacs.008, versions .03 to .15.
+
+Differences between versions, checked against the official XSDs (only what a reply writes):
+- agents: `FinInstnId/BIC` in .03, `FinInstnId/BICFI` from .04 on;
+- `TxInfAndSts/OrgnlUETR` exists from .10 on (lower-case UUIDv4 pattern);
+- GrpSts/TxSts are closed code lists in .03-.07 (`TransactionGroupStatus3Code`: ACTC RCVD PART
+  RJCT PDNG ACCP ACSP ACSC ACWC; `TransactionIndividualStatus3Code`: the same without RCVD and
+  PART) and external code lists (1-4 characters) from .08 on. ACSC, ACSP, PART and RJCT, all the
+  bridge reports, exist in every version;
+- everything else the reply writes (GrpHdr, OrgnlGrpInfAndSts, StsRsnInf/Rsn/Cd, AddtlInf as
+  Max105Text, ISODateTime without a pattern) has the same name, order and type in all of them.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import replace
+
+from lxml import etree
+
+from bridge.iso.apphdr import iso_utc_datetime, write_reply_header
+from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
+from bridge.status import ReplyHeader, StatusReport
+
+__all__ = ["REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
+           "parse_reply_versions", "write_status_report", "write_reply_header", "write_reply",
+           "additional_info_text"]
+
+REPLY_VERSIONS: dict[str, str] = {
+    "pacs.008.001.02": "pacs.002.001.03",  # 2009
+    "pacs.008.001.03": "pacs.002.001.04",  # 2012
+    "pacs.008.001.04": "pacs.002.001.05",  # 2013
+    "pacs.008.001.05": "pacs.002.001.06",  # 2015
+    "pacs.008.001.06": "pacs.002.001.07",  # 2016
+    "pacs.008.001.07": "pacs.002.001.09",  # 2018 (pacs.002.001.08, 2017, has no pacs.008 sibling)
+    "pacs.008.001.08": "pacs.002.001.10",  # 2019, the CBPR+ pair
+    "pacs.008.001.09": "pacs.002.001.11",  # 2020
+    "pacs.008.001.10": "pacs.002.001.12",  # 2021
+    "pacs.008.001.11": "pacs.002.001.13",  # 2023
+    "pacs.008.001.12": "pacs.002.001.14",  # 2024
+    "pacs.008.001.13": "pacs.002.001.15",  # 2025
+}
+"""The pacs.002 that answers each pacs.008 by default: the one of the same ISO release. Source:
+the generation dates in the official XSDs' headers (schemas/, e.g. pacs.008.001.07 and
+pacs.002.001.09 both "2018 Feb 07") and the shared components of each pair (.07/.09 share
+PartyIdentification125; .08/.10 share PartyIdentification135 and the UETR)."""
+
+SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(3, 16))
+"""pacs.002 versions the bridge writes (.02 has another root and shape)."""
+
+ENVELOPE_NAMESPACE = "urn:swift:xsd:envelope"
+"""SWIFT's envelope, which carries an AppHdr and its Document side by side."""
+
+MAX_ADDITIONAL_INFO = 105
+"""`AddtlInf` is Max105Text in every version."""
+
+_TRUNCATION_MARK = "..."
+_CLOSED_GROUP_CODES = frozenset({"ACTC", "RCVD", "PART", "RJCT", "PDNG", "ACCP", "ACSP", "ACSC", "ACWC"})
+_CLOSED_TRANSACTION_CODES = _CLOSED_GROUP_CODES - {"RCVD", "PART"}
+# Codes added to the external lists after .07, with the closed-list code that says the same to
+# the sender: settled, accepted, or still pending.
+_NEAREST_CLOSED_CODE = {"ACCC": "ACSC", "ACFC": "ACCP", "ACIS": "ACCP", "ACWP": "ACCP",
+                        "ACPD": "ACSP", "BLCK": "PDNG", "PATC": "PDNG", "PRES": "PDNG",
+                        "CANC": "RJCT"}
+# Characters XML 1.0 cannot carry at all (lxml refuses them); they become spaces.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_UETR = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
+
+
+def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -> str:
+    """The pacs.002 version that answers a pacs.008 of `input_type`; `overrides` win.
+
+    Raises ValueError for an input without a reply version, or an override naming a pacs.002
+    version the bridge cannot write.
+    """
+    if overrides and input_type in overrides:
+        return _supported_reply(overrides[input_type], f"override for {input_type}")
+    try:
+        return REPLY_VERSIONS[input_type]
+    except KeyError:
+        raise ValueError(f"no pacs.002 reply version for {input_type!r}: known inputs are "
+                         f"{', '.join(REPLY_VERSIONS)}") from None
+
+
+def parse_reply_versions(text: str) -> dict[str, str]:
+    """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none).
+
+    Raises ValueError on bad syntax, an unknown pacs.008 or pacs.002 version, or a pacs.008
+    named twice.
+    """
+    overrides: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        source, separator, target = (side.strip() for side in item.partition("="))
+        if not separator or not source or not target or "=" in target:
+            raise ValueError(f"bad reply version mapping {item!r}: expected "
+                             "'pacs.008.001.NN=pacs.002.001.NN'")
+        if source not in REPLY_VERSIONS:
+            raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a pacs.008 "
+                             f"version the bridge reads ({', '.join(REPLY_VERSIONS)})")
+        if source in overrides:
+            raise ValueError(f"bad reply version mapping: {source} is mapped twice")
+        overrides[source] = _supported_reply(target, f"mapping {item!r}")
+    return overrides
+
+
+def write_status_report(report: StatusReport, version: str) -> etree._Element:
+    """The pacs.002 `Document` for `report` in `version` (pacs.002.001.03 to .15).
+
+    Raises ValueError for an unsupported version or a status the version cannot express.
+    """
+    _supported_reply(version, "write_status_report")
+    number = int(version[-2:])
+    namespace = ISO_NAMESPACE_PREFIX + version
+    document = etree.Element(f"{{{namespace}}}Document", nsmap={None: namespace})
+
+    def add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+        element = etree.SubElement(parent, f"{{{namespace}}}{name}")
+        element.text = text
+        return element
+
+    def agent(parent: etree._Element, name: str, bic: str | None) -> None:
+        if bic:
+            institution = add(add(parent, name), "FinInstnId")
+            add(institution, "BIC" if number == 3 else "BICFI", bic)
+
+    def status_reason(parent: etree._Element, code: str | None, info: str | None) -> None:
+        text = additional_info_text(info)
+        if not code and text is None:
+            return
+        reason = add(parent, "StsRsnInf")
+        if code:
+            # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary reason.
+            choice = add(reason, "Rsn")
+            if len(code) <= 4:
+                add(choice, "Cd", code)
+            else:
+                add(choice, "Prtry", code[:35])
+        if text is not None:
+            add(reason, "AddtlInf", text)
+
+    root = add(document, "FIToFIPmtStsRpt")
+    header = add(root, "GrpHdr")
+    add(header, "MsgId", report.message_id)
+    add(header, "CreDtTm", iso_utc_datetime(report.created_at))
+    agent(header, "InstgAgt", report.instructing_agent_bic)
+    agent(header, "InstdAgt", report.instructed_agent_bic)
+
+    group = add(root, "OrgnlGrpInfAndSts")
+    add(group, "OrgnlMsgId", report.original_message_id)
+    add(group, "OrgnlMsgNmId", report.original_message_type)
+    if report.original_created_at is not None:
+        add(group, "OrgnlCreDtTm", iso_utc_datetime(report.original_created_at))
+    add(group, "GrpSts", _status(report.group_status, number, _CLOSED_GROUP_CODES))
+    status_reason(group, report.group_reason, report.group_additional_info)
+
+    for transaction in report.transactions:
+        element = add(root, "TxInfAndSts")
+        for name, value in (("OrgnlInstrId", transaction.original_instruction_id),
+                            ("OrgnlEndToEndId", transaction.original_end_to_end_id),
+                            ("OrgnlTxId", transaction.original_transaction_id)):
+            if value is not None:
+                add(element, name, value)
+        uetr = (transaction.original_uetr or "").lower()
+        # OrgnlUETR exists from .10; a UETR the pattern refuses would make the whole reply invalid.
+        if number >= 10 and _UETR.fullmatch(uetr):
+            add(element, "OrgnlUETR", uetr)
+        add(element, "TxSts", _status(transaction.status, number, _CLOSED_TRANSACTION_CODES))
+        status_reason(element, transaction.reason, transaction.additional_info)
+    return document
+
+
+def write_reply(report: StatusReport, version: str, header: ReplyHeader | None = None,
+                header_version: str = "head.001.001.02") -> bytes:
+    """The reply to publish, UTF-8 with an XML declaration: the bare pacs.002 Document, or with
+    a header, `Envelope` (urn:swift:xsd:envelope) holding the AppHdr and then the Document."""
+    document = write_status_report(report, version)
+    if header is None:
+        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+    # The original AppHdr's MsgDefIdr and CreDt are mandatory in Rltd; the report knows the
+    # original Document's type and creation time, the closest values when the header did not say.
+    header = replace(
+        header,
+        related_message_definition_id=(header.related_message_definition_id
+                                       or report.original_message_type),
+        related_created_at=header.related_created_at or report.original_created_at)
+    envelope = etree.Element(f"{{{ENVELOPE_NAMESPACE}}}Envelope", nsmap={None: ENVELOPE_NAMESPACE})
+    envelope.append(write_reply_header(header, header_version))
+    envelope.append(document)
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+def additional_info_text(text: str | None) -> str | None:
+    """`text` as one AddtlInf: one line, only XML characters, at most 105 characters (cut ones end
+    in '...', never between a letter and its accent); None when nothing is left."""
+    if text is None:
+        return None
+    cleaned = " ".join(_NOT_XML_CHAR.sub(" ", text).split())
+    if not cleaned:
+        return None
+    if len(cleaned) <= MAX_ADDITIONAL_INFO:
+        return cleaned
+    cut = MAX_ADDITIONAL_INFO - len(_TRUNCATION_MARK)
+    while cut > 0 and unicodedata.combining(cleaned[cut]):
+        cut -= 1
+    return cleaned[:cut].rstrip() + _TRUNCATION_MARK
+
+
+def _supported_reply(version: str, context: str) -> str:
+    if version not in SUPPORTED_VERSIONS:
+        raise ValueError(f"{context}: {version!r} is not a pacs.002 version the bridge writes "
+                         f"({SUPPORTED_VERSIONS[0]} to {SUPPORTED_VERSIONS[-1]})")
+    return version
+
+
+def _status(code: str, number: int, closed_codes: frozenset[str]) -> str:
+    """`code` as the version can say it: any 1-4 characters from .08, the closed list before."""
+    if not 1 <= len(code) <= 4:
+        raise ValueError(f"status {code!r} is not a 1-4 character ISO status code")
+    if number >= 8 or code in closed_codes:
+        return code
+    nearest = _NEAREST_CLOSED_CODE.get(code)
+    if nearest is None or nearest not in closed_codes:
+        raise ValueError(f"status {code} cannot be expressed in pacs.002.001.{number:02d} "
+                         f"(allowed: {', '.join(sorted(closed_codes))})")
+    return nearest

@@ -1,0 +1,32 @@
+"""Messages the bridge records and sends: what came in (inbox) and what goes out (outbox)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A reply or report to publish: pacs.002, camt.053 or a reconciliation report."""
+
+    message_id: str  # new and unique; consumers dedupe on it
+    correlation_id: str | None  # the original's BizMsgIdr or MsgId
+    message_type: str  # "pacs.002.001.10"; also the routing key on tokenbridge.out
+    body: bytes
+    content_type: str = "application/xml"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRecord:
+    """What the inbox keeps of each received message, keyed by the hash of its bytes."""
+
+    digest: str  # sha256 of the raw bytes
+    received_at: datetime
+    message_type: str | None
+    message_id: str | None  # GrpHdr/MsgId
+    business_message_id: str | None  # AppHdr/BizMsgIdr
+    sender: str | None  # AppHdr Fr or instructing agent BIC
+    verdict: str  # accepted, partial, rejected, refused
+    summary: str  # a line for people: counts, first reasons
+    raw: bytes
+    reply_id: str | None = None

@@ -1,0 +1,297 @@
+"""The pipeline: one inbound message through small typed steps, to an outcome and a reply.
+
+    read (unwrap, validate, parse) -> authorise -> translate -> apply -> reply
+
+The same pipeline serves `replay` (files, in-process) and the RabbitMQ worker. A message's
+effects, its inbox record and its reply commit in one unit of work: all or nothing. A message
+seen before (same bytes) is answered with the reply recorded the first time, with no new effect.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import structlog
+
+from bridge.iso.findings import Finding
+from bridge.iso.pacs002 import reply_version, write_reply
+from bridge.iso.reader import MessageReader, ReadMessage
+from bridge.iso.xmlnav import Node
+from bridge.messages import InboundRecord, OutboundMessage
+from bridge.operations import Rejection, TokenOperation
+from bridge.payments import CreditTransferMessage
+from bridge.ports import UnitOfWork
+from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
+                           PARTIALLY_ACCEPTED, REJECTED, ReplyHeader, StatusReport,
+                           TransactionStatus)
+from bridge.translation import translate
+
+log = structlog.get_logger("tokenbridge.pipeline")
+
+ACCEPTED, PARTIAL, REJECTED_VERDICT, REFUSED = "accepted", "partial", "rejected", "refused"
+NOT_AUTHORISED = "AG01"  # TransactionForbidden: sender not allowed, or not addressed to us
+
+TRANSIENT_RETRIES = 5
+"""Attempts at one message when the store reports a transient error (deadlock, lost
+connection); back-off doubles from 50 ms. Beyond that the error goes to the caller."""
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    """What the pipeline needs to know about the bank it runs for."""
+
+    issuer_bic: str | None = None
+    allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
+    reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionOutcome:
+    index: int
+    end_to_end_id: str | None
+    uetr: str | None
+    status: str  # ACSC, ACSP or RJCT
+    operation: TokenOperation | None = None
+    result: str | None = None  # applied, replayed, planned (dry run), or None when rejected
+    reason: str | None = None
+    info: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageOutcome:
+    digest: str
+    verdict: str  # accepted, partial, rejected (answered RJCT), refused (no pacs.002 possible)
+    message_type: str | None = None
+    message_id: str | None = None
+    transactions: tuple[TransactionOutcome, ...] = ()
+    reply: OutboundMessage | None = None
+    findings: tuple[Finding, ...] = ()
+    summary: str = ""
+    seen_before: bool = False  # answered from the inbox: the same bytes were handled before
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:30]}"  # 32 characters: fits Max35Text
+
+
+class Pipeline:
+    """Runs inbound messages to outcomes; needs a reader, a unit-of-work factory and the config."""
+
+    def __init__(self, reader: MessageReader, unit_of_work: Callable[[], UnitOfWork],
+                 config: BridgeConfig = BridgeConfig(),
+                 is_transient: Callable[[BaseException], bool] = lambda _: False,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.reader = reader
+        self.unit_of_work = unit_of_work
+        self.config = config
+        self.is_transient = is_transient
+        self.clock = clock
+
+    def handle(self, raw: bytes, *, dry_run: bool = False) -> MessageOutcome:
+        """Process one message (or, with dry_run, show what it would do and change nothing)."""
+        digest = hashlib.sha256(raw).hexdigest()
+        read = self.reader.read(raw)
+        for attempt in range(1, TRANSIENT_RETRIES + 1):
+            try:
+                outcome = self._handle_once(raw, digest, read, dry_run)
+                break
+            except Exception as error:
+                if not self.is_transient(error) or attempt == TRANSIENT_RETRIES:
+                    raise
+                log.warning("transient store error; retrying", attempt=attempt,
+                            error=type(error).__name__)
+                time.sleep(0.05 * 2 ** (attempt - 1))
+        log.info("message", digest=digest[:16], message_type=outcome.message_type,
+                 message_id=outcome.message_id, outcome=outcome.verdict,
+                 seen_before=outcome.seen_before, dry_run=dry_run,
+                 reply_id=outcome.reply.message_id if outcome.reply else None)
+        for tx in outcome.transactions:
+            log.info("transaction", message_id=outcome.message_id, uetr=tx.uetr,
+                     end_to_end_id=tx.end_to_end_id, outcome=tx.status, reason=tx.reason,
+                     operation=tx.operation.kind if tx.operation else None)
+        return outcome
+
+    def _handle_once(self, raw: bytes, digest: str, read: ReadMessage, dry_run: bool) -> MessageOutcome:
+        with self.unit_of_work() as uow:
+            if not dry_run and not uow.inbox.claim(digest):
+                return self._seen_before(uow, digest)
+            outcome = self._process(read, digest, uow, dry_run)
+            if dry_run:
+                return outcome  # leaving the unit of work rolls back
+            uow.inbox.record(InboundRecord(
+                digest=digest, received_at=self.clock(), message_type=read.message_type,
+                message_id=outcome.message_id,
+                business_message_id=read.header.business_message_id if read.header else None,
+                sender=_sender(read), verdict=outcome.verdict, summary=outcome.summary, raw=raw,
+                reply_id=outcome.reply.message_id if outcome.reply else None))
+            if outcome.reply is not None:
+                uow.outbox.add(outcome.reply)
+            uow.commit()
+            return outcome
+
+    @staticmethod
+    def _seen_before(uow: UnitOfWork, digest: str) -> MessageOutcome:
+        record = uow.inbox.find(digest)
+        if record is None:  # claimed by a unit that rolled back in between: let the caller retry
+            raise RuntimeError("inbox claim vanished")
+        reply = uow.outbox.get(record.reply_id) if record.reply_id else None
+        return MessageOutcome(digest, record.verdict, record.message_type, record.message_id,
+                              reply=reply, summary=record.summary, seen_before=True)
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def _process(self, read: ReadMessage, digest: str, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
+        family = (read.message_type or "")[:8]
+        if family != "pacs.008":
+            what = read.message_type or "input"
+            reason = (read.findings[0].message if read.findings
+                      else f"{what} is not a payment instruction this pipeline applies")
+            return MessageOutcome(digest, REFUSED, read.message_type, findings=tuple(read.findings),
+                                  summary=f"refused: {reason}")
+        message_id = _message_id(read)
+        if message_id is None:
+            return MessageOutcome(digest, REFUSED, read.message_type, findings=tuple(read.findings),
+                                  summary="refused: no GrpHdr/MsgId to answer to")
+        rejection = _message_rejection(read) or self._authorise(read)
+        if rejection is not None:
+            transactions = _all_rejected(read.payload, rejection)
+            return self._answer(read, digest, message_id, transactions, rejection)
+        transactions = tuple(self._transaction(read, tx_index, uow, dry_run)
+                             for tx_index in range(len(read.payload.transactions)))
+        return self._answer(read, digest, message_id, transactions, None)
+
+    def _authorise(self, read: ReadMessage) -> Rejection | None:
+        allowed = self.config.allowed_senders
+        if allowed is not None:
+            claimed = [b for b in (read.header.from_bic if read.header else None,
+                                   _instructing_bic(read.payload)) if b]
+            if not claimed:
+                return Rejection(NOT_AUTHORISED, "sender unknown: no AppHdr/Fr nor instructing agent")
+            for bic in claimed:
+                if bic.upper() not in allowed and bic.upper()[:8] not in allowed:
+                    return Rejection(NOT_AUTHORISED, f"sender {bic} is not allowed to instruct")
+        issuer = self.config.issuer_bic
+        addressee = read.header.to_bic if read.header else None
+        if issuer and addressee and addressee.upper()[:8] != issuer.upper()[:8]:
+            return Rejection(NOT_AUTHORISED, f"addressed to {addressee}, not to {issuer}")
+        return None
+
+    def _transaction(self, read: ReadMessage, index: int, uow: UnitOfWork,
+                     dry_run: bool) -> TransactionOutcome:
+        message: CreditTransferMessage = read.payload
+        tx = message.transactions[index]
+        ids = dict(index=index, end_to_end_id=tx.end_to_end_id, uetr=tx.uetr)
+        finding = next((f for f in read.findings if f.transaction == index), None)
+        if finding is not None:
+            return TransactionOutcome(**ids, status=REJECTED, reason=finding.reason,
+                                      info=finding.message)
+        decided = translate(tx, message.group_header, uow.accounts.get)
+        if isinstance(decided, Rejection):
+            return TransactionOutcome(**ids, status=REJECTED, reason=decided.reason, info=decided.info)
+        if dry_run:
+            return TransactionOutcome(**ids, status=ACCEPTED_SETTLEMENT_COMPLETED,
+                                      operation=decided, result="planned")
+        applied = uow.ledger.apply(decided)
+        if applied.rejection is not None:
+            return TransactionOutcome(**ids, status=REJECTED, operation=decided,
+                                      reason=applied.rejection.reason, info=applied.rejection.info)
+        return TransactionOutcome(**ids, status=applied.status, operation=decided,
+                                  result=applied.result)
+
+    def _answer(self, read: ReadMessage, digest: str, message_id: str,
+                transactions: tuple[TransactionOutcome, ...],
+                rejection: Rejection | None) -> MessageOutcome:
+        statuses = {t.status for t in transactions}
+        if rejection is not None or not transactions or statuses == {REJECTED}:
+            group, verdict = REJECTED, REJECTED_VERDICT
+        elif REJECTED in statuses:
+            group, verdict = PARTIALLY_ACCEPTED, PARTIAL
+        else:
+            group = (ACCEPTED_SETTLEMENT_IN_PROCESS if ACCEPTED_SETTLEMENT_IN_PROCESS in statuses
+                     else ACCEPTED_SETTLEMENT_COMPLETED)
+            verdict = ACCEPTED
+        reply = self._reply(read, message_id, transactions, group, rejection)
+        rejected = [t for t in transactions if t.status == REJECTED]
+        reasons = sorted({t.reason for t in rejected if t.reason} | ({rejection.reason} if rejection else set()))
+        summary = (f"{group}: {len(transactions) - len(rejected)} of {len(transactions)} accepted"
+                   + (f"; rejects {', '.join(reasons)}" if reasons else ""))
+        return MessageOutcome(digest, verdict, read.message_type, message_id, transactions, reply,
+                              tuple(read.findings), summary)
+
+    def _reply(self, read: ReadMessage, message_id: str, transactions: tuple[TransactionOutcome, ...],
+               group: str, rejection: Rejection | None) -> OutboundMessage:
+        version = reply_version(read.message_type, self.config.reply_versions)
+        payload: CreditTransferMessage | None = read.payload
+        by_index = {tx.index: tx for tx in payload.transactions} if payload else {}
+        now = self.clock()
+        report = StatusReport(
+            message_id=_new_id("TB"), created_at=now, original_message_id=message_id,
+            original_message_type=read.message_type, group_status=group,
+            original_created_at=payload.group_header.created_at if payload else None,
+            group_reason=rejection.reason if rejection else None,
+            group_additional_info=rejection.info if rejection else None,
+            instructing_agent_bic=self.config.issuer_bic,
+            instructed_agent_bic=_sender(read),
+            transactions=tuple(TransactionStatus(
+                status=t.status, original_end_to_end_id=t.end_to_end_id,
+                original_instruction_id=by_index[t.index].instruction_id if t.index in by_index else None,
+                original_transaction_id=by_index[t.index].transaction_id if t.index in by_index else None,
+                original_uetr=t.uetr, reason=t.reason, additional_info=t.info)
+                for t in transactions))
+        header = None
+        if read.header is not None:
+            original = read.header
+            header = ReplyHeader(
+                from_bic=self.config.issuer_bic or original.to_bic, to_bic=original.from_bic,
+                business_message_id=_new_id("TB"), message_definition_id=version, created_at=now,
+                related_business_message_id=original.business_message_id,
+                related_message_definition_id=original.message_definition_id,
+                related_from_bic=original.from_bic, related_to_bic=original.to_bic,
+                related_created_at=original.created_at, business_service=original.business_service)
+        body = write_reply(report, version, header, read.header.version if read.header else "head.001.001.02")
+        correlation = (read.header.business_message_id if read.header else None) or message_id
+        return OutboundMessage(report.message_id, correlation, version, body)
+
+
+def _message_id(read: ReadMessage) -> str | None:
+    if read.payload is not None:
+        return read.payload.group_header.message_id
+    if read.document is None:
+        return None
+    # Schema-invalid input is still answered when its MsgId can be found.
+    namespace = read.document.tag[1:].split("}")[0]
+    found = Node(read.document, namespace).text("FIToFICstmrCdtTrf/GrpHdr/MsgId")
+    return found[:35] if found else None
+
+
+def _message_rejection(read: ReadMessage) -> Rejection | None:
+    """The whole message is rejected when it is unreadable or breaks a message-level rule."""
+    if read.payload is None or read.header_valid is False:
+        first = read.findings[0] if read.findings else None
+        return Rejection(first.reason if first else "FF01",
+                         str(first) if first else "message could not be read")
+    first = next((f for f in read.findings if f.transaction is None), None)
+    return Rejection(first.reason, str(first)) if first else None
+
+
+def _all_rejected(payload: CreditTransferMessage | None,
+                  rejection: Rejection) -> tuple[TransactionOutcome, ...]:
+    if payload is None:
+        return ()
+    return tuple(TransactionOutcome(tx.index, tx.end_to_end_id, tx.uetr, REJECTED,
+                                    reason=rejection.reason, info=rejection.info)
+                 for tx in payload.transactions)
+
+
+def _instructing_bic(payload: CreditTransferMessage | None) -> str | None:
+    if payload is None or payload.group_header.instructing_agent is None:
+        return None
+    return payload.group_header.instructing_agent.bic
+
+
+def _sender(read: ReadMessage) -> str | None:
+    return (read.header.from_bic if read.header else None) or _instructing_bic(read.payload)

@@ -1,0 +1,161 @@
+"""The ports: what the core needs from the outside, as small abstract classes.
+
+Adapters implement them (SQL store and ledger, EVM ledger, ...); tests may use fakes. A unit of
+work groups the registry, ledger, inbox and outbox so that a message's effects and its reply
+commit together or not at all.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+
+from bridge.accounts import RegisteredAccount
+from bridge.messages import InboundRecord, OutboundMessage
+from bridge.operations import PaymentRefs, Rejection, TokenOperation
+
+APPLIED = "applied"  # the operation took effect now
+REPLAYED = "replayed"  # the same key and content was applied before: no new effect
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerOutcome:
+    """What applying one operation did: applied, replayed, or rejected (AM04, AM05, ...)."""
+
+    result: str  # applied, replayed or rejected
+    rejection: Rejection | None = None
+    status: str = "ACSC"  # ISO status of an applied/replayed operation (ACSP while unfinal)
+
+    @classmethod
+    def rejected(cls, reason: str, info: str) -> "LedgerOutcome":
+        return cls("rejected", Rejection(reason, info), "RJCT")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOperation:
+    """An operation as the ledger holds it."""
+
+    operation: TokenOperation
+    sequence: int
+    applied_at: datetime
+    status: str = "ACSC"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One leg of a double-entry operation. `holder` is a wallet or `issuance:<CCY>`; `amount`
+    is signed minor units (credit positive)."""
+
+    sequence: int
+    operation_key: str
+    kind: str
+    holder: str
+    counterparty: str
+    currency: str
+    amount: int
+    posted_at: datetime
+    refs: PaymentRefs
+
+
+@dataclass(frozen=True, slots=True)
+class WalletBalance:
+    wallet: str
+    currency: str
+    balance: int  # minor units
+
+
+def issuance_holder(currency: str) -> str:
+    """The ledger's issuance account for a currency: its balance is minus the token supply."""
+    return f"issuance:{currency}"
+
+
+class Ledger(ABC):
+    """A token ledger: applies operations idempotently by key and reports balances and journals."""
+
+    name: str = "ledger"
+
+    @abstractmethod
+    def apply(self, operation: TokenOperation) -> LedgerOutcome:
+        """Apply once per key. Same key and fingerprint again: REPLAYED, no effect. Same key,
+        other content: rejected AM05. Not enough tokens: rejected AM04. Never partial."""
+
+    @abstractmethod
+    def find(self, key: str) -> RecordedOperation | None:
+        """The operation recorded under an idempotency key."""
+
+    @abstractmethod
+    def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:
+        """Every wallet's balance (now, or as of a time)."""
+
+    @abstractmethod
+    def supply(self, as_of: datetime | None = None) -> dict[str, int]:
+        """Tokens in circulation per currency, in minor units."""
+
+    @abstractmethod
+    def journal(self, *, wallet: str | None = None, currency: str | None = None,
+                start: datetime | None = None, end: datetime | None = None) -> list[Posting]:
+        """Postings of a wallet (or of every wallet in a currency), start <= posted_at < end."""
+
+
+class AccountRegistry(ABC):
+    @abstractmethod
+    def get(self, account: str) -> RegisteredAccount | None: ...
+
+    @abstractmethod
+    def upsert(self, accounts: Iterable[RegisteredAccount]) -> int:
+        """Insert or update by account id; returns how many rows were written."""
+
+    @abstractmethod
+    def all(self) -> list[RegisteredAccount]: ...
+
+
+class Inbox(ABC):
+    @abstractmethod
+    def claim(self, digest: str) -> bool:
+        """Reserve a message digest for this unit of work; False when another has recorded it
+        (then `find` returns its record). Blocks while a concurrent unit holds it."""
+
+    @abstractmethod
+    def record(self, record: InboundRecord) -> None: ...
+
+    @abstractmethod
+    def find(self, digest: str) -> InboundRecord | None: ...
+
+
+class Outbox(ABC):
+    @abstractmethod
+    def add(self, message: OutboundMessage) -> None: ...
+
+    @abstractmethod
+    def get(self, message_id: str) -> OutboundMessage | None: ...
+
+    @abstractmethod
+    def pending(self, limit: int = 100) -> list[OutboundMessage]:
+        """Committed but not yet confirmed by the broker, oldest first."""
+
+    @abstractmethod
+    def mark_published(self, message_ids: Iterable[str]) -> None: ...
+
+
+class UnitOfWork(ABC):
+    """One atomic unit: commit explicitly; leaving the block without commit rolls back."""
+
+    accounts: AccountRegistry
+    ledger: Ledger
+    inbox: Inbox
+    outbox: Outbox
+
+    def __enter__(self) -> "UnitOfWork":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.rollback()
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
