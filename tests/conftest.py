@@ -25,3 +25,78 @@ def corpus_root() -> Path:
 def reader():
     from bridge.iso.reader import MessageReader
     return MessageReader()
+
+
+# -- stores: SQLite files and throw-away PostgreSQL databases ------------------------------
+
+POSTGRES_ADMIN_URL = os.environ.get("TOKENBRIDGE_TEST_POSTGRES",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def service_unavailable(what: str, error: BaseException) -> None:
+    """Skip on a developer machine without the service; under CI a missing service fails."""
+    message = f"{what} unavailable ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture()
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture()
+def postgres_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    name = f"tb_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - any failure to reach the server
+        admin.dispose()
+        service_unavailable("PostgreSQL at 127.0.0.1:5432", error)
+    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request) -> str:
+    """Each store test runs on SQLite and on the real PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture()
+def store(store_url: str):
+    """A migrated SQL store (with the SQL ledger) on a fresh database."""
+    from adapters.sql.engine import create_store_engine, migrate
+    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.store import SqlStore
+    engine = create_store_engine(store_url)
+    migrate(engine)
+    yield SqlStore(engine, SqlLedger)
+    engine.dispose()
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.fixture()
+def registry(store):
+    """The store with the sample account registry imported."""
+    import csv
+
+    from bridge.accounts import parse_registry_rows
+    with (SAMPLES / "accounts.csv").open(newline="") as handle:
+        rows = parse_registry_rows(csv.DictReader(handle))
+    with store() as uow:
+        uow.accounts.upsert(rows)
+        uow.commit()
+    return store

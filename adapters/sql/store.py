@@ -60,8 +60,8 @@ class SqlInbox(Inbox):
     def claim(self, digest: str) -> bool:
         result = self.connection.execute(insert_ignoring_conflict(self.connection, inbox, dict(
             digest=digest, received_at=utc_naive(self.clock()), verdict=_CLAIMED, summary="",
-            raw=b""), ["digest"]))
-        return result.rowcount == 1
+            raw=b""), ["digest"]).returning(inbox.c.digest))
+        return result.scalar() is not None  # RETURNING: rowcount is unreliable across drivers
 
     def record(self, record: InboundRecord) -> None:
         self.connection.execute(update(inbox).where(inbox.c.digest == record.digest).values(

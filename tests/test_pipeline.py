@@ -1,0 +1,179 @@
+"""The pipeline end to end on a real store (SQLite and PostgreSQL): effects, replies, replays."""
+from __future__ import annotations
+
+from lxml import etree
+
+from bridge.iso.reader import MessageReader
+from bridge.pipeline import BridgeConfig, Pipeline
+from builders import Tx, app_header, pacs008, swift_envelope
+
+ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
+ERIK, IVO = "DE28500199000385091644", "DE10500199000221870359"
+CHIYO, DANA = "JP-TANAKA-001", "KW03TOKN0000000000000045301187"
+FATIMA, GEORGE = "FR7630004008280001058392658", "GB52BARC20325373491826"
+P2 = "{urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10}"
+
+
+def pipeline(store, **config) -> Pipeline:
+    return Pipeline(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient)
+
+
+def mint(amount="100.00", to=ALICE, **kw) -> Tx:
+    return Tx(amount=amount, debtor_iban=FATIMA, creditor_iban=to, **kw)
+
+
+def state(store) -> tuple[dict, dict]:
+    with store() as uow:
+        return ({(b.wallet, b.currency): b.balance for b in uow.ledger.balances()},
+                uow.ledger.supply())
+
+
+def reply_statuses(body: bytes) -> tuple[str, list[tuple[str, str | None]]]:
+    root = etree.fromstring(body)
+    document = root if root.tag.endswith("Document") else next(e for e in root if e.tag.endswith("Document"))
+    ns = etree.QName(document).namespace
+    group = document.findtext(f".//{{{ns}}}GrpSts")
+    txs = [(t.findtext(f"{{{ns}}}TxSts"), t.findtext(f"{{{ns}}}StsRsnInf/{{{ns}}}Rsn/{{{ns}}}Cd"))
+           for t in document.iter(f"{{{ns}}}TxInfAndSts")]
+    return group, txs
+
+
+def test_mint_transfer_burn_move_tokens_and_answer_acsc(registry) -> None:
+    run = pipeline(registry)
+    outcomes = [run.handle(pacs008([mint("1250.00")]).encode()),
+                run.handle(pacs008([Tx(amount="200.50", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode()),
+                run.handle(pacs008([Tx(amount="50.25", debtor_iban=BRUNO, creditor_iban=GEORGE)]).encode())]
+    assert [o.verdict for o in outcomes] == ["accepted"] * 3
+    assert [o.transactions[0].operation.kind for o in outcomes] == ["mint", "transfer", "burn"]
+    balances, supply = state(registry)
+    assert balances == {("w-alice", "EUR"): 104950, ("w-bruno", "EUR"): 15025}
+    assert supply == {"EUR": 119975}
+    for outcome in outcomes:
+        assert outcome.reply.message_type == "pacs.002.001.10"
+        assert reply_statuses(outcome.reply.body) == ("ACSC", [("ACSC", None)])
+        assert MessageReader().read(outcome.reply.body).valid
+
+
+def test_every_reject_reason_in_one_partial_message(registry) -> None:
+    message = pacs008([
+        mint("10.00"),                                             # ACSC
+        Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ERIK),  # blocked
+        Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=IVO),   # closed
+        Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=GEORGE),  # nothing tokenized
+        Tx(amount="5", currency="JPY", debtor_iban=FATIMA, creditor_iban=ALICE),  # currency
+        Tx(amount="999.00", debtor_iban=BRUNO, creditor_iban=GEORGE),  # insufficient
+        Tx(amount="1.001", debtor_iban=FATIMA, creditor_iban=ALICE),  # precision rule
+        Tx(amount="0.00", debtor_iban=FATIMA, creditor_iban=ALICE),   # zero
+    ], ctrl_sum=None)
+    outcome = pipeline(registry).handle(message.encode())
+    assert outcome.verdict == "partial"
+    assert [(t.status, t.reason) for t in outcome.transactions] == [
+        ("ACSC", None), ("RJCT", "AC06"), ("RJCT", "AC04"), ("RJCT", "AC03"), ("RJCT", "AM03"),
+        ("RJCT", "AM04"), ("RJCT", "AM12"), ("RJCT", "AM01")]
+    group, txs = reply_statuses(outcome.reply.body)
+    assert group == "PART" and txs == [(t.status, t.reason) for t in outcome.transactions]
+    assert state(registry) == ({("w-alice", "EUR"): 1000}, {"EUR": 1000})
+
+
+def test_amounts_per_currency_exponent(registry) -> None:
+    run = pipeline(registry)
+    run.handle(pacs008([Tx(amount="150000", currency="JPY", debtor_iban=FATIMA, creditor_iban=None,
+                           creditor_other=CHIYO)]).encode())
+    run.handle(pacs008([Tx(amount="12.345", currency="KWD", debtor_iban=FATIMA, creditor_iban=DANA)]).encode())
+    assert state(registry)[1] == {"JPY": 150000, "KWD": 12345}
+
+
+def test_replaying_the_same_bytes_answers_the_same_and_changes_nothing(registry) -> None:
+    run = pipeline(registry)
+    message = pacs008([mint("10.00"), Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ERIK)]).encode()
+    first = run.handle(message)
+    before = state(registry)
+    again = run.handle(message)
+    assert again.seen_before and again.verdict == first.verdict == "partial"
+    assert again.reply.body == first.reply.body and again.reply.message_id == first.reply.message_id
+    assert state(registry) == before
+
+
+def test_same_key_resent_in_a_new_message_is_replayed_without_effect(registry) -> None:
+    run = pipeline(registry)
+    uetr = "7f9c1e2a-3b4d-4c5e-8f6a-7b8c9d0e1f2a"
+    run.handle(pacs008([mint("10.00", uetr=uetr)], msg_id="FIRST").encode())
+    resent = run.handle(pacs008([mint("10.00", uetr=uetr)], msg_id="RESENT").encode())
+    assert resent.verdict == "accepted" and resent.transactions[0].result == "replayed"
+    assert state(registry)[1] == {"EUR": 1000}
+
+
+def test_same_key_with_different_content_is_a_duplicate_am05(registry) -> None:
+    run = pipeline(registry)
+    uetr = "7f9c1e2a-3b4d-4c5e-8f6a-7b8c9d0e1f2b"
+    run.handle(pacs008([mint("10.00", uetr=uetr)]).encode())
+    other = run.handle(pacs008([mint("99.00", uetr=uetr)]).encode())
+    assert [(t.status, t.reason) for t in other.transactions] == [("RJCT", "AM05")]
+    assert state(registry)[1] == {"EUR": 1000}
+
+
+def test_schema_invalid_pacs008_is_answered_rjct_ff01(registry) -> None:
+    broken = pacs008([mint()], msg_id="BROKEN-1").replace("<NbOfTxs>", "<Bogus/><NbOfTxs>")
+    outcome = pipeline(registry).handle(broken.encode())
+    assert outcome.verdict == "rejected" and outcome.message_id == "BROKEN-1"
+    group, txs = reply_statuses(outcome.reply.body)
+    assert group == "RJCT" and txs == []
+    assert b"<Cd>FF01</Cd>" in outcome.reply.body
+    assert state(registry)[1] == {}
+
+
+def test_message_level_rule_rejects_every_transaction(registry) -> None:
+    outcome = pipeline(registry).handle(pacs008([mint(), mint()], nb_of_txs=3).encode())
+    assert [(t.status, t.reason) for t in outcome.transactions] == [("RJCT", "AM18")] * 2
+    assert reply_statuses(outcome.reply.body)[0] == "RJCT"
+    assert state(registry)[1] == {}
+
+
+def test_not_iso_is_refused_and_recorded_without_reply(registry) -> None:
+    run = pipeline(registry)
+    outcome = run.handle(b"<invoice/>")
+    assert outcome.verdict == "refused" and outcome.reply is None
+    assert "no ISO 20022 Document" in outcome.summary
+    assert run.handle(b"<invoice/>").seen_before
+
+
+def test_apphdr_in_gives_apphdr_out_related_to_the_original(registry) -> None:
+    message = swift_envelope(pacs008([mint()]), app_header(biz_msg_id="BIZ-IN-7", sender="BNPAFRPPXXX"))
+    outcome = pipeline(registry, issuer_bic="TOKNDEFFXXX").handle(message.encode())
+    read = MessageReader().read(outcome.reply.body)
+    assert read.valid and read.message_type == "pacs.002.001.10"
+    assert (read.header.from_bic, read.header.to_bic) == ("TOKNDEFFXXX", "BNPAFRPPXXX")
+    assert read.header.business_message_id != "BIZ-IN-7"
+    assert b"<BizMsgIdr>BIZ-IN-7</BizMsgIdr>" in outcome.reply.body.replace(b"h:", b"")
+    assert outcome.reply.correlation_id == "BIZ-IN-7"
+
+
+def test_reply_version_follows_the_input_release(registry) -> None:
+    run = pipeline(registry)
+    assert run.handle(pacs008([mint()], version="02").encode()).reply.message_type == "pacs.002.001.03"
+    assert run.handle(pacs008([mint()], version="13").encode()).reply.message_type == "pacs.002.001.15"
+    custom = pipeline(registry, reply_versions={"pacs.008.001.08": "pacs.002.001.12"})
+    assert custom.handle(pacs008([mint()]).encode()).reply.message_type == "pacs.002.001.12"
+
+
+def test_dry_run_plans_but_applies_and_records_nothing(registry) -> None:
+    run = pipeline(registry)
+    message = pacs008([mint("10.00")]).encode()
+    planned = run.handle(message, dry_run=True)
+    assert planned.transactions[0].result == "planned"
+    assert state(registry) == ({}, {})
+    assert not run.handle(message).seen_before  # the dry run left no inbox record
+
+
+def test_only_allowed_senders_may_instruct(registry) -> None:
+    run = pipeline(registry, allowed_senders=frozenset({"BARCGB22"}))
+    outcome = run.handle(pacs008([mint()], instructing_bic="BNPAFRPPXXX").encode())
+    assert [(t.status, t.reason) for t in outcome.transactions] == [("RJCT", "AG01")]
+    assert "not allowed" in outcome.transactions[0].info
+    assert run.handle(pacs008([mint()], instructing_bic="BARCGB22XXX").encode()).verdict == "accepted"
+
+
+def test_messages_addressed_to_another_bank_are_rejected(registry) -> None:
+    message = swift_envelope(pacs008([mint()]), app_header(receiver="DEUTDEFFXXX"))
+    outcome = pipeline(registry, issuer_bic="TOKNDEFFXXX").handle(message.encode())
+    assert outcome.transactions[0].reason == "AG01" and state(registry)[1] == {}
