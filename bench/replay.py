@@ -1,0 +1,107 @@
+"""Replay throughput, no broker: single-transaction pacs.008.001.08 messages/s through the full
+pipeline (read, validate, translate, apply, pacs.002, inbox and outbox, one commit per message)
+on SQLite (file) and PostgreSQL (127.0.0.1:5432).
+
+    .venv/bin/python bench/replay.py [--messages 2000] [--runs 3] [--postgres URL]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from adapters.logs import configure_logging  # noqa: E402
+from adapters.sql.engine import create_store_engine, migrate  # noqa: E402
+from adapters.sql.ledger import SqlLedger  # noqa: E402
+from adapters.sql.store import SqlStore  # noqa: E402
+from bridge.accounts import parse_registry_rows  # noqa: E402
+from bridge.iso.reader import MessageReader  # noqa: E402
+from bridge.pipeline import BridgeConfig, Pipeline  # noqa: E402
+from builders import Tx, pacs008  # noqa: E402
+
+ALICE, BRUNO, FATIMA = "DE82500199000417283905", "DE17500199000602517730", "FR7630004008280001058392658"
+
+
+def messages(count: int) -> list[bytes]:
+    """Mints, transfers and burns in a 2:1:1 mix that never runs short."""
+    out = []
+    for i in range(count):
+        if i % 4 in (0, 1):
+            tx = Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)
+        elif i % 4 == 2:
+            tx = Tx(amount="5.00", debtor_iban=ALICE, creditor_iban=BRUNO)
+        else:
+            tx = Tx(amount="1.00", debtor_iban=BRUNO, creditor_iban=FATIMA)
+        out.append(pacs008([tx]).encode())
+    return out
+
+
+def run_once(url: str, batch: list[bytes]) -> float:
+    engine = create_store_engine(url)
+    migrate(engine)
+    store = SqlStore(engine, SqlLedger)
+    with (ROOT / "samples" / "accounts.csv").open(newline="") as handle, store() as uow:
+        uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
+        uow.commit()
+    pipeline = Pipeline(MessageReader(), store, BridgeConfig(), is_transient=store.is_transient)
+    start = time.perf_counter()
+    for raw in batch:
+        assert pipeline.handle(raw).verdict == "accepted"
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return len(batch) / elapsed
+
+
+def fresh_postgres(admin_url: str) -> tuple[str, callable]:
+    name = f"tb_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    configure_logging("warning")
+    print(f"replay, {args.messages} single-transaction pacs.008.001.08 per run, {args.runs} runs; "
+          f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    for label in ("SQLite", "PostgreSQL"):
+        rates = []
+        for _ in range(args.runs):
+            batch = messages(args.messages)
+            if label == "SQLite":
+                with tempfile.TemporaryDirectory() as tmp:
+                    rates.append(run_once(f"sqlite:///{tmp}/bench.db", batch))
+            else:
+                url, drop = fresh_postgres(args.postgres)
+                try:
+                    rates.append(run_once(url, batch))
+                finally:
+                    drop()
+        print(f"  {label:<11} median {statistics.median(rates):7.0f} msg/s  "
+              f"(min {min(rates):.0f}, max {max(rates):.0f})")
+
+
+if __name__ == "__main__":
+    main()

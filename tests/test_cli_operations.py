@@ -1,0 +1,99 @@
+"""The operators' commands on the embedded default: ledger init, accounts, replay, balances, demo."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from builders import Tx, pacs008
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.fixture()
+def tokenbridge(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    return invoke
+
+
+def test_commands_need_an_initialised_store(tokenbridge) -> None:
+    result = tokenbridge("balances")
+    assert result.exit_code == 1 and "tokenbridge ledger init" in result.output
+
+
+def test_ledger_init_is_idempotent(tokenbridge) -> None:
+    assert tokenbridge("ledger", "init").exit_code == 0
+    second = tokenbridge("ledger", "init")
+    assert second.exit_code == 0 and "revision 0001" in second.output
+    assert json.loads(tokenbridge("ledger", "info", "--json").output)["ledger"] == "sql"
+
+
+def test_accounts_import_is_all_or_nothing(tokenbridge, tmp_path: Path) -> None:
+    tokenbridge("ledger", "init")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("account,currency,wallet,status,kind\nDE1,EUR,w-1,active,wallet\n"
+                   "DE2,EUX,w-2,active,wallet\nDE3,EUR,,active,wallet\nDE4,EUR,w-4,frozen,wallet\n")
+    result = tokenbridge("accounts", "import", str(bad))
+    assert result.exit_code == 1
+    for line in ("line 3", "line 4", "line 5"):
+        assert line in result.output
+    assert json.loads(tokenbridge("accounts", "list", "--json").output) == []
+    assert tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv")).exit_code == 0
+    listed = json.loads(tokenbridge("accounts", "list", "--json").output)
+    assert len(listed) == 9 and {"account", "currency", "wallet", "status", "kind"} <= set(listed[0])
+
+
+def test_replay_writes_replies_exits_by_verdict_and_balances_add_up(tokenbridge, tmp_path: Path) -> None:
+    tokenbridge("ledger", "init")
+    tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv"))
+    out = tmp_path / "replies"
+    result = tokenbridge("replay", "--out", str(out), str(SAMPLES / "pacs008"))
+    assert result.exit_code == 1  # the samples include a partial and a rejected message
+    assert "Replay summary" in result.output and "rejected AC06" in result.output
+    assert len(list(out.glob("*.pacs.002.*.xml"))) == 9
+    balances = json.loads(tokenbridge("balances", "--json").output)
+    assert balances["supply"] == {"EUR": "10625.00", "JPY": "150000", "KWD": "12.345"}
+    assert {"wallet": "w-alice", "currency": "EUR", "balance": "1324.60"} in balances["wallets"]
+    again = tokenbridge("replay", str(SAMPLES / "pacs008"))
+    assert "seen before" in again.output
+    assert json.loads(tokenbridge("balances", "--json").output) == balances
+
+
+def test_replay_all_accepted_exits_0_and_dry_run_applies_nothing(tokenbridge, tmp_path: Path) -> None:
+    tokenbridge("ledger", "init")
+    tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv"))
+    message = tmp_path / "m.xml"
+    message.write_text(pacs008([Tx(creditor_iban="DE82500199000417283905")]))
+    dry = tokenbridge("replay", "--dry-run", str(message))
+    assert dry.exit_code == 0 and "dry run" in dry.output
+    assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {}
+    assert tokenbridge("replay", str(message)).exit_code == 0
+    assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {"EUR": "100.00"}
+
+
+def test_replay_usage_errors_exit_2(tokenbridge) -> None:
+    assert tokenbridge("replay").exit_code == 2
+    assert tokenbridge("replay", "/no/such/dir").exit_code == 2
+
+
+def test_demo_tells_the_whole_story(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo", "--samples", str(SAMPLES)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for expected in ("a fresh ledger", "imported 9 account(s)", "mint 1250.00 EUR", "RJCT AC03",
+                     "Token supply", "10625.00"):
+        assert expected in result.output
+    assert len(list((tmp_path / "tokenbridge-demo" / "replies").glob("*.xml"))) == 9
+
+
+def test_database_password_never_shown(monkeypatch) -> None:
+    monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", "postgresql://bridge:s3cr3t-pw@127.0.0.1:1/none")
+    result = CliRunner().invoke(cli, ["balances"])
+    assert result.exit_code == 1 and "s3cr3t-pw" not in result.output
