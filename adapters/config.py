@@ -26,6 +26,11 @@ class Settings:
     evm_key: str | None = None  # never logged, never printed
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
+    amqp_prefix: str = "tokenbridge"  # names: <prefix>.in, <prefix>.out, <prefix>.dead, <prefix>.retry
+    prefetch: int = 200
+    batch_size: int = 100
+    max_attempts: int = 7  # transient failures: first try + retries, then dead-letter
+    metrics_port: int = 0  # Prometheus endpoint of the worker; 0 = off
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
@@ -54,6 +59,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     unknown = set(values) - set(known)
     if unknown:
         raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
-    if "max_message_bytes" in values:
-        values["max_message_bytes"] = int(values["max_message_bytes"])  # type: ignore[arg-type]
+    for name, spec in known.items():
+        if isinstance(spec.default, int) and name in values:
+            try:
+                values[name] = int(values[name])  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ValueError(f"{PREFIX}{name.upper()} must be an integer, "
+                                 f"not {values[name]!r}") from None
     return Settings(**values)  # type: ignore[arg-type]

@@ -132,8 +132,13 @@ class Outbox(ABC):
     def get(self, message_id: str) -> OutboundMessage | None: ...
 
     @abstractmethod
-    def pending(self, limit: int = 100) -> list[OutboundMessage]:
-        """Committed but not yet confirmed by the broker, oldest first."""
+    def pending(self, limit: int = 100, created_before: datetime | None = None) -> list[OutboundMessage]:
+        """Committed but not yet confirmed by the broker, oldest first (optionally only those
+        created before a time: another worker may be publishing the newest right now)."""
+
+    @abstractmethod
+    def backlog(self) -> int:
+        """How many messages wait to be published."""
 
     @abstractmethod
     def mark_published(self, message_ids: Iterable[str]) -> None: ...

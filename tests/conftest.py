@@ -100,3 +100,22 @@ def registry(store):
         uow.accounts.upsert(rows)
         uow.commit()
     return store
+
+
+# -- RabbitMQ ------------------------------------------------------------------------------
+
+@pytest.fixture()
+def amqp_prefix():
+    """Unique exchange/queue names on the real broker at 127.0.0.1:5672, deleted afterwards."""
+    import uuid
+
+    import pika
+
+    from broker import AMQP_URL, delete_names
+    try:
+        pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
+    except Exception as error:  # noqa: BLE001
+        service_unavailable("RabbitMQ at 127.0.0.1:5672", error)
+    prefix = f"tbtest-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    delete_names(prefix)

@@ -6,6 +6,7 @@ import sys
 import click
 
 from adapters.cli.accounts import accounts
+from adapters.cli.broker import dead, publish, topology, worker
 from adapters.cli.demo import demo
 from adapters.cli.ledger import balances, ledger
 from adapters.cli.replay import replay
@@ -22,7 +23,7 @@ def cli(log_level: str | None) -> None:
     configure_logging(log_level)
 
 
-for command in (validate, ledger, accounts, replay, balances, demo):
+for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead):
     cli.add_command(command)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -95,10 +95,16 @@ class SqlOutbox(Outbox):
         row = self.connection.execute(select(outbox).where(outbox.c.message_id == message_id)).first()
         return None if row is None else _outbound(row)
 
-    def pending(self, limit: int = 100) -> list[OutboundMessage]:
-        rows = self.connection.execute(select(outbox).where(outbox.c.published_at.is_(None))
-                                       .order_by(outbox.c.seq).limit(limit))
-        return [_outbound(r) for r in rows]
+    def pending(self, limit: int = 100, created_before: datetime | None = None) -> list[OutboundMessage]:
+        query = (select(outbox).where(outbox.c.published_at.is_(None))
+                 .order_by(outbox.c.seq).limit(limit))
+        if created_before is not None:
+            query = query.where(outbox.c.created_at < utc_naive(created_before))
+        return [_outbound(r) for r in self.connection.execute(query)]
+
+    def backlog(self) -> int:
+        return self.connection.execute(select(func.count()).select_from(outbox)
+                                       .where(outbox.c.published_at.is_(None))).scalar_one()
 
     def mark_published(self, message_ids: Iterable[str]) -> None:
         ids = list(message_ids)

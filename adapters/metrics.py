@@ -1,0 +1,37 @@
+"""Prometheus metrics of a worker process (prometheus_client), served on --metrics-port."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from bridge.pipeline import MessageOutcome
+
+
+class WorkerMetrics:
+    """Messages by type and outcome, transactions by operation and reason, latency, backlog."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.messages = Counter("tokenbridge_messages_total", "Inbound messages processed",
+                                ["message_type", "outcome"], registry=self.registry)
+        self.transactions = Counter("tokenbridge_transactions_total", "Transactions processed",
+                                    ["operation", "status", "reason"], registry=self.registry)
+        self.latency = Histogram("tokenbridge_processing_seconds",
+                                 "From delivery to ack, per message",
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                          1, 2.5, 5, 10), registry=self.registry)
+        self.outbox_backlog = Gauge("tokenbridge_outbox_backlog",
+                                    "Replies committed but not yet confirmed by the broker",
+                                    registry=self.registry)
+        self.dead_lettered = Counter("tokenbridge_dead_lettered_total", "Messages dead-lettered",
+                                     ["reason"], registry=self.registry)
+        self.retried = Counter("tokenbridge_retried_total", "Messages sent to a retry queue",
+                               registry=self.registry)
+
+    def serve(self, port: int) -> None:
+        start_http_server(port, registry=self.registry)
+
+    def observe(self, outcome: MessageOutcome) -> None:
+        self.messages.labels(outcome.message_type or "unknown", outcome.verdict).inc()
+        for tx in outcome.transactions:
+            self.transactions.labels(tx.operation.kind if tx.operation else "none", tx.status,
+                                     tx.reason or "").inc()

@@ -1,0 +1,1 @@
+"""RabbitMQ: topology, the worker (consumer + outbox relay), publishing and dead letters."""

@@ -1,0 +1,66 @@
+"""Connections and confirmed publishing (pika BlockingConnection)."""
+from __future__ import annotations
+
+import time
+
+import pika
+import structlog
+from pika.adapters.blocking_connection import BlockingChannel
+
+from bridge.messages import OutboundMessage
+
+log = structlog.get_logger("tokenbridge.amqp")
+
+PERSISTENT = pika.DeliveryMode.Persistent
+CONNECTION_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError,
+                     pika.exceptions.StreamLostError, ConnectionError, OSError)
+
+
+def parameters(url: str) -> pika.URLParameters:
+    params = pika.URLParameters(url)
+    params.heartbeat = 30
+    params.blocked_connection_timeout = 60
+    params.connection_attempts = 1
+    return params
+
+
+def redacted_url(url: str) -> str:
+    """The AMQP URL without its password."""
+    params = pika.URLParameters(url)
+    return f"amqp://{params.credentials.username}:***@{params.host}:{params.port}/"
+
+
+def connect(url: str, *, attempts: int | None = None, max_backoff_s: float = 15.0,
+            stop=None) -> pika.BlockingConnection:
+    """Connect, retrying with exponential back-off (forever unless `attempts` is given or
+    `stop` is set)."""
+    delay, attempt = 0.2, 0
+    while True:
+        attempt += 1
+        try:
+            return pika.BlockingConnection(parameters(url))
+        except CONNECTION_ERRORS as error:
+            if (attempts is not None and attempt >= attempts) or (stop is not None and stop.is_set()):
+                raise
+            log.warning("broker unreachable; retrying", broker=redacted_url(url),
+                        attempt=attempt, error=type(error).__name__, retry_in_s=round(delay, 1))
+            time.sleep(delay)
+            delay = min(delay * 2, max_backoff_s)
+
+
+def confirmed_channel(connection: pika.BlockingConnection) -> BlockingChannel:
+    """A channel in publisher-confirm mode: basic_publish returns once the broker has the
+    message (and raises if it is nacked or unroutable)."""
+    channel = connection.channel()
+    channel.confirm_delivery()
+    return channel
+
+
+def publish_reply(channel: BlockingChannel, exchange: str, message: OutboundMessage) -> None:
+    """Publish a reply, confirmed and persistent; routing key = the reply's message type."""
+    channel.basic_publish(
+        exchange, message.message_type, message.body,
+        pika.BasicProperties(message_id=message.message_id, correlation_id=message.correlation_id,
+                             content_type=message.content_type, type=message.message_type,
+                             delivery_mode=PERSISTENT, timestamp=int(time.time())),
+        mandatory=True)

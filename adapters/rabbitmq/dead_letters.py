@@ -1,0 +1,75 @@
+"""Dead letters for operations staff: list, show, re-drive.
+
+A dead letter's id is the first 12 hex digits of the SHA-256 of its body: the same id the
+inbox knows the message by. Re-driving publishes the original bytes back to the inbound queue,
+so the message keeps its identity and can never apply twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+
+from adapters.rabbitmq.channel import PERSISTENT
+from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names
+from adapters.rabbitmq.worker import ATTEMPTS_HEADER, REASON_HEADER
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    reason: str
+    headers: dict
+    body: bytes
+    properties: pika.BasicProperties
+    delivery_tag: int
+
+
+def _browse(channel: BlockingChannel, names: Names) -> list[DeadLetter]:
+    """Take every dead letter without acking (they return to the queue when released)."""
+    letters = []
+    while True:
+        method, properties, body = channel.basic_get(names.dead, auto_ack=False)
+        if method is None:
+            return letters
+        headers = dict(properties.headers or {})
+        letters.append(DeadLetter(hashlib.sha256(body).hexdigest()[:12],
+                                  str(headers.get(REASON_HEADER, "dead-lettered by the broker")),
+                                  headers, body, properties, method.delivery_tag))
+
+
+def _release(channel: BlockingChannel, letters: list[DeadLetter]) -> None:
+    for letter in letters:
+        channel.basic_nack(letter.delivery_tag, requeue=True)
+
+
+def list_dead(channel: BlockingChannel, names: Names) -> list[DeadLetter]:
+    letters = _browse(channel, names)
+    _release(channel, letters)
+    return letters
+
+
+def redrive(channel: BlockingChannel, names: Names, select: Callable[[DeadLetter], bool]) -> list[str]:
+    """Re-publish the selected dead letters to the inbound queue (confirmed), then remove them
+    from the dead-letter queue. Returns the ids re-driven."""
+    letters = _browse(channel, names)
+    done = []
+    try:
+        for letter in letters:
+            if not select(letter):
+                continue
+            headers = {k: v for k, v in letter.headers.items()
+                       if k not in (REASON_HEADER, ATTEMPTS_HEADER) and not k.startswith("x-death")}
+            headers["x-tokenbridge-redriven"] = True
+            channel.basic_publish(names.inbound, IN_ROUTING_KEY, letter.body, pika.BasicProperties(
+                message_id=letter.properties.message_id, content_type=letter.properties.content_type,
+                correlation_id=letter.properties.correlation_id, headers=headers,
+                delivery_mode=PERSISTENT), mandatory=True)
+            channel.basic_ack(letter.delivery_tag)
+            done.append(letter.id)
+    finally:
+        _release(channel, [letter for letter in letters if letter.id not in done])
+    return done

@@ -1,0 +1,217 @@
+"""The worker: consume inbound messages, run the pipeline, publish replies from the outbox with
+confirms, ack. At-least-once in, exactly-once effects.
+
+Per batch (up to `batch_size` deliveries, or what arrived within `max_wait_s`):
+1. each message runs through the pipeline: its effects, inbox record and reply commit together;
+2. replies, dead letters and retries are published with publisher confirms;
+3. the replies are marked published in the outbox (one transaction);
+4. the batch is acked with one `multiple` ack.
+A crash anywhere re-delivers unacked messages: the inbox answers them with the reply recorded
+the first time (same `message_id`, so reply consumers can dedupe) and applies nothing again.
+Replies committed but never confirmed are re-published by the sweep at start and every
+`sweep_interval_s`.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pika
+import structlog
+from pika.adapters.blocking_connection import BlockingChannel
+
+from adapters.metrics import WorkerMetrics
+from adapters.rabbitmq.channel import (CONNECTION_ERRORS, PERSISTENT, confirmed_channel, connect,
+                                       publish_reply)
+from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names, declare
+from bridge.delivery import RetryPolicy, dead_letter_reason
+from bridge.messages import OutboundMessage
+from bridge.pipeline import MessageOutcome, Pipeline
+from bridge.ports import UnitOfWork
+
+log = structlog.get_logger("tokenbridge.worker")
+
+ATTEMPTS_HEADER = "x-tokenbridge-attempts"
+REASON_HEADER = "x-tokenbridge-reason"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    names: Names = Names()
+    prefetch: int = 200
+    batch_size: int = 100
+    max_wait_s: float = 0.02
+    retry: RetryPolicy = RetryPolicy()
+    sweep_interval_s: float = 5.0
+    sweep_age_s: float = 10.0  # younger unpublished replies may be in another worker's hands
+
+
+@dataclass
+class _Batch:
+    deliveries: list[tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes, float]] = field(default_factory=list)
+    replies: list[OutboundMessage] = field(default_factory=list)
+    dead: list[tuple[bytes, pika.BasicProperties, str]] = field(default_factory=list)
+    retries: list[tuple[bytes, pika.BasicProperties, int, float]] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(self, pipeline: Pipeline, unit_of_work: Callable[[], UnitOfWork], amqp_url: str,
+                 options: WorkerOptions = WorkerOptions(), metrics: WorkerMetrics | None = None) -> None:
+        self.pipeline = pipeline
+        self.unit_of_work = unit_of_work
+        self.amqp_url = amqp_url
+        self.options = options
+        self.metrics = metrics or WorkerMetrics()
+        self._last_sweep = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until `stop` is set; reconnect with back-off whenever the broker goes away."""
+        while not stop.is_set():
+            try:
+                connection = connect(self.amqp_url, stop=stop)
+            except CONNECTION_ERRORS:
+                return  # stop was set while the broker was unreachable
+            try:
+                self._session(connection, stop)
+            except CONNECTION_ERRORS as error:
+                log.warning("broker connection lost; reconnecting", error=type(error).__name__)
+                time.sleep(0.5)
+            finally:
+                if connection.is_open:
+                    try:
+                        connection.close()
+                    except CONNECTION_ERRORS:
+                        pass
+        log.info("worker stopped")
+
+    def _session(self, connection: pika.BlockingConnection, stop: threading.Event) -> None:
+        channel = confirmed_channel(connection)
+        declare(channel, self.options.names, self.options.retry.delays_s)
+        channel.basic_qos(prefetch_count=self.options.prefetch)
+        self._sweep(channel, everything=True)
+        log.info("worker consuming", queue=self.options.names.inbound, prefetch=self.options.prefetch)
+        batch = _Batch()
+        for method, properties, body in channel.consume(
+                self.options.names.inbound, inactivity_timeout=self.options.max_wait_s):
+            if method is not None:
+                batch.deliveries.append((method, properties, body, time.perf_counter()))
+            if batch.deliveries and (method is None or len(batch.deliveries) >= self.options.batch_size
+                                     or stop.is_set()):
+                self._flush(channel, batch)
+                batch = _Batch()
+            if stop.is_set():
+                break
+            if time.monotonic() - self._last_sweep > self.options.sweep_interval_s:
+                self._sweep(channel)
+        # Unprocessed prefetched deliveries go back to the queue when the channel closes.
+        channel.cancel()
+
+    def _flush(self, channel: BlockingChannel, batch: _Batch) -> None:
+        for method, properties, body, _ in batch.deliveries:
+            self._process(body, properties, batch)
+        for reply in batch.replies:
+            publish_reply(channel, self.options.names.outbound, reply)
+        for body, properties, reason in batch.dead:
+            self._dead_letter(channel, body, properties, reason)
+        for body, properties, attempts, delay in batch.retries:
+            self._retry(channel, body, properties, attempts, delay)
+        if batch.replies:
+            self._mark_published([r.message_id for r in batch.replies])
+        channel.basic_ack(batch.deliveries[-1][0].delivery_tag, multiple=True)
+        now = time.perf_counter()
+        for *_, started in batch.deliveries:
+            self.metrics.latency.observe(now - started)
+
+    def _process(self, body: bytes, properties: pika.BasicProperties, batch: _Batch) -> None:
+        try:
+            outcome: MessageOutcome = self.pipeline.handle(body)
+        except Exception as error:  # noqa: BLE001 - transient or not, the message must not be lost
+            attempts = int((properties.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+            delay = self.options.retry.delay_after(attempts)
+            reason = f"{type(error).__name__} after {attempts} attempt(s): {str(error).splitlines()[0][:200] if str(error) else ''}"
+            log.warning("message failed", attempts=attempts, error=type(error).__name__,
+                        retry_in_s=delay, message_id=properties.message_id)
+            if delay is None:
+                batch.dead.append((body, properties, reason))
+            else:
+                batch.retries.append((body, properties, attempts, delay))
+            return
+        self.metrics.observe(outcome)
+        if outcome.reply is not None:
+            batch.replies.append(outcome.reply)
+        reason = dead_letter_reason(outcome)
+        if reason is not None:
+            batch.dead.append((body, properties, reason))
+
+    def _dead_letter(self, channel: BlockingChannel, body: bytes, properties: pika.BasicProperties,
+                     reason: str) -> None:
+        headers = dict(properties.headers or {})
+        headers[REASON_HEADER] = reason[:1000]
+        headers["x-tokenbridge-dead-at"] = datetime.now(timezone.utc).isoformat()
+        channel.basic_publish(self.options.names.dead, "", body, pika.BasicProperties(
+            message_id=properties.message_id, correlation_id=properties.correlation_id,
+            content_type=properties.content_type, type=properties.type, headers=headers,
+            delivery_mode=PERSISTENT), mandatory=True)
+        self.metrics.dead_lettered.labels(reason.split(":", 1)[0][:40]).inc()
+        log.warning("dead-lettered", message_id=properties.message_id, reason=reason[:200])
+
+    def _retry(self, channel: BlockingChannel, body: bytes, properties: pika.BasicProperties,
+               attempts: int, delay: float) -> None:
+        headers = dict(properties.headers or {})
+        headers[ATTEMPTS_HEADER] = attempts
+        queue = self.options.names.retry_queue(delay)
+        channel.basic_publish(self.options.names.retry, queue, body, pika.BasicProperties(
+            message_id=properties.message_id, correlation_id=properties.correlation_id,
+            content_type=properties.content_type, type=properties.type, headers=headers,
+            delivery_mode=PERSISTENT), mandatory=True)
+        self.metrics.retried.inc()
+
+    def _mark_published(self, message_ids: list[str]) -> None:
+        try:
+            with self.unit_of_work() as uow:
+                uow.outbox.mark_published(message_ids)
+                uow.commit()
+        except Exception as error:  # noqa: BLE001 - the sweep re-publishes; consumers dedupe
+            log.warning("could not mark replies published", count=len(message_ids),
+                        error=type(error).__name__)
+
+    def _sweep(self, channel: BlockingChannel, everything: bool = False) -> None:
+        """Publish replies committed but not confirmed (after a crash, or a failed mark)."""
+        self._last_sweep = time.monotonic()
+        cutoff = None if everything else datetime.now(timezone.utc) - timedelta(seconds=self.options.sweep_age_s)
+        try:
+            while True:
+                with self.unit_of_work() as uow:
+                    pending = uow.outbox.pending(limit=500, created_before=cutoff)
+                    backlog = uow.outbox.backlog()
+                self.metrics.outbox_backlog.set(backlog)
+                if not pending:
+                    return
+                for reply in pending:
+                    publish_reply(channel, self.options.names.outbound, reply)
+                self._mark_published([r.message_id for r in pending])
+                log.info("outbox relayed", count=len(pending))
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 - store down: try again at the next sweep
+            log.warning("outbox sweep failed", error=type(error).__name__)
+
+
+def publish_files(channel: BlockingChannel, names: Names, messages: list[tuple[str, bytes]]) -> int:
+    """What bank middleware does: publish each message, persistent and confirmed. The
+    message_id is the SHA-256 of the bytes, so a message keeps its identity when re-published."""
+    import hashlib
+    for source, body in messages:
+        channel.basic_publish(names.inbound, IN_ROUTING_KEY, body, pika.BasicProperties(
+            message_id=hashlib.sha256(body).hexdigest(), content_type="application/xml",
+            delivery_mode=PERSISTENT, headers={"x-tokenbridge-source": source[-200:]}),
+            mandatory=True)
+    return len(messages)
+
+
+def describe_headers(headers: dict | None) -> str:
+    return json.dumps({k: str(v) for k, v in (headers or {}).items()}, ensure_ascii=False)

@@ -1,0 +1,43 @@
+"""Delivery policy: what happens to an inbound message after the pipeline has run, whatever
+the transport. At-least-once in, exactly-once effects (the inbox), replies from the outbox.
+
+- answered and done: ack;
+- can never succeed (not XML, not ISO 20022, unknown type, schema-invalid): answer where a
+  pacs.008 can be identified, dead-letter with the reason, ack; never requeue forever;
+- transient failure (store or ledger unreachable): retry later with back-off; past the last
+  attempt, dead-letter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.pipeline import REFUSED, MessageOutcome
+
+_POISON_RULE_PREFIXES = ("xml.", "iso.", "xsd.", "header.")
+
+
+def dead_letter_reason(outcome: MessageOutcome) -> str | None:
+    """Why a processed message belongs in the dead-letter queue, or None when it does not.
+
+    Business rejects (AC03, AM04, ...) are answers, not poison: they are not dead-lettered.
+    """
+    if outcome.verdict == REFUSED:
+        return outcome.summary or "refused"
+    poison = [f for f in outcome.findings if f.rule.startswith(_POISON_RULE_PREFIXES)]
+    if poison:
+        return f"{poison[0].rule}: {poison[0]}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Back-off for transient failures: the delay before attempt n+1, None once exhausted."""
+
+    delays_s: tuple[float, ...] = (1, 5, 15, 30, 60, 120)
+    max_attempts: int = 7  # first try + len(delays_s) retries
+
+    def delay_after(self, attempts: int) -> float | None:
+        """Delay after `attempts` failed attempts; None means dead-letter now."""
+        if attempts >= self.max_attempts:
+            return None
+        return self.delays_s[min(attempts, len(self.delays_s)) - 1]

@@ -1,0 +1,56 @@
+"""Helpers for tests against the real RabbitMQ: unique names, publishing, collecting replies."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pika
+
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+def channel() -> tuple[pika.BlockingConnection, object]:
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    return connection, connection.channel()
+
+
+def drain(queue: str, until: Callable[[list], bool], timeout_s: float = 60.0) -> list[tuple]:
+    """Consume (and ack) messages from `queue` until `until(messages)` or the timeout."""
+    connection, ch = channel()
+    got: list[tuple] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        for method, properties, body in ch.consume(queue, inactivity_timeout=0.2):
+            if method is not None:
+                got.append((properties, body))
+                ch.basic_ack(method.delivery_tag)
+            if until(got) or time.monotonic() > deadline:
+                break
+        ch.cancel()
+    finally:
+        connection.close()
+    return got
+
+
+def queue_depth(queue: str) -> int:
+    connection, ch = channel()
+    try:
+        return ch.queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+RETRY_DELAYS_MS = (100, 200, 300, 500, 1000, 2000, 5000, 15000, 30000, 60000, 120000)
+
+
+def delete_names(prefix: str) -> None:
+    connection, ch = channel()
+    try:
+        for suffix in ("in", "out", "dead"):
+            ch.queue_delete(f"{prefix}.{suffix}")
+        for delay in RETRY_DELAYS_MS:
+            ch.queue_delete(f"{prefix}.retry.{delay}ms")
+        for suffix in ("in", "out", "dead", "retry"):
+            ch.exchange_delete(f"{prefix}.{suffix}")
+    finally:
+        connection.close()

@@ -1,0 +1,211 @@
+"""The worker against the real RabbitMQ and a real store: replies, dead letters, retries,
+scale-out. Crash and restart tests are in test_worker_faults.py."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from adapters.rabbitmq.channel import confirmed_channel, connect
+from adapters.rabbitmq.topology import Names, declare
+from adapters.rabbitmq.worker import REASON_HEADER, Worker, WorkerOptions, publish_files
+from bridge.delivery import RetryPolicy
+from bridge.iso.reader import MessageReader
+from bridge.pipeline import Pipeline
+from broker import AMQP_URL, drain, queue_depth
+from builders import Tx, app_header, pacs008, swift_envelope
+
+ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
+FATIMA = "FR7630004008280001058392658"
+
+
+class RunningWorker:
+    """A worker on a thread, stopped (gracefully) by the context manager."""
+
+    def __init__(self, store, prefix: str, **options) -> None:
+        pipeline = Pipeline(MessageReader(), store, is_transient=store.is_transient)
+        self.worker = Worker(pipeline, store, AMQP_URL, WorkerOptions(names=Names(prefix), **options))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
+
+    def __enter__(self) -> "RunningWorker":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive()
+
+
+def publish(prefix: str, bodies: list[bytes], retry_delays=(0.2,)) -> None:
+    connection = connect(AMQP_URL, attempts=3)
+    channel = confirmed_channel(connection)
+    declare(channel, Names(prefix), retry_delays)
+    publish_files(channel, Names(prefix), [(f"m{i}", b) for i, b in enumerate(bodies)])
+    connection.close()
+
+
+def supply(store) -> dict:
+    with store() as uow:
+        return uow.ledger.supply()
+
+
+def mints(count: int, amount: str = "1.00") -> list[bytes]:
+    return [pacs008([Tx(amount=amount, debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
+            for _ in range(count)]
+
+
+def test_topology_declaration_is_idempotent(amqp_prefix) -> None:
+    connection = connect(AMQP_URL, attempts=3)
+    channel = confirmed_channel(connection)
+    for _ in range(2):
+        declare(channel, Names(amqp_prefix), (1, 5))
+    connection.close()
+    assert queue_depth(f"{amqp_prefix}.in") == 0 and queue_depth(f"{amqp_prefix}.dead") == 0
+
+
+def test_every_pacs008_gets_a_confirmed_pacs002_with_the_documented_properties(registry, amqp_prefix) -> None:
+    bodies = mints(40) + [swift_envelope(pacs008([Tx(amount="2.00", debtor_iban=FATIMA, creditor_iban=BRUNO)]),
+                                         app_header(biz_msg_id="BIZ-WORKER-1")).encode()]
+    with RunningWorker(registry, amqp_prefix, batch_size=16):
+        publish(amqp_prefix, bodies)
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= len(bodies))
+    assert len(replies) == len(bodies)
+    assert len({p.message_id for p, _ in replies}) == len(bodies)
+    assert {p.type for p, _ in replies} == {"pacs.002.001.10"}
+    assert {p.content_type for p, _ in replies} == {"application/xml"}
+    assert "BIZ-WORKER-1" in {p.correlation_id for p, _ in replies}
+    assert all(b"<GrpSts>ACSC</GrpSts>" in body.replace(b"ns0:", b"") or b"ACSC" in body for _, body in replies)
+    assert supply(registry) == {"EUR": 4200}
+    assert queue_depth(f"{amqp_prefix}.in") == 0
+    with registry() as uow:
+        assert uow.outbox.backlog() == 0
+
+
+def test_poison_is_dead_lettered_with_its_reason_and_answered_where_possible(registry, amqp_prefix) -> None:
+    schema_invalid = pacs008([Tx()], msg_id="POISON-1").replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode()
+    bodies = [b"not xml at all", b"<invoice/>", schema_invalid, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>']
+    with RunningWorker(registry, amqp_prefix):
+        publish(amqp_prefix, bodies)
+        dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 4)
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=10)
+    reasons = sorted(p.headers[REASON_HEADER].split(":")[0] for p, _ in dead)
+    assert len(dead) == 4 and reasons == ["refused", "refused", "refused", "xsd.element_content"]
+    assert [p.correlation_id for p, _ in replies] == ["POISON-1"]
+    assert b"FF01" in replies[0][1] and b"RJCT" in replies[0][1]
+    assert queue_depth(f"{amqp_prefix}.in") == 0
+
+
+def test_business_rejects_are_answered_not_dead_lettered(registry, amqp_prefix) -> None:
+    body = pacs008([Tx(amount="5.00", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode()  # AM04
+    with RunningWorker(registry, amqp_prefix):
+        publish(amqp_prefix, [body])
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+    assert b"AM04" in replies[0][1]
+    assert queue_depth(f"{amqp_prefix}.dead") == 0
+
+
+def test_redelivered_message_is_answered_again_without_a_second_effect(registry, amqp_prefix) -> None:
+    body = mints(1, "3.00")[0]
+    with RunningWorker(registry, amqp_prefix):
+        publish(amqp_prefix, [body, body])  # a redelivery, as the broker would do after a crash
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2)
+    assert len({p.message_id for p, _ in replies}) == 1  # the same reply: consumers dedupe
+    assert supply(registry) == {"EUR": 300}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_competing_workers_end_in_the_same_state(registry, amqp_prefix, workers: int) -> None:
+    bodies = mints(150)
+    bodies += bodies[:30]  # duplicates, possibly handled by different workers at once
+    bodies += [pacs008([Tx(amount="0.50", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode() for _ in range(20)]
+    runners = [RunningWorker(registry, amqp_prefix, batch_size=10, prefetch=20) for _ in range(workers)]
+    publish(amqp_prefix, bodies[:150])  # mints first, so the transfers below are always covered
+    for runner in runners:
+        runner.__enter__()
+    try:
+        drain(f"{amqp_prefix}.out", lambda got: len(got) >= 150)
+        publish(amqp_prefix, bodies[150:])
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 50)
+    finally:
+        for runner in runners:
+            runner.__exit__()
+    assert Counter(b"ACSC" in body for _, body in replies)[True] == 50
+    with registry() as uow:
+        balances = {b.wallet: b.balance for b in uow.ledger.balances()}
+        wallet_postings = uow.ledger.journal()
+    assert balances == {"w-alice": 15000 - 1000, "w-bruno": 1000}
+    # 150 mints (one wallet leg each) and 20 transfers (two wallet legs): no key applied twice.
+    assert len(wallet_postings) == 150 + 2 * 20
+    assert len({p.operation_key for p in wallet_postings}) == 170
+    assert supply(registry) == {"EUR": 15000}
+
+
+def test_transient_store_failure_is_retried_then_dead_lettered(postgres_url, amqp_prefix) -> None:
+    from sqlalchemy import create_engine, text
+
+    from adapters.sql.engine import create_store_engine, migrate
+    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.store import SqlStore
+    from conftest import POSTGRES_ADMIN_URL
+    engine = create_store_engine(postgres_url)
+    migrate(engine)
+    store = SqlStore(engine, SqlLedger)
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:  # the database goes away: no new connections, existing ones cut
+        c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+    engine.dispose()
+    retry = RetryPolicy(delays_s=(0.1, 0.2), max_attempts=3)
+    try:
+        with RunningWorker(store, amqp_prefix, retry=retry):
+            publish(amqp_prefix, mints(2), retry_delays=retry.delays_s)
+            dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 2, timeout_s=30)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    assert len(dead) == 2
+    assert all("after 3 attempt(s)" in p.headers[REASON_HEADER] for p, _ in dead)
+    assert all(p.headers["x-tokenbridge-attempts"] == 2 for p, _ in dead)
+    engine.dispose()
+
+
+def test_database_down_for_a_while_loses_nothing(postgres_url, amqp_prefix) -> None:
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from adapters.sql.engine import create_store_engine, migrate
+    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.store import SqlStore
+    from bridge.accounts import RegisteredAccount
+    from conftest import POSTGRES_ADMIN_URL
+    engine = create_store_engine(postgres_url)
+    migrate(engine)
+    store = SqlStore(engine, SqlLedger)
+    with store() as uow:
+        uow.accounts.upsert([RegisteredAccount(ALICE, "EUR", "w-alice")])
+        uow.commit()
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    retry = RetryPolicy(delays_s=(0.3, 0.5, 1.0), max_attempts=30)
+    with RunningWorker(store, amqp_prefix, retry=retry, batch_size=5):
+        publish(amqp_prefix, mints(10), retry_delays=retry.delays_s)
+        drain(f"{amqp_prefix}.out", lambda got: len(got) >= 10)
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        publish(amqp_prefix, mints(20), retry_delays=retry.delays_s)
+        time.sleep(2)
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 20, timeout_s=60)
+    admin.dispose()
+    assert len(replies) == 20
+    assert supply(store) == {"EUR": 3000}
+    assert queue_depth(f"{amqp_prefix}.dead") == 0
+    engine.dispose()
