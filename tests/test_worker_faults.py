@@ -1,0 +1,165 @@
+"""Faults under a running worker process: kill -9 mid-stream (repeatedly), SIGTERM, a broker
+restart. After each: every message answered, no key applied twice, supply as expected."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.rabbitmq.channel import confirmed_channel, connect
+from adapters.rabbitmq.topology import Names, declare
+from adapters.rabbitmq.worker import publish_files
+from broker import AMQP_URL, drain, queue_depth
+from builders import Tx, pacs008
+
+ALICE, FATIMA = "DE82500199000417283905", "FR7630004008280001058392658"
+WORKER = [sys.executable, "-c", "from adapters.cli import main; main()", "worker"]
+
+
+def start_worker(url: str, prefix: str, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "TOKENBRIDGE_DATABASE_URL": url, "TOKENBRIDGE_AMQP_PREFIX": prefix,
+           "TOKENBRIDGE_BATCH_SIZE": "50"}
+    return subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab"))
+
+
+def stream(count: int, seed: int) -> tuple[list[bytes], int]:
+    rng = random.Random(seed)
+    amounts = [Decimal(rng.randint(1, 99_999)) / 100 for _ in range(count)]
+    bodies = [pacs008([Tx(amount=f"{a:.2f}", debtor_iban=FATIMA, creditor_iban=ALICE)],
+                      msg_id=f"CRASH-{seed}-{i}").encode() for i, a in enumerate(amounts)]
+    return bodies, int(sum(amounts) * 100)
+
+
+def publish(prefix: str, bodies: list[bytes]) -> None:
+    connection = connect(AMQP_URL, attempts=3)
+    channel = confirmed_channel(connection)
+    declare(channel, Names(prefix), (1, 5, 15, 30, 60, 120))
+    publish_files(channel, Names(prefix), [("stream", b) for b in bodies])
+    connection.close()
+
+
+def answered(prefix: str, expected: int, timeout_s: float) -> set[str]:
+    seen: set[str] = set()
+
+    def done(got: list) -> bool:
+        seen.update(p.correlation_id for p, _ in got[len(done.counted):])
+        done.counted = got[:]
+        return len(seen) >= expected
+    done.counted = []
+    drain(f"{prefix}.out", done, timeout_s=timeout_s)
+    return seen
+
+
+def ledger_state(store) -> tuple[dict, int, int]:
+    with store() as uow:
+        postings = uow.ledger.journal()
+        return uow.ledger.supply(), len(postings), len({p.operation_key for p in postings})
+
+
+@pytest.mark.parametrize("count", [3000])
+def test_kill_9_at_random_points_loses_nothing_and_applies_nothing_twice(
+        registry, store_url, amqp_prefix, tmp_path: Path, count: int) -> None:
+    if store_url.startswith("postgresql"):
+        count = 1500  # a slower store: fewer messages, same kills
+    bodies, expected_units = stream(count, seed=7)
+    publish(amqp_prefix, bodies)
+    rng = random.Random(11)
+    log = tmp_path / "worker.log"
+    kills = 0
+    for _ in range(3):
+        worker = start_worker(store_url, amqp_prefix, log)
+        time.sleep(rng.uniform(1.0, 2.5))
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        kills += 1
+    worker = start_worker(store_url, amqp_prefix, log)
+    try:
+        seen = answered(amqp_prefix, count, timeout_s=120)
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+    assert kills == 3
+    assert len(seen) == count, f"{count - len(seen)} messages unanswered; see {log}"
+    supply, postings, keys = ledger_state(registry)
+    assert supply == {"EUR": expected_units}
+    assert postings == keys == count  # one wallet posting per mint: no key applied twice
+    assert queue_depth(f"{amqp_prefix}.in") == 0 and queue_depth(f"{amqp_prefix}.dead") == 0
+
+
+def test_sigterm_finishes_in_flight_work_and_exits_0(sqlite_registry, sqlite_url, amqp_prefix,
+                                                      tmp_path: Path) -> None:
+    bodies, expected_units = stream(600, seed=3)
+    publish(amqp_prefix, bodies)
+    log = tmp_path / "worker.log"
+    worker = start_worker(sqlite_url, amqp_prefix, log)
+    time.sleep(1.5)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0, log.read_text()
+    worker = start_worker(sqlite_url, amqp_prefix, log)
+    try:
+        seen = answered(amqp_prefix, 600, timeout_s=60)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(timeout=30) == 0
+    assert len(seen) == 600
+    assert ledger_state(sqlite_registry)[0] == {"EUR": expected_units}
+
+
+@pytest.fixture()
+def sqlite_registry(sqlite_url):
+    """A migrated SQLite store with the sample registry (for process tests on one backend)."""
+    import csv
+
+    from adapters.sql.engine import create_store_engine, migrate
+    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.store import SqlStore
+    from bridge.accounts import parse_registry_rows
+    from conftest import SAMPLES
+    engine = create_store_engine(sqlite_url)
+    migrate(engine)
+    store = SqlStore(engine, SqlLedger)
+    with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
+        uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
+        uow.commit()
+    yield store
+    engine.dispose()
+
+
+def _broker_up(timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            connect(AMQP_URL, attempts=1).close()
+            return
+        except Exception:  # noqa: BLE001
+            time.sleep(0.5)
+    raise AssertionError("RabbitMQ did not come back")
+
+
+def test_broker_restart_under_a_running_worker(sqlite_registry, sqlite_url, amqp_prefix, tmp_path: Path) -> None:
+    bodies, expected_units = stream(800, seed=5)
+    log = tmp_path / "worker.log"
+    worker = start_worker(sqlite_url, amqp_prefix, log)
+    try:
+        publish(amqp_prefix, bodies[:400])
+        time.sleep(0.5)  # the worker is in the middle of the first half
+        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
+        time.sleep(1)
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+        _broker_up()
+        publish(amqp_prefix, bodies[400:])
+        seen = answered(amqp_prefix, 800, timeout_s=120)
+    finally:
+        _broker_up()
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+    assert len(seen) == 800, log.read_text()[-2000:]
+    assert ledger_state(sqlite_registry)[0] == {"EUR": expected_units}
