@@ -51,6 +51,7 @@ while not Path(go).exists():
     if time.monotonic() > deadline:
         sys.exit("no start signal")
     time.sleep(0.002)
+started = time.time()
 results = []
 for name, raw in zip(files, raws):
     o = pipeline.handle(raw)
@@ -58,7 +59,7 @@ for name, raw in zip(files, raws):
                         seen_before=o.seen_before, reply=o.reply.message_id if o.reply else None,
                         txs=[dict(key=t.operation.key if t.operation else None, status=t.status,
                                   result=t.result, reason=t.reason) for t in o.transactions]))
-Path(out).write_text(json.dumps(results))
+Path(out).write_text(json.dumps(dict(started=started, ended=time.time(), results=results)))
 """
 
 
@@ -156,7 +157,7 @@ def ledger_state(url: str) -> dict:
     return state
 
 
-def run_two_processes(url: str, first: list[Path], second: list[Path], work: Path) -> list[list[dict]]:
+def run_two_processes(url: str, first: list[Path], second: list[Path], work: Path) -> list[dict]:
     go = work / "go"
     runs = []
     for n, files in enumerate((first, second)):
@@ -194,7 +195,9 @@ def check_concurrent_replay(url: str, tmp_path: Path) -> None:
     funded = serial_run(url, funding)
     assert [o.verdict for o in funded] == ["accepted"] * len(funding)
 
-    first_out, second_out = run_two_processes(url, first, second, tmp_path)
+    first_run, second_run = run_two_processes(url, first, second, tmp_path)
+    assert max(first_run["started"], second_run["started"]) < min(first_run["ended"], second_run["ended"])
+    first_out, second_out = first_run["results"], second_run["results"]
 
     # Every handled message was accepted; each distinct message answered first exactly once,
     # and a message seen before got the very reply recorded the first time.
