@@ -7,6 +7,16 @@ import sys
 import structlog
 
 
+class _StderrLogger:
+    """Writes each rendered line to whatever sys.stderr is *now*: a stream swapped by a test
+    runner or a CLI harness and later closed must never break logging in a long-lived worker."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 def configure_logging(level: str | None = None) -> None:
     """Set up structlog once per process. Default level: INFO for machines, WARNING on a
     terminal (people see the command's own output there; `--log-level info` shows all)."""
@@ -22,6 +32,6 @@ def configure_logging(level: str | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(chosen)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *_: _StderrLogger(),
         cache_logger_on_first_use=True,
     )

@@ -48,13 +48,20 @@ def messages(count: int) -> list[bytes]:
     return out
 
 
-def run_once(url: str, batch: list[bytes]) -> float:
+def seeded_store(url: str) -> SqlStore:
+    """A migrated store with the sample registry."""
     engine = create_store_engine(url)
     migrate(engine)
     store = SqlStore(engine, SqlLedger)
     with (ROOT / "samples" / "accounts.csv").open(newline="") as handle, store() as uow:
         uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
         uow.commit()
+    return store
+
+
+def run_once(url: str, batch: list[bytes]) -> float:
+    store = seeded_store(url)
+    engine = store.engine
     pipeline = Pipeline(MessageReader(), store, BridgeConfig(), is_transient=store.is_transient)
     start = time.perf_counter()
     for raw in batch:

@@ -7,7 +7,6 @@ PostgreSQL, 1 and 2 worker processes. Reports messages/s and p50/p99 latency.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import signal
@@ -28,24 +27,14 @@ import pika  # noqa: E402
 
 from adapters.rabbitmq.channel import PERSISTENT, confirmed_channel, connect  # noqa: E402
 from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names, declare  # noqa: E402
-from adapters.sql.engine import create_store_engine, migrate  # noqa: E402
-from adapters.sql.ledger import SqlLedger  # noqa: E402
-from adapters.sql.store import SqlStore  # noqa: E402
-from bridge.accounts import parse_registry_rows  # noqa: E402
 from broker import AMQP_URL, delete_names  # noqa: E402
-from replay import fresh_postgres, messages  # noqa: E402
+from replay import fresh_postgres, messages, seeded_store  # noqa: E402
 
 WORKER = [sys.executable, "-c", "from adapters.cli import main; main()", "worker"]
 
 
 def prepare(url: str) -> None:
-    engine = create_store_engine(url)
-    migrate(engine)
-    store = SqlStore(engine, SqlLedger)
-    with (ROOT / "samples" / "accounts.csv").open(newline="") as handle, store() as uow:
-        uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
-        uow.commit()
-    engine.dispose()
+    seeded_store(url).engine.dispose()
 
 
 def run_once(url: str, workers: int, count: int) -> tuple[float, float, float]:

@@ -121,20 +121,26 @@ def amqp_prefix():
     delete_names(prefix)
 
 
-@pytest.fixture(scope="module")
-def sqlite_registry_module(tmp_path_factory):
-    """A SQLite store with the sample registry, shared by one module (for property tests)."""
+def seeded_store(url: str):
+    """A migrated store at `url` with the sample account registry imported."""
     import csv
 
     from adapters.sql.engine import create_store_engine, migrate
     from adapters.sql.ledger import SqlLedger
     from adapters.sql.store import SqlStore
     from bridge.accounts import parse_registry_rows
-    engine = create_store_engine(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'ledger.db'}")
+    engine = create_store_engine(url)
     migrate(engine)
     store = SqlStore(engine, SqlLedger)
     with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
         uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
         uow.commit()
+    return store
+
+
+@pytest.fixture(scope="module")
+def sqlite_registry_module(tmp_path_factory):
+    """A SQLite store with the sample registry, shared by one module (for property tests)."""
+    store = seeded_store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'ledger.db'}")
     yield store
-    engine.dispose()
+    store.engine.dispose()

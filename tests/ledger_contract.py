@@ -11,7 +11,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -25,7 +25,7 @@ _counter = iter(range(1, 10**9))
 class ManualClock:
     """A clock for adapters that accept one: each reading is one second after the last."""
 
-    def __init__(self, start: datetime = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc),
+    def __init__(self, start: datetime = datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
                  step: timedelta = timedelta(seconds=1)) -> None:
         self.now = start
         self.step = step
@@ -350,10 +350,9 @@ class LedgerContract:
             uow.ledger.apply(mint(5))
             uow.rollback()  # an explicit rollback, too
         assert self.snapshot(unit_of_work) == before
-        with pytest.raises(RuntimeError):
-            with unit_of_work() as uow:
-                uow.ledger.apply(mint(7))
-                raise RuntimeError("boom")  # an exception rolls back
+        with pytest.raises(RuntimeError), unit_of_work() as uow:
+            uow.ledger.apply(mint(7))
+            raise RuntimeError("boom")  # an exception rolls back
         assert self.snapshot(unit_of_work) == before
         with unit_of_work() as uow:
             assert all(uow.ledger.find(op.key) is None for op in ops)

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+from builders import Tx, pacs008
 from sqlalchemy import func, select
 
 from adapters.bootstrap import build_pipeline, open_store
@@ -27,7 +28,6 @@ from adapters.config import Settings
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.tables import inbox, operations, outbox, postings
 from bridge.accounts import parse_registry_rows
-from builders import Tx, pacs008
 
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
 FATIMA, GEORGE = "FR7630004008280001058392658", "GB52BARC20325373491826"
@@ -148,11 +148,11 @@ def ledger_state(url: str) -> dict:
     store = open_store(Settings(database_url=url))
     with store() as uow:
         ledger = uow.ledger
-        state = dict(
-            balances={(b.wallet, b.currency): b.balance for b in ledger.balances()},
-            supply=ledger.supply(),
-            journal=Counter((p.operation_key, p.holder, p.counterparty, p.amount)
-                            for p in ledger.journal()))
+        state = {
+            "balances": {(b.wallet, b.currency): b.balance for b in ledger.balances()},
+            "supply": ledger.supply(),
+            "journal": Counter((p.operation_key, p.holder, p.counterparty, p.amount)
+                               for p in ledger.journal())}
     store.engine.dispose()
     return state
 

@@ -3,13 +3,13 @@ plus what only the SQL schema guarantees."""
 from __future__ import annotations
 
 import pytest
+from ledger_contract import ALICE, LedgerContract, burn, mint, transfer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.ledger import SqlLedger
 from adapters.sql.store import SqlStore
 from adapters.sql.tables import balances, operations, postings
-from ledger_contract import ALICE, LedgerContract, burn, mint, transfer
 
 
 class TestSqlLedger(LedgerContract):
@@ -31,9 +31,8 @@ class TestSqlLedger(LedgerContract):
     def test_the_schema_refuses_negative_balances_and_reused_keys(self, unit_of_work) -> None:
         op = mint(10)
         self.apply(unit_of_work, op)
-        with unit_of_work() as uow:
-            with pytest.raises(IntegrityError):
-                uow.connection.execute(update(balances).values(balance=-1))
+        with unit_of_work() as uow, pytest.raises(IntegrityError):
+            uow.connection.execute(update(balances).values(balance=-1))
         with unit_of_work() as uow:
             row = dict(uow.connection.execute(select(operations)).mappings().one())
             row.pop("seq")

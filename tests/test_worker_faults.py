@@ -115,22 +115,11 @@ def test_sigterm_finishes_in_flight_work_and_exits_0(sqlite_registry, sqlite_url
 
 @pytest.fixture()
 def sqlite_registry(sqlite_url):
-    """A migrated SQLite store with the sample registry (for process tests on one backend)."""
-    import csv
-
-    from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
-    from adapters.sql.store import SqlStore
-    from bridge.accounts import parse_registry_rows
-    from conftest import SAMPLES
-    engine = create_store_engine(sqlite_url)
-    migrate(engine)
-    store = SqlStore(engine, SqlLedger)
-    with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
-        uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
-        uow.commit()
+    """A SQLite store with the sample registry (process tests run on one backend)."""
+    from conftest import seeded_store
+    store = seeded_store(sqlite_url)
     yield store
-    engine.dispose()
+    store.engine.dispose()
 
 
 def _broker_up(timeout_s: float = 60) -> None:

@@ -9,7 +9,9 @@ from adapters.cli.accounts import accounts
 from adapters.cli.broker import dead, publish, topology, worker
 from adapters.cli.demo import demo
 from adapters.cli.ledger import balances, ledger
+from adapters.cli.reconcile import reconcile
 from adapters.cli.replay import replay
+from adapters.cli.statement import statement
 from adapters.cli.validate import validate
 from adapters.logs import configure_logging
 
@@ -23,7 +25,8 @@ def cli(log_level: str | None) -> None:
     configure_logging(log_level)
 
 
-for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead):
+for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
+                reconcile, statement):
     cli.add_command(command)
 
 

@@ -7,9 +7,9 @@ import threading
 
 import click
 
-from adapters.cli.common import settings, store_or_exit
+from adapters.cli.common import files_or_usage_error, settings, store_or_exit
 from adapters.config import Settings
-from adapters.files import UsageError, message_files, read_bounded
+from adapters.files import read_bounded
 from adapters.rabbitmq.channel import CONNECTION_ERRORS, confirmed_channel, connect, redacted_url
 from adapters.rabbitmq.dead_letters import list_dead, redrive
 from adapters.rabbitmq.topology import Names, declare
@@ -47,7 +47,7 @@ def topology() -> None:
 
 def _run_worker(index: int, metrics_port: int) -> None:
     """One worker process: its own store engine, pipeline and broker connection."""
-    from adapters.bootstrap import build_pipeline, open_store
+    from adapters.bootstrap import build_pipeline
     from adapters.logs import configure_logging
     from adapters.metrics import WorkerMetrics
     configure_logging(None)
@@ -99,10 +99,7 @@ def worker(workers: int) -> None:
 @click.argument("paths", nargs=-1, required=True)
 def publish(paths: tuple[str, ...]) -> None:
     """Publish files to the inbound exchange, as bank middleware does."""
-    try:
-        files = message_files(paths)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
+    files = files_or_usage_error(paths)
     current = settings()
     connection, channel, names = _channel(current)
     count = publish_files(channel, names, [(str(p), read_bounded(p, current.max_message_bytes))

@@ -7,7 +7,10 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from pathlib import Path
+
 from adapters.bootstrap import ConfigurationError, open_store
+from adapters.files import UsageError, message_files
 from adapters.config import Settings, load_settings
 from adapters.sql.engine import redacted
 from adapters.sql.store import SqlStore
@@ -44,3 +47,15 @@ def store_or_exit(current: Settings, *, require_schema: bool = True) -> Iterator
 def major(units: int, currency: str) -> str:
     """Minor units as a decimal string with the currency's decimals: 125050 EUR -> "1250.50"."""
     return str(Amount.from_minor(units, currency).value)
+
+
+def files_or_usage_error(paths: tuple[str, ...]) -> list[Path]:
+    """The message files PATH... names (directories in file-name order); exit 2 when a path
+    does not exist or no file is named."""
+    try:
+        files = message_files(paths)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not files:
+        raise click.UsageError("no .xml files in the paths given")
+    return files

@@ -11,8 +11,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from adapters.bootstrap import build_pipeline
-from adapters.cli.common import major, settings, store_or_exit
-from adapters.files import UsageError, message_files, read_bounded
+from adapters.cli.common import files_or_usage_error, major, settings, store_or_exit
+from adapters.files import read_bounded
 from bridge.operations import BURN, MINT, TRANSFER
 from bridge.pipeline import ACCEPTED, MessageOutcome
 
@@ -82,12 +82,7 @@ class Summary:
 def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
     """Run message files through the full pipeline, in the order given (directories in
     file-name order), exactly as the worker would."""
-    try:
-        files = message_files(paths)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    if not files:
-        raise click.UsageError("no .xml files in the paths given")
+    files = files_or_usage_error(paths)
     current = settings()
     console = Console(highlight=False)
     summary = Summary()

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
+from adapters.cli.common import files_or_usage_error
 from adapters.config import load_settings
-from adapters.files import UsageError, message_files, read_bounded
+from adapters.files import read_bounded
 from bridge.iso.reader import MessageReader, ReadMessage
 
 
@@ -48,12 +49,7 @@ def validate(as_json: bool, max_bytes: int | None, paths: tuple[str, ...]) -> No
     """Validate ISO 20022 files (or directories of *.xml) against the official XSDs and the
     bridge's business rules."""
     limit = max_bytes or load_settings().max_message_bytes
-    try:
-        files = message_files(paths)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    if not files:
-        raise click.UsageError("no .xml files in the paths given")
+    files = files_or_usage_error(paths)
     reader = MessageReader(max_bytes=limit)
     all_valid = True
     for path in files:

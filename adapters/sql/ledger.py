@@ -80,6 +80,14 @@ class SqlLedger(Ledger):
                 return LedgerOutcome(REPLAYED, status=existing.status)
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
                                                      "already used for a different payment")
+        if operation.debit_wallet and operation.credit_wallet:
+            # Lock both balance rows in one fixed order: opposite transfers between the same two
+            # wallets would otherwise deadlock (PostgreSQL detects it after 1 s; we retry).
+            self.connection.execute(
+                select(balances.c.wallet).where(and_(
+                    balances.c.wallet.in_(sorted({operation.debit_wallet, operation.credit_wallet})),
+                    balances.c.currency == operation.currency))
+                .order_by(balances.c.wallet).with_for_update())
         if operation.debit_wallet and not _debit(self.connection, operation.debit_wallet,
                                                  operation.currency, operation.amount):
             # Nothing else was written yet: drop the claim so the key stays free.
