@@ -13,7 +13,10 @@ from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from adapters.sql import audit
+from adapters.sql.audit import certified
 from adapters.sql.tables import balances, operations, postings
+from bridge.audit import OPERATION
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, Posting, RecordedOperation,
                           WalletBalance, issuance_holder)
@@ -66,14 +69,16 @@ class SqlLedger(Ledger):
     def apply(self, operation: TokenOperation) -> LedgerOutcome:
         now = utc_naive(self.clock())
         refs = operation.refs
-        claimed = self.connection.execute(insert_ignoring_conflict(self.connection, operations, dict(
+        row = dict(
             key=operation.key, kind=operation.kind, currency=operation.currency,
             amount=operation.amount, debit_wallet=operation.debit_wallet,
             credit_wallet=operation.credit_wallet, fingerprint=operation.fingerprint,
             status="ACSC", message_id=refs.message_id, end_to_end_id=refs.end_to_end_id,
             transaction_id=refs.transaction_id, uetr=refs.uetr,
             instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
-            applied_at=now), ["key"]).returning(operations.c.seq)).scalar()
+            applied_at=now)
+        claimed = self.connection.execute(insert_ignoring_conflict(
+            self.connection, operations, row, ["key"]).returning(operations.c.seq)).scalar()
         if claimed is None:
             existing = self.find(operation.key)
             if existing is not None and existing.operation.fingerprint == operation.fingerprint:
@@ -105,6 +110,7 @@ class SqlLedger(Ledger):
             dict(operation_seq=claimed, holder=credit_holder, counterparty=debit_holder,
                  currency=operation.currency, amount=operation.amount, posted_at=now),
         ])
+        audit.append(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
     def find(self, key: str) -> RecordedOperation | None:

@@ -10,9 +10,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from adapters.sql import audit
+from adapters.sql.audit import certified
 from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import RegisteredAccount
+from bridge.audit import INBOX
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.ports import AccountRegistry, Inbox, Ledger, Outbox, UnitOfWork
 
@@ -64,12 +67,14 @@ class SqlInbox(Inbox):
         return result.scalar() is not None  # RETURNING: rowcount is unreliable across drivers
 
     def record(self, record: InboundRecord) -> None:
-        self.connection.execute(update(inbox).where(inbox.c.digest == record.digest).values(
-            received_at=utc_naive(record.received_at), message_type=record.message_type,
-            message_id=(record.message_id or "")[:35] or None,
+        row = dict(
+            digest=record.digest, received_at=utc_naive(record.received_at),
+            message_type=record.message_type, message_id=(record.message_id or "")[:35] or None,
             business_message_id=(record.business_message_id or "")[:35] or None,
             sender=(record.sender or "")[:11] or None, verdict=record.verdict,
-            summary=record.summary, raw=record.raw, reply_id=record.reply_id))
+            summary=record.summary, raw=record.raw, reply_id=record.reply_id)
+        self.connection.execute(update(inbox).where(inbox.c.digest == record.digest).values(**row))
+        audit.append(self.connection, INBOX, record.digest, certified(INBOX, row))
 
     def find(self, digest: str) -> InboundRecord | None:
         row = self.connection.execute(select(inbox).where(inbox.c.digest == digest)).first()

@@ -84,3 +84,21 @@ outbox = Table(
     Column("published_at", DateTime),
     Index("ix_outbox_unpublished", "published_at", "seq"),
 )
+
+# Audit chain (migration 0003): one link per inbox record and ledger operation.
+audit_links = Table(
+    "audit_links", metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("entity", String(10), nullable=False),
+    Column("reference", String(100), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("length", BigInteger, nullable=False),
+)
