@@ -152,3 +152,25 @@ def test_broker_restart_under_a_running_worker(sqlite_registry, sqlite_url, amqp
         assert worker.wait(timeout=30) == 0
     assert len(seen) == 800, log.read_text()[-2000:]
     assert ledger_state(sqlite_registry)[0] == {"EUR": expected_units}
+
+
+def test_reply_publishing_failing_mid_stream_loses_no_reply(sqlite_registry, sqlite_url, amqp_prefix,
+                                                           tmp_path: Path) -> None:
+    """The outbound exchange disappears under the worker: publishes fail (404), the channel
+    closes, the worker reconnects, re-declares, and the outbox sweep re-publishes."""
+    bodies, expected_units = stream(600, seed=9)
+    log = tmp_path / "worker.log"
+    worker = start_worker(sqlite_url, amqp_prefix, log)
+    try:
+        publish(amqp_prefix, bodies)
+        time.sleep(0.7)
+        connection = connect(AMQP_URL, attempts=3)
+        connection.channel().exchange_delete(f"{amqp_prefix}.out")
+        connection.close()
+        seen = answered(amqp_prefix, 600, timeout_s=120)
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+    assert len(seen) == 600, log.read_text()[-2000:]
+    assert "reconnecting" in log.read_text()  # the fault did happen mid-stream
+    assert ledger_state(sqlite_registry)[0] == {"EUR": expected_units}

@@ -131,7 +131,9 @@ class Worker:
             outcome: MessageOutcome = self.pipeline.handle(body)
         except Exception as error:  # noqa: BLE001 - transient or not, the message must not be lost
             attempts = int((properties.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
-            delay = self.options.retry.delay_after(attempts)
+            # Only a transient failure (store or ledger unreachable) can succeed later.
+            delay = (self.options.retry.delay_after(attempts)
+                     if self.pipeline.is_transient(error) else None)
             reason = f"{type(error).__name__} after {attempts} attempt(s): {str(error).splitlines()[0][:200] if str(error) else ''}"
             log.warning("message failed", attempts=attempts, error=type(error).__name__,
                         retry_in_s=delay, message_id=properties.message_id)

@@ -1,0 +1,44 @@
+"""Every hostile or broken input, through replay and through the worker: a clear error or an
+ISO reject, dead-lettered on the queue when it can never succeed; never a crash."""
+from __future__ import annotations
+
+import pytest
+
+from bridge.delivery import dead_letter_reason
+from bridge.iso.reader import MessageReader
+from bridge.pipeline import Pipeline
+from hostile_inputs import catalogue
+
+CASES = catalogue()
+VERDICT = {"refused": "refused", "rjct-poison": "rejected", "rjct": "rejected",
+           "accepted": "accepted", "partial": "partial"}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_replay_answers_or_refuses_each_hostile_input(sqlite_registry_module, name: str) -> None:
+    data, expected = CASES[name]
+    pipeline = Pipeline(MessageReader(), sqlite_registry_module)
+    outcome = pipeline.handle(data)
+    assert outcome.verdict == VERDICT[expected], outcome.summary
+    assert outcome.summary
+    if expected == "refused":
+        assert outcome.reply is None
+    else:
+        assert outcome.reply is not None and MessageReader().read(outcome.reply.body).valid
+    poison = dead_letter_reason(outcome)
+    assert (poison is not None) == (expected in ("refused", "rjct-poison")), poison
+
+
+def test_worker_dead_letters_poison_and_answers_the_rest(registry, amqp_prefix) -> None:
+    from broker import drain, queue_depth
+    from test_worker import RunningWorker, publish
+    bodies = [data for data, _ in CASES.values() if len(data) < (10 << 20)]
+    expected_dead = sum(1 for data, e in CASES.values() if len(data) < (10 << 20)
+                        and e in ("refused", "rjct-poison"))
+    expected_replies = sum(1 for data, e in CASES.values() if len(data) < (10 << 20) and e != "refused")
+    with RunningWorker(registry, amqp_prefix):
+        publish(amqp_prefix, bodies)
+        dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= expected_dead)
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= expected_replies)
+    assert len(dead) == expected_dead and len(replies) == expected_replies
+    assert queue_depth(f"{amqp_prefix}.in") == 0
