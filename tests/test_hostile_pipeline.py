@@ -42,3 +42,12 @@ def test_worker_dead_letters_poison_and_answers_the_rest(registry, amqp_prefix) 
         replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= expected_replies)
     assert len(dead) == expected_dead and len(replies) == expected_replies
     assert queue_depth(f"{amqp_prefix}.in") == 0
+
+
+def test_oversized_input_cannot_fill_the_store(sqlite_registry_module) -> None:
+    import hashlib
+    data = CASES["oversized 11 MiB"][0]
+    Pipeline(MessageReader(), sqlite_registry_module).handle(data)
+    with sqlite_registry_module() as uow:
+        record = uow.inbox.find(hashlib.sha256(data).hexdigest())
+    assert record.verdict == "refused" and len(record.raw) == 64 * 1024
