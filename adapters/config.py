@@ -24,6 +24,10 @@ class Settings:
     ledger: str = "sql"
     evm_url: str | None = None
     evm_key: str | None = None  # never logged, never printed
+    evm_contracts: str | None = None  # "EUR=0x...[@block],JPY=0x...": adopt instead of deploying
+    evm_currencies: str | None = None  # tokens `ledger init` deploys; default: the registry's
+    evm_confirmations: int = 1  # blocks (the mined one included) before ACSP becomes ACSC
+    evm_max_in_flight: int = 500  # submitted, unmined transactions at most
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
     amqp_prefix: str = "tokenbridge"  # names: <prefix>.in, <prefix>.out, <prefix>.dead, <prefix>.retry

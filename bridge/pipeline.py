@@ -9,6 +9,7 @@ seen before (same bytes) is answered with the reply recorded the first time, wit
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -25,15 +26,21 @@ from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import Rejection, TokenOperation
 from bridge.payments import CreditTransferMessage
 from bridge.ports import UnitOfWork
+from bridge.reconciler import reconcile_statement_message, unauthorised_statement
 from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
                            PARTIALLY_ACCEPTED, REJECTED, ReplyHeader, StatusReport,
                            TransactionStatus)
+from bridge.statement_operations import minted_from_statement
 from bridge.translation import translate
 
 log = structlog.get_logger("tokenbridge.pipeline")
 
 ACCEPTED, PARTIAL, REJECTED_VERDICT, REFUSED = "accepted", "partial", "rejected", "refused"
 NOT_AUTHORISED = "AG01"  # TransactionForbidden: sender not allowed, or not addressed to us
+
+OVERSIZED_KEPT_BYTES = 64 * 1024
+"""Of an input refused for its size, the inbox keeps only this much (its digest covers it all):
+hostile senders must not be able to fill the store."""
 
 TRANSIENT_RETRIES = 5
 """Attempts at one message when the store reports a transient error (deadlock, lost
@@ -126,7 +133,8 @@ class Pipeline:
                 digest=digest, received_at=self.clock(), message_type=read.message_type,
                 message_id=outcome.message_id,
                 business_message_id=read.header.business_message_id if read.header else None,
-                sender=_sender(read), verdict=outcome.verdict, summary=outcome.summary, raw=raw,
+                sender=_sender(read), verdict=outcome.verdict, summary=outcome.summary,
+                raw=raw if len(raw) <= self.reader.max_bytes else raw[:OVERSIZED_KEPT_BYTES],
                 reply_id=outcome.reply.message_id if outcome.reply else None))
             if outcome.reply is not None:
                 uow.outbox.add(outcome.reply)
@@ -146,6 +154,8 @@ class Pipeline:
 
     def _process(self, read: ReadMessage, digest: str, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
         family = (read.message_type or "")[:8]
+        if family == "camt.053" and read.payload is not None and not read.findings:
+            return self._reconcile(read, digest, uow, dry_run)
         if family != "pacs.008":
             what = read.message_type or "input"
             reason = (read.findings[0].message if read.findings
@@ -156,6 +166,11 @@ class Pipeline:
         if message_id is None:
             return MessageOutcome(digest, REFUSED, read.message_type, findings=tuple(read.findings),
                                   summary="refused: no GrpHdr/MsgId to answer to")
+        try:
+            reply_version(read.message_type, self.config.reply_versions)
+        except ValueError as exc:  # a pacs.008 version without a pacs.002 to answer in
+            return MessageOutcome(digest, REFUSED, read.message_type, message_id,
+                                  findings=tuple(read.findings), summary=f"refused: {exc}")
         rejection = _message_rejection(read) or self._authorise(read)
         if rejection is not None:
             transactions = _all_rejected(read.payload, rejection)
@@ -163,6 +178,21 @@ class Pipeline:
         transactions = tuple(self._transaction(read, tx_index, uow, dry_run)
                              for tx_index in range(len(read.payload.transactions)))
         return self._answer(read, digest, message_id, transactions, None)
+
+    def _reconcile(self, read: ReadMessage, digest: str, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
+        """A camt.053 is reconciled against the ledger (bridge.reconciler); its report, JSON, is
+        the reply (`report.reconciliation`)."""
+        message_id = read.payload.message_id
+        problem = unauthorised_statement(read.payload, read.header.from_bic if read.header else None,
+                                         self.config.issuer_bic, self.config.allowed_senders)
+        if problem is not None:
+            return MessageOutcome(digest, REFUSED, read.message_type, message_id,
+                                  summary=f"refused: {problem}")
+        done = reconcile_statement_message(
+            read.payload, uow, apply=not dry_run, clock=self.clock,
+            correlation_id=read.header.business_message_id if read.header else None)
+        return MessageOutcome(digest, done.verdict, read.message_type, message_id, reply=done.reply,
+                              summary=done.summary)
 
     def _authorise(self, read: ReadMessage) -> Rejection | None:
         allowed = self.config.allowed_senders
@@ -195,7 +225,8 @@ class Pipeline:
         if dry_run:
             return TransactionOutcome(**ids, status=ACCEPTED_SETTLEMENT_COMPLETED,
                                       operation=decided, result="planned")
-        applied = uow.ledger.apply(decided)
+        # A statement entry may have minted this payment already (bridge.statement_operations).
+        applied = minted_from_statement(uow.ledger, decided) or uow.ledger.apply(decided)
         if applied.rejection is not None:
             return TransactionOutcome(**ids, status=REJECTED, operation=decided,
                                       reason=applied.rejection.reason, info=applied.rejection.info)
@@ -234,8 +265,8 @@ class Pipeline:
             original_created_at=payload.group_header.created_at if payload else None,
             group_reason=rejection.reason if rejection else None,
             group_additional_info=rejection.info if rejection else None,
-            instructing_agent_bic=self.config.issuer_bic,
-            instructed_agent_bic=_sender(read),
+            instructing_agent_bic=_reply_bic(self.config.issuer_bic),
+            instructed_agent_bic=_reply_bic(_sender(read)),
             transactions=tuple(TransactionStatus(
                 status=t.status, original_end_to_end_id=t.end_to_end_id,
                 original_instruction_id=by_index[t.index].instruction_id if t.index in by_index else None,
@@ -243,10 +274,12 @@ class Pipeline:
                 original_uetr=t.uetr, reason=t.reason, additional_info=t.info)
                 for t in transactions))
         header = None
-        if read.header is not None:
+        reply_from = _reply_bic(self.config.issuer_bic or (read.header.to_bic if read.header else None))
+        reply_to = _reply_bic(read.header.from_bic) if read.header else None
+        if read.header is not None and reply_from and reply_to:  # else a bare Document answers
             original = read.header
             header = ReplyHeader(
-                from_bic=self.config.issuer_bic or original.to_bic, to_bic=original.from_bic,
+                from_bic=reply_from, to_bic=reply_to,
                 business_message_id=_new_id("TB"), message_definition_id=version, created_at=now,
                 related_business_message_id=original.business_message_id,
                 related_message_definition_id=original.message_definition_id,
@@ -255,6 +288,16 @@ class Pipeline:
         body = write_reply(report, version, header, read.header.version if read.header else "head.001.001.02")
         correlation = (read.header.business_message_id if read.header else None) or message_id
         return OutboundMessage(report.message_id, correlation, version, body)
+
+
+_STRICT_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")
+
+
+def _reply_bic(bic: str | None) -> str | None:
+    """A BIC fit to copy into a reply: the strictest pattern of any pacs.002/head.001 version.
+    An input's BIC may be anything (it may be why the input is rejected); the reply must stay
+    schema-valid, so an unfit BIC is left out."""
+    return bic if bic and _STRICT_BIC.fullmatch(bic) else None
 
 
 def _message_id(read: ReadMessage) -> str | None:
@@ -288,7 +331,7 @@ def _all_rejected(payload: CreditTransferMessage | None,
 
 
 def _instructing_bic(payload: CreditTransferMessage | None) -> str | None:
-    if payload is None or payload.group_header.instructing_agent is None:
+    if not isinstance(payload, CreditTransferMessage) or payload.group_header.instructing_agent is None:
         return None
     return payload.group_header.instructing_agent.bic
 

@@ -64,6 +64,7 @@ class StatementEntry:
     reversal: bool = False
     bank_transaction_code: str | None = None  # "PMNT/RCDT/ESCT" or the proprietary code
     details: tuple[TransactionDetails, ...] = ()
+    booked_at: datetime | None = None  # BookgDt/DtTm where the statement gives the time
 
     @property
     def signed(self) -> Decimal:

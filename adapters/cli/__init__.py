@@ -6,6 +6,7 @@ import sys
 import click
 
 from adapters.cli.accounts import accounts
+from adapters.cli.audit import audit
 from adapters.cli.broker import dead, publish, topology, worker
 from adapters.cli.demo import demo
 from adapters.cli.ledger import balances, ledger
@@ -26,7 +27,7 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement):
+                reconcile, statement, audit):
     cli.add_command(command)
 
 

@@ -20,8 +20,24 @@ def init() -> None:
     current = settings()
     with store_or_exit(current, require_schema=False) as store:
         revision = migrate(store.engine)
+        prepared = _initialise_ledger(current, store.engine)
     click.echo(f"store {redacted(current.database_url)} at revision {revision}; "
                f"ledger: {current.ledger}")
+    for currency, address in sorted((prepared or {}).get("contracts", {}).items()):
+        how = "deployed" if currency in prepared.get("deployed", ()) else "recorded"
+        click.echo(f"{currency} token {address} ({how})")
+
+
+def _initialise_ledger(current, engine) -> dict | None:
+    """Ledgers with their own set-up (EVM: deploy the token contracts none are configured for)."""
+    from adapters.bootstrap import ledger_plugin
+    plugin = ledger_plugin(current)
+    if not hasattr(plugin, "initialise"):
+        return None
+    try:
+        return plugin.initialise(engine)
+    except Exception as exc:  # noqa: BLE001 - node unreachable, wrong chain, ...: exit 1, say why
+        raise click.ClickException(f"ledger {current.ledger}: {exc}") from None
 
 
 @ledger.command("info")
@@ -30,8 +46,26 @@ def info(as_json: bool) -> None:
     """Which ledger and store the bridge uses."""
     current = settings()
     described = {"ledger": current.ledger, "store": redacted(current.database_url)}
+    described.update(_describe_ledger(current))
     click.echo(json.dumps(described) if as_json else
                "\n".join(f"{k}: {v}" for k, v in described.items()))
+
+
+def _describe_ledger(current) -> dict:
+    """What a ledger adds to `ledger info` (EVM: {"contracts": {"EUR": "0x..."}, ...})."""
+    from adapters.bootstrap import ConfigurationError, ledger_plugin
+    from adapters.sql.engine import create_store_engine
+    try:
+        plugin = ledger_plugin(current)
+    except ConfigurationError:
+        return {}
+    if not hasattr(plugin, "describe"):
+        return {}
+    engine = create_store_engine(current.database_url)
+    try:
+        return plugin.describe(engine)
+    finally:
+        engine.dispose()
 
 
 @click.command()

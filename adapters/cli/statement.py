@@ -76,7 +76,8 @@ def statement(account: str | None, currency: str | None, first_day: datetime, la
             postings = uow.ledger.journal(currency=subject.currency, start=start, end=end)
             opening, closing = (uow.ledger.supply(as_of=t).get(subject.currency, 0) for t in (start, end))
         else:
-            postings = uow.ledger.journal(wallet=subject.wallet, currency=subject.currency, start=start, end=end)
+            postings = uow.ledger.journal(wallet=subject.wallet, currency=subject.currency,
+                                          start=start, end=end)
             opening, closing = (next((b.balance for b in uow.ledger.balances(as_of=t)
                                       if b.wallet == subject.wallet and b.currency == subject.currency), 0)
                                 for t in (start, end))

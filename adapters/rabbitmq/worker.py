@@ -92,7 +92,7 @@ class Worker:
         channel = confirmed_channel(connection)
         declare(channel, self.options.names, self.options.retry.delays_s)
         channel.basic_qos(prefetch_count=self.options.prefetch)
-        self._sweep(channel, everything=True)
+        self._sweep(channel)
         log.info("worker consuming", queue=self.options.names.inbound, prefetch=self.options.prefetch)
         batch = _Batch()
         for method, properties, body in channel.consume(
@@ -181,10 +181,11 @@ class Worker:
             log.warning("could not mark replies published", count=len(message_ids),
                         error=type(error).__name__)
 
-    def _sweep(self, channel: BlockingChannel, everything: bool = False) -> None:
-        """Publish replies committed but not confirmed (after a crash, or a failed mark)."""
+    def _sweep(self, channel: BlockingChannel) -> None:
+        """Publish replies committed but not confirmed (after a crash, or a failed mark). Only
+        rows older than `sweep_age_s`: younger ones may be in a live worker's hands right now."""
         self._last_sweep = time.monotonic()
-        cutoff = None if everything else datetime.now(timezone.utc) - timedelta(seconds=self.options.sweep_age_s)
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.options.sweep_age_s)
         try:
             while True:
                 with self.unit_of_work() as uow:

@@ -23,6 +23,8 @@ _BAD = {"backing_mismatch": "#b71c1c", "statement_inconsistent": "#880e4f",
         "missing_on_ledger": "#d32f2f", "missing_on_statement": "#e64a19",
         "duplicate": "#f57c00", "unapplied_credit": "#ffa000", "matched_with_difference": "#fbc02d"}
 _STATEMENT_COLOUR, _LEDGER_COLOUR = "#1565c0", "#ef6c00"
+_FIGURES = ("difference", "closing_booked", "ledger", "in_flight", "ledger_amount", "opening_booked",
+            "credits", "debits", "expected_closing")
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
@@ -35,8 +37,8 @@ h1{margin:.2rem 0}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bott
 table{border-collapse:collapse;margin:.6rem 0;font-size:13px}
 th,td{border-bottom:1px solid #eee;padding:.25rem .6rem;text-align:left;vertical-align:top}
 th{background:#fafafa}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font-size:12px}.tag{display:inline-block;border-radius:4px;padding:0 .4rem;color:#fff;font-size:12px}
-details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
+code{font-size:12px;word-break:break-all}.tag{display:inline-block;border-radius:4px;padding:0 .4rem;color:#fff;font-size:12px}
+details{margin:.6rem 0;overflow-x:auto}summary{cursor:pointer;font-weight:600}
 svg text{font:12px system-ui,sans-serif;fill:#333}
 """
 
@@ -86,10 +88,11 @@ def _category_chart(report: Mapping[str, Any]) -> str:
     for i, (name, count, colour) in enumerate(rows):
         y = gap + i * (bar_h + gap)
         length = max(2, int((width - label_w - 60) * count / top))
-        svg.append(f'<text x="{label_w - 8}" y="{y + bar_h * 0.7:.0f}" text-anchor="end">{escape(name)}</text>')
+        baseline = f"{y + bar_h * 0.7:.0f}"
+        svg.append(f'<text x="{label_w - 8}" y="{baseline}" text-anchor="end">{escape(name)}</text>')
         svg.append(f'<rect x="{label_w}" y="{y}" width="{length}" height="{bar_h}" rx="3" fill="{colour}">'
                    f"<title>{escape(name)}: {count}</title></rect>")
-        svg.append(f'<text x="{label_w + length + 6}" y="{y + bar_h * 0.7:.0f}">{count}</text>')
+        svg.append(f'<text x="{label_w + length + 6}" y="{baseline}">{count}</text>')
     svg.append("</svg>")
     return "".join(svg)
 
@@ -118,9 +121,7 @@ def _statement(s: Mapping[str, Any]) -> str:
         parts.append(_balance_chart(s["series"]["statement"], s["series"]["ledger"], ccy, measure))
     if s["breaks"]:
         parts.append("<h3>Breaks</h3>")
-        parts.append(_table(s["breaks"], ("category", "entry", "amount", "credit_debit", "uetr",
-                                          "end_to_end_id", "account_servicer_ref", "operation", "reason"),
-                            amounts=("amount",)))
+        parts.append(_breaks(s["breaks"]))
     if s["entries"]:
         parts.append(f'<details><summary>Entries ({len(s["entries"])})</summary>')
         parts.append(_table(s["entries"], ("entry", "detail", "status", "amount", "credit_debit",
@@ -135,6 +136,26 @@ def _statement(s: Mapping[str, Any]) -> str:
                             amounts=("amount",)))
         parts.append("</details>")
     return "\n".join(parts)
+
+
+def _breaks(breaks: Sequence[Mapping[str, Any]]) -> str:
+    """One row per break: what, which entry, how much, the payment's references stacked in one
+    cell (so the row fits a page), the figures that explain it, and why."""
+    rows = []
+    for b in breaks:
+        colour = _BAD.get(b["category"], "#c62828")
+        side = {"CRDT": "+", "DBIT": "-"}.get(b.get("credit_debit", ""), "")
+        refs = "<br>".join(f'<span class="muted">{label}</span> <code>{escape(b[key])}</code>'
+                           for key, label in (("uetr", "UETR"), ("end_to_end_id", "E2E"),
+                                              ("account_servicer_ref", "AcctSvcrRef"), ("operation", "ledger"))
+                           if b.get(key))
+        figures = "<br>".join(f"{escape(k)} {escape(str(v))}" for k, v in b.items() if k in _FIGURES)
+        rows.append(f'<tr><td><span class="tag" style="background:{colour}">{escape(b["category"])}</span></td>'
+                    f'<td class="n">{escape(str(b.get("entry", "")))}</td>'
+                    f'<td class="n">{side}{escape(b.get("amount") or "")}</td>'
+                    f"<td>{refs}</td><td>{figures}</td><td>{escape(b['reason'])}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("category", "entry", "amount", "references", "figures", "why"))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], amounts: Sequence[str] = ()) -> str:
@@ -161,7 +182,7 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], amounts: S
 def _balance_chart(statement: Sequence[Sequence[str]], ledger: Sequence[Sequence[str]], currency: str,
                    measure: str) -> str:
     """Two step lines on one time axis: the booked balance (statement) and the ledger's figure."""
-    series = [(name, colour, [(datetime.fromisoformat(t.replace("Z", "+00:00")), Decimal(v)) for t, v in points])
+    series = [(name, colour, [(datetime.fromisoformat(t), Decimal(v)) for t, v in points])
               for name, colour, points in (("booked balance (statement)", _STATEMENT_COLOUR, statement),
                                            (f"{measure} (ledger)", _LEDGER_COLOUR, ledger)) if points]
     if not series:
@@ -182,13 +203,17 @@ def _balance_chart(statement: Sequence[Sequence[str]], ledger: Sequence[Sequence
         return top + (height - top - bottom) * float((high - value) / (high - low))
 
     svg = [f'<svg role="img" aria-label="booked balance and {escape(measure)} over the period" '
-           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+           f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+           'xmlns="http://www.w3.org/2000/svg">',
            f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" '
            f'fill="#fcfcfc" stroke="#ddd"/>']
-    for i in range(5):  # value grid and labels
+    decimals = max((len(v.split(".")[1]) if "." in v else 0)
+                   for points in (statement, ledger) for _, v in points)
+    for i in range(5):  # value grid and labels, with the currency's decimals
         value = low + (high - low) * i / 4
-        svg.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#eee"/>')
-        svg.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:,.2f}</text>')
+        level = y(value)
+        svg.append(f'<line x1="{left}" x2="{width - right}" y1="{level:.1f}" y2="{level:.1f}" stroke="#eee"/>')
+        svg.append(f'<text x="{left - 6}" y="{level + 4:.1f}" text-anchor="end">{value:,.{decimals}f}</text>')
     for moment, anchor in ((t0, "start"), (t1, "end")):
         svg.append(f'<text x="{x(moment):.1f}" y="{height - bottom + 16}" text-anchor="{anchor}">'
                    f'{escape(moment.strftime("%Y-%m-%d %H:%M"))} UTC</text>')

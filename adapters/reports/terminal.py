@@ -13,12 +13,6 @@ MAX_BREAK_ROWS = 50
 _NOT_BREAKS = ("matched", "minted", "reversed", "pending", "would_mint", "would_reverse")
 
 
-def _short(value: str | None, width: int = 12) -> str:
-    if not value:
-        return ""
-    return value if len(value) <= width else value[:width - 1] + "…"
-
-
 def _balances(statement: Mapping[str, Any]) -> Table:
     ccy = statement["currency"]
     ledger = statement["ledger"]
@@ -55,16 +49,18 @@ def _counts(statement: Mapping[str, Any]) -> Table:
 
 
 def _breaks(statement: Mapping[str, Any]) -> Table:
-    table = Table(title="breaks", title_justify="left", title_style="bold red")
-    for column in ("category", "entry", "amount", "UETR", "EndToEndId", "AcctSvcrRef", "why"):
-        table.add_column(column, justify="right" if column in ("entry", "amount") else "left",
-                         overflow="fold")
+    table = Table(title="breaks", title_justify="left", title_style="bold red", expand=True)
+    table.add_column("category", no_wrap=True)
+    table.add_column("entry", justify="right", no_wrap=True)
+    table.add_column("amount", justify="right", no_wrap=True)
+    table.add_column("references (UETR, EndToEndId, AcctSvcrRef)", overflow="fold", ratio=2)
+    table.add_column("why", overflow="fold", ratio=3)
     for b in statement["breaks"][:MAX_BREAK_ROWS]:
         amount = b.get("amount") or b.get("difference") or ""
         side = {"CRDT": "+", "DBIT": "-"}.get(b.get("credit_debit", ""), "")
+        refs = "\n".join(filter(None, (b.get("uetr"), b.get("end_to_end_id"), b.get("account_servicer_ref"))))
         table.add_row(b["category"], str(b.get("entry", "")), f"{side}{amount}",
-                      _short(b.get("uetr"), 13), _short(b.get("end_to_end_id"), 20),
-                      _short(b.get("account_servicer_ref"), 18), b["reason"])
+                      refs or b.get("operation", ""), b["reason"])
     return table
 
 

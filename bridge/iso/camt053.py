@@ -92,6 +92,7 @@ def _entry(where: str, index: int, ntry: Node) -> StatementEntry:
         # Children first: from .07 on `Sts` is a Cd/Prtry choice and has no text of its own.
         status=ntry.first_text("Sts/Cd", "Sts/Prtry", "Sts") or "",
         booking_date=_date_choice(ntry.find("BookgDt")),
+        booked_at=to_datetime(ntry.text("BookgDt/DtTm")),
         value_date=_date_choice(ntry.find("ValDt")),
         entry_ref=ntry.text("NtryRef"),
         account_servicer_ref=ntry.text("AcctSvcrRef"),

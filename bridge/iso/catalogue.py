@@ -26,14 +26,18 @@ class UnknownSchemaError(LookupError):
     """No official XSD for this namespace in the catalogue."""
 
 
+_COMPILED: dict[Path, etree.XMLSchema] = {}
+_COMPILE_LOCK = threading.Lock()  # process-wide: libxml2 fails when two threads compile one XSD
+
+
 class SchemaCatalogue:
-    """Official XSDs by namespace. Thread-safe; each schema is compiled at most once."""
+    """Official XSDs by namespace. Thread-safe; each schema file is compiled at most once per
+    process, whichever catalogue asks first."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or default_schema_dir()
         self._paths = {ISO_NAMESPACE_PREFIX + p.stem: p for p in self.directory.glob("*.xsd")}
         self._compiled: dict[str, etree.XMLSchema] = {}
-        self._lock = threading.Lock()
 
     def __contains__(self, namespace: object) -> bool:
         return namespace in self._paths
@@ -50,8 +54,8 @@ class SchemaCatalogue:
         path = self._paths.get(namespace)
         if path is None:
             raise UnknownSchemaError(f"no official XSD for namespace {namespace!r}")
-        with self._lock:
-            compiled = self._compiled.get(namespace)
+        with _COMPILE_LOCK:
+            compiled = _COMPILED.get(path.resolve())
             if compiled is None:
                 parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
                 document = etree.parse(str(path), parser)
@@ -59,5 +63,6 @@ class SchemaCatalogue:
                 if target != namespace:
                     raise UnknownSchemaError(f"{path.name} declares targetNamespace {target!r}")
                 compiled = etree.XMLSchema(document)
-                self._compiled[namespace] = compiled
+                _COMPILED[path.resolve()] = compiled
+        self._compiled[namespace] = compiled
         return compiled

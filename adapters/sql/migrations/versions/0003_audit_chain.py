@@ -3,13 +3,13 @@
 Rows written before this revision are linked here, in the order they were written.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"  # TODO(lead): 0002 once the EVM migration lands
+down_revision = "0002"  # the EVM migration (0002) has landed in the tree
 branch_labels = None
 depends_on = None
 

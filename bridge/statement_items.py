@@ -1,0 +1,191 @@
+"""A camt.053 statement as reconciliation sees it: its period, whether it adds up, and its
+entries flattened to items (one per payment: an entry, or each `TxDtls` of a batch entry).
+
+Pure functions over bridge.statements; amounts become integer minor units here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from bridge.money import Amount, CurrencyError
+from bridge.operations import PaymentRefs
+from bridge.statements import CREDIT, Statement, StatementEntry, TransactionDetails
+
+BOOKED = "BOOK"
+OPENING_TYPES = ("OPBD", "PRCD")  # opening booked; else the previous day's closing booked
+CLOSING_TYPE = "CLBD"
+NOT_PROVIDED = "NOTPROVIDED"  # an EndToEndId that identifies nothing
+
+
+@dataclass(frozen=True, slots=True)
+class StatementItem:
+    """One payment on a statement: a whole entry, or one `TxDtls` of a batch-booked entry."""
+
+    entry_index: int
+    detail_index: int | None  # None: the entry as a whole
+    amount: int  # minor units, positive
+    currency: str
+    credit: bool  # CRDT on the account (fiat arrived, for an omnibus account)
+    status: str  # BOOK, PDNG, INFO, ...
+    reversal: bool
+    refs: PaymentRefs  # AcctSvcrRef: the transaction's, else the entry's
+    creditor_account: str | None = None
+    debtor_account: str | None = None
+    booked_at: datetime | None = None
+
+    @property
+    def booked(self) -> bool:
+        return self.status == BOOKED
+
+    @property
+    def signed(self) -> int:
+        return self.amount if self.credit else -self.amount
+
+    @property
+    def end_to_end_id(self) -> str | None:
+        """The EndToEndId when it identifies something (not NOTPROVIDED)."""
+        e2e = self.refs.end_to_end_id
+        return e2e if e2e and e2e.upper() != NOT_PROVIDED else None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTotals:
+    """The booked figures of a statement that adds up, in minor units."""
+
+    currency: str
+    opening: int  # signed
+    credits: int
+    debits: int
+    closing: int  # signed
+
+
+@dataclass(frozen=True, slots=True)
+class Inconsistency:
+    """Why a statement does not add up (or cannot be checked)."""
+
+    reason: str
+    figures: tuple[tuple[str, int], ...] = ()
+    currency: str | None = None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A statement time in UTC; a time without an offset is taken to be UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+
+
+def statement_period(statement: Statement) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of the statement, in UTC. `FrToDt` where given: `ToDtTm` is the period's
+    last instant to the second (`23:59:59`), so the period ends one second later. Else the
+    opening balance's date from midnight to the day after the closing balance's date."""
+    start = end = None
+    if statement.from_time is not None:
+        start = as_utc(statement.from_time)
+    if statement.to_time is not None:
+        end = as_utc(statement.to_time).replace(microsecond=0) + timedelta(seconds=1)
+    opening = next((b for t in OPENING_TYPES if (b := statement.balance(t)) is not None), None)
+    closing = statement.balance(CLOSING_TYPE)
+    if start is None and opening is not None and opening.date is not None:
+        start = _midnight(opening.date)
+    if end is None and closing is not None and closing.date is not None:
+        end = _midnight(closing.date + timedelta(days=1))
+    return start, end
+
+
+def statement_totals(statement: Statement, currency: str | None = None) -> StatementTotals | Inconsistency:
+    """Opening booked + booked credits - booked debits must equal closing booked, all in one
+    currency (the account's, when given). Pending and informational entries do not count."""
+    opening = next((b for t in OPENING_TYPES if (b := statement.balance(t)) is not None), None)
+    closing = statement.balance(CLOSING_TYPE)
+    if opening is None or closing is None:
+        missing = " and ".join(n for n, b in (("an opening booked balance (OPBD or PRCD)", opening),
+                                              ("a closing booked balance (CLBD)", closing)) if b is None)
+        return Inconsistency(f"the statement has no {missing}: it cannot be checked")
+    currency = currency or statement.currency or closing.amount.currency
+    booked = [e for e in statement.entries if e.status == BOOKED]
+    others = sorted({a.currency for a in [opening.amount, closing.amount] + [e.amount for e in booked]}
+                    - {currency})
+    if others:
+        return Inconsistency(f"amounts in {', '.join(others)} on a statement of a {currency} account",
+                             currency=currency)
+    try:
+        opening_units = _signed_minor(opening.amount, opening.credit_debit)
+        closing_units = _signed_minor(closing.amount, closing.credit_debit)
+        credits = sum(e.amount.to_minor() for e in booked if e.credit_debit == CREDIT)
+        debits = sum(e.amount.to_minor() for e in booked if e.credit_debit != CREDIT)
+    except CurrencyError as exc:
+        return Inconsistency(str(exc), currency=currency)
+    expected = opening_units + credits - debits
+    if expected != closing_units:
+        return Inconsistency(
+            f"opening booked + credits - debits = {_major(expected, currency)}, but closing booked is "
+            f"{_major(closing_units, currency)}",
+            (("opening_booked", opening_units), ("credits", credits), ("debits", debits),
+             ("expected_closing", expected), ("closing_booked", closing_units),
+             ("difference", closing_units - expected)), currency)
+    return StatementTotals(currency, opening_units, credits, debits, closing_units)
+
+
+def statement_items(statement: Statement) -> list[StatementItem]:
+    """Every payment on the statement, in entry order. An entry with several `TxDtls`, each
+    with its own amount adding up to the entry's, is several payments (batch booking); any
+    other entry is one, with the references of its first `TxDtls`."""
+    items: list[StatementItem] = []
+    for entry in statement.entries:
+        details = entry.details
+        if len(details) > 1 and _batch_adds_up(entry):
+            items.extend(_item(entry, i, d, d.amount or entry.amount) for i, d in enumerate(details))
+        else:
+            items.append(_item(entry, None, details[0] if details else None, entry.amount))
+    return items
+
+
+def _batch_adds_up(entry: StatementEntry) -> bool:
+    amounts = [d.amount for d in entry.details]
+    if any(a is None or a.currency != entry.amount.currency for a in amounts):
+        return False
+    return sum(a.value for a in amounts) == entry.amount.value  # type: ignore[union-attr]
+
+
+def _item(entry: StatementEntry, detail_index: int | None, details: TransactionDetails | None,
+          amount: Amount) -> StatementItem:
+    d = details or TransactionDetails()
+    moment = None
+    if entry.booked_at is not None:
+        moment = as_utc(entry.booked_at)
+    elif entry.booking_date is not None:
+        moment = _midnight(entry.booking_date)
+    return StatementItem(
+        entry_index=entry.index, detail_index=detail_index, amount=_minor_or_zero(amount),
+        currency=amount.currency, credit=entry.credit_debit == CREDIT, status=entry.status,
+        reversal=entry.reversal,
+        refs=PaymentRefs(message_id=d.message_id, end_to_end_id=d.end_to_end_id,
+                         transaction_id=d.transaction_id, uetr=d.uetr.lower() if d.uetr else None,
+                         instruction_id=d.instruction_id,
+                         account_servicer_ref=d.account_servicer_ref or entry.account_servicer_ref),
+        creditor_account=_account_key(d.creditor), debtor_account=_account_key(d.debtor),
+        booked_at=moment)
+
+
+def _account_key(party) -> str | None:
+    return party.account.key or None if party is not None and party.account is not None else None
+
+
+def _minor_or_zero(amount: Amount) -> int:
+    try:
+        return amount.to_minor()
+    except CurrencyError:  # the reader's business rules refuse such a statement before this
+        return 0
+
+
+def _signed_minor(amount: Amount, credit_debit: str) -> int:
+    units = amount.to_minor()
+    return units if credit_debit == CREDIT else -units
+
+
+def _major(units: int, currency: str) -> str:
+    return f"{Amount.from_minor(units, currency).value} {currency}"
