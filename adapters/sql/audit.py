@@ -11,6 +11,8 @@ from bridge.audit import INBOX, OPERATION, BrokenLink, Link, content_hash, link_
 
 INBOX_FIELDS = ("digest", "received_at", "message_type", "message_id", "business_message_id",
                 "sender", "verdict", "summary", "raw", "reply_id")
+_PENDING = "tokenbridge.audit.pending"
+
 OPERATION_FIELDS = ("key", "kind", "currency", "amount", "debit_wallet", "credit_wallet",
                     "fingerprint", "status", "message_id", "end_to_end_id", "transaction_id",
                     "uetr", "instruction_id", "account_servicer_ref", "applied_at")
@@ -23,18 +25,34 @@ def certified(entity: str, row: Any) -> dict[str, Any]:
     return {name: mapping[name] for name in names}
 
 
-def append(connection: Connection, entity: str, reference: str, fields: dict[str, Any]) -> None:
-    """Add a link for a row written in this transaction. The head row is locked first, so
-    concurrent writers chain one after the other and never fork the chain."""
+def record(connection: Connection, entity: str, reference: str, fields: dict[str, Any]) -> None:
+    """Queue a link for a row written in this transaction; `flush` chains the queue at commit."""
+    connection.info.setdefault(_PENDING, []).append((entity, reference, content_hash(fields)))
+
+
+def discard(connection: Connection) -> None:
+    """Forget queued links (the transaction rolled back)."""
+    connection.info.pop(_PENDING, None)
+
+
+def flush(connection: Connection) -> None:
+    """Chain the queued links just before commit: one lock of the head row, one insert of all
+    links, one update of the head, however many rows the unit of work wrote. The head lock
+    makes concurrent writers chain one after the other, never forking the chain."""
+    queued = connection.info.pop(_PENDING, None)
+    if not queued:
+        return
     head = connection.execute(select(audit_head.c.hash, audit_head.c.length)
                               .where(audit_head.c.id == 1).with_for_update()).one()
-    entry = content_hash(fields)
-    new_hash = link_hash(head.hash, entity, reference, entry)
-    connection.execute(audit_links.insert().values(
-        entity=entity, reference=reference, entry_hash=entry, previous_hash=head.hash,
-        hash=new_hash))
+    previous, links = head.hash, []
+    for entity, reference, entry in queued:
+        current = link_hash(previous, entity, reference, entry)
+        links.append(dict(entity=entity, reference=reference, entry_hash=entry,
+                          previous_hash=previous, hash=current))
+        previous = current
+    connection.execute(audit_links.insert(), links)
     connection.execute(update(audit_head).where(audit_head.c.id == 1)
-                       .values(hash=new_hash, length=head.length + 1))
+                       .values(hash=previous, length=head.length + len(links)))
 
 
 def verify(connection: Connection) -> tuple[int, list[BrokenLink]]:

@@ -110,7 +110,7 @@ class SqlLedger(Ledger):
             dict(operation_seq=claimed, holder=credit_holder, counterparty=debit_holder,
                  currency=operation.currency, amount=operation.amount, posted_at=now),
         ])
-        audit.append(self.connection, OPERATION, operation.key, certified(OPERATION, row))
+        audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
     def find(self, key: str) -> RecordedOperation | None:

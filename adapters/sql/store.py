@@ -74,7 +74,7 @@ class SqlInbox(Inbox):
             sender=(record.sender or "")[:11] or None, verdict=record.verdict,
             summary=record.summary, raw=record.raw, reply_id=record.reply_id)
         self.connection.execute(update(inbox).where(inbox.c.digest == record.digest).values(**row))
-        audit.append(self.connection, INBOX, record.digest, certified(INBOX, row))
+        audit.record(self.connection, INBOX, record.digest, certified(INBOX, row))
 
     def find(self, digest: str) -> InboundRecord | None:
         row = self.connection.execute(select(inbox).where(inbox.c.digest == digest)).first()
@@ -143,15 +143,16 @@ class SqlUnitOfWork(UnitOfWork):
 
     def __exit__(self, *exc_info) -> None:
         try:
-            if self.transaction.is_active:
-                self.transaction.rollback()
+            self.rollback()
         finally:
             self.connection.close()
 
     def commit(self) -> None:
+        audit.flush(self.connection)
         self.transaction.commit()
 
     def rollback(self) -> None:
+        audit.discard(self.connection)
         if self.transaction.is_active:
             self.transaction.rollback()
 

@@ -42,7 +42,8 @@ def upgrade() -> None:
     existing += [(r.applied_at, OPERATION, r.key, audit.certified(OPERATION, r))
                  for r in connection.execute(sa.select(operations))]
     for _, entity, reference, fields in sorted(existing, key=lambda item: (item[0], item[1])):
-        audit.append(connection, entity, reference, fields)
+        audit.record(connection, entity, reference, fields)
+    audit.flush(connection)
 
 
 def downgrade() -> None:
