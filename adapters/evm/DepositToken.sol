@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title A bank's deposit token in one currency: a 1:1 claim on a deposit at the issuing bank.
+/// @notice ERC-20 for reading (balances, supply, Transfer events). Only the issuer moves tokens:
+/// it mints when fiat arrives, burns on redemption and transfers between the customer wallets it
+/// operates (the customer's instruction is the pacs.008). Every operation carries a bytes32
+/// payment reference derived from the payment's idempotency key; a reference is used once only.
+contract DepositToken {
+    string public name;
+    string public symbol;
+    /// The currency's ISO 4217 minor units (EUR 2, JPY 0, KWD 3): one token unit is one cent.
+    uint8 public immutable decimals;
+    address public immutable issuer;
+    uint256 public totalSupply;
+    mapping(address => uint256) public balanceOf;
+    /// The block in which each payment reference was settled; 0 when it never was.
+    mapping(bytes32 => uint256) public settledIn;
+
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+    /// One per operation: mint (from = 0), transfer, burn (to = 0), with its payment reference.
+    event Settled(bytes32 indexed paymentRef, address indexed from, address indexed to, uint256 amount);
+
+    error NotIssuer(address caller);
+    error ReferenceUsed(bytes32 paymentRef);
+    error InsufficientBalance(address wallet, uint256 balance, uint256 needed);
+    error ZeroAmount();
+    error ZeroWallet();
+    error ZeroReference();
+    error HolderTransfersDisabled();
+
+    modifier onlyIssuer() {
+        if (msg.sender != issuer) revert NotIssuer(msg.sender);
+        _;
+    }
+
+    constructor(string memory name_, string memory symbol_, uint8 decimals_, address issuer_) {
+        if (issuer_ == address(0)) revert ZeroWallet();
+        name = name_;
+        symbol = symbol_;
+        decimals = decimals_;
+        issuer = issuer_;
+    }
+
+    /// Fiat arrived at the bank: issue `amount` tokens to `to`.
+    function mint(address to, uint256 amount, bytes32 paymentRef) external onlyIssuer {
+        _settle(paymentRef, amount);
+        if (to == address(0)) revert ZeroWallet();
+        totalSupply += amount;
+        balanceOf[to] += amount;
+        emit Transfer(address(0), to, amount);
+        emit Settled(paymentRef, address(0), to, amount);
+    }
+
+    /// Tokens redeemed (fiat leaves on legacy rails): destroy `amount` tokens of `from`.
+    function burn(address from, uint256 amount, bytes32 paymentRef) external onlyIssuer {
+        _settle(paymentRef, amount);
+        _debit(from, amount);
+        totalSupply -= amount;
+        emit Transfer(from, address(0), amount);
+        emit Settled(paymentRef, from, address(0), amount);
+    }
+
+    /// An on-ledger payment between two customer wallets the bank operates.
+    function transferBetween(address from, address to, uint256 amount, bytes32 paymentRef)
+        external
+        onlyIssuer
+    {
+        _settle(paymentRef, amount);
+        if (to == address(0)) revert ZeroWallet();
+        _debit(from, amount);
+        balanceOf[to] += amount;
+        emit Transfer(from, to, amount);
+        emit Settled(paymentRef, from, to, amount);
+    }
+
+    // -- ERC-20: holders cannot move tokens themselves; the bank operates the wallets ---------
+
+    function allowance(address, address) external pure returns (uint256) {
+        return 0;
+    }
+
+    function approve(address, uint256) external pure returns (bool) {
+        revert HolderTransfersDisabled();
+    }
+
+    function transfer(address, uint256) external pure returns (bool) {
+        revert HolderTransfersDisabled();
+    }
+
+    function transferFrom(address, address, uint256) external pure returns (bool) {
+        revert HolderTransfersDisabled();
+    }
+
+    // -- internals --------------------------------------------------------------------------
+
+    function _settle(bytes32 paymentRef, uint256 amount) private {
+        if (paymentRef == bytes32(0)) revert ZeroReference();
+        if (settledIn[paymentRef] != 0) revert ReferenceUsed(paymentRef);
+        if (amount == 0) revert ZeroAmount();
+        settledIn[paymentRef] = block.number;
+    }
+
+    function _debit(address from, uint256 amount) private {
+        uint256 held = balanceOf[from];
+        if (held < amount) revert InsufficientBalance(from, held, amount);
+        unchecked {
+            balanceOf[from] = held - amount;
+        }
+    }
+}

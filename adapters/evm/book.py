@@ -1,0 +1,86 @@
+"""The store side of the EVM ledger: operation rows, their ISO status, available balances.
+
+An operation moves planned -> submitted -> confirmed, or -> failed; a technical failure (out of
+gas, nonce taken) sends it back to planned to be signed again, never twice on chain because the
+contract refuses a reused payment reference. Its pacs.002 status follows and never goes back:
+
+    planned, submitted -> ACSP    confirmed -> ACSC    failed -> RJCT
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from adapters.evm.tables import CONFIRMED, FAILED, PLANNED, SUBMITTED, evm_available
+from adapters.sql.ledger import as_utc
+from bridge.operations import PaymentRefs, TokenOperation
+
+ACSP, ACSC, RJCT = "ACSP", "ACSC", "RJCT"
+
+ISO_STATUS = {PLANNED: ACSP, SUBMITTED: ACSP, CONFIRMED: ACSC, FAILED: RJCT}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """An operation's pacs.002 status moved on (ACSP -> ACSC or ACSP -> RJCT): the worker
+    answers it with a follow-up pacs.002 for the original transaction (`operation.refs`)."""
+
+    key: str
+    operation: TokenOperation
+    old_status: str
+    new_status: str
+    reason: str | None = None  # ISO reason when RJCT
+    info: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    settled_at: datetime | None = None
+
+
+def payment_ref(operation: TokenOperation) -> str:
+    """The on-chain bytes32 reference of an operation, as 0x-hex."""
+    return "0x" + operation.key_bytes32.hex()
+
+
+def operation_of(row) -> TokenOperation:
+    return TokenOperation(
+        key=row.key, kind=row.kind, currency=row.currency, amount=row.amount,
+        debit_wallet=row.debit_wallet, credit_wallet=row.credit_wallet,
+        refs=PaymentRefs(row.message_id, row.end_to_end_id, row.transaction_id, row.uetr,
+                         row.instruction_id, row.account_servicer_ref))
+
+
+def settled_at(row) -> datetime | None:
+    return None if row.settled_at is None else as_utc(row.settled_at)
+
+
+def credit_available(connection: Connection, wallet: str, currency: str, amount: int) -> None:
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(evm_available).values(wallet=wallet, currency=currency, available=amount)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["wallet", "currency"],
+        set_={"available": evm_available.c.available + statement.excluded.available}))
+
+
+def debit_available(connection: Connection, wallet: str, currency: str, amount: int) -> bool:
+    """Take `amount` from what the wallet will hold once everything in flight has settled;
+    False (nothing taken) when that is not enough. Conditional, so concurrent workers never
+    overdraw a wallet between them."""
+    result = connection.execute(
+        update(evm_available)
+        .where(and_(evm_available.c.wallet == wallet, evm_available.c.currency == currency,
+                    evm_available.c.available >= amount))
+        .values(available=evm_available.c.available - amount))
+    return result.rowcount == 1
+
+
+def reverse_available(connection: Connection, currency: str, amount: int, debit: str | None,
+                      credit: str | None) -> None:
+    """Undo an operation's effect on available balances (it failed on chain)."""
+    if debit:
+        credit_available(connection, debit, currency, amount)
+    if credit:
+        credit_available(connection, credit, currency, -amount)

@@ -1,0 +1,396 @@
+"""The EVM ledger: deposit tokens on an EVM chain, behind the bridge's Ledger port.
+
+`apply` never waits for the chain. In the message's unit of work (the store's connection) it
+claims the idempotency key, checks the available balance and records the operation as planned,
+answering ACSP; all of it commits, or rolls back, with the inbox record and the pacs.002. The
+worker then calls `Settler.settle()` (settlement.py), which submits, tracks and confirms on
+chain and reports each ACSP -> ACSC / RJCT change. Reads (balances, supply, journal) come from
+the chain: contract state at the latest block, and the contracts' Settled events.
+
+Wallets are addresses (the registry's `wallet` column holds 0x addresses); the issuer's key signs
+everything. One contract per currency: see the README.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import Connection, Engine, select
+
+from adapters.evm.book import (
+    ACSP,
+    ISO_STATUS,
+    credit_available,
+    debit_available,
+    operation_of,
+    payment_ref,
+    settled_at,
+)
+from adapters.evm.chain import (
+    ChainConfigurationError,
+    TokenChain,
+    as_address,
+    connect,
+    load_account,
+)
+from adapters.evm.errors import INSUFFICIENT, INVALID_WALLET
+from adapters.evm.history import ChainHistory, Token
+from adapters.evm.settlement import Settler, initial_gas
+from adapters.evm.tables import (
+    CONFIRMED,
+    FAILED,
+    PLANNED,
+    evm_available,
+    evm_contracts,
+    evm_operations,
+)
+from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
+from bridge.money import minor_units
+from bridge.operations import PaymentRefs, TokenOperation
+from bridge.ports import (
+    APPLIED,
+    REPLAYED,
+    Ledger,
+    LedgerOutcome,
+    Posting,
+    RecordedOperation,
+    WalletBalance,
+    issuance_holder,
+)
+
+log = structlog.get_logger("tokenbridge.evm")
+
+DUPLICATE = "AM05"
+NO_TOKEN = "AM03"  # NotAllowedCurrency: no deposit token for this currency on the chain
+
+SEQUENCE_PER_BLOCK = 1_000_000
+"""Journal sequence = block * this + log index * 2 + leg: increasing in chain order."""
+
+
+class EvmLedger(Ledger):
+    """The port on one unit of work's connection (see the module doc)."""
+
+    name = "evm"
+
+    def __init__(self, connection: Connection, plugin: EvmLedgerPlugin,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.connection = connection
+        self.plugin = plugin
+        self.clock = clock
+        # This unit's own operations: not on chain yet, but the unit sees its own effects.
+        self._planned: list[tuple[str, str | None, str | None, int]] = []
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def apply(self, operation: TokenOperation) -> LedgerOutcome:
+        tokens = self.plugin.tokens(self.connection)
+        if operation.currency not in tokens:  # deployed since we last looked?
+            tokens = self.plugin.tokens(self.connection, reload=True)
+        if operation.currency not in tokens:
+            return LedgerOutcome.rejected(NO_TOKEN, f"no {operation.currency} deposit token is "
+                                                    "deployed on this chain (tokenbridge ledger init)")
+        debit, credit = as_address(operation.debit_wallet), as_address(operation.credit_wallet)
+        for given, address in ((operation.debit_wallet, debit), (operation.credit_wallet, credit)):
+            if given and address is None:
+                return LedgerOutcome.rejected(INVALID_WALLET, f"wallet {given!r} is not an EVM address")
+        refs = operation.refs
+        claimed = self.connection.execute(insert_ignoring_conflict(self.connection, evm_operations, dict(
+            key=operation.key, payment_ref=payment_ref(operation), kind=operation.kind,
+            currency=operation.currency, amount=operation.amount,
+            debit_wallet=operation.debit_wallet, credit_wallet=operation.credit_wallet,
+            fingerprint=operation.fingerprint, message_id=refs.message_id,
+            end_to_end_id=refs.end_to_end_id, transaction_id=refs.transaction_id, uetr=refs.uetr,
+            instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
+            state=PLANNED, gas_limit=initial_gas(operation.kind), attempts=0,
+            planned_at=utc_naive(self.clock())), ["key"]).returning(evm_operations.c.seq)).scalar()
+        if claimed is None:
+            return self._again(operation)
+        if debit and not debit_available(self.connection, debit, operation.currency, operation.amount):
+            # Nothing else was written: drop the claim so the key stays free (as on the SQL ledger).
+            self.connection.execute(evm_operations.delete().where(evm_operations.c.seq == claimed))
+            return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} holds "
+                                                        "less than the amount")
+        if credit:
+            credit_available(self.connection, credit, operation.currency, operation.amount)
+        self._planned.append((operation.currency, debit, credit, operation.amount))
+        return LedgerOutcome(APPLIED, status=ACSP)
+
+    def _again(self, operation: TokenOperation) -> LedgerOutcome:
+        row = self.connection.execute(select(evm_operations).where(
+            evm_operations.c.key == operation.key)).first()
+        if row is None or row.fingerprint != operation.fingerprint:
+            return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was already "
+                                                     "used for a different payment")
+        if row.state == FAILED:  # answered as the first time: rejected on chain
+            return LedgerOutcome.rejected(row.reason, row.info or "rejected on chain")
+        return LedgerOutcome(REPLAYED, status=ISO_STATUS[row.state])
+
+    def find(self, key: str) -> RecordedOperation | None:
+        row = self.connection.execute(select(evm_operations).where(evm_operations.c.key == key)).first()
+        if row is None:
+            return None
+        applied = settled_at(row) if row.state == CONFIRMED else as_utc(row.planned_at)
+        return RecordedOperation(operation_of(row), row.seq, applied, ISO_STATUS[row.state])
+
+    # -- reading the chain -------------------------------------------------------------------
+
+    def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:
+        tokens = self.plugin.tokens(self.connection, verify=True)
+        if as_of is not None:
+            totals: dict[tuple[str, str], int] = defaultdict(int)
+            for p in self._postings(tokens, end=as_of, wallet=None):
+                totals[p.holder, p.currency] += p.amount
+            return [WalletBalance(w, c, v) for (w, c), v in sorted(totals.items(), key=lambda i: (i[0][1], i[0][0]))]
+        latest = self.plugin.chain.latest()
+        holders: dict[str, set[str]] = defaultdict(set)
+        for currency, settled in self.plugin.history.settled(tokens, latest):
+            holders[currency].update(w for w in (settled.from_wallet, settled.to_wallet) if w)
+        for currency, debit, credit, _ in self._planned:
+            holders[currency].update(w for w in (debit, credit) if w)
+        found = {(w, c): int(self.plugin.chain.token_call(tokens[c].address, "balanceOf", w))
+                 if c in tokens else 0 for c, wallets in holders.items() for w in wallets}
+        for currency, debit, credit, amount in self._planned:
+            if debit:
+                found[debit, currency] -= amount
+            if credit:
+                found[credit, currency] += amount
+        return [WalletBalance(w, c, v) for (w, c), v in sorted(found.items(), key=lambda i: (i[0][1], i[0][0]))]
+
+    def supply(self, as_of: datetime | None = None) -> dict[str, int]:
+        """totalSupply of each token with tokens out (or, as of a time, from the events)."""
+        tokens = self.plugin.tokens(self.connection, verify=True)
+        if as_of is not None:
+            totals: dict[str, int] = {c: 0 for c in tokens}
+            for p in self._postings(tokens, end=as_of, wallet=None, issuance=True):
+                if p.holder.startswith("issuance:"):
+                    totals[p.currency] -= p.amount
+            return {c: v for c, v in sorted(totals.items()) if v}
+        totals = {c: int(self.plugin.chain.token_call(t.address, "totalSupply")) for c, t in tokens.items()}
+        for currency, debit, credit, amount in self._planned:
+            totals[currency] += amount if debit is None else -amount if credit is None else 0
+        return {c: v for c, v in sorted(totals.items()) if v}  # tokens never issued: not listed
+
+    def journal(self, *, wallet: str | None = None, currency: str | None = None,
+                start: datetime | None = None, end: datetime | None = None) -> list[Posting]:
+        tokens = self.plugin.tokens(self.connection, verify=True)
+        if currency is not None:
+            tokens = {c: t for c, t in tokens.items() if c == currency}
+        if wallet is not None and not wallet.startswith("issuance:"):
+            wallet = as_address(wallet) or wallet
+        return self._postings(tokens, start=start, end=end, wallet=wallet,
+                              issuance=wallet is not None)
+
+    def _postings(self, tokens: dict[str, Token], *, start: datetime | None = None,
+                  end: datetime | None = None, wallet: str | None, issuance: bool = False) -> list[Posting]:
+        chain = self.plugin.chain
+        events = self.plugin.history.settled(tokens, chain.latest())
+        rows = self._rows_for([s.payment_ref for _, s in events])
+        postings: list[Posting] = []
+        for currency, settled in events:
+            posted_at = datetime.fromtimestamp(chain.block_time(settled.block_hash), UTC)
+            if (start is not None and posted_at < start) or (end is not None and posted_at >= end):
+                continue
+            row = rows.get(settled.payment_ref)
+            key = row.key if row is not None else settled.payment_ref
+            refs = operation_of(row).refs if row is not None else PaymentRefs()
+            debit = settled.from_wallet or issuance_holder(currency)
+            credit = settled.to_wallet or issuance_holder(currency)
+            base = settled.block_number * SEQUENCE_PER_BLOCK + settled.log_index * 2
+            for leg, (holder, other, amount) in enumerate(((debit, credit, -settled.amount),
+                                                           (credit, debit, settled.amount))):
+                if wallet is not None and holder != wallet:
+                    continue
+                if wallet is None and holder.startswith("issuance:") and not issuance:
+                    continue
+                postings.append(Posting(base + leg, key, settled.kind, holder, other, currency,
+                                        amount, posted_at, refs))
+        return postings
+
+    def _rows_for(self, refs: list[str]) -> dict:
+        found = {}
+        for start in range(0, len(refs), 500):
+            chunk = refs[start:start + 500]
+            found.update({r.payment_ref: r for r in self.connection.execute(
+                select(evm_operations).where(evm_operations.c.payment_ref.in_(chunk)))})
+        return found
+
+
+class EvmLedgerPlugin:
+    """Entry point `tokenbridge.ledgers: evm`. Called with the settings; holds the node
+    connection, the issuer's account and the caches for the life of the process."""
+
+    name = "evm"
+
+    def __init__(self, settings=None, *, web3=None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        from adapters.config import Settings
+        self.settings = settings if settings is not None else Settings()
+        self.confirmations = max(1, int(getattr(self.settings, "evm_confirmations", 1) or 1))
+        self.max_in_flight = int(getattr(self.settings, "evm_max_in_flight", 500) or 500)
+        self.clock = clock
+        self._web3 = web3
+        self._chain: TokenChain | None = None
+        self._history: ChainHistory | None = None
+        self._tokens: dict[str, Token] = {}
+        self._verified = False
+        self._settlers: dict[int, Settler] = {}
+
+    def __repr__(self) -> str:  # never the key
+        return f"EvmLedgerPlugin(url={'set' if self.settings.evm_url else None})"
+
+    @property
+    def chain(self) -> TokenChain:
+        if self._chain is None:
+            web3 = self._web3 if self._web3 is not None else connect(self.settings.evm_url)
+            self._chain = TokenChain(web3, load_account(self.settings.evm_key))
+        return self._chain
+
+    @property
+    def history(self) -> ChainHistory:
+        if self._history is None:
+            self._history = ChainHistory(self.chain, self.confirmations)
+        return self._history
+
+    def ledger_for(self, connection: Connection) -> EvmLedger:
+        return EvmLedger(connection, self, self.clock)
+
+    def settler(self, engine: Engine) -> Settler:
+        """The settler for a store (one per process): the worker calls its `settle()`."""
+        if id(engine) not in self._settlers:
+            self._settlers[id(engine)] = Settler(engine, self.chain, confirmations=self.confirmations,
+                                                 max_in_flight=self.max_in_flight, clock=self.clock)
+        return self._settlers[id(engine)]
+
+    def tokens(self, connection: Connection, *, verify: bool = False,
+               reload: bool = False) -> dict[str, Token]:
+        """The deployed tokens recorded in the store, by currency (cached for the process)."""
+        if reload or not self._tokens or verify and not self._verified:
+            self._tokens = {r.currency: Token(r.currency, r.address, r.deployed_block, r.chain_id)
+                            for r in connection.execute(select(evm_contracts))}
+        if verify and not self._verified and self._tokens:
+            chain_ids = {t.chain_id for t in self._tokens.values()}
+            if chain_ids != {self.chain.chain_id}:
+                raise ChainConfigurationError(
+                    f"the store's tokens are on chain {sorted(chain_ids)}, the node at "
+                    f"TOKENBRIDGE_EVM_URL is chain {self.chain.chain_id}")
+            self._verified = True
+        return self._tokens
+
+    # -- ledger init / info ------------------------------------------------------------------
+
+    def initialise(self, engine: Engine) -> dict:
+        """`ledger init` on EVM: record the configured contracts, deploy the missing ones.
+
+        Currencies: TOKENBRIDGE_EVM_CURRENCIES, else those of the account registry. Contracts:
+        TOKENBRIDGE_EVM_CONTRACTS (`EUR=0x...[@block],JPY=0x...`) are checked and adopted;
+        a currency with none, recorded or configured, gets a new contract deployed."""
+        from adapters.sql.tables import accounts
+        chain = self.chain
+        configured = parse_contracts(getattr(self.settings, "evm_contracts", None))
+        with engine.connect() as connection:
+            recorded = {r.currency: r for r in connection.execute(select(evm_contracts))}
+            listed = getattr(self.settings, "evm_currencies", None)
+            wanted = ([c.strip().upper() for c in listed.split(",") if c.strip()] if listed else
+                      sorted(connection.execute(select(accounts.c.currency).distinct()).scalars()))
+        for currency, row in recorded.items():
+            if row.chain_id != chain.chain_id:
+                raise ChainConfigurationError(f"the {currency} token is recorded on chain "
+                                              f"{row.chain_id}; the node is chain {chain.chain_id}")
+            if currency in configured and configured[currency][0] != row.address:
+                raise ChainConfigurationError(
+                    f"the store records the {currency} token at {row.address}, "
+                    f"TOKENBRIDGE_EVM_CONTRACTS says {configured[currency][0]}")
+        deployed, adopted = {}, {}
+        for currency in sorted(set(wanted) | set(configured)):
+            if currency in recorded:
+                continue
+            if currency in configured:
+                address, block = configured[currency]
+                self._check_token(address, currency)
+                adopted[currency] = (address, block, None)
+            else:
+                decimals = minor_units(currency)
+                bank = self.settings.issuer_bic or "bank"
+                address, block, tx_hash = chain.deploy(f"{bank} {currency} deposit token",
+                                                       f"d{currency}", decimals)
+                log.info("evm.deployed", currency=currency, address=address, block=block,
+                         tx_hash=tx_hash)
+                deployed[currency] = (address, block, tx_hash)
+        now = utc_naive(self.clock())
+        with engine.begin() as connection:
+            for currency, (address, block, tx_hash) in {**adopted, **deployed}.items():
+                connection.execute(evm_contracts.insert().values(
+                    currency=currency, address=address, chain_id=chain.chain_id, deployed_block=block,
+                    deploy_tx=tx_hash, scanned_block=block - 1, recorded_at=now))
+            for currency, token in adopted.items():
+                self._seed_available(connection, currency, token)
+        self._tokens, self._verified = {}, False
+        return {"chain_id": chain.chain_id, "issuer": chain.address,
+                "contracts": self.contracts(engine), "deployed": sorted(deployed),
+                "adopted": sorted(adopted)}
+
+    def _check_token(self, address: str, currency: str) -> None:
+        chain = self.chain
+        if not chain.code_at(address):
+            raise ChainConfigurationError(f"no contract at {address} (the {currency} token)")
+        decimals = int(chain.token_call(address, "decimals"))
+        if decimals != minor_units(currency):
+            raise ChainConfigurationError(f"the {currency} token at {address} has {decimals} "
+                                          f"decimals; {currency} has {minor_units(currency)}")
+        issuer = chain.token_call(address, "issuer")
+        if issuer != chain.address:
+            raise ChainConfigurationError(f"the {currency} token at {address} is issued by "
+                                          f"{issuer}, not by TOKENBRIDGE_EVM_KEY's {chain.address}")
+
+    def _seed_available(self, connection: Connection, currency: str, adopted) -> None:
+        """An adopted token may hold balances already: start available balances from them."""
+        address, block, _ = adopted
+        totals: dict[str, int] = defaultdict(int)
+        for settled in self.chain.settled_logs([address], block, self.chain.latest()):
+            if settled.from_wallet:
+                totals[settled.from_wallet] -= settled.amount
+            if settled.to_wallet:
+                totals[settled.to_wallet] += settled.amount
+        for wallet, amount in totals.items():
+            if amount:
+                connection.execute(evm_available.insert().values(wallet=wallet, currency=currency,
+                                                                 available=amount))
+
+    def contracts(self, engine: Engine) -> dict[str, str]:
+        """Currency -> token address: recorded in the store, else as configured."""
+        found = {c: a for c, (a, _) in parse_contracts(getattr(self.settings, "evm_contracts", None)).items()}
+        try:
+            with engine.connect() as connection:
+                found.update({r.currency: r.address for r in connection.execute(select(evm_contracts))})
+        except Exception:  # noqa: BLE001 - a store not initialised yet has no table
+            log.debug("evm.no_contracts_table")
+        return dict(sorted(found.items()))
+
+    def describe(self, engine: Engine) -> dict:
+        """`ledger info` on EVM: contracts, confirmations; no call to the node."""
+        issuer = None
+        try:
+            issuer = load_account(self.settings.evm_key).address
+        except ChainConfigurationError:
+            pass
+        return {"contracts": self.contracts(engine), "issuer": issuer,
+                "confirmations": self.confirmations}
+
+
+def parse_contracts(text: str | None) -> dict[str, tuple[str, int]]:
+    """`EUR=0xabc...[@block],JPY=0x...` -> {currency: (checksum address, deployed block)}."""
+    found: dict[str, tuple[str, int]] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        currency, _, rest = item.partition("=")
+        address_text, _, block = rest.strip().partition("@")
+        address = as_address(address_text)
+        if not currency.strip() or address is None or (block and not block.strip().isdigit()):
+            raise ChainConfigurationError(f"TOKENBRIDGE_EVM_CONTRACTS: {item.strip()!r} is not "
+                                          "CURRENCY=0xADDRESS[@BLOCK]")
+        found[currency.strip().upper()] = (address, int(block) if block else 0)
+    return found
+
