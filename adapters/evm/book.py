@@ -11,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 
 from adapters.evm.tables import CONFIRMED, FAILED, PLANNED, SUBMITTED, evm_available
-from adapters.sql.ledger import as_utc
+from adapters.sql.ledger import add_to_balance, as_utc, take_from_balance
 from bridge.operations import PaymentRefs, TokenOperation
 
 ACSP, ACSC, RJCT = "ACSP", "ACSC", "RJCT"
@@ -58,23 +56,14 @@ def settled_at(row) -> datetime | None:
 
 
 def credit_available(connection: Connection, wallet: str, currency: str, amount: int) -> None:
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(evm_available).values(wallet=wallet, currency=currency, available=amount)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["wallet", "currency"],
-        set_={"available": evm_available.c.available + statement.excluded.available}))
+    add_to_balance(connection, evm_available.c.available, wallet, currency, amount)
 
 
 def debit_available(connection: Connection, wallet: str, currency: str, amount: int) -> bool:
     """Take `amount` from what the wallet will hold once everything in flight has settled;
     False (nothing taken) when that is not enough. Conditional, so concurrent workers never
     overdraw a wallet between them."""
-    result = connection.execute(
-        update(evm_available)
-        .where(and_(evm_available.c.wallet == wallet, evm_available.c.currency == currency,
-                    evm_available.c.available >= amount))
-        .values(available=evm_available.c.available - amount))
-    return result.rowcount == 1
+    return take_from_balance(connection, evm_available.c.available, wallet, currency, amount)
 
 
 def reverse_available(connection: Connection, currency: str, amount: int, debit: str | None,

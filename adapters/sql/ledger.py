@@ -42,20 +42,24 @@ def insert_ignoring_conflict(connection: Connection, table, values: dict, confli
     return insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
 
 
-def _upsert_credit(connection: Connection, wallet: str, currency: str, amount: int) -> None:
+def add_to_balance(connection: Connection, column, wallet: str, currency: str, amount: int) -> None:
+    """balance += amount on a (wallet, currency) row of `column`'s table, creating the row."""
+    table = column.table
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(balances).values(wallet=wallet, currency=currency, balance=amount)
+    statement = insert(table).values(wallet=wallet, currency=currency, **{column.name: amount})
     connection.execute(statement.on_conflict_do_update(
         index_elements=["wallet", "currency"],
-        set_={"balance": balances.c.balance + statement.excluded.balance}))
+        set_={column.name: column + statement.excluded[column.name]}))
 
 
-def _debit(connection: Connection, wallet: str, currency: str, amount: int) -> bool:
+def take_from_balance(connection: Connection, column, wallet: str, currency: str, amount: int) -> bool:
+    """balance -= amount only when the balance covers it (one conditional UPDATE, so concurrent
+    writers can never overdraw); False, and nothing taken, when it does not."""
+    table = column.table
     result = connection.execute(
-        update(balances)
-        .where(and_(balances.c.wallet == wallet, balances.c.currency == currency,
-                    balances.c.balance >= amount))
-        .values(balance=balances.c.balance - amount))
+        update(table)
+        .where(and_(table.c.wallet == wallet, table.c.currency == currency, column >= amount))
+        .values({column.name: column - amount}))
     return result.rowcount == 1
 
 
@@ -93,14 +97,14 @@ class SqlLedger(Ledger):
                     balances.c.wallet.in_(sorted({operation.debit_wallet, operation.credit_wallet})),
                     balances.c.currency == operation.currency))
                 .order_by(balances.c.wallet).with_for_update())
-        if operation.debit_wallet and not _debit(self.connection, operation.debit_wallet,
+        if operation.debit_wallet and not take_from_balance(self.connection, balances.c.balance, operation.debit_wallet,
                                                  operation.currency, operation.amount):
             # Nothing else was written yet: drop the claim so the key stays free.
             self.connection.execute(operations.delete().where(operations.c.seq == claimed))
             return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} holds "
                                                         f"less than the amount")
         if operation.credit_wallet:
-            _upsert_credit(self.connection, operation.credit_wallet, operation.currency,
+            add_to_balance(self.connection, balances.c.balance, operation.credit_wallet, operation.currency,
                            operation.amount)
         debit_holder = operation.debit_wallet or issuance_holder(operation.currency)
         credit_holder = operation.credit_wallet or issuance_holder(operation.currency)
