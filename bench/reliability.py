@@ -175,7 +175,8 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging("error")
     print(f"{'what':<36} {'tried':<34} held")
-    hostile_phase(args.fuzz)
+    if args.fuzz:
+        hostile_phase(args.fuzz)
     if args.kills:
         kill_phase(args.kills, args.kill_messages)
     if args.restarts:

@@ -73,7 +73,7 @@ def run_once(url: str, batch: list[bytes]) -> float:
 
 def fresh_postgres(admin_url: str) -> tuple[str, callable]:
     name = f"tb_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
 

@@ -50,3 +50,15 @@ class TestSqlLedger(LedgerContract):
             applied = uow.ledger.find(uow.ledger.journal()[0].operation_key).applied_at
         assert stored == [datetime(2026, 11, 24, 10, 30)] * 2
         assert applied == local
+
+
+def test_store_tells_transient_errors_from_bugs() -> None:
+    """A database restart surfaces as OperationalError or, mid-transaction, PendingRollbackError:
+    both are retried. Constraint violations and plain bugs are not."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
+
+    from adapters.sql.store import SqlStore
+    assert SqlStore.is_transient(OperationalError("SELECT 1", {}, Exception("server closed")))
+    assert SqlStore.is_transient(PendingRollbackError("Can't reconnect until invalid transaction is rolled back"))
+    assert not SqlStore.is_transient(IntegrityError("INSERT", {}, Exception("unique")))
+    assert not SqlStore.is_transient(ValueError("a bug"))

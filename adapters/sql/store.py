@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import (DBAPIError, DisconnectionError, InvalidRequestError, OperationalError,
+                            PendingRollbackError)
+from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
 from adapters.sql import audit
 from adapters.sql.audit import certified
@@ -144,6 +146,8 @@ class SqlUnitOfWork(UnitOfWork):
     def __exit__(self, *exc_info) -> None:
         try:
             self.rollback()
+        except (DBAPIError, InvalidRequestError):
+            pass  # the connection is already gone (server restart): nothing left to roll back
         finally:
             self.connection.close()
 
@@ -172,8 +176,9 @@ class SqlStore:
     @staticmethod
     def is_transient(error: BaseException) -> bool:
         """Deadlocks, serialization failures, lock timeouts and lost connections: retry them."""
-        if isinstance(error, OperationalError):
-            return True
+        if isinstance(error, (OperationalError, PendingRollbackError, DisconnectionError,
+                              SqlPoolTimeout)):
+            return True  # PendingRollbackError: a connection invalidated mid-transaction
         if isinstance(error, DBAPIError):
             code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
             return bool(error.connection_invalidated or (code and code[:2] in ("40", "08", "57")))
