@@ -1,7 +1,6 @@
 """The camt.053 reader: inline statements per version (each XSD-checked first), and the public corpus."""
 from __future__ import annotations
 
-import csv
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -19,6 +18,7 @@ from bridge.statements import Balance, TransactionDetails
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 #: Public sample messages, read in place (never copied into the project).
 from conftest import CORPUS_ROOT as CORPUS  # noqa: E402
+from reader_support import corpus_paths, find_document, text  # noqa: E402
 ISO_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 CET = timezone(timedelta(hours=1))
 
@@ -406,63 +406,45 @@ def test_refuses_what_is_not_a_supported_camt_053_document(xml, expected):
 
 # --- the public corpus -------------------------------------------------------------------------
 
-def _corpus_paths(namespace_part: str) -> list[str]:
-    """Files whose Document is XSD-valid according to VALIDATION.tsv."""
-    table = CORPUS / "VALIDATION.tsv"
-    if not (CORPUS / "corpus").is_dir() or not table.is_file():
-        return []
-    with table.open(newline="", encoding="utf-8") as rows:
-        return sorted({
-            row["local_path"] for row in csv.DictReader(rows, delimiter="\t")
-            if row["part"] == "Document" and row["valid"] == "yes" and namespace_part in row["namespace"]
-        })
 
 
-def _find_document(path: Path) -> etree._Element:
-    root = etree.parse(str(path), _parser()).getroot()
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        qname = etree.QName(element)
-        if qname.localname == "Document" and (qname.namespace or "").startswith(ISO_PREFIX):
-            return element
-    raise AssertionError(f"no ISO Document in {path}")
 
 
-def _text(element: etree._Element, xpath: str, ns: dict[str, str]) -> str | None:
-    return element.xpath(f"string({xpath})", namespaces=ns).strip() or None
+
+
+
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("local_path", _corpus_paths("camt.053") or [None])
+@pytest.mark.parametrize("local_path", corpus_paths("camt.053") or [None])
 def test_reads_every_valid_camt_053_in_the_corpus_as_xpath_sees_it(local_path):
     if local_path is None:
         pytest.skip(f"no camt.053 corpus: {CORPUS / 'corpus'} or its VALIDATION.tsv is absent")
-    document = _find_document(CORPUS / local_path)
+    document = find_document(CORPUS / local_path)
     ns = {"d": etree.QName(document).namespace}
 
     message = read_statement_message(document)
 
     assert message.message_type == ns["d"].rsplit(":", 1)[-1]
-    assert message.message_id == _text(document, "d:BkToCstmrStmt/d:GrpHdr/d:MsgId", ns)
+    assert message.message_id == text(document, "d:BkToCstmrStmt/d:GrpHdr/d:MsgId", ns)
     raw_statements = document.xpath("d:BkToCstmrStmt/d:Stmt", namespaces=ns)
     assert len(message.statements) == len(raw_statements) > 0
     for statement, raw in zip(message.statements, raw_statements):
-        assert statement.statement_id == _text(raw, "d:Id", ns)
+        assert statement.statement_id == text(raw, "d:Id", ns)
 
         raw_balances = raw.xpath("d:Bal", namespaces=ns)
         assert len(statement.balances) == len(raw_balances) > 0
         for balance, bal in zip(statement.balances, raw_balances):
-            assert balance.type == (_text(bal, "d:Tp/d:CdOrPrtry/d:Cd", ns)
-                                    or _text(bal, "d:Tp/d:CdOrPrtry/d:Prtry", ns))
-            assert balance.amount.value == Decimal(_text(bal, "d:Amt", ns))
-            assert balance.amount.currency == _text(bal, "d:Amt/@Ccy", ns)
-            assert balance.credit_debit == _text(bal, "d:CdtDbtInd", ns)
+            assert balance.type == (text(bal, "d:Tp/d:CdOrPrtry/d:Cd", ns)
+                                    or text(bal, "d:Tp/d:CdOrPrtry/d:Prtry", ns))
+            assert balance.amount.value == Decimal(text(bal, "d:Amt", ns))
+            assert balance.amount.currency == text(bal, "d:Amt/@Ccy", ns)
+            assert balance.credit_debit == text(bal, "d:CdtDbtInd", ns)
 
         raw_entries = raw.xpath("d:Ntry", namespaces=ns)
         assert len(statement.entries) == len(raw_entries)
         for entry, ntry in zip(statement.entries, raw_entries):
-            assert entry.amount.value == Decimal(_text(ntry, "d:Amt", ns))
-            assert entry.amount.currency == _text(ntry, "d:Amt/@Ccy", ns)
-            assert entry.credit_debit == _text(ntry, "d:CdtDbtInd", ns)
+            assert entry.amount.value == Decimal(text(ntry, "d:Amt", ns))
+            assert entry.amount.currency == text(ntry, "d:Amt/@Ccy", ns)
+            assert entry.credit_debit == text(ntry, "d:CdtDbtInd", ns)
             assert len(entry.details) == len(ntry.xpath("d:NtryDtls/d:TxDtls", namespaces=ns))

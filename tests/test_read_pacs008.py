@@ -1,7 +1,6 @@
 """The pacs.008 reader: inline messages per version (each XSD-checked first), and the public corpus."""
 from __future__ import annotations
 
-import csv
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
@@ -18,6 +17,7 @@ from bridge.parties import AccountId, Agent, Party
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 #: Public sample messages, read in place (never copied into the project).
 from conftest import CORPUS_ROOT as CORPUS  # noqa: E402
+from reader_support import corpus_paths, find_document, text  # noqa: E402
 ISO_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 
 
@@ -292,51 +292,33 @@ def test_refuses_what_is_not_a_supported_pacs_008_document(xml, expected):
 
 # --- the public corpus -------------------------------------------------------------------------
 
-def _corpus_paths(namespace_part: str) -> list[str]:
-    """Files whose Document is XSD-valid according to VALIDATION.tsv."""
-    table = CORPUS / "VALIDATION.tsv"
-    if not (CORPUS / "corpus").is_dir() or not table.is_file():
-        return []
-    with table.open(newline="", encoding="utf-8") as rows:
-        return sorted({
-            row["local_path"] for row in csv.DictReader(rows, delimiter="\t")
-            if row["part"] == "Document" and row["valid"] == "yes" and namespace_part in row["namespace"]
-        })
 
 
-def _find_document(path: Path) -> etree._Element:
-    root = etree.parse(str(path), _parser()).getroot()
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        qname = etree.QName(element)
-        if qname.localname == "Document" and (qname.namespace or "").startswith(ISO_PREFIX):
-            return element
-    raise AssertionError(f"no ISO Document in {path}")
 
 
-def _text(element: etree._Element, xpath: str, ns: dict[str, str]) -> str | None:
-    return element.xpath(f"string({xpath})", namespaces=ns).strip() or None
+
+
+
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("local_path", _corpus_paths("pacs.008") or [None])
+@pytest.mark.parametrize("local_path", corpus_paths("pacs.008") or [None])
 def test_reads_every_valid_pacs_008_in_the_corpus_as_xpath_sees_it(local_path):
     if local_path is None:
         pytest.skip(f"no pacs.008 corpus: {CORPUS / 'corpus'} or its VALIDATION.tsv is absent")
-    document = _find_document(CORPUS / local_path)
+    document = find_document(CORPUS / local_path)
     ns = {"d": etree.QName(document).namespace}
 
     message = read_credit_transfer_message(document)
 
     assert message.message_type == ns["d"].rsplit(":", 1)[-1]
-    assert message.group_header.message_id == _text(document, "d:FIToFICstmrCdtTrf/d:GrpHdr/d:MsgId", ns)
+    assert message.group_header.message_id == text(document, "d:FIToFICstmrCdtTrf/d:GrpHdr/d:MsgId", ns)
     raw = document.xpath("d:FIToFICstmrCdtTrf/d:CdtTrfTxInf", namespaces=ns)
     assert len(message.transactions) == len(raw) > 0
     for tx, element in zip(message.transactions, raw):
-        assert tx.amount.value == Decimal(_text(element, "d:IntrBkSttlmAmt", ns))
-        assert tx.amount.currency == _text(element, "d:IntrBkSttlmAmt/@Ccy", ns)
-        assert tx.end_to_end_id == _text(element, "d:PmtId/d:EndToEndId", ns)
-        assert tx.transaction_id == _text(element, "d:PmtId/d:TxId", ns)
-        assert tx.instruction_id == _text(element, "d:PmtId/d:InstrId", ns)
-        assert tx.uetr == _text(element, "d:PmtId/d:UETR", ns)
+        assert tx.amount.value == Decimal(text(element, "d:IntrBkSttlmAmt", ns))
+        assert tx.amount.currency == text(element, "d:IntrBkSttlmAmt/@Ccy", ns)
+        assert tx.end_to_end_id == text(element, "d:PmtId/d:EndToEndId", ns)
+        assert tx.transaction_id == text(element, "d:PmtId/d:TxId", ns)
+        assert tx.instruction_id == text(element, "d:PmtId/d:InstrId", ns)
+        assert tx.uetr == text(element, "d:PmtId/d:UETR", ns)
