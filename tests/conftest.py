@@ -110,7 +110,6 @@ def amqp_prefix():
     import uuid
 
     import pika
-
     from broker import AMQP_URL, delete_names
     try:
         pika.BlockingConnection(pika.URLParameters(AMQP_URL)).close()
@@ -144,3 +143,43 @@ def sqlite_registry_module(tmp_path_factory):
     store = seeded_store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'ledger.db'}")
     yield store
     store.engine.dispose()
+
+
+# -- EVM chains ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def anvil():
+    """One anvil for the session (npm @foundry-rs/anvil); every test deploys its own tokens
+    with its own issuer key."""
+    from adapters.evm.devchain import AnvilNode, ToolchainMissing
+    try:
+        node = AnvilNode()
+    except ToolchainMissing as error:
+        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(params=["eth-tester", "anvil"])
+def devchain(request):
+    """Each EVM test runs on the in-process chain and on a real node."""
+    from adapters.evm.devchain import TesterChain
+    return TesterChain() if request.param == "eth-tester" else request.getfixturevalue("anvil")
+
+
+# -- the CLI on a seeded SQLite store --------------------------------------------------------
+
+@pytest.fixture()
+def seeded_cli(tmp_path: Path, monkeypatch):
+    """`tokenbridge ...` in-process on a fresh SQLite ledger with the sample registry."""
+    from click.testing import CliRunner
+
+    from adapters.cli import cli
+    monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    invoke("ledger", "init")
+    invoke("accounts", "import", str(SAMPLES / "accounts.csv"))
+    return invoke

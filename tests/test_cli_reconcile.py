@@ -7,9 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from adapters.cli import cli
 from builders import Tx
 from camt053_builders import Ntry, camt053
 from reconcile_support import ALICE, FATIMA, GEORGE
@@ -18,15 +15,8 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 @pytest.fixture()
-def tokenbridge(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-    invoke("ledger", "init")
-    invoke("accounts", "import", str(SAMPLES / "accounts.csv"))
-    return invoke
+def tokenbridge(seeded_cli):
+    return seeded_cli
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:

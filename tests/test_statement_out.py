@@ -9,16 +9,27 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from adapters.cli import cli
-from bridge.iso.camt053_writer import SUPPORTED_VERSIONS, write_statement_message
-from bridge.iso.reader import MessageReader
-from bridge.ledger_statement import StatementSubject, account_id, journal_statement, supply_subject
-from bridge.statement_operations import ledger_reference, reversal_key, uetr_key
 from builders import Tx
 from camt053_builders import Ntry, camt053
-from reconcile_support import ALICE, EUR_OMNIBUS, FATIMA, ManualClock, clocked, pipeline, report
+from reconcile_support import (
+    ALICE,
+    EUR_OMNIBUS,
+    FATIMA,
+    ManualClock,
+    clocked,
+    pipeline,
+    report,
+)
+
+from bridge.iso.camt053_writer import SUPPORTED_VERSIONS, write_statement_message
+from bridge.iso.reader import MessageReader
+from bridge.ledger_statement import (
+    StatementSubject,
+    account_id,
+    journal_statement,
+    supply_subject,
+)
+from bridge.statement_operations import ledger_reference, reversal_key, uetr_key
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
@@ -161,15 +172,8 @@ def test_round_trip_ledger_to_camt053_and_back_reconciles_clean(story, version: 
 # -- the command ------------------------------------------------------------------------------------
 
 @pytest.fixture()
-def tokenbridge(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-    invoke("ledger", "init")
-    invoke("accounts", "import", str(SAMPLES / "accounts.csv"))
-    return invoke
+def tokenbridge(seeded_cli):
+    return seeded_cli
 
 
 def test_the_statement_command_writes_valid_camt053_and_queues_it_for_the_worker(tokenbridge, tmp_path: Path) -> None:

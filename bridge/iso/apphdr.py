@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
+from bridge.iso.building import child
 from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
 from bridge.status import ReplyHeader
 
@@ -52,13 +53,13 @@ def write_reply_header(header: ReplyHeader, version: str = "head.001.001.02") ->
     _add_parties_and_ids(root, namespace, header.from_bic, header.to_bic,
                          header.business_message_id, header.message_definition_id)
     if header.business_service:
-        _add(root, namespace, "BizSvc", header.business_service)
-    _add(root, namespace, "CreDt", iso_utc_datetime(header.created_at))
+        child(root, namespace, "BizSvc", header.business_service)
+    child(root, namespace, "CreDt", iso_utc_datetime(header.created_at))
     if header.related_business_message_id:
         if not header.related_message_definition_id:
             raise ValueError("Rltd needs the original's MsgDefIdr "
                              f"(original BizMsgIdr {header.related_business_message_id!r})")
-        related = _add(root, namespace, "Rltd")
+        related = child(root, namespace, "Rltd")
         # Rltd/Fr and Rltd/To are mandatory; the original went from whom we answer to us.
         _add_parties_and_ids(related, namespace,
                              header.related_from_bic or header.to_bic,
@@ -66,7 +67,7 @@ def write_reply_header(header: ReplyHeader, version: str = "head.001.001.02") ->
                              header.related_business_message_id,
                              header.related_message_definition_id)
         # Rltd/CreDt is mandatory too; without the original's, the reply's is the closest truth.
-        _add(related, namespace, "CreDt",
+        child(related, namespace, "CreDt",
              iso_utc_datetime(header.related_created_at or header.created_at))
     return root
 
@@ -74,15 +75,9 @@ def write_reply_header(header: ReplyHeader, version: str = "head.001.001.02") ->
 def _add_parties_and_ids(parent: etree._Element, namespace: str, from_bic: str, to_bic: str,
                          business_message_id: str, message_definition_id: str) -> None:
     for name, bic in (("Fr", from_bic), ("To", to_bic)):
-        party = _add(parent, namespace, name)
-        institution = _add(_add(party, namespace, "FIId"), namespace, "FinInstnId")
-        _add(institution, namespace, "BICFI", bic)
-    _add(parent, namespace, "BizMsgIdr", business_message_id)
-    _add(parent, namespace, "MsgDefIdr", message_definition_id)
+        party = child(parent, namespace, name)
+        institution = child(child(party, namespace, "FIId"), namespace, "FinInstnId")
+        child(institution, namespace, "BICFI", bic)
+    child(parent, namespace, "BizMsgIdr", business_message_id)
+    child(parent, namespace, "MsgDefIdr", message_definition_id)
 
-
-def _add(parent: etree._Element, namespace: str, name: str, text: str | None = None) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{namespace}}}{name}")
-    if text is not None:
-        element.text = text
-    return element

@@ -20,10 +20,17 @@ from decimal import Decimal
 from lxml import etree
 
 from bridge.iso.apphdr import iso_utc_datetime
-from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
+from bridge.iso.building import new_document
 from bridge.money import Amount
 from bridge.parties import AccountId, Agent, Party
-from bridge.statements import CREDIT, Balance, Statement, StatementEntry, StatementMessage, TransactionDetails
+from bridge.statements import (
+    CREDIT,
+    Balance,
+    Statement,
+    StatementEntry,
+    StatementMessage,
+    TransactionDetails,
+)
 
 FAMILY = "camt.053.001."
 SUPPORTED_VERSIONS = tuple(f"{FAMILY}{n:02d}" for n in range(2, 15))
@@ -51,13 +58,7 @@ def write_statement_document(message: StatementMessage, version: str = DEFAULT_V
     """The camt.053 `Document` for `message` in `version`."""
     version = statement_version(version)
     number = int(version[-2:])
-    namespace = ISO_NAMESPACE_PREFIX + version
-    document = etree.Element(f"{{{namespace}}}Document", nsmap={None: namespace})
-
-    def add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-        element = etree.SubElement(parent, f"{{{namespace}}}{name}")
-        element.text = text
-        return element
+    document, add = new_document(version)
 
     def account(parent: etree._Element, name: str, account_id: AccountId) -> etree._Element:
         """`<name><Id>` with the IBAN, or `Othr/Id` and its proprietary scheme."""

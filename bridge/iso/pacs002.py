@@ -20,7 +20,7 @@ from dataclasses import replace
 from lxml import etree
 
 from bridge.iso.apphdr import iso_utc_datetime, write_reply_header
-from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
+from bridge.iso.building import new_document
 from bridge.status import ReplyHeader, StatusReport
 
 __all__ = ["REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
@@ -113,13 +113,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
     """
     _supported_reply(version, "write_status_report")
     number = int(version[-2:])
-    namespace = ISO_NAMESPACE_PREFIX + version
-    document = etree.Element(f"{{{namespace}}}Document", nsmap={None: namespace})
-
-    def add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-        element = etree.SubElement(parent, f"{{{namespace}}}{name}")
-        element.text = text
-        return element
+    document, add = new_document(version)
 
     def agent(parent: etree._Element, name: str, bic: str | None) -> None:
         if bic:
