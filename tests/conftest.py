@@ -145,28 +145,6 @@ def sqlite_registry_module(tmp_path_factory):
     store.engine.dispose()
 
 
-# -- EVM chains ----------------------------------------------------------------------------
-
-@pytest.fixture(scope="session")
-def anvil():
-    """One anvil for the session (npm @foundry-rs/anvil); every test deploys its own tokens
-    with its own issuer key."""
-    from adapters.evm.devchain import AnvilNode, ToolchainMissing
-    try:
-        node = AnvilNode()
-    except ToolchainMissing as error:
-        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
-    yield node
-    node.stop()
-
-
-@pytest.fixture(params=["eth-tester", "anvil"])
-def devchain(request):
-    """Each EVM test runs on the in-process chain and on a real node."""
-    from adapters.evm.devchain import TesterChain
-    return TesterChain() if request.param == "eth-tester" else request.getfixturevalue("anvil")
-
-
 # -- the CLI on a seeded SQLite store --------------------------------------------------------
 
 @pytest.fixture()

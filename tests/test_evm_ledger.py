@@ -11,6 +11,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import service_unavailable
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from ledger_contract import (
@@ -26,6 +27,7 @@ from sqlalchemy import select, update
 
 from adapters.config import Settings
 from adapters.evm.book import StatusChange
+from adapters.evm.devchain import AnvilNode, TesterChain, ToolchainMissing
 from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.evm.settlement import MAX_ATTEMPTS
 from adapters.evm.tables import evm_available, evm_operations
@@ -48,6 +50,24 @@ def address_of(name: str) -> str:
 
 
 # -- chains ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def anvil():
+    """One anvil for the session; every test deploys its own tokens with its own issuer key."""
+    try:
+        node = AnvilNode()
+    except ToolchainMissing as error:
+        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(params=["eth-tester", "anvil"])
+def devchain(request):
+    if request.param == "eth-tester":
+        return TesterChain()
+    return request.getfixturevalue("anvil")
+
 
 class Bridge:
     """A store, an EVM ledger plugin on a fresh issuer key and fresh tokens, and its settler."""

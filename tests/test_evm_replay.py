@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import service_unavailable
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from ledger_contract import ManualClock
@@ -24,7 +25,7 @@ from ledger_contract import ManualClock
 from adapters.bootstrap import build_pipeline, ledger_plugin, open_store
 from adapters.cli import cli
 from adapters.config import Settings, load_settings
-from adapters.evm.devchain import AnvilNode
+from adapters.evm.devchain import AnvilNode, TesterChain, ToolchainMissing
 from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.ledger import SqlLedger
@@ -82,6 +83,21 @@ def sql_replay(tmp_path: Path):
         supply = {c: v for c, v in uow.ledger.supply().items() if v}
     engine.dispose()
     return summaries, balances, supply
+
+
+@pytest.fixture(scope="module")
+def anvil():
+    try:
+        node = AnvilNode()
+    except ToolchainMissing as error:
+        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(params=["eth-tester", "anvil"])
+def devchain(request):
+    return TesterChain() if request.param == "eth-tester" else request.getfixturevalue("anvil")
 
 
 def test_the_samples_end_equal_on_the_sql_and_the_evm_ledger(devchain, tmp_path) -> None:
