@@ -1,14 +1,16 @@
 """The one place that chooses and wires adapters from configuration."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
 from adapters.config import Settings
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
-from adapters.sql.store import SqlStore
+from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.reader import MessageReader
+from bridge.messages import OutboundMessage
 from bridge.pipeline import BridgeConfig, Pipeline
 
 LEDGER_GROUP = "tokenbridge.ledgers"
@@ -47,3 +49,34 @@ def bridge_config(settings: Settings) -> BridgeConfig:
 def build_pipeline(settings: Settings, store: SqlStore) -> Pipeline:
     return Pipeline(MessageReader(max_bytes=settings.max_message_bytes), store,
                     bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
+
+
+def settlement_round(store: SqlStore, pipeline: Pipeline) -> Callable[[], list[OutboundMessage]] | None:
+    """For a ledger that settles after the answer (its plugin has `settler(engine)`, as the EVM
+    ledger does): a function running one settlement round and returning the follow-up
+    pacs.002s it committed to the outbox, for the worker to publish. None for a ledger whose
+    answer is final (SQL)."""
+    plugin = getattr(store.ledger_factory, "__self__", None)  # the plugin whose ledger_for it is
+    make_settler = getattr(plugin, "settler", None)
+    if make_settler is None:
+        return None
+    settler = make_settler(store.engine)
+    committed: list[OutboundMessage] = []
+
+    def report(connection, changes) -> None:  # inside the settler's transaction
+        committed.extend(pipeline.report_settlement(
+            changes, SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
+
+    settler.on_changes = report
+
+    def settle() -> list[OutboundMessage]:
+        committed.clear()
+        try:
+            settler.settle()
+        except BaseException:
+            # What did commit is in the outbox: the sweep publishes it.
+            committed.clear()
+            raise
+        return list(committed)
+
+    return settle

@@ -26,6 +26,13 @@ class WorkerMetrics:
                                      ["reason"], registry=self.registry)
         self.retried = Counter("tokenbridge_retried_total", "Messages sent to a retry queue",
                                registry=self.registry)
+        self.follow_ups = Counter("tokenbridge_settlement_reports_total",
+                                  "Follow-up pacs.002s published for settlements final after the "
+                                  "answer (EVM: ACSC or RJCT)", registry=self.registry)
+        self.settlement_failures = Counter("tokenbridge_settlement_failures_total",
+                                           "Settlement rounds that failed (node or store "
+                                           "unreachable); the next round resumes",
+                                           registry=self.registry)
 
     def serve(self, port: int) -> None:
         start_http_server(port, registry=self.registry)

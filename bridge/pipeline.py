@@ -12,7 +12,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -25,11 +25,13 @@ from bridge.iso.xmlnav import Node
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import Rejection, TokenOperation
 from bridge.payments import CreditTransferMessage
-from bridge.ports import UnitOfWork
+from bridge.ports import Inbox, Outbox, UnitOfWork
 from bridge.reconciler import reconcile_statement_message, unauthorised_statement
 from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
                            PARTIALLY_ACCEPTED, REJECTED, ReplyHeader, StatusReport,
                            TransactionStatus)
+from bridge.settlement import (SettlementChange, by_original_message, follow_up_group_status,
+                               transaction_status)
 from bridge.statement_operations import minted_from_statement
 from bridge.translation import translate
 
@@ -255,9 +257,22 @@ class Pipeline:
 
     def _reply(self, read: ReadMessage, message_id: str, transactions: tuple[TransactionOutcome, ...],
                group: str, rejection: Rejection | None) -> OutboundMessage:
-        version = reply_version(read.message_type, self.config.reply_versions)
         payload: CreditTransferMessage | None = read.payload
         by_index = {tx.index: tx for tx in payload.transactions} if payload else {}
+        statuses = tuple(TransactionStatus(
+            status=t.status, original_end_to_end_id=t.end_to_end_id,
+            original_instruction_id=by_index[t.index].instruction_id if t.index in by_index else None,
+            original_transaction_id=by_index[t.index].transaction_id if t.index in by_index else None,
+            original_uetr=t.uetr, reason=t.reason, additional_info=t.info)
+            for t in transactions)
+        return self._status_report(read, message_id, statuses, group, rejection)
+
+    def _status_report(self, read: ReadMessage, message_id: str,
+                       statuses: tuple[TransactionStatus, ...], group: str | None,
+                       rejection: Rejection | None = None) -> OutboundMessage:
+        """A pacs.002 answering `read` (its version, header and parties) with `statuses`."""
+        version = reply_version(read.message_type, self.config.reply_versions)
+        payload: CreditTransferMessage | None = read.payload
         now = self.clock()
         report = StatusReport(
             message_id=_new_id("TB"), created_at=now, original_message_id=message_id,
@@ -267,12 +282,7 @@ class Pipeline:
             group_additional_info=rejection.info if rejection else None,
             instructing_agent_bic=_reply_bic(self.config.issuer_bic),
             instructed_agent_bic=_reply_bic(_sender(read)),
-            transactions=tuple(TransactionStatus(
-                status=t.status, original_end_to_end_id=t.end_to_end_id,
-                original_instruction_id=by_index[t.index].instruction_id if t.index in by_index else None,
-                original_transaction_id=by_index[t.index].transaction_id if t.index in by_index else None,
-                original_uetr=t.uetr, reason=t.reason, additional_info=t.info)
-                for t in transactions))
+            transactions=statuses)
         header = None
         reply_from = _reply_bic(self.config.issuer_bic or (read.header.to_bic if read.header else None))
         reply_to = _reply_bic(read.header.from_bic) if read.header else None
@@ -288,6 +298,49 @@ class Pipeline:
         body = write_reply(report, version, header, read.header.version if read.header else "head.001.001.02")
         correlation = (read.header.business_message_id if read.header else None) or message_id
         return OutboundMessage(report.message_id, correlation, version, body)
+
+    # -- settlement after the answer ---------------------------------------------------------
+
+    def report_settlement(self, changes: Sequence[SettlementChange], inbox: Inbox,
+                          outbox: Outbox) -> list[OutboundMessage]:
+        """Follow-up pacs.002s for operations that became final (ACSC or RJCT) after their
+        pacs.008 was answered ACSP: one per original message, added to `outbox` in the caller's
+        transaction (the one that records the changes). Changes with no pacs.008 to answer
+        (minted from a statement) are logged only."""
+        replies = []
+        for message_id, group in by_original_message(changes).items():
+            original = self._original(message_id, group, inbox)
+            if original is None:
+                log.info("settlement without a pacs.008 to answer", message_id=message_id,
+                         keys=[c.key for c in group][:5], status=group[0].new_status)
+                continue
+            read, record = original
+            reply = self._status_report(
+                read, record.message_id, tuple(transaction_status(c) for c in group),
+                follow_up_group_status(group, len(read.payload.transactions)))
+            outbox.add(reply)
+            replies.append(reply)
+            log.info("settlement reported", message_id=message_id, reply_id=reply.message_id,
+                     statuses=sorted({c.new_status for c in group}), transactions=len(group))
+        return replies
+
+    def _original(self, message_id: str | None, changes: Sequence[SettlementChange],
+                  inbox: Inbox) -> tuple[ReadMessage, InboundRecord] | None:
+        """The accepted pacs.008 that carried every one of `changes` (a MsgId alone may be
+        reused by another sender), re-read from the inbox."""
+        if not message_id:
+            return None
+        for record in inbox.by_message_id(message_id):
+            if not (record.message_type or "").startswith("pacs.008") or record.verdict not in (ACCEPTED, PARTIAL):
+                continue
+            read = self.reader.read(record.raw)
+            if read.payload is None:
+                continue
+            carried = {(t.end_to_end_id, t.transaction_id, t.uetr) for t in read.payload.transactions}
+            if all((c.operation.refs.end_to_end_id, c.operation.refs.transaction_id,
+                    c.operation.refs.uetr) in carried for c in changes):
+                return read, record
+        return None
 
 
 _STRICT_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")

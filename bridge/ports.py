@@ -123,6 +123,11 @@ class Inbox(ABC):
     @abstractmethod
     def find(self, digest: str) -> InboundRecord | None: ...
 
+    @abstractmethod
+    def by_message_id(self, message_id: str) -> list[InboundRecord]:
+        """Records whose GrpHdr/MsgId is `message_id`, newest first (a MsgId is unique only
+        per sender, and the same bytes may be received again)."""
+
 
 class Outbox(ABC):
     @abstractmethod

@@ -31,7 +31,7 @@ class StatusReport:
     created_at: datetime
     original_message_id: str
     original_message_type: str  # "pacs.008.001.08"
-    group_status: str  # ACSC, ACSP, PART or RJCT
+    group_status: str | None  # ACSC, ACSP, PART or RJCT; None: the report covers only some transactions
     original_created_at: datetime | None = None
     group_reason: str | None = None  # set when the whole message is rejected (e.g. FF01)
     group_additional_info: str | None = None

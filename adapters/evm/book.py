@@ -8,7 +8,6 @@ contract refuses a reused payment reference. Its pacs.002 status follows and nev
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -16,26 +15,15 @@ from sqlalchemy import Connection
 from adapters.evm.tables import CONFIRMED, FAILED, PLANNED, SUBMITTED, evm_available
 from adapters.sql.ledger import add_to_balance, as_utc, take_from_balance
 from bridge.operations import PaymentRefs, TokenOperation
+from bridge.settlement import SettlementChange
 
 ACSP, ACSC, RJCT = "ACSP", "ACSC", "RJCT"
 
 ISO_STATUS = {PLANNED: ACSP, SUBMITTED: ACSP, CONFIRMED: ACSC, FAILED: RJCT}
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """An operation's pacs.002 status moved on (ACSP -> ACSC or ACSP -> RJCT): the worker
-    answers it with a follow-up pacs.002 for the original transaction (`operation.refs`)."""
-
-    key: str
-    operation: TokenOperation
-    old_status: str
-    new_status: str
-    reason: str | None = None  # ISO reason when RJCT
-    info: str | None = None
-    tx_hash: str | None = None
-    block_number: int | None = None
-    settled_at: datetime | None = None
+StatusChange = SettlementChange
+"""An operation's pacs.002 status moved on: the core's `SettlementChange`."""
 
 
 def payment_ref(operation: TokenOperation) -> str:

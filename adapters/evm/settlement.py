@@ -13,7 +13,9 @@
 3. **confirm**: an applied operation `confirmations` blocks deep (its block still canonical)
    becomes confirmed (ACSC); a rejected one failed (RJCT, available balances restored).
 
-Each status change is returned once, even with several workers settling at the same time.
+Each status change is returned once, even with several workers settling at the same time, and
+handed to `on_changes` inside the transaction that records it: the worker adds its follow-up
+pacs.002 to the outbox there, so a crash can neither lose the follow-up nor send it twice.
 A restarted worker needs nothing else: everything it resumes from is in the store.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from adapters.evm.book import (
     ACSC,
@@ -91,8 +93,10 @@ class Settler:
 
     def __init__(self, engine: Engine, chain: TokenChain, *, confirmations: int = 1,
                  max_in_flight: int = 500,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 on_changes: Callable[[Connection, list[StatusChange]], None] | None = None) -> None:
         self.engine = engine
+        self.on_changes = on_changes  # called in the transaction that records the changes
         self.chain = chain
         self.confirmations = max(1, confirmations)
         self.max_in_flight = max(1, max_in_flight)
@@ -360,8 +364,11 @@ class Settler:
         reverse_available(connection, row.currency, row.amount, as_address(row.debit_wallet),
                           as_address(row.credit_wallet))
         log.warning("evm.failed", key=row.key, tx_hash=row.tx_hash, reason=reason, info=info)
-        self._decided.append(StatusChange(row.key, operation_of(row), ACSP, RJCT, reason, info,
-                                          row.tx_hash, None, now))
+        change = StatusChange(row.key, operation_of(row), ACSP, RJCT, reason, info, row.tx_hash,
+                              None, now)
+        if self.on_changes is not None:
+            self.on_changes(connection, [change])
+        self._decided.append(change)
 
     def _confirm(self, latest: int) -> list[StatusChange]:
         deep = latest - self.confirmations + 1
@@ -390,6 +397,8 @@ class Settler:
                 if done.rowcount == 1:
                     changes.append(StatusChange(row.key, operation_of(row), ACSP, ACSC, None, None,
                                                 row.tx_hash, row.block_number, when))
+            if changes and self.on_changes is not None:
+                self.on_changes(connection, changes)
         if changes:
             log.info("evm.confirmed", count=len(changes), up_to_block=deep)
         return changes

@@ -10,6 +10,10 @@ A crash anywhere re-delivers unacked messages: the inbox answers them with the r
 the first time (same `message_id`, so reply consumers can dedupe) and applies nothing again.
 Replies committed but never confirmed are re-published by the sweep at start and every
 `sweep_interval_s`.
+
+On a ledger that settles after the answer (EVM: ACSP, then ACSC or RJCT), `settle` runs a
+settlement round after each batch and every `settle_interval_s` when idle; the follow-up
+pacs.002s it committed to the outbox are published and marked like replies.
 """
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ class WorkerOptions:
     retry: RetryPolicy = RetryPolicy()
     sweep_interval_s: float = 5.0
     sweep_age_s: float = 10.0  # younger unpublished replies may be in another worker's hands
+    settle_interval_s: float = 1.0
 
 
 @dataclass
@@ -60,13 +65,16 @@ class _Batch:
 
 class Worker:
     def __init__(self, pipeline: Pipeline, unit_of_work: Callable[[], UnitOfWork], amqp_url: str,
-                 options: WorkerOptions = WorkerOptions(), metrics: WorkerMetrics | None = None) -> None:
+                 options: WorkerOptions = WorkerOptions(), metrics: WorkerMetrics | None = None,
+                 settle: Callable[[], list[OutboundMessage]] | None = None) -> None:
         self.pipeline = pipeline
+        self.settle = settle
         self.unit_of_work = unit_of_work
         self.amqp_url = amqp_url
         self.options = options
         self.metrics = metrics or WorkerMetrics()
         self._last_sweep = 0.0
+        self._last_settle = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set; reconnect with back-off whenever the broker goes away."""
@@ -107,6 +115,9 @@ class Worker:
                 break
             if time.monotonic() - self._last_sweep > self.options.sweep_interval_s:
                 self._sweep(channel)
+            if self.settle is not None and (
+                    time.monotonic() - self._last_settle > self.options.settle_interval_s):
+                self._settle(channel)
         # Unprocessed prefetched deliveries go back to the queue when the channel closes.
         channel.cancel()
 
@@ -125,6 +136,26 @@ class Worker:
         now = time.perf_counter()
         for *_, started in batch.deliveries:
             self.metrics.latency.observe(now - started)
+        if self.settle is not None:
+            self._settle(channel)  # submit what this batch planned without waiting for the timer
+
+    def _settle(self, channel: BlockingChannel) -> None:
+        """One settlement round; its follow-up pacs.002s (already in the outbox) published."""
+        self._last_settle = time.monotonic()
+        try:
+            follow_ups = self.settle()
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 - node or store down: the next round resumes
+            log.warning("settlement round failed", error=type(error).__name__,
+                        detail=str(error).splitlines()[0][:200] if str(error) else "")
+            self.metrics.settlement_failures.inc()
+            return
+        for reply in follow_ups:
+            publish_reply(channel, self.options.names.outbound, reply)
+        if follow_ups:
+            self._mark_published([r.message_id for r in follow_ups])
+            self.metrics.follow_ups.inc(len(follow_ups))
 
     def _process(self, body: bytes, properties: pika.BasicProperties, batch: _Batch) -> None:
         try:

@@ -80,11 +80,18 @@ class SqlInbox(Inbox):
 
     def find(self, digest: str) -> InboundRecord | None:
         row = self.connection.execute(select(inbox).where(inbox.c.digest == digest)).first()
-        if row is None or row.verdict == _CLAIMED:
-            return None
-        return InboundRecord(row.digest, as_utc(row.received_at), row.message_type, row.message_id,
-                             row.business_message_id, row.sender, row.verdict, row.summary,
-                             row.raw, row.reply_id)
+        return None if row is None or row.verdict == _CLAIMED else _inbound(row)
+
+    def by_message_id(self, message_id: str) -> list[InboundRecord]:
+        rows = self.connection.execute(select(inbox).where(inbox.c.message_id == message_id[:35])
+                                       .order_by(inbox.c.received_at.desc()))
+        return [_inbound(r) for r in rows if r.verdict != _CLAIMED]
+
+
+def _inbound(row) -> InboundRecord:
+    return InboundRecord(row.digest, as_utc(row.received_at), row.message_type, row.message_id,
+                         row.business_message_id, row.sender, row.verdict, row.summary,
+                         row.raw, row.reply_id)
 
 
 class SqlOutbox(Outbox):

@@ -70,6 +70,7 @@ inbox = Table(
     Column("summary", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),
     Column("reply_id", String(40)),
+    Index("ix_inbox_message_id", "message_id"),
 )
 
 outbox = Table(

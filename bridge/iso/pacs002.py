@@ -147,7 +147,8 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
     add(group, "OrgnlMsgNmId", report.original_message_type)
     if report.original_created_at is not None:
         add(group, "OrgnlCreDtTm", iso_utc_datetime(report.original_created_at))
-    add(group, "GrpSts", _status(report.group_status, number, _CLOSED_GROUP_CODES))
+    if report.group_status is not None:  # a report on some of the transactions says none
+        add(group, "GrpSts", _status(report.group_status, number, _CLOSED_GROUP_CODES))
     status_reason(group, report.group_reason, report.group_additional_info)
 
     for transaction in report.transactions:
