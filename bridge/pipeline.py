@@ -114,34 +114,59 @@ class Pipeline:
                 log.warning("transient store error; retrying", attempt=attempt,
                             error=type(error).__name__)
                 time.sleep(0.05 * 2 ** (attempt - 1))
-        log.info("message", digest=digest[:16], message_type=outcome.message_type,
-                 message_id=outcome.message_id, outcome=outcome.verdict,
-                 seen_before=outcome.seen_before, dry_run=dry_run,
-                 reply_id=outcome.reply.message_id if outcome.reply else None)
-        for tx in outcome.transactions:
-            log.info("transaction", message_id=outcome.message_id, uetr=tx.uetr,
-                     end_to_end_id=tx.end_to_end_id, outcome=tx.status, reason=tx.reason,
-                     operation=tx.operation.kind if tx.operation else None)
+        _log_outcome(outcome, dry_run)
         return outcome
+
+    def handle_batch(self, raws: Sequence[bytes]) -> list[MessageOutcome | Exception]:
+        """Process several messages in one unit of work: one commit (and one audit chain
+        append) for all, each message still with its own inbox record, effects and reply, in
+        order. If the unit fails (a deadlock, a bug on one message), it is rolled back whole
+        and each message runs again on its own (`handle`): a result per message is then either
+        its outcome or the exception it raised, for the caller to retry or dead-letter."""
+        if len(raws) <= 1:
+            return [self._handle_or_error(raw) for raw in raws]
+        try:
+            reads = [(raw, hashlib.sha256(raw).hexdigest(), self.reader.read(raw)) for raw in raws]
+            with self.unit_of_work() as uow:
+                outcomes = [self._in_unit(uow, raw, digest, read) for raw, digest, read in reads]
+                uow.commit()
+        except Exception as error:  # noqa: BLE001 - each message is retried on its own below
+            log.warning("batch rolled back; one message at a time", messages=len(raws),
+                        error=type(error).__name__)
+            return [self._handle_or_error(raw) for raw in raws]
+        for outcome in outcomes:
+            _log_outcome(outcome, False)
+        return outcomes
+
+    def _handle_or_error(self, raw: bytes) -> MessageOutcome | Exception:
+        try:
+            return self.handle(raw)
+        except Exception as error:  # noqa: BLE001 - handed to the caller, per message
+            return error
 
     def _handle_once(self, raw: bytes, digest: str, read: ReadMessage, dry_run: bool) -> MessageOutcome:
         with self.unit_of_work() as uow:
-            if not dry_run and not uow.inbox.claim(digest):
-                return self._seen_before(uow, digest)
-            outcome = self._process(read, digest, uow, dry_run)
             if dry_run:
-                return outcome  # leaving the unit of work rolls back
-            uow.inbox.record(InboundRecord(
-                digest=digest, received_at=self.clock(), message_type=read.message_type,
-                message_id=outcome.message_id,
-                business_message_id=read.header.business_message_id if read.header else None,
-                sender=_sender(read), verdict=outcome.verdict, summary=outcome.summary,
-                raw=raw if len(raw) <= self.reader.max_bytes else raw[:OVERSIZED_KEPT_BYTES],
-                reply_id=outcome.reply.message_id if outcome.reply else None))
-            if outcome.reply is not None:
-                uow.outbox.add(outcome.reply)
+                return self._process(read, digest, uow, dry_run)  # leaving the unit rolls back
+            outcome = self._in_unit(uow, raw, digest, read)
             uow.commit()
             return outcome
+
+    def _in_unit(self, uow: UnitOfWork, raw: bytes, digest: str, read: ReadMessage) -> MessageOutcome:
+        """One message's work inside `uow`: claim, process, record, queue the reply."""
+        if not uow.inbox.claim(digest):
+            return self._seen_before(uow, digest)
+        outcome = self._process(read, digest, uow, False)
+        uow.inbox.record(InboundRecord(
+            digest=digest, received_at=self.clock(), message_type=read.message_type,
+            message_id=outcome.message_id,
+            business_message_id=read.header.business_message_id if read.header else None,
+            sender=_sender(read), verdict=outcome.verdict, summary=outcome.summary,
+            raw=raw if len(raw) <= self.reader.max_bytes else raw[:OVERSIZED_KEPT_BYTES],
+            reply_id=outcome.reply.message_id if outcome.reply else None))
+        if outcome.reply is not None:
+            uow.outbox.add(outcome.reply)
+        return outcome
 
     @staticmethod
     def _seen_before(uow: UnitOfWork, digest: str) -> MessageOutcome:
@@ -341,6 +366,19 @@ class Pipeline:
                     c.operation.refs.uetr) in carried for c in changes):
                 return read, record
         return None
+
+
+def _log_outcome(outcome: MessageOutcome, dry_run: bool) -> None:
+    """One line per message, its transactions included (one line each cost more than the
+    ledger work of a single-transaction message)."""
+    log.info("message", digest=outcome.digest[:16], message_type=outcome.message_type,
+             message_id=outcome.message_id, outcome=outcome.verdict,
+             seen_before=outcome.seen_before, dry_run=dry_run,
+             reply_id=outcome.reply.message_id if outcome.reply else None,
+             transactions=[{"end_to_end_id": tx.end_to_end_id, "uetr": tx.uetr,
+                            "outcome": tx.status, "reason": tx.reason,
+                            "operation": tx.operation.kind if tx.operation else None}
+                           for tx in outcome.transactions])
 
 
 _STRICT_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")

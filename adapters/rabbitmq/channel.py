@@ -56,11 +56,8 @@ def confirmed_channel(connection: pika.BlockingConnection) -> BlockingChannel:
     return channel
 
 
-def publish_reply(channel: BlockingChannel, exchange: str, message: OutboundMessage) -> None:
-    """Publish a reply, confirmed and persistent; routing key = the reply's message type."""
-    channel.basic_publish(
-        exchange, message.message_type, message.body,
-        pika.BasicProperties(message_id=message.message_id, correlation_id=message.correlation_id,
-                             content_type=message.content_type, type=message.message_type,
-                             delivery_mode=PERSISTENT, timestamp=int(time.time())),
-        mandatory=True)
+def reply_properties(message: OutboundMessage) -> pika.BasicProperties:
+    """A reply's properties: persistent; its message_id is stable, so consumers can dedupe."""
+    return pika.BasicProperties(message_id=message.message_id, correlation_id=message.correlation_id,
+                                content_type=message.content_type, type=message.message_type,
+                                delivery_mode=PERSISTENT, timestamp=int(time.time()))

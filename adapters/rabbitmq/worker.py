@@ -2,8 +2,9 @@
 confirms, ack. At-least-once in, exactly-once effects.
 
 Per batch (up to `batch_size` deliveries, or what arrived within `max_wait_s`):
-1. each message runs through the pipeline: its effects, inbox record and reply commit together;
-2. replies, dead letters and retries are published with publisher confirms;
+1. the messages run through the pipeline in one unit of work: their effects, inbox records and
+   replies commit together, once (`Pipeline.handle_batch`; one at a time if that fails);
+2. replies, dead letters and retries are all published, then their confirms awaited at once;
 3. the replies are marked published in the outbox (one transaction);
 4. the batch is acked with one `multiple` ack.
 A crash anywhere re-delivers unacked messages: the inbox answers them with the reply recorded
@@ -30,7 +31,8 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from adapters.metrics import WorkerMetrics
 from adapters.rabbitmq.channel import (CONNECTION_ERRORS, PERSISTENT, confirmed_channel, connect,
-                                       publish_reply)
+                                       reply_properties)
+from adapters.rabbitmq.publisher import ConfirmedPublisher
 from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names, declare
 from bridge.delivery import RetryPolicy, dead_letter_reason
 from bridge.messages import OutboundMessage
@@ -100,7 +102,8 @@ class Worker:
         channel = confirmed_channel(connection)
         declare(channel, self.options.names, self.options.retry.delays_s)
         channel.basic_qos(prefetch_count=self.options.prefetch)
-        self._sweep(channel)
+        publisher = ConfirmedPublisher(connection)
+        self._sweep(publisher)
         log.info("worker consuming", queue=self.options.names.inbound, prefetch=self.options.prefetch)
         batch = _Batch()
         for method, properties, body in channel.consume(
@@ -109,27 +112,30 @@ class Worker:
                 batch.deliveries.append((method, properties, body, time.perf_counter()))
             if batch.deliveries and (method is None or len(batch.deliveries) >= self.options.batch_size
                                      or stop.is_set()):
-                self._flush(channel, batch)
+                self._flush(channel, publisher, batch)
                 batch = _Batch()
             if stop.is_set():
                 break
             if time.monotonic() - self._last_sweep > self.options.sweep_interval_s:
-                self._sweep(channel)
+                self._sweep(publisher)
             if self.settle is not None and (
                     time.monotonic() - self._last_settle > self.options.settle_interval_s):
-                self._settle(channel)
+                self._settle(publisher)
         # Unprocessed prefetched deliveries go back to the queue when the channel closes.
         channel.cancel()
 
-    def _flush(self, channel: BlockingChannel, batch: _Batch) -> None:
-        for method, properties, body, _ in batch.deliveries:
-            self._process(body, properties, batch)
+    def _flush(self, channel: BlockingChannel, publisher: ConfirmedPublisher, batch: _Batch) -> None:
+        results = self.pipeline.handle_batch([body for _, _, body, _ in batch.deliveries])
+        for (_, properties, body, _), result in zip(batch.deliveries, results):
+            self._sort(body, properties, result, batch)
         for reply in batch.replies:
-            publish_reply(channel, self.options.names.outbound, reply)
+            publisher.publish(self.options.names.outbound, reply.message_type, reply.body,
+                              reply_properties(reply))
         for body, properties, reason in batch.dead:
-            self._dead_letter(channel, body, properties, reason)
+            self._dead_letter(publisher, body, properties, reason)
         for body, properties, attempts, delay in batch.retries:
-            self._retry(channel, body, properties, attempts, delay)
+            self._retry(publisher, body, properties, attempts, delay)
+        publisher.wait()  # all confirmed, or PublishFailed: nothing is acked, all comes again
         if batch.replies:
             self._mark_published([r.message_id for r in batch.replies])
         channel.basic_ack(batch.deliveries[-1][0].delivery_tag, multiple=True)
@@ -137,9 +143,9 @@ class Worker:
         for *_, started in batch.deliveries:
             self.metrics.latency.observe(now - started)
         if self.settle is not None:
-            self._settle(channel)  # submit what this batch planned without waiting for the timer
+            self._settle(publisher)  # submit what this batch planned without waiting for the timer
 
-    def _settle(self, channel: BlockingChannel) -> None:
+    def _settle(self, publisher: ConfirmedPublisher) -> None:
         """One settlement round; its follow-up pacs.002s (already in the outbox) published."""
         self._last_settle = time.monotonic()
         try:
@@ -151,16 +157,22 @@ class Worker:
                         detail=str(error).splitlines()[0][:200] if str(error) else "")
             self.metrics.settlement_failures.inc()
             return
-        for reply in follow_ups:
-            publish_reply(channel, self.options.names.outbound, reply)
-        if follow_ups:
-            self._mark_published([r.message_id for r in follow_ups])
-            self.metrics.follow_ups.inc(len(follow_ups))
+        self._publish_replies(publisher, follow_ups)
+        self.metrics.follow_ups.inc(len(follow_ups))
 
-    def _process(self, body: bytes, properties: pika.BasicProperties, batch: _Batch) -> None:
-        try:
-            outcome: MessageOutcome = self.pipeline.handle(body)
-        except Exception as error:  # noqa: BLE001 - transient or not, the message must not be lost
+    def _publish_replies(self, publisher: ConfirmedPublisher, replies: list[OutboundMessage]) -> None:
+        for reply in replies:
+            publisher.publish(self.options.names.outbound, reply.message_type, reply.body,
+                              reply_properties(reply))
+        publisher.wait()
+        if replies:
+            self._mark_published([r.message_id for r in replies])
+
+    def _sort(self, body: bytes, properties: pika.BasicProperties,
+              result: MessageOutcome | Exception, batch: _Batch) -> None:
+        """A message's result into the batch: its reply, or a dead letter, or a retry."""
+        if isinstance(result, Exception):
+            error = result
             attempts = int((properties.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
             # Only a transient failure (store or ledger unreachable) can succeed later.
             delay = (self.options.retry.delay_after(attempts)
@@ -173,34 +185,34 @@ class Worker:
             else:
                 batch.retries.append((body, properties, attempts, delay))
             return
-        self.metrics.observe(outcome)
-        if outcome.reply is not None:
-            batch.replies.append(outcome.reply)
-        reason = dead_letter_reason(outcome)
+        self.metrics.observe(result)
+        if result.reply is not None:
+            batch.replies.append(result.reply)
+        reason = dead_letter_reason(result)
         if reason is not None:
             batch.dead.append((body, properties, reason))
 
-    def _dead_letter(self, channel: BlockingChannel, body: bytes, properties: pika.BasicProperties,
-                     reason: str) -> None:
+    def _dead_letter(self, publisher: ConfirmedPublisher, body: bytes,
+                     properties: pika.BasicProperties, reason: str) -> None:
         headers = dict(properties.headers or {})
         headers[REASON_HEADER] = reason[:1000]
         headers["x-tokenbridge-dead-at"] = datetime.now(timezone.utc).isoformat()
-        channel.basic_publish(self.options.names.dead, "", body, pika.BasicProperties(
+        publisher.publish(self.options.names.dead, "", body, pika.BasicProperties(
             message_id=properties.message_id, correlation_id=properties.correlation_id,
             content_type=properties.content_type, type=properties.type, headers=headers,
-            delivery_mode=PERSISTENT), mandatory=True)
+            delivery_mode=PERSISTENT))
         self.metrics.dead_lettered.labels(reason.split(":", 1)[0][:40]).inc()
         log.warning("dead-lettered", message_id=properties.message_id, reason=reason[:200])
 
-    def _retry(self, channel: BlockingChannel, body: bytes, properties: pika.BasicProperties,
+    def _retry(self, publisher: ConfirmedPublisher, body: bytes, properties: pika.BasicProperties,
                attempts: int, delay: float) -> None:
         headers = dict(properties.headers or {})
         headers[ATTEMPTS_HEADER] = attempts
         queue = self.options.names.retry_queue(delay)
-        channel.basic_publish(self.options.names.retry, queue, body, pika.BasicProperties(
+        publisher.publish(self.options.names.retry, queue, body, pika.BasicProperties(
             message_id=properties.message_id, correlation_id=properties.correlation_id,
             content_type=properties.content_type, type=properties.type, headers=headers,
-            delivery_mode=PERSISTENT), mandatory=True)
+            delivery_mode=PERSISTENT))
         self.metrics.retried.inc()
 
     def _mark_published(self, message_ids: list[str]) -> None:
@@ -212,7 +224,7 @@ class Worker:
             log.warning("could not mark replies published", count=len(message_ids),
                         error=type(error).__name__)
 
-    def _sweep(self, channel: BlockingChannel) -> None:
+    def _sweep(self, publisher: ConfirmedPublisher) -> None:
         """Publish replies committed but not confirmed (after a crash, or a failed mark). Only
         rows older than `sweep_age_s`: younger ones may be in a live worker's hands right now."""
         self._last_sweep = time.monotonic()
@@ -225,9 +237,7 @@ class Worker:
                 self.metrics.outbox_backlog.set(backlog)
                 if not pending:
                     return
-                for reply in pending:
-                    publish_reply(channel, self.options.names.outbound, reply)
-                self._mark_published([r.message_id for r in pending])
+                self._publish_replies(publisher, pending)
                 log.info("outbox relayed", count=len(pending))
         except CONNECTION_ERRORS:
             raise

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from adapters.sql import audit
+from adapters.sql import audit, statements
 from adapters.sql.audit import certified
 from adapters.sql.tables import balances, operations, postings
 from bridge.audit import OPERATION
@@ -44,22 +44,15 @@ def insert_ignoring_conflict(connection: Connection, table, values: dict, confli
 
 def add_to_balance(connection: Connection, column, wallet: str, currency: str, amount: int) -> None:
     """balance += amount on a (wallet, currency) row of `column`'s table, creating the row."""
-    table = column.table
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(wallet=wallet, currency=currency, **{column.name: amount})
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["wallet", "currency"],
-        set_={column.name: column + statement.excluded[column.name]}))
+    connection.execute(statements.add_to_balance(connection.dialect.name, column),
+                       {"wallet": wallet, "currency": currency, "amount": amount})
 
 
 def take_from_balance(connection: Connection, column, wallet: str, currency: str, amount: int) -> bool:
     """balance -= amount only when the balance covers it (one conditional UPDATE, so concurrent
     writers can never overdraw); False, and nothing taken, when it does not."""
-    table = column.table
-    result = connection.execute(
-        update(table)
-        .where(and_(table.c.wallet == wallet, table.c.currency == currency, column >= amount))
-        .values({column.name: column - amount}))
+    result = connection.execute(statements.take_from_balance(column),
+                                {"w": wallet, "c": currency, "a": amount})
     return result.rowcount == 1
 
 
@@ -81,8 +74,8 @@ class SqlLedger(Ledger):
             transaction_id=refs.transaction_id, uetr=refs.uetr,
             instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
             applied_at=now)
-        claimed = self.connection.execute(insert_ignoring_conflict(
-            self.connection, operations, row, ["key"]).returning(operations.c.seq)).scalar()
+        claimed = self.connection.execute(
+            statements.claim_operation(self.connection.dialect.name), row).scalar()
         if claimed is None:
             existing = self.find(operation.key)
             if existing is not None and existing.operation.fingerprint == operation.fingerprint:
@@ -92,11 +85,9 @@ class SqlLedger(Ledger):
         if operation.debit_wallet and operation.credit_wallet:
             # Lock both balance rows in one fixed order: opposite transfers between the same two
             # wallets would otherwise deadlock (PostgreSQL detects it after 1 s; we retry).
-            self.connection.execute(
-                select(balances.c.wallet).where(and_(
-                    balances.c.wallet.in_(sorted({operation.debit_wallet, operation.credit_wallet})),
-                    balances.c.currency == operation.currency))
-                .order_by(balances.c.wallet).with_for_update())
+            self.connection.execute(statements.LOCK_BALANCES, {
+                "wallets": sorted({operation.debit_wallet, operation.credit_wallet}),
+                "c": operation.currency})
         if operation.debit_wallet and not take_from_balance(self.connection, balances.c.balance, operation.debit_wallet,
                                                  operation.currency, operation.amount):
             # Nothing else was written yet: drop the claim so the key stays free.
@@ -118,7 +109,7 @@ class SqlLedger(Ledger):
         return LedgerOutcome(APPLIED)
 
     def find(self, key: str) -> RecordedOperation | None:
-        row = self.connection.execute(select(operations).where(operations.c.key == key)).first()
+        row = self.connection.execute(statements.FIND_OPERATION, {"k": key}).first()
         return None if row is None else _recorded(row)
 
     def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import (DBAPIError, DisconnectionError, InvalidRequestError,
                             PendingRollbackError)
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
-from adapters.sql import audit
+from adapters.sql import audit, statements
 from adapters.sql.audit import certified
 from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
@@ -33,7 +33,7 @@ class SqlAccountRegistry(AccountRegistry):
 
     def get(self, account: str) -> RegisteredAccount | None:
         if account not in self._cache:  # a message names the same accounts again and again
-            row = self.connection.execute(select(accounts).where(accounts.c.account == account)).first()
+            row = self.connection.execute(statements.FIND_ACCOUNT, {"a": account}).first()
             self._cache[account] = None if row is None else RegisteredAccount(
                 row.account, row.currency, row.wallet, row.status, row.kind)
         return self._cache[account]
@@ -63,9 +63,9 @@ class SqlInbox(Inbox):
         self.clock = clock
 
     def claim(self, digest: str) -> bool:
-        result = self.connection.execute(insert_ignoring_conflict(self.connection, inbox, dict(
+        result = self.connection.execute(statements.claim_inbox(self.connection.dialect.name), dict(
             digest=digest, received_at=utc_naive(self.clock()), verdict=_CLAIMED, summary="",
-            raw=b""), ["digest"]).returning(inbox.c.digest))
+            raw=b""))
         return result.scalar() is not None  # RETURNING: rowcount is unreliable across drivers
 
     def record(self, record: InboundRecord) -> None:
@@ -75,11 +75,12 @@ class SqlInbox(Inbox):
             business_message_id=(record.business_message_id or "")[:35] or None,
             sender=(record.sender or "")[:11] or None, verdict=record.verdict,
             summary=record.summary, raw=record.raw, reply_id=record.reply_id)
-        self.connection.execute(update(inbox).where(inbox.c.digest == record.digest).values(**row))
+        self.connection.execute(statements.RECORD_INBOX,
+                                {"d": record.digest, **{k: v for k, v in row.items() if k != "digest"}})
         audit.record(self.connection, INBOX, record.digest, certified(INBOX, row))
 
     def find(self, digest: str) -> InboundRecord | None:
-        row = self.connection.execute(select(inbox).where(inbox.c.digest == digest)).first()
+        row = self.connection.execute(statements.FIND_INBOX, {"d": digest}).first()
         return None if row is None or row.verdict == _CLAIMED else _inbound(row)
 
     def by_message_id(self, message_id: str) -> list[InboundRecord]:
@@ -100,13 +101,13 @@ class SqlOutbox(Outbox):
         self.clock = clock
 
     def add(self, message: OutboundMessage) -> None:
-        self.connection.execute(outbox.insert().values(
+        self.connection.execute(statements.ADD_OUTBOX, dict(
             message_id=message.message_id, correlation_id=(message.correlation_id or "")[:35] or None,
             message_type=message.message_type, content_type=message.content_type,
             body=message.body, created_at=utc_naive(self.clock())))
 
     def get(self, message_id: str) -> OutboundMessage | None:
-        row = self.connection.execute(select(outbox).where(outbox.c.message_id == message_id)).first()
+        row = self.connection.execute(statements.FIND_OUTBOX, {"m": message_id}).first()
         return None if row is None else _outbound(row)
 
     def pending(self, limit: int = 100, created_before: datetime | None = None) -> list[OutboundMessage]:

@@ -1,0 +1,71 @@
+"""The hot path's statements, built once per dialect and executed with parameters.
+
+Building a Core statement with `.values(...)`/`.where(x == value)` on every call costs more than
+running it (coercing each value into a bind parameter, then computing the cache key): about
+0.2 ms a statement, 2 ms of a 2.5 ms message before these. A statement built once, with named
+bind parameters, is compiled once and only executed afterwards.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Column, Connection, and_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from adapters.sql.tables import accounts, balances, inbox, operations, outbox
+
+
+def _insert(dialect: str):
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def dialect_of(connection: Connection) -> str:
+    return connection.dialect.name
+
+
+@cache
+def claim_operation(dialect: str):
+    """INSERT an operation row unless its key exists; RETURNING its seq (None: taken)."""
+    return (_insert(dialect)(operations).on_conflict_do_nothing(index_elements=["key"])
+            .returning(operations.c.seq))
+
+
+@cache
+def claim_inbox(dialect: str):
+    return (_insert(dialect)(inbox).on_conflict_do_nothing(index_elements=["digest"])
+            .returning(inbox.c.digest))
+
+
+@cache
+def add_to_balance(dialect: str, column: Column):
+    """balance += :amount on (:wallet, :currency), creating the row."""
+    statement = _insert(dialect)(column.table).values(
+        wallet=bindparam("wallet"), currency=bindparam("currency"),
+        **{column.name: bindparam("amount")})
+    return statement.on_conflict_do_update(
+        index_elements=["wallet", "currency"],
+        set_={column.name: column + statement.excluded[column.name]})
+
+
+@cache
+def take_from_balance(column: Column):
+    """balance -= :amount where the balance covers it (rowcount 0: it does not)."""
+    table = column.table
+    return (update(table)
+            .where(and_(table.c.wallet == bindparam("w"), table.c.currency == bindparam("c"),
+                        column >= bindparam("a")))
+            .values({column.name: column - bindparam("a")}))
+
+
+LOCK_BALANCES = (select(balances.c.wallet)
+                 .where(and_(balances.c.wallet.in_(bindparam("wallets", expanding=True)),
+                             balances.c.currency == bindparam("c")))
+                 .order_by(balances.c.wallet).with_for_update())
+FIND_OPERATION = select(operations).where(operations.c.key == bindparam("k"))
+FIND_INBOX = select(inbox).where(inbox.c.digest == bindparam("d"))
+RECORD_INBOX = update(inbox).where(inbox.c.digest == bindparam("d")).values(
+    {c.name: bindparam(c.name) for c in inbox.c if c.name != "digest"})
+ADD_OUTBOX = outbox.insert()
+FIND_OUTBOX = select(outbox).where(outbox.c.message_id == bindparam("m"))
+FIND_ACCOUNT = select(accounts).where(accounts.c.account == bindparam("a"))
