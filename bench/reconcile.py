@@ -158,6 +158,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--postings", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -208,6 +209,12 @@ def main() -> None:
     tracemalloc.stop()
     print(f"  reconcile under tracemalloc: peak Python allocations {peak / 2**20:,.0f} MiB "
           f"({traced_s:.1f} s with tracing)")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "entries": args.entries, "postings": args.postings, "read_s": read_s,
+            "reconcile_s": {"median": statistics.median(times), "min": min(times),
+                            "max": max(times), "runs": times},
+            "peak_rss_mib": rss_mib(), "peak_python_allocations_mib": peak / 2**20}))
 
 
 if __name__ == "__main__":

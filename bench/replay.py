@@ -59,16 +59,36 @@ def seeded_store(url: str) -> SqlStore:
     return store
 
 
-def run_once(url: str, batch: list[bytes]) -> float:
-    store = seeded_store(url)
+def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore | None = None) -> float:
+    """Messages/s through the pipeline: one unit of work (commit) per message, or per
+    `per_commit` messages (`handle_batch`, as the worker does with a delivery batch)."""
+    store = store or seeded_store(url)
     engine = store.engine
-    pipeline = Pipeline(MessageReader(), store, BridgeConfig(), is_transient=store.is_transient)
+    pipeline = Pipeline(MessageReader(max_bytes=64 << 20), store, BridgeConfig(),
+                        is_transient=store.is_transient)
     start = time.perf_counter()
-    for raw in batch:
-        assert pipeline.handle(raw).verdict == "accepted"
+    if per_commit == 1:
+        for raw in batch:
+            assert pipeline.handle(raw).verdict == "accepted"
+    else:
+        for first in range(0, len(batch), per_commit):
+            for outcome in pipeline.handle_batch(batch[first:first + per_commit]):
+                assert outcome.verdict == "accepted", outcome
     elapsed = time.perf_counter() - start
     engine.dispose()
     return len(batch) / elapsed
+
+
+def on_fresh_store(store: str, postgres: str, run) -> float:
+    """`run(url)` on a fresh SQLite file or PostgreSQL database, dropped afterwards."""
+    if store == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            return run(f"sqlite:///{tmp}/bench.db")
+    url, drop = fresh_postgres(postgres)
+    try:
+        return run(url)
+    finally:
+        drop()
 
 
 def fresh_postgres(admin_url: str) -> tuple[str, callable]:

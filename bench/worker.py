@@ -1,16 +1,19 @@
-"""End-to-end throughput through the local RabbitMQ: from publish of the input to the reply on
-tokenbridge.out (published with confirms), single-transaction pacs.008.001.08, SQLite and
-PostgreSQL, 1 and 2 worker processes. Reports messages/s and p50/p99 latency.
+"""End to end through the local RabbitMQ, from publishing a pacs.008 to receiving its confirmed
+pacs.002 on tokenbridge.out: messages/s and p50/p99 latency, for `tokenbridge worker` (1 or 2
+processes) and for the naive pipeline (bench/naive.py), on SQLite or PostgreSQL.
 
-    .venv/bin/python bench/worker.py [--messages 3000] [--runs 3]
+Two ways to offer the load:
+- backlog: everything published as fast as the broker confirms it (throughput; the latencies
+  then include the time spent queued behind the backlog);
+- paced: a fixed rate (e.g. 1,000 messages/s), for latency under a load the worker can carry.
+
+    .venv/bin/python bench/worker.py [--messages 3000] [--runs 3]      (or bench/run.py)
 """
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,94 +25,130 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
 
 import pika  # noqa: E402
 
 from adapters.rabbitmq.channel import PERSISTENT, confirmed_channel, connect  # noqa: E402
+from adapters.rabbitmq.publisher import ConfirmedPublisher  # noqa: E402
 from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names, declare  # noqa: E402
 from broker import AMQP_URL, delete_names  # noqa: E402
+from common import percentile, spread  # noqa: E402
 from replay import fresh_postgres, messages, seeded_store  # noqa: E402
 
 WORKER = [sys.executable, "-c", "from adapters.cli import main; main()", "worker"]
+NAIVE = [sys.executable, str(ROOT / "bench" / "naive.py")]
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def prepare(url: str) -> None:
+def _consumers(channel, queue: str) -> int:
+    return channel.queue_declare(queue, passive=True).method.consumer_count
+
+
+def run_once(url: str, workers: int, count: int, *, offered: float | None = None,
+             naive: bool = False) -> dict:
+    """One run on a fresh store: {rate, p50_ms, p99_ms, answered}."""
     seeded_store(url).engine.dispose()
-
-
-def run_once(url: str, workers: int, count: int) -> tuple[float, float, float]:
-    prepare(url)
     prefix = f"tbbench-{uuid.uuid4().hex[:8]}"
     names = Names(prefix)
     connection = connect(AMQP_URL, attempts=3)
     channel = confirmed_channel(connection)
     declare(channel, names, (1, 5, 15, 30, 60, 120))
     bodies = messages(count)
+    ids = [b.split(b"<MsgId>")[1].split(b"</MsgId>")[0].decode() for b in bodies]
     env = {**os.environ, "TOKENBRIDGE_DATABASE_URL": url, "TOKENBRIDGE_AMQP_PREFIX": prefix}
-    worker = subprocess.Popen([*WORKER, "--workers", str(workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2.5)  # let the workers connect
+    command = NAIVE if naive else [*WORKER, "--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while _consumers(channel, names.inbound) < (1 if naive else workers):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("the workers did not start consuming")
+        time.sleep(0.1)
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
+    done = threading.Event()
 
     def consume() -> None:
         conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
         ch = conn.channel()
-        ch.basic_qos(prefetch_count=500)
-        for method, props, _ in ch.consume(names.outbound, inactivity_timeout=0.5):
+        ch.basic_qos(prefetch_count=1000)
+        for method, props, _ in ch.consume(names.outbound, inactivity_timeout=0.2):
             if method is not None:
                 received.setdefault(props.correlation_id, time.perf_counter())
-                ch.basic_ack(method.delivery_tag)
-            if len(received) >= count:
+                ch.basic_ack(method.delivery_tag, multiple=True)
+            if len(received) >= count or done.is_set():
                 break
         conn.close()
 
-    consumer = threading.Thread(target=consume)
+    consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
+    publisher = ConfirmedPublisher(connection)
+    chunk = 200 if offered is None else max(1, int(offered / 100))  # paced: every 10 ms
     start = time.perf_counter()
-    for i, body in enumerate(bodies):
-        msg_id = body.split(b"<MsgId>")[1].split(b"</MsgId>")[0].decode()
-        sent[msg_id] = time.perf_counter()
-        channel.basic_publish(names.inbound, IN_ROUTING_KEY, body,
-                              pika.BasicProperties(delivery_mode=PERSISTENT, message_id=str(i)))
-    consumer.join(timeout=600)
-    elapsed = max(received.values()) - start
-    latencies = sorted(received[k] - sent[k] for k in received)
-    worker.send_signal(signal.SIGTERM)
-    worker.wait(timeout=60)
+    for first in range(0, count, chunk):
+        if offered is not None:  # hold the offered rate
+            due = start + first / offered
+            while time.perf_counter() < due:
+                time.sleep(min(0.002, due - time.perf_counter()) if due > time.perf_counter() else 0)
+        for index in range(first, min(first + chunk, count)):
+            sent[ids[index]] = time.perf_counter()
+            publisher.publish(names.inbound, IN_ROUTING_KEY, bodies[index],
+                              pika.BasicProperties(delivery_mode=PERSISTENT, message_id=ids[index]))
+        publisher.wait()
+    offered_rate = count / (time.perf_counter() - start)
+    consumer.join(timeout=max(120, count / 50))
+    done.set()
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
     connection.close()
     delete_names(prefix)
-    return (len(received) / elapsed, latencies[len(latencies) // 2] * 1000,
-            latencies[int(len(latencies) * 0.99) - 1] * 1000)
+    if len(received) < count:
+        raise RuntimeError(f"only {len(received)} of {count} answered")
+    latencies = sorted(received[k] - sent[k] for k in received)
+    return {"rate": count / (max(received.values()) - start), "offered": offered_rate,
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+
+
+def measure(store: str, workers: int, count: int, runs: int, *, offered: float | None = None,
+            naive: bool = False, postgres: str = POSTGRES) -> dict:
+    """Several runs, each on a fresh store: spread of rate, p50 and p99."""
+    results = []
+    for _ in range(runs):
+        if store == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                results.append(run_once(f"sqlite:///{tmp}/bench.db", workers, count,
+                                        offered=offered, naive=naive))
+        else:
+            url, drop = fresh_postgres(postgres)
+            try:
+                results.append(run_once(url, workers, count, offered=offered, naive=naive))
+            finally:
+                drop()
+    return {key: spread([r[key] for r in results]) for key in ("rate", "p50_ms", "p99_ms", "offered")}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--offered", type=float, default=None, help="paced load, messages/s")
+    parser.add_argument("--naive", action="store_true")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default=None)
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
-    print(f"end to end via RabbitMQ, {args.messages} single-transaction pacs.008.001.08 per run "
-          f"(publish as fast as confirms allow), {args.runs} runs; {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")
-    for label in ("SQLite", "PostgreSQL"):
-        for workers in (1, 2):
-            results = []
-            for _ in range(args.runs):
-                if label == "SQLite":
-                    with tempfile.TemporaryDirectory() as tmp:
-                        results.append(run_once(f"sqlite:///{tmp}/bench.db", workers, args.messages))
-                else:
-                    url, drop = fresh_postgres(args.postgres)
-                    try:
-                        results.append(run_once(url, workers, args.messages))
-                    finally:
-                        drop()
-            rates = [r[0] for r in results]
-            print(f"  {label:<10} {workers} worker(s): median {statistics.median(rates):6.0f} msg/s "
-                  f"(min {min(rates):.0f}, max {max(rates):.0f}); latency p50 "
-                  f"{statistics.median(r[1] for r in results):.0f} ms, p99 "
-                  f"{statistics.median(r[2] for r in results):.0f} ms (backlog included)")
+    for store in ([args.store] if args.store else ["sqlite", "postgresql"]):
+        for workers in ([args.workers] if args.workers else [1, 2]):
+            got = measure(store, workers, args.messages, args.runs, offered=args.offered,
+                          naive=args.naive)
+            print(f"{store:<10} {workers} worker(s){' naive' if args.naive else ''}: "
+                  f"{got['rate']['median']:7.0f} msg/s (min {got['rate']['min']:.0f}, max "
+                  f"{got['rate']['max']:.0f}); p50 {got['p50_ms']['median']:.0f} ms, "
+                  f"p99 {got['p99_ms']['median']:.0f} ms")
 
 
 if __name__ == "__main__":
