@@ -13,7 +13,7 @@ from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from adapters.sql import audit, statements
+from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
 from adapters.sql.tables import balances, operations, postings
 from bridge.audit import OPERATION
@@ -99,12 +99,12 @@ class SqlLedger(Ledger):
                            operation.amount)
         debit_holder = operation.debit_wallet or issuance_holder(operation.currency)
         credit_holder = operation.credit_wallet or issuance_holder(operation.currency)
-        self.connection.execute(postings.insert(), [
+        deferred.defer(
+            self.connection, statements.ADD_POSTINGS,
             dict(operation_seq=claimed, holder=debit_holder, counterparty=credit_holder,
                  currency=operation.currency, amount=-operation.amount, posted_at=now),
             dict(operation_seq=claimed, holder=credit_holder, counterparty=debit_holder,
-                 currency=operation.currency, amount=operation.amount, posted_at=now),
-        ])
+                 currency=operation.currency, amount=operation.amount, posted_at=now))
         audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
@@ -113,6 +113,7 @@ class SqlLedger(Ledger):
         return None if row is None else _recorded(row)
 
     def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:
+        deferred.flush(self.connection)
         if as_of is None:
             rows = self.connection.execute(
                 select(balances).order_by(balances.c.currency, balances.c.wallet))
@@ -126,6 +127,7 @@ class SqlLedger(Ledger):
         return [WalletBalance(holder, currency, int(total)) for holder, currency, total in rows]
 
     def supply(self, as_of: datetime | None = None) -> dict[str, int]:
+        deferred.flush(self.connection)
         # Supply is what the issuance accounts gave out: minus their postings. Kept apart from
         # wallet balances on purpose, so that "supply == sum of balances" means something.
         query = (select(postings.c.currency, func.sum(postings.c.amount))
@@ -137,6 +139,7 @@ class SqlLedger(Ledger):
 
     def journal(self, *, wallet: str | None = None, currency: str | None = None,
                 start: datetime | None = None, end: datetime | None = None) -> list[Posting]:
+        deferred.flush(self.connection)
         query = (select(postings, operations.c.key, operations.c.kind, operations.c.message_id,
                         operations.c.end_to_end_id, operations.c.transaction_id,
                         operations.c.uetr, operations.c.instruction_id,

@@ -13,7 +13,7 @@ from sqlalchemy import Column, Connection, and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from adapters.sql.tables import accounts, balances, inbox, operations, outbox
+from adapters.sql.tables import accounts, balances, inbox, operations, outbox, postings
 
 
 def _insert(dialect: str):
@@ -67,5 +67,6 @@ FIND_INBOX = select(inbox).where(inbox.c.digest == bindparam("d"))
 RECORD_INBOX = update(inbox).where(inbox.c.digest == bindparam("d")).values(
     {c.name: bindparam(c.name) for c in inbox.c if c.name != "digest"})
 ADD_OUTBOX = outbox.insert()
+ADD_POSTINGS = postings.insert()
 FIND_OUTBOX = select(outbox).where(outbox.c.message_id == bindparam("m"))
 FIND_ACCOUNT = select(accounts).where(accounts.c.account == bindparam("a"))

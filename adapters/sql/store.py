@@ -12,7 +12,7 @@ from sqlalchemy.exc import (DBAPIError, DisconnectionError, InvalidRequestError,
                             PendingRollbackError)
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
-from adapters.sql import audit, statements
+from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
 from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
@@ -58,9 +58,11 @@ class SqlAccountRegistry(AccountRegistry):
 
 
 class SqlInbox(Inbox):
-    def __init__(self, connection: Connection, clock: Callable[[], datetime]) -> None:
+    def __init__(self, connection: Connection, clock: Callable[[], datetime], *,
+                 defer: bool = False) -> None:
         self.connection = connection
         self.clock = clock
+        self.defer = defer  # records sent at commit (adapters.sql.deferred): a unit of work's
 
     def claim(self, digest: str) -> bool:
         result = self.connection.execute(statements.claim_inbox(self.connection.dialect.name), dict(
@@ -75,15 +77,20 @@ class SqlInbox(Inbox):
             business_message_id=(record.business_message_id or "")[:35] or None,
             sender=(record.sender or "")[:11] or None, verdict=record.verdict,
             summary=record.summary, raw=record.raw, reply_id=record.reply_id)
-        self.connection.execute(statements.RECORD_INBOX,
-                                {"d": record.digest, **{k: v for k, v in row.items() if k != "digest"}})
+        params = {"d": record.digest, **{k: v for k, v in row.items() if k != "digest"}}
+        if self.defer:
+            deferred.defer(self.connection, statements.RECORD_INBOX, params)
+        else:
+            self.connection.execute(statements.RECORD_INBOX, params)
         audit.record(self.connection, INBOX, record.digest, certified(INBOX, row))
 
     def find(self, digest: str) -> InboundRecord | None:
+        deferred.flush(self.connection)
         row = self.connection.execute(statements.FIND_INBOX, {"d": digest}).first()
         return None if row is None or row.verdict == _CLAIMED else _inbound(row)
 
     def by_message_id(self, message_id: str) -> list[InboundRecord]:
+        deferred.flush(self.connection)
         rows = self.connection.execute(select(inbox).where(inbox.c.message_id == message_id[:35])
                                        .order_by(inbox.c.received_at.desc()))
         return [_inbound(r) for r in rows if r.verdict != _CLAIMED]
@@ -96,21 +103,29 @@ def _inbound(row) -> InboundRecord:
 
 
 class SqlOutbox(Outbox):
-    def __init__(self, connection: Connection, clock: Callable[[], datetime]) -> None:
+    def __init__(self, connection: Connection, clock: Callable[[], datetime], *,
+                 defer: bool = False) -> None:
         self.connection = connection
         self.clock = clock
+        self.defer = defer  # rows sent at commit (adapters.sql.deferred): a unit of work's
 
     def add(self, message: OutboundMessage) -> None:
-        self.connection.execute(statements.ADD_OUTBOX, dict(
+        row = dict(
             message_id=message.message_id, correlation_id=(message.correlation_id or "")[:35] or None,
             message_type=message.message_type, content_type=message.content_type,
-            body=message.body, created_at=utc_naive(self.clock())))
+            body=message.body, created_at=utc_naive(self.clock()))
+        if self.defer:
+            deferred.defer(self.connection, statements.ADD_OUTBOX, row)
+        else:
+            self.connection.execute(statements.ADD_OUTBOX, row)
 
     def get(self, message_id: str) -> OutboundMessage | None:
+        deferred.flush(self.connection)
         row = self.connection.execute(statements.FIND_OUTBOX, {"m": message_id}).first()
         return None if row is None else _outbound(row)
 
     def pending(self, limit: int = 100, created_before: datetime | None = None) -> list[OutboundMessage]:
+        deferred.flush(self.connection)
         query = (select(outbox).where(outbox.c.published_at.is_(None))
                  .order_by(outbox.c.seq).limit(limit))
         if created_before is not None:
@@ -118,12 +133,14 @@ class SqlOutbox(Outbox):
         return [_outbound(r) for r in self.connection.execute(query)]
 
     def backlog(self) -> int:
+        deferred.flush(self.connection)
         return self.connection.execute(select(func.count()).select_from(outbox)
                                        .where(outbox.c.published_at.is_(None))).scalar_one()
 
     def mark_published(self, message_ids: Iterable[str]) -> None:
         ids = list(message_ids)
         if ids:
+            deferred.flush(self.connection)
             self.connection.execute(update(outbox).where(outbox.c.message_id.in_(ids))
                                     .values(published_at=utc_naive(self.clock())))
 
@@ -147,8 +164,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.transaction = self.connection.begin()
         self.accounts = SqlAccountRegistry(self.connection)
         self.ledger = self.ledger_factory(self.connection)
-        self.inbox = SqlInbox(self.connection, self.clock)
-        self.outbox = SqlOutbox(self.connection, self.clock)
+        self.inbox = SqlInbox(self.connection, self.clock, defer=True)
+        self.outbox = SqlOutbox(self.connection, self.clock, defer=True)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -160,10 +177,12 @@ class SqlUnitOfWork(UnitOfWork):
             self.connection.close()
 
     def commit(self) -> None:
+        deferred.flush(self.connection)
         audit.flush(self.connection)
         self.transaction.commit()
 
     def rollback(self) -> None:
+        deferred.discard(self.connection)
         audit.discard(self.connection)
         if self.transaction.is_active:
             self.transaction.rollback()
