@@ -1,0 +1,121 @@
+"""Several messages in one unit of work (`Pipeline.handle_batch`, as the worker runs a delivery
+batch), the writes deferred to its commit, and the publisher that awaits a batch's confirms:
+the same outcomes as one message at a time, nothing lost when a batch fails."""
+from __future__ import annotations
+
+import pika
+import pytest
+
+from adapters.rabbitmq.channel import connect
+from adapters.rabbitmq.publisher import ConfirmedPublisher, PublishFailed
+from adapters.rabbitmq.topology import Names, declare
+from adapters.sql import deferred
+from bridge.iso.reader import MessageReader
+from bridge.pipeline import Pipeline
+from broker import AMQP_URL, drain, queue_depth
+from builders import Tx, pacs008
+from test_pipeline import ALICE, BRUNO, FATIMA, reply_statuses, state
+
+
+def pipeline(store) -> Pipeline:
+    return Pipeline(MessageReader(), store, is_transient=store.is_transient)
+
+
+def test_a_batch_ends_as_the_same_messages_one_at_a_time(registry, tmp_path) -> None:
+    from conftest import seeded_store
+    bodies = [pacs008([Tx(amount="30.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode(),
+              pacs008([Tx(amount="20.00", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode(),
+              pacs008([Tx(amount="99.00", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode(),  # AM04
+              b"<not-iso/>"]
+    bodies.append(bodies[0])  # the same bytes again, in the same batch: answered, not applied
+    batched = pipeline(registry).handle_batch(bodies)
+    assert [o.verdict for o in batched] == ["accepted", "accepted", "rejected", "refused", "accepted"]
+    assert batched[4].seen_before and batched[4].reply == batched[0].reply
+    assert reply_statuses(batched[2].reply.body)[1] == [("RJCT", "AM04")]
+    # A second store, one message at a time: the same balances and supply.
+    other = seeded_store(f"sqlite:///{tmp_path / 'one-by-one.db'}")
+    single = [pipeline(other).handle(body) for body in bodies]
+    assert [o.verdict for o in single] == [o.verdict for o in batched]
+    assert state(other) == state(registry)
+    with registry() as uow:  # every reply is in the outbox, every message in the inbox
+        assert uow.outbox.backlog() == 3
+        assert all(uow.inbox.find(o.digest) is not None for o in batched)
+
+
+def test_a_failing_batch_is_rolled_back_and_each_message_runs_alone(registry, monkeypatch) -> None:
+    bodies = [pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
+              for _ in range(3)]
+    runner = pipeline(registry)
+    original = runner._in_unit
+    calls = {"n": 0}
+
+    def second_message_breaks(uow, raw, digest, read):
+        calls["n"] += 1
+        if calls["n"] == 2:  # only inside the batch's unit of work
+            raise RuntimeError("boom")
+        return original(uow, raw, digest, read)
+    monkeypatch.setattr(runner, "_in_unit", second_message_breaks)
+    results = runner.handle_batch(bodies)
+    assert [r.verdict for r in results] == ["accepted"] * 3
+    assert state(registry)[1] == {"EUR": 300}  # the rolled-back first attempt left nothing
+
+
+def test_one_message_that_always_fails_is_handed_back_and_the_others_commit(registry, monkeypatch) -> None:
+    bodies = [pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
+              for _ in range(3)]
+    runner = pipeline(registry)
+    original = runner._in_unit
+
+    def poison(uow, raw, digest, read):
+        if raw == bodies[1]:
+            raise ValueError("cannot be processed")
+        return original(uow, raw, digest, read)
+    monkeypatch.setattr(runner, "_in_unit", poison)
+    results = runner.handle_batch(bodies)
+    assert isinstance(results[1], ValueError)
+    assert [results[0].verdict, results[2].verdict] == ["accepted", "accepted"]
+    assert state(registry)[1] == {"EUR": 200}
+
+
+def test_deferred_writes_are_read_back_within_the_unit_and_dropped_on_rollback(registry) -> None:
+    body = pacs008([Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
+    runner = pipeline(registry)
+    with registry() as uow:
+        outcome = runner._in_unit(uow, body, "d" * 64, runner.reader.read(body))
+        assert uow.connection.info.get("tokenbridge.deferred")  # queued, not yet sent
+        assert uow.inbox.find("d" * 64).verdict == "accepted"  # a read flushes first
+        assert uow.outbox.get(outcome.reply.message_id) is not None
+        assert uow.ledger.supply() == {"EUR": 500}
+        uow.rollback()
+    with registry() as uow:
+        assert uow.inbox.find("d" * 64) is None and uow.ledger.supply() == {}
+        body2 = pacs008([Tx(amount="6.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
+        runner._in_unit(uow, body2, "e" * 64, runner.reader.read(body2))
+    # Left without commit: nothing queued survives into the connection's next use.
+    with registry() as uow:
+        assert "tokenbridge.deferred" not in uow.connection.info
+        deferred.flush(uow.connection)
+        assert uow.ledger.supply() == {}
+
+
+def test_the_publisher_confirms_a_batch_and_refuses_what_the_broker_does_not_take(amqp_prefix) -> None:
+    names = Names(amqp_prefix)
+    connection = connect(AMQP_URL, attempts=3)
+    declare(connection.channel(), names, (1,))
+    publisher = ConfirmedPublisher(connection)
+    for i in range(500):
+        publisher.publish(names.outbound, "pacs.002.001.10", b"<x/>",
+                          pika.BasicProperties(message_id=f"m{i}", delivery_mode=2))
+    publisher.wait()
+    assert queue_depth(names.outbound) == 500
+    # Unroutable (no queue bound to the dead-letter exchange with this key is not the case:
+    # publish to the inbound exchange with a routing key nothing is bound to).
+    publisher.publish(names.inbound, "no.such.key", b"<x/>", pika.BasicProperties(message_id="lost"))
+    with pytest.raises(PublishFailed, match="returned"):
+        publisher.wait()
+    # A missing exchange closes the channel: the caller reconnects.
+    publisher.publish("tbtest-no-such-exchange", "k", b"<x/>", pika.BasicProperties())
+    with pytest.raises(PublishFailed, match="closed"):
+        publisher.wait()
+    connection.close()
+    assert len(drain(names.outbound, lambda got: len(got) >= 500, timeout_s=30)) == 500
