@@ -143,8 +143,12 @@ def main() -> None:
     args.ledger_sizes = (10_000,) if quick else (10_000, 100_000, 1_000_000)
     configure_logging("warning")
 
-    results = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "quick": quick}
+    target = args.out / "results.json"
+    # --only keeps the other sections of an earlier run (same place, same machine) in the file.
+    results = json.loads(target.read_text()) if target.exists() and set(args.only) != set(SECTIONS) else {}
+    results.update({"machine": machine(), "quick": quick,
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    args.out.mkdir(parents=True, exist_ok=True)
     m = results["machine"]
     say(f"tokenbridge benchmark on {m['cores']} cores ({m['cpu']}), Python {m['python']}, "
         f"RabbitMQ {m['rabbitmq']}, PostgreSQL {m['postgresql']}; median of {args.runs} run(s)")
@@ -154,8 +158,7 @@ def main() -> None:
             started = time.perf_counter()
             results[section] = globals()[section.replace("-", "_")](args)
             results.setdefault("seconds", {})[section] = round(time.perf_counter() - started, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+            target.write_text(json.dumps(results, indent=2) + "\n")  # a section at a time
     if "growth" in results:
         (args.out / "growth.svg").write_text(growth_svg(results["growth"]["per_message"],
                                                         results["growth"]["ledger"]))

@@ -90,8 +90,8 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     for first in range(0, count, chunk):
         if offered is not None:  # hold the offered rate
             due = start + first / offered
-            while time.perf_counter() < due:
-                time.sleep(min(0.002, due - time.perf_counter()) if due > time.perf_counter() else 0)
+            while (left := due - time.perf_counter()) > 0:
+                time.sleep(min(0.002, left))
         for index in range(first, min(first + chunk, count)):
             sent[ids[index]] = time.perf_counter()
             publisher.publish(names.inbound, IN_ROUTING_KEY, bodies[index],

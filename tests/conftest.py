@@ -46,6 +46,16 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
+def start_anvil():
+    """A new anvil node (npm @foundry-rs/anvil) on a free port; skipped (failed under CI) when
+    the toolchain is missing. EVM test modules each keep their own node (module fixtures)."""
+    from adapters.evm.devchain import AnvilNode, ToolchainMissing
+    try:
+        return AnvilNode()
+    except ToolchainMissing as error:
+        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
+
+
 @pytest.fixture()
 def postgres_url():
     """A fresh PostgreSQL database for one test, dropped afterwards."""

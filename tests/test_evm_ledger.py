@@ -11,7 +11,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import service_unavailable
+from conftest import start_anvil
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from ledger_contract import (
@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 
 from adapters.config import Settings
 from adapters.evm.book import StatusChange
-from adapters.evm.devchain import AnvilNode, TesterChain, ToolchainMissing
+from adapters.evm.devchain import TesterChain
 from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.evm.settlement import MAX_ATTEMPTS
 from adapters.evm.tables import evm_available, evm_operations
@@ -54,10 +54,7 @@ def address_of(name: str) -> str:
 @pytest.fixture(scope="session")
 def anvil():
     """One anvil for the session; every test deploys its own tokens with its own issuer key."""
-    try:
-        node = AnvilNode()
-    except ToolchainMissing as error:
-        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
+    node = start_anvil()
     yield node
     node.stop()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import service_unavailable
+from conftest import start_anvil
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from ledger_contract import ManualClock
@@ -26,7 +26,7 @@ from ledger_contract import ManualClock
 from adapters.bootstrap import build_pipeline, ledger_plugin, open_store
 from adapters.cli import cli
 from adapters.config import Settings, load_settings
-from adapters.evm.devchain import AnvilNode, TesterChain, ToolchainMissing
+from adapters.evm.devchain import AnvilNode, TesterChain
 from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.ledger import SqlLedger
@@ -88,10 +88,7 @@ def sql_replay(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def anvil():
-    try:
-        node = AnvilNode()
-    except ToolchainMissing as error:
-        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
+    node = start_anvil()
     yield node
     node.stop()
 

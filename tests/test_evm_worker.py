@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections import defaultdict
 
 import pytest
 from click.testing import CliRunner
-from conftest import service_unavailable
+from conftest import start_anvil
 
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
@@ -25,20 +24,18 @@ from adapters.bootstrap import build_pipeline, settlement_round
 from adapters.cli import cli
 from adapters.config import Settings
 from adapters.evm.artifact import deposit_token
-from adapters.evm.devchain import AnvilNode, TesterChain, ToolchainMissing
+from adapters.evm.devchain import TesterChain
 from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.evm.tables import evm_available
-from adapters.rabbitmq.topology import Names
-from adapters.rabbitmq.worker import Worker, WorkerOptions
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.store import SqlStore
 from bridge.accounts import RegisteredAccount
 from bridge.iso.catalogue import SchemaCatalogue
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.settlement import SettlementChange
-from broker import AMQP_URL, drain
+from broker import drain
 from builders import Tx, app_header, pacs008, swift_envelope
-from test_worker import publish
+from test_worker import RunningWorker, publish
 
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
 OMNIBUS, FATIMA = "DE56500199000990000018", "FR7630004008280001058392658"
@@ -78,22 +75,9 @@ class EvmBridge:
         return int(self.plugin.chain.token_call(token, function, *args))
 
 
-class RunningWorker:
-    def __init__(self, bridge: EvmBridge, prefix: str) -> None:
-        self.worker = Worker(bridge.pipeline, bridge.store, AMQP_URL,
-                             WorkerOptions(names=Names(prefix), batch_size=10,
-                                           settle_interval_s=0.1), settle=bridge.settle)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
-
-    def __enter__(self) -> "RunningWorker":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(timeout=30)
-        assert not self.thread.is_alive()
+def running_worker(bridge: EvmBridge, prefix: str) -> RunningWorker:
+    return RunningWorker(bridge.store, prefix, pipeline=bridge.pipeline, settle=bridge.settle,
+                         batch_size=10, settle_interval_s=0.1)
 
 
 def statuses(body: bytes) -> tuple[str, str | None, list[tuple[str, str, str | None]]]:
@@ -117,7 +101,7 @@ def test_the_worker_answers_acsp_then_acsc_once_the_chain_has_settled(sqlite_url
     two = [Tx(amount="1.50", debtor_iban=FATIMA, creditor_iban=BRUNO, end_to_end_id="E2E-TWO-A"),
            Tx(amount="2.50", debtor_iban=FATIMA, creditor_iban=BRUNO, end_to_end_id="E2E-TWO-B")]
     bodies.append(swift_envelope(pacs008(two, msg_id="MSG-TWO"), app_header(biz_msg_id="BIZ-TWO")))
-    with RunningWorker(bridge, amqp_prefix):
+    with running_worker(bridge, amqp_prefix):
         publish(amqp_prefix, [b.encode() for b in bodies])
         # 13 first answers (ACSP) and 13 follow-ups (ACSC), one per original message.
         replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2 * len(bodies), timeout_s=60)
@@ -143,7 +127,7 @@ def test_the_worker_answers_acsp_then_acsc_once_the_chain_has_settled(sqlite_url
 
 def test_a_transfer_the_chain_refuses_is_followed_by_rjct_with_its_reason(sqlite_url, amqp_prefix) -> None:
     bridge = EvmBridge(sqlite_url)
-    with RunningWorker(bridge, amqp_prefix):
+    with running_worker(bridge, amqp_prefix):
         publish(amqp_prefix, [pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)],
                                       msg_id="MSG-FUND").encode()])
         drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2, timeout_s=60)
@@ -205,10 +189,7 @@ def test_a_follow_up_speaks_for_the_group_only_when_it_covers_every_transaction(
 
 @pytest.fixture(scope="module")
 def anvil():
-    try:
-        node = AnvilNode()
-    except ToolchainMissing as error:
-        service_unavailable("anvil (npm @foundry-rs/anvil)", error)
+    node = start_anvil()
     yield node
     node.stop()
 

@@ -21,9 +21,11 @@ FATIMA = "FR7630004008280001058392658"
 class RunningWorker:
     """A worker on a thread, stopped (gracefully) by the context manager."""
 
-    def __init__(self, store, prefix: str, **options) -> None:
-        pipeline = Pipeline(MessageReader(), store, is_transient=store.is_transient)
-        self.worker = Worker(pipeline, store, AMQP_URL, WorkerOptions(names=Names(prefix), **options))
+    def __init__(self, store, prefix: str, *, pipeline: Pipeline | None = None, settle=None,
+                 **options) -> None:
+        pipeline = pipeline or Pipeline(MessageReader(), store, is_transient=store.is_transient)
+        self.worker = Worker(pipeline, store, AMQP_URL, WorkerOptions(names=Names(prefix), **options),
+                             settle=settle)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, and_, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, and_, func, select
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
@@ -38,7 +36,7 @@ def as_utc(moment: datetime) -> datetime:
 
 def insert_ignoring_conflict(connection: Connection, table, values: dict, conflict: list[str]):
     """INSERT .. ON CONFLICT DO NOTHING, for SQLite and PostgreSQL alike."""
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = statements.insert_for(connection.dialect.name)
     return insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
 
 

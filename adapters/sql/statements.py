@@ -16,7 +16,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from adapters.sql.tables import accounts, balances, inbox, operations, outbox, postings
 
 
-def _insert(dialect: str):
+def insert_for(dialect: str):
+    """The dialect's INSERT, which has ON CONFLICT."""
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
@@ -27,20 +28,20 @@ def dialect_of(connection: Connection) -> str:
 @cache
 def claim_operation(dialect: str):
     """INSERT an operation row unless its key exists; RETURNING its seq (None: taken)."""
-    return (_insert(dialect)(operations).on_conflict_do_nothing(index_elements=["key"])
+    return (insert_for(dialect)(operations).on_conflict_do_nothing(index_elements=["key"])
             .returning(operations.c.seq))
 
 
 @cache
 def claim_inbox(dialect: str):
-    return (_insert(dialect)(inbox).on_conflict_do_nothing(index_elements=["digest"])
+    return (insert_for(dialect)(inbox).on_conflict_do_nothing(index_elements=["digest"])
             .returning(inbox.c.digest))
 
 
 @cache
 def add_to_balance(dialect: str, column: Column):
     """balance += :amount on (:wallet, :currency), creating the row."""
-    statement = _insert(dialect)(column.table).values(
+    statement = insert_for(dialect)(column.table).values(
         wallet=bindparam("wallet"), currency=bindparam("currency"),
         **{column.name: bindparam("amount")})
     return statement.on_conflict_do_update(

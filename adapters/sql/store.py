@@ -6,15 +6,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Engine, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import (DBAPIError, DisconnectionError, InvalidRequestError, OperationalError,
                             PendingRollbackError)
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
-from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
+from adapters.sql.ledger import as_utc, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import RegisteredAccount
 from bridge.audit import INBOX
@@ -43,8 +41,7 @@ class SqlAccountRegistry(AccountRegistry):
                        kind=a.kind) for a in rows]
         if not values:
             return 0
-        insert = pg_insert if self.connection.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(accounts).values(values)
+        statement = statements.insert_for(self.connection.dialect.name)(accounts).values(values)
         self.connection.execute(statement.on_conflict_do_update(
             index_elements=["account"],
             set_={c: statement.excluded[c] for c in ("currency", "wallet", "status", "kind")}))
