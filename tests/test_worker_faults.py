@@ -96,20 +96,21 @@ def test_kill_9_at_random_points_loses_nothing_and_applies_nothing_twice(
 
 def test_sigterm_finishes_in_flight_work_and_exits_0(sqlite_registry, sqlite_url, amqp_prefix,
                                                       tmp_path: Path) -> None:
-    bodies, expected_units = stream(600, seed=3)
+    # Enough that the first worker is stopped mid-stream (it answers about 1,000/s here).
+    bodies, expected_units = stream(5000, seed=3)
     publish(amqp_prefix, bodies)
     log = tmp_path / "worker.log"
     worker = start_worker(sqlite_url, amqp_prefix, log)
-    time.sleep(1.5)
+    time.sleep(2.0)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0, log.read_text()
     worker = start_worker(sqlite_url, amqp_prefix, log)
     try:
-        seen = answered(amqp_prefix, 600, timeout_s=60)
+        seen = answered(amqp_prefix, 5000, timeout_s=120)
     finally:
         worker.send_signal(signal.SIGINT)
         assert worker.wait(timeout=30) == 0
-    assert len(seen) == 600
+    assert len(seen) == 5000
     assert ledger_state(sqlite_registry)[0] == {"EUR": expected_units}
 
 
@@ -158,19 +159,19 @@ def test_reply_publishing_failing_mid_stream_loses_no_reply(sqlite_registry, sql
                                                            tmp_path: Path) -> None:
     """The outbound exchange disappears under the worker: publishes fail (404), the channel
     closes, the worker reconnects, re-declares, and the outbox sweep re-publishes."""
-    bodies, expected_units = stream(600, seed=9)
+    bodies, expected_units = stream(5000, seed=9)  # still flowing when the exchange goes
     log = tmp_path / "worker.log"
     worker = start_worker(sqlite_url, amqp_prefix, log)
     try:
         publish(amqp_prefix, bodies)
-        time.sleep(0.7)
+        time.sleep(0.5)
         connection = connect(AMQP_URL, attempts=3)
         connection.channel().exchange_delete(f"{amqp_prefix}.out")
         connection.close()
-        seen = answered(amqp_prefix, 600, timeout_s=120)
+        seen = answered(amqp_prefix, 5000, timeout_s=180)
     finally:
         worker.terminate()
         assert worker.wait(timeout=30) == 0
-    assert len(seen) == 600, log.read_text()[-2000:]
+    assert len(seen) == 5000, log.read_text()[-2000:]
     assert "reconnecting" in log.read_text()  # the fault did happen mid-stream
     assert ledger_state(sqlite_registry)[0] == {"EUR": expected_units}
