@@ -64,11 +64,23 @@ def ledger_state(store) -> tuple[dict, int, int]:
         return uow.ledger.supply(), len(postings), len({p.operation_key for p in postings})
 
 
-@pytest.mark.parametrize("count", [3000])
+def wait_consuming(prefix: str, timeout_s: float = 30) -> None:
+    """Until a worker consumes from the inbound queue: a worker told to stop while Python is
+    still importing (before its handlers exist) dies by the signal instead of stopping."""
+    connection = connect(AMQP_URL, attempts=3)
+    channel = connection.channel()
+    deadline = time.monotonic() + timeout_s
+    while channel.queue_declare(f"{prefix}.in", passive=True).method.consumer_count < 1:
+        assert time.monotonic() < deadline, "the worker never started consuming"
+        time.sleep(0.1)
+    connection.close()
+
+
+@pytest.mark.parametrize("count", [8000])
 def test_kill_9_at_random_points_loses_nothing_and_applies_nothing_twice(
         registry, store_url, amqp_prefix, tmp_path: Path, count: int) -> None:
     if store_url.startswith("postgresql"):
-        count = 1500  # a slower store: fewer messages, same kills
+        count = 4000  # a slower store: fewer messages, same kills
     bodies, expected_units = stream(count, seed=7)
     publish(amqp_prefix, bodies)
     rng = random.Random(11)
@@ -82,7 +94,8 @@ def test_kill_9_at_random_points_loses_nothing_and_applies_nothing_twice(
         kills += 1
     worker = start_worker(store_url, amqp_prefix, log)
     try:
-        seen = answered(amqp_prefix, count, timeout_s=120)
+        seen = answered(amqp_prefix, count, timeout_s=180)
+        wait_consuming(amqp_prefix)
     finally:
         worker.terminate()
         assert worker.wait(timeout=30) == 0
