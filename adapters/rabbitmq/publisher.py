@@ -26,6 +26,10 @@ class ConfirmedPublisher:
     def __init__(self, connection: pika.BlockingConnection, timeout_s: float = CONFIRM_TIMEOUT_S) -> None:
         self.connection = connection
         self.timeout_s = timeout_s
+        self._closed: str | None = None
+        self._tag = 0
+        self._pending: set[int] = set()
+        self._failed: list[str] = []
         opened: list = []
         # The BlockingConnection's asynchronous core (pika has no public batch-confirm API on
         # the blocking adapter); its events are dispatched by process_data_events below.
@@ -35,10 +39,6 @@ class ConfirmedPublisher:
         # BlockingConnection.close() closes each channel through its cookie (normally the
         # BlockingChannel wrapper): this publisher stands in for it.
         self.channel._set_cookie(self)
-        self._closed: str | None = None
-        self._tag = 0
-        self._pending: set[int] = set()
-        self._failed: list[str] = []
         self.channel.add_on_close_callback(self._on_close)
         self.channel.add_on_return_callback(self._on_return)
         self.channel.confirm_delivery(self._on_confirm)
@@ -70,14 +70,11 @@ class ConfirmedPublisher:
     def _wait_for(self, done, what: str) -> None:
         deadline = time.monotonic() + self.timeout_s
         while not done():
-            if self._closed_reason() is not None:
-                raise PublishFailed(f"publishing channel closed: {self._closed_reason()}")
+            if self._closed is not None:
+                raise PublishFailed(f"publishing channel closed: {self._closed}")
             if time.monotonic() > deadline:
                 raise PublishFailed(f"no {what} within {self.timeout_s:.0f} s")
             self.connection.process_data_events(time_limit=0.001)
-
-    def _closed_reason(self) -> str | None:
-        return getattr(self, "_closed", None)
 
     def _on_close(self, _channel, reason: Exception) -> None:
         self._closed = str(reason) or type(reason).__name__
