@@ -32,7 +32,7 @@ from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN
                            TransactionStatus)
 from bridge.settlement import (SettlementChange, by_original_message, follow_up_group_status,
                                transaction_status)
-from bridge.statement_operations import minted_from_statement
+from bridge.statement_operations import minted_from_statement, statement_key_of
 from bridge.translation import translate
 
 log = structlog.get_logger("tokenbridge.pipeline")
@@ -128,7 +128,13 @@ class Pipeline:
         try:
             reads = [(raw, hashlib.sha256(raw).hexdigest(), self.reader.read(raw)) for raw in raws]
             with self.unit_of_work() as uow:
-                outcomes = [self._in_unit(uow, raw, digest, read) for raw, digest, read in reads]
+                claimed = uow.inbox.claim_many([digest for _, digest, _ in reads])
+                self._prepare(uow, [read for _, digest, read in reads if digest in claimed])
+                outcomes = []
+                for raw, digest, read in reads:
+                    fresh = digest in claimed  # a digest twice in the batch: the first is fresh
+                    claimed.discard(digest)
+                    outcomes.append(self._in_unit(uow, raw, digest, read, fresh))
                 uow.commit()
         except Exception as error:  # noqa: BLE001 - each message is retried on its own below
             log.warning("batch rolled back; one message at a time", messages=len(raws),
@@ -152,9 +158,26 @@ class Pipeline:
             uow.commit()
             return outcome
 
-    def _in_unit(self, uow: UnitOfWork, raw: bytes, digest: str, read: ReadMessage) -> MessageOutcome:
-        """One message's work inside `uow`: claim, process, record, queue the reply."""
-        if not uow.inbox.claim(digest):
+    def _prepare(self, uow: UnitOfWork, reads: Sequence[ReadMessage]) -> None:
+        """Tell the ledger what a batch's payments will apply and look up, so that it can read
+        their keys and balances in one go (Ledger.prepare)."""
+        planned, lookups = [], []
+        for read in reads:
+            if not (read.message_type or "").startswith("pacs.008") or read.payload is None:
+                continue
+            for tx in read.payload.transactions:
+                decided = translate(tx, read.payload.group_header, uow.accounts.get)
+                if isinstance(decided, TokenOperation):
+                    planned.append(decided)
+                    lookups.extend(filter(None, [statement_key_of(decided)]))
+        if planned:
+            uow.ledger.prepare(planned, lookups)
+
+    def _in_unit(self, uow: UnitOfWork, raw: bytes, digest: str, read: ReadMessage,
+                 claimed: bool | None = None) -> MessageOutcome:
+        """One message's work inside `uow`: claim (unless the caller did), process, record,
+        queue the reply."""
+        if not (uow.inbox.claim(digest) if claimed is None else claimed):
             return self._seen_before(uow, digest)
         outcome = self._process(read, digest, uow, False)
         uow.inbox.record(InboundRecord(

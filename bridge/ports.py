@@ -7,7 +7,7 @@ commit together or not at all.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -85,6 +85,11 @@ class Ledger(ABC):
     def find(self, key: str) -> RecordedOperation | None:
         """The operation recorded under an idempotency key."""
 
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = ()) -> None:
+        """A hint that `planned` are about to be applied and `lookups` found, in this unit of
+        work: a ledger may read what they need at once instead of one by one. Optional; the
+        outcomes are the same without it."""
+
     @abstractmethod
     def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:
         """Every wallet's balance (now, or as of a time)."""
@@ -116,6 +121,11 @@ class Inbox(ABC):
     def claim(self, digest: str) -> bool:
         """Reserve a message digest for this unit of work; False when another has recorded it
         (then `find` returns its record). Blocks while a concurrent unit holds it."""
+
+    def claim_many(self, digests: Sequence[str]) -> set[str]:
+        """`claim` for several digests at once (an inbox may do it in one statement): the set
+        of those claimed now. A digest listed twice is claimed once."""
+        return {digest for digest in dict.fromkeys(digests) if self.claim(digest)}
 
     @abstractmethod
     def record(self, record: InboundRecord) -> None: ...

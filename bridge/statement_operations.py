@@ -94,14 +94,21 @@ def undo(original: TokenOperation, amount: int, account_servicer_ref: str | None
     raise ValueError(f"only a mint or a burn can be undone by a statement reversal, not {original.kind}")
 
 
+def statement_key_of(operation: TokenOperation) -> str | None:
+    """The `ref:` key under which a statement entry would have minted this pacs.008 MINT's
+    payment (None: not a mint, or nothing to look up)."""
+    if operation.kind != MINT:
+        return None
+    key = reference_key(operation.refs)
+    return None if key == operation.key else key
+
+
 def minted_from_statement(ledger: Ledger, operation: TokenOperation) -> LedgerOutcome | None:
     """For a pacs.008 MINT: the outcome when a statement entry already minted this payment
     under its `ref:` key (a replay, or AM05 when the content differs); None otherwise, and the
     pipeline applies the operation as usual. One key lookup, on the ledger's unique index."""
-    if operation.kind != MINT:
-        return None
-    key = reference_key(operation.refs)
-    if key is None or key == operation.key:
+    key = statement_key_of(operation)
+    if key is None:
         return None
     found = ledger.find(key)
     if found is None:

@@ -49,11 +49,11 @@ def test_a_failing_batch_is_rolled_back_and_each_message_runs_alone(registry, mo
     original = runner._in_unit
     calls = {"n": 0}
 
-    def second_message_breaks(uow, raw, digest, read):
+    def second_message_breaks(uow, raw, digest, read, *claimed):
         calls["n"] += 1
         if calls["n"] == 2:  # only inside the batch's unit of work
             raise RuntimeError("boom")
-        return original(uow, raw, digest, read)
+        return original(uow, raw, digest, read, *claimed)
     monkeypatch.setattr(runner, "_in_unit", second_message_breaks)
     results = runner.handle_batch(bodies)
     assert [r.verdict for r in results] == ["accepted"] * 3
@@ -66,10 +66,10 @@ def test_one_message_that_always_fails_is_handed_back_and_the_others_commit(regi
     runner = pipeline(registry)
     original = runner._in_unit
 
-    def poison(uow, raw, digest, read):
+    def poison(uow, raw, digest, read, *claimed):
         if raw == bodies[1]:
             raise ValueError("cannot be processed")
-        return original(uow, raw, digest, read)
+        return original(uow, raw, digest, read, *claimed)
     monkeypatch.setattr(runner, "_in_unit", poison)
     results = runner.handle_batch(bodies)
     assert isinstance(results[1], ValueError)
@@ -119,3 +119,92 @@ def test_the_publisher_confirms_a_batch_and_refuses_what_the_broker_does_not_tak
         publisher.wait()
     connection.close()
     assert len(drain(names.outbound, lambda got: len(got) >= 500, timeout_s=30)) == 500
+
+
+def test_a_batch_costs_a_fixed_number_of_statements_not_some_per_message(registry) -> None:
+    """Claims, key look-ups and balance reads are set-based: a batch of 200 payments runs
+    about as many statements as a batch of 20 (the deferred writes are one executemany each)."""
+    from sqlalchemy import event
+
+    def statements_for(count: int) -> int:
+        bodies = [pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
+                  if i % 2 == 0 else
+                  pacs008([Tx(amount="0.50", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode()
+                  for i in range(count)]
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731 - the statement text
+        event.listen(registry.engine, "before_cursor_execute", listener)
+        try:
+            assert {o.verdict for o in pipeline(registry).handle_batch(bodies)} == {"accepted"}
+        finally:
+            event.remove(registry.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    small, large = statements_for(20), statements_for(200)
+    assert large <= small + 2, (small, large)
+    assert small <= 20
+
+
+@pytest.fixture()
+def postgres_store(postgres_url):
+    """Concurrent units of work need PostgreSQL: SQLite has one writer at a time."""
+    from adapters.sql.engine import create_store_engine, migrate
+    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.store import SqlStore
+    engine = create_store_engine(postgres_url)
+    migrate(engine)
+    yield SqlStore(engine, SqlLedger)
+    engine.dispose()
+
+
+def test_the_same_key_committed_meanwhile_by_another_unit_is_retried_as_a_replay(postgres_store) -> None:
+    """Two units apply one key; the later commit finds it taken, which is a transient error:
+    its retry sees the key and replays (no second mint)."""
+    store = postgres_store
+    from adapters.sql.ledger import KeyTakenMeanwhile
+    from bridge.operations import MINT, TokenOperation
+    from bridge.ports import REPLAYED
+    operation = TokenOperation("uetr:same", MINT, "EUR", 100, credit_wallet="w-alice")
+    with store() as first, store() as second:
+        assert first.ledger.apply(operation).result == "applied"
+        assert second.ledger.apply(operation).result == "applied"  # not committed anywhere yet
+        first.commit()
+        with pytest.raises(KeyTakenMeanwhile) as raised:
+            second.commit()
+        assert store.is_transient(raised.value)
+    with store() as retry:
+        assert retry.ledger.apply(operation).result == REPLAYED
+        assert retry.ledger.supply() == {"EUR": 100}
+
+
+def test_a_debit_waits_for_the_unit_that_holds_the_wallet(postgres_store) -> None:
+    """Two units debit one wallet that covers only one of them: the second reads the balance
+    only once the first commits, and is refused AM04 (never both, never a negative balance)."""
+    store = postgres_store
+    import threading
+
+    from bridge.operations import MINT, TRANSFER, TokenOperation
+    with store() as uow:
+        uow.ledger.apply(TokenOperation("m", MINT, "EUR", 100, credit_wallet="w-alice"))
+        uow.commit()
+    spend = [TokenOperation(f"t{i}", TRANSFER, "EUR", 70, debit_wallet="w-alice",
+                            credit_wallet="w-bruno") for i in range(2)]
+    results = {}
+    first = store().__enter__()
+    results[0] = first.ledger.apply(spend[0])
+
+    def second() -> None:
+        with store() as uow:
+            results[1] = uow.ledger.apply(spend[1])
+            uow.commit()
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive(), "the second debit must wait for the wallet's row"
+    first.commit()
+    first.__exit__(None, None, None)
+    thread.join(timeout=30)
+    assert results[0].result == "applied"
+    assert results[1].rejection is not None and results[1].rejection.reason == "AM04"
+    with store() as uow:
+        assert {(b.wallet, b.balance) for b in uow.ledger.balances()} == {("w-alice", 30), ("w-bruno", 70)}

@@ -1,15 +1,19 @@
 """The SQL ledger: double-entry postings, wallet balances, idempotency keys under a unique
 constraint, on the unit of work's connection (so it commits with the inbox and outbox).
 
-Concurrency: the key is claimed with INSERT .. ON CONFLICT DO NOTHING (a concurrent claim of the
-same key waits for the first to commit); debits are conditional updates (`balance >= amount`),
-so two processes can never overdraw a wallet; a CHECK constraint backs that up.
+Concurrency: a debited wallet's balance row is read FOR UPDATE (SQLite: the writer lock) before
+any debit is decided, so two processes can never overdraw it; a CHECK constraint backs that up.
+A key is checked when applied and inserted at commit under its unique index: a concurrent unit
+that committed the same key first makes this one retry, and the retry answers replay or AM05.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, and_, func, select
+from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
@@ -54,61 +58,139 @@ def take_from_balance(connection: Connection, column, wallet: str, currency: str
     return result.rowcount == 1
 
 
+class KeyTakenMeanwhile(RuntimeError):
+    """Another unit of work committed an operation under a key this one also applied: the unit
+    is retried (SqlStore.is_transient), and its retry sees the key (a replay, or AM05)."""
+
+
 class SqlLedger(Ledger):
+    """Writes are kept in the unit of work until it commits (adapters.sql.deferred): the
+    operation rows, their postings and the net change of each balance are sent then, a few
+    statements for the whole unit. What an operation needs to be decided, its key's record and
+    the debited wallet's balance, is read once per unit (`prepare` reads a batch's at once),
+    the balance row locked FOR UPDATE, so decisions made from memory stay true until commit."""
+
     name = "sql"
 
     def __init__(self, connection: Connection, clock=lambda: datetime.now(timezone.utc)) -> None:
         self.connection = connection
         self.clock = clock
+        # Read from the store (None: absent), or sent by this unit (its row, a dict).
+        self._recorded: dict[str, RecordedOperation | dict | None] = {}
+        self._pending: dict[str, dict] = {}  # key -> operation row applied in this unit, not yet sent
+        self._held: dict[tuple[str, str], int] = {}  # (wallet, currency) -> stored balance, row locked
+        self._change: dict[tuple[str, str], int] = {}  # (wallet, currency) -> this unit's net change
+
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = ()) -> None:
+        keys = {op.key for op in planned} | set(lookups)
+        self._read_keys(keys - self._recorded.keys() - self._pending.keys())
+        self._hold({(wallet, op.currency) for op in planned
+                    for wallet in (op.debit_wallet, op.credit_wallet) if wallet})
 
     def apply(self, operation: TokenOperation) -> LedgerOutcome:
-        now = utc_naive(self.clock())
-        refs = operation.refs
-        row = dict(
-            key=operation.key, kind=operation.kind, currency=operation.currency,
-            amount=operation.amount, debit_wallet=operation.debit_wallet,
-            credit_wallet=operation.credit_wallet, fingerprint=operation.fingerprint,
-            status="ACSC", message_id=refs.message_id, end_to_end_id=refs.end_to_end_id,
-            transaction_id=refs.transaction_id, uetr=refs.uetr,
-            instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
-            applied_at=now)
-        claimed = self.connection.execute(
-            statements.claim_operation(self.connection.dialect.name), row).scalar()
-        if claimed is None:
-            existing = self.find(operation.key)
-            if existing is not None and existing.operation.fingerprint == operation.fingerprint:
-                return LedgerOutcome(REPLAYED, status=existing.status)
+        known = self._known(operation.key)
+        if known is not None:
+            fingerprint, status = known
+            if fingerprint == operation.fingerprint:
+                return LedgerOutcome(REPLAYED, status=status)
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
                                                      "already used for a different payment")
-        if operation.debit_wallet and operation.credit_wallet:
-            # Lock both balance rows in one fixed order: opposite transfers between the same two
-            # wallets would otherwise deadlock (PostgreSQL detects it after 1 s; we retry).
-            self.connection.execute(statements.LOCK_BALANCES, {
-                "wallets": sorted({operation.debit_wallet, operation.credit_wallet}),
-                "c": operation.currency})
-        if operation.debit_wallet and not take_from_balance(self.connection, balances.c.balance, operation.debit_wallet,
-                                                 operation.currency, operation.amount):
-            # Nothing else was written yet: drop the claim so the key stays free.
-            self.connection.execute(operations.delete().where(operations.c.seq == claimed))
-            return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} holds "
-                                                        f"less than the amount")
+        currency, amount = operation.currency, operation.amount
+        if operation.debit_wallet:
+            debited = (operation.debit_wallet, currency)
+            self._hold({debited})
+            if self._held[debited] + self._change.get(debited, 0) < amount:
+                return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} holds "
+                                                            f"less than the amount")
+            self._change[debited] = self._change.get(debited, 0) - amount
         if operation.credit_wallet:
-            add_to_balance(self.connection, balances.c.balance, operation.credit_wallet, operation.currency,
-                           operation.amount)
-        debit_holder = operation.debit_wallet or issuance_holder(operation.currency)
-        credit_holder = operation.credit_wallet or issuance_holder(operation.currency)
-        deferred.defer(
-            self.connection, statements.ADD_POSTINGS,
-            dict(operation_seq=claimed, holder=debit_holder, counterparty=credit_holder,
-                 currency=operation.currency, amount=-operation.amount, posted_at=now),
-            dict(operation_seq=claimed, holder=credit_holder, counterparty=debit_holder,
-                 currency=operation.currency, amount=operation.amount, posted_at=now))
+            credited = (operation.credit_wallet, currency)
+            self._change[credited] = self._change.get(credited, 0) + amount
+        refs = operation.refs
+        row = dict(
+            key=operation.key, kind=operation.kind, currency=currency, amount=amount,
+            debit_wallet=operation.debit_wallet, credit_wallet=operation.credit_wallet,
+            fingerprint=operation.fingerprint, status="ACSC", message_id=refs.message_id,
+            end_to_end_id=refs.end_to_end_id, transaction_id=refs.transaction_id, uetr=refs.uetr,
+            instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
+            applied_at=utc_naive(self.clock()))
+        if not self._pending:
+            deferred.before_flush(self.connection, self._send)
+        self._pending[operation.key] = row
         audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
     def find(self, key: str) -> RecordedOperation | None:
-        row = self.connection.execute(statements.FIND_OPERATION, {"k": key}).first()
-        return None if row is None else _recorded(row)
+        if key in self._pending:
+            deferred.flush(self.connection)  # its sequence is the store's to give
+        return self._stored(key)
+
+    def _known(self, key: str) -> tuple[str, str] | None:
+        """(fingerprint, status) of the operation under `key`, applied before or in this unit."""
+        if key in self._pending:
+            return self._pending[key]["fingerprint"], "ACSC"
+        found = self._stored(key)
+        return None if found is None else (found.operation.fingerprint, found.status)
+
+    def _stored(self, key: str) -> RecordedOperation | None:
+        if key not in self._recorded:
+            self._read_keys({key})
+        found = self._recorded[key]
+        if isinstance(found, dict):  # a row this unit sent: made a RecordedOperation when asked
+            found = self._recorded[key] = _recorded(SimpleNamespace(**found))
+        return found
+
+    def _read_keys(self, keys: set[str]) -> None:
+        for chunk in _chunks(sorted(keys)):
+            found = {row.key: _recorded(row) for row in
+                     self.connection.execute(statements.FIND_OPERATIONS, {"keys": chunk})}
+            self._recorded.update({key: found.get(key) for key in chunk})
+
+    def _hold(self, wanted: set[tuple[str, str]]) -> None:
+        """Read and lock (FOR UPDATE; SQLite's writer lock covers it) the balance rows of
+        `wanted` not held yet, in one fixed order so that concurrent units cannot deadlock on
+        them. A wallet without a row holds 0; its row is created at commit."""
+        missing = sorted(wanted - self._held.keys())
+        for chunk in _chunks(missing):
+            rows = self.connection.execute(statements.LOCK_BALANCES, {
+                "wallets": sorted({w for w, _ in chunk}), "currencies": sorted({c for _, c in chunk})})
+            stored = {(r.wallet, r.currency): r.balance for r in rows}
+            self._held.update({pair: stored.get(pair, 0) for pair in chunk})
+
+    def _send(self) -> None:
+        """At commit (or before a read of the tables): the operation rows, their postings,
+        then each balance's net change. A key another unit committed meanwhile makes the
+        unit retry (KeyTakenMeanwhile)."""
+        pending, self._pending = self._pending, {}
+        change, self._change = self._change, {}
+        if pending:
+            try:
+                seqs = dict(self.connection.execute(statements.ADD_OPERATIONS, list(pending.values())).all())
+            except IntegrityError as error:
+                if _unique_violation(error):
+                    raise KeyTakenMeanwhile(str(error.orig)) from error
+                raise
+            legs = []
+            for key, row in pending.items():
+                currency = row["currency"]
+                debit = row["debit_wallet"] or issuance_holder(currency)
+                credit = row["credit_wallet"] or issuance_holder(currency)
+                common = dict(operation_seq=seqs[key], currency=currency, posted_at=row["applied_at"])
+                legs.append(dict(common, holder=debit, counterparty=credit, amount=-row["amount"]))
+                legs.append(dict(common, holder=credit, counterparty=debit, amount=row["amount"]))
+                row["seq"] = seqs[key]
+                self._recorded[key] = row
+            self.connection.execute(statements.ADD_POSTINGS, legs)
+        dialect = self.connection.dialect.name
+        rises = [dict(wallet=w, currency=c, amount=n) for (w, c), n in sorted(change.items()) if n > 0]
+        falls = [dict(w=w, c=c, n=n) for (w, c), n in sorted(change.items()) if n < 0]
+        if rises:
+            self.connection.execute(statements.add_to_balance(dialect, balances.c.balance), rises)
+        if falls:  # rows held since they were read: they exist, and cover the fall
+            self.connection.execute(statements.CHANGE_BALANCE, falls)
+        for pair, amount in change.items():
+            if pair in self._held:
+                self._held[pair] += amount
 
     def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:
         deferred.flush(self.connection)
@@ -160,6 +242,16 @@ class SqlLedger(Ledger):
                         refs=PaymentRefs(r.message_id, r.end_to_end_id, r.transaction_id, r.uetr,
                                          r.instruction_id, r.account_servicer_ref))
                 for r in self.connection.execute(query)]
+
+
+def _unique_violation(error: IntegrityError) -> bool:
+    code = getattr(error.orig, "sqlstate", None)  # psycopg
+    return code == "23505" or "UNIQUE constraint failed" in str(error.orig)  # or SQLite's words
+
+
+def _chunks(items: list, size: int = 500) -> Iterable[list]:
+    for first in range(0, len(items), size):
+        yield items[first:first + size]
 
 
 def _recorded(row) -> RecordedOperation:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Column, Connection, and_, bindparam, select, update
+from sqlalchemy import Column, and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,19 +21,10 @@ def insert_for(dialect: str):
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
-def dialect_of(connection: Connection) -> str:
-    return connection.dialect.name
-
-
-@cache
-def claim_operation(dialect: str):
-    """INSERT an operation row unless its key exists; RETURNING its seq (None: taken)."""
-    return (insert_for(dialect)(operations).on_conflict_do_nothing(index_elements=["key"])
-            .returning(operations.c.seq))
-
-
 @cache
 def claim_inbox(dialect: str):
+    """INSERT inbox rows unless their digest exists; RETURNING the digests claimed (executed
+    with many rows: one multi-row INSERT)."""
     return (insert_for(dialect)(inbox).on_conflict_do_nothing(index_elements=["digest"])
             .returning(inbox.c.digest))
 
@@ -59,11 +50,15 @@ def take_from_balance(column: Column):
             .values({column.name: column - bindparam("a")}))
 
 
-LOCK_BALANCES = (select(balances.c.wallet)
+LOCK_BALANCES = (select(balances.c.wallet, balances.c.currency, balances.c.balance)
                  .where(and_(balances.c.wallet.in_(bindparam("wallets", expanding=True)),
-                             balances.c.currency == bindparam("c")))
-                 .order_by(balances.c.wallet).with_for_update())
-FIND_OPERATION = select(operations).where(operations.c.key == bindparam("k"))
+                             balances.c.currency.in_(bindparam("currencies", expanding=True))))
+                 .order_by(balances.c.wallet, balances.c.currency).with_for_update())
+CHANGE_BALANCE = (update(balances)
+                  .where(and_(balances.c.wallet == bindparam("w"), balances.c.currency == bindparam("c")))
+                  .values(balance=balances.c.balance + bindparam("n")))
+FIND_OPERATIONS = select(operations).where(operations.c.key.in_(bindparam("keys", expanding=True)))
+ADD_OPERATIONS = operations.insert().returning(operations.c.key, operations.c.seq)
 FIND_INBOX = select(inbox).where(inbox.c.digest == bindparam("d"))
 RECORD_INBOX = update(inbox).where(inbox.c.digest == bindparam("d")).values(
     {c.name: bindparam(c.name) for c in inbox.c if c.name != "digest"})

@@ -2,7 +2,7 @@
 with the ledger's postings."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Engine, func, select, update
@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
-from adapters.sql.ledger import as_utc, utc_naive
+from adapters.sql.ledger import KeyTakenMeanwhile, as_utc, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import RegisteredAccount
 from bridge.audit import INBOX
@@ -66,6 +66,16 @@ class SqlInbox(Inbox):
             digest=digest, received_at=utc_naive(self.clock()), verdict=_CLAIMED, summary="",
             raw=b""))
         return result.scalar() is not None  # RETURNING: rowcount is unreliable across drivers
+
+    def claim_many(self, digests: Sequence[str]) -> set[str]:
+        unique = set(digests)
+        if not unique:
+            return set()
+        received_at = utc_naive(self.clock())
+        rows = [dict(digest=d, received_at=received_at, verdict=_CLAIMED, summary="", raw=b"")
+                for d in sorted(unique)]  # one order for every unit: concurrent claims cannot deadlock
+        result = self.connection.execute(statements.claim_inbox(self.connection.dialect.name), rows)
+        return set(result.scalars().all())
 
     def record(self, record: InboundRecord) -> None:
         row = dict(
@@ -201,7 +211,7 @@ class SqlStore:
     def is_transient(error: BaseException) -> bool:
         """Deadlocks, serialization failures, lock timeouts and lost connections: retry them."""
         if isinstance(error, (OperationalError, PendingRollbackError, DisconnectionError,
-                              SqlPoolTimeout)):
+                              SqlPoolTimeout, KeyTakenMeanwhile)):
             return True  # PendingRollbackError: a connection invalidated mid-transaction
         if isinstance(error, DBAPIError):
             code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
