@@ -110,8 +110,11 @@ class Worker:
                 self.options.names.inbound, inactivity_timeout=self.options.max_wait_s):
             if method is not None:
                 batch.deliveries.append((method, properties, body, time.perf_counter()))
+            # A batch goes when full, when nothing more arrives, or when its first delivery
+            # has waited max_wait_s: a steady trickle must not hold a batch until it fills.
             if batch.deliveries and (method is None or len(batch.deliveries) >= self.options.batch_size
-                                     or stop.is_set()):
+                                     or stop.is_set()
+                                     or time.perf_counter() - batch.deliveries[0][3] >= self.options.max_wait_s):
                 self._flush(channel, publisher, batch)
                 batch = _Batch()
             if stop.is_set():
