@@ -47,3 +47,43 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
         return float("nan")
     rank = max(1, round(fraction * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _proc_stat(pid: int) -> tuple[int, str, float] | None:
+    """(parent pid, command name, CPU seconds used) of a Linux process, or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), name, (int(fields[11]) + int(fields[12])) / ticks
+
+
+def cpu_by_part(worker_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by each part of an end-to-end run on this machine: the worker
+    (its process tree), the broker (Erlang VM), the database server (PostgreSQL) and this
+    process (the load generator: publisher and reply consumer). Linux /proc; {} elsewhere."""
+    if not os.path.isdir("/proc"):
+        return {}
+    stats = {int(p): s for p in os.listdir("/proc") if p.isdigit() and (s := _proc_stat(int(p)))}
+    parts = {"worker": 0.0, "broker": 0.0, "database": 0.0, "load generator": 0.0}
+
+    def under(pid: int, ancestor: int) -> bool:
+        while pid > 1:
+            if pid == ancestor:
+                return True
+            pid = stats[pid][0] if pid in stats else 1
+        return False
+    for pid, (_, name, seconds) in stats.items():
+        if under(pid, worker_pid):
+            parts["worker"] += seconds
+        elif name in ("beam.smp", "erl_child_setup", "epmd", "inet_gethost"):
+            parts["broker"] += seconds
+        elif name.startswith("postgres"):
+            parts["database"] += seconds
+        elif pid == os.getpid():
+            parts["load generator"] += seconds
+    return parts

@@ -29,7 +29,7 @@ from growth import ledger_size, per_message_size  # noqa: E402
 from plot import growth_svg  # noqa: E402
 from replay import messages, on_fresh_store, run_once  # noqa: E402
 from validation import message_of, validation_rates  # noqa: E402
-from worker import POSTGRES, measure  # noqa: E402
+from worker import POSTGRES, cpu_line, measure  # noqa: E402
 
 SECTIONS = ("validation", "replay", "end-to-end", "reconcile", "growth")
 STORES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -77,12 +77,14 @@ def end_to_end(args) -> dict:
             say(f"  {label:<10} {workers} worker(s), backlog  {got['rate']['median']:7,.0f} msg/s "
                 f"(min {got['rate']['min']:,.0f}, max {got['rate']['max']:,.0f}); p50 "
                 f"{got['p50_ms']['median']:,.0f} ms, p99 {got['p99_ms']['median']:,.0f} ms (queued)")
+            say(cpu_line(got))
         naive = measure(store, 1, args.naive_messages, args.runs, naive=True, postgres=args.postgres)
         out["naive"][store] = naive
         best = max(v["rate"]["median"] for k, v in out["throughput"].items() if k.startswith(store))
         say(f"  {label:<10} naive pipeline         {naive['rate']['median']:7,.0f} msg/s "
             f"(min {naive['rate']['min']:,.0f}, max {naive['rate']['max']:,.0f}); the worker is "
             f"{best / naive['rate']['median']:.1f}x")
+        say(cpu_line(naive))
         for workers in (1, 2):
             paced = measure(store, workers, args.paced_messages, args.runs, offered=args.offered,
                             postgres=args.postgres)

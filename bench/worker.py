@@ -33,7 +33,7 @@ from adapters.rabbitmq.channel import PERSISTENT, confirmed_channel, connect  # 
 from adapters.rabbitmq.publisher import ConfirmedPublisher  # noqa: E402
 from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names, declare  # noqa: E402
 from broker import AMQP_URL, delete_names  # noqa: E402
-from common import percentile, spread  # noqa: E402
+from common import cpu_by_part, percentile, spread  # noqa: E402
 from replay import fresh_postgres, messages, seeded_store  # noqa: E402
 
 WORKER = [sys.executable, "-c", "from adapters.cli import main; main()", "worker"]
@@ -85,6 +85,7 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
     publisher = ConfirmedPublisher(connection)
+    cpu_before = cpu_by_part(process.pid)
     chunk = 200 if offered is None else max(1, int(offered / 100))  # paced: every 10 ms
     start = time.perf_counter()
     for first in range(0, count, chunk):
@@ -100,6 +101,7 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     offered_rate = count / (time.perf_counter() - start)
     consumer.join(timeout=max(120, count / 50))
     done.set()
+    cpu_after = cpu_by_part(process.pid)
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=60)
@@ -110,8 +112,21 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     if len(received) < count:
         raise RuntimeError(f"only {len(received)} of {count} answered")
     latencies = sorted(received[k] - sent[k] for k in received)
-    return {"rate": count / (max(received.values()) - start), "offered": offered_rate,
-            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+    elapsed = max(received.values()) - start
+    return {"rate": count / elapsed, "offered": offered_rate,
+            "p50_ms": percentile(latencies, 0.50) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000,
+            # CPU per message by part, in µs: where the machine's 2 cores went
+            **{f"cpu_us_per_message, {part}": (cpu_after[part] - cpu_before[part]) / count * 1e6
+               for part in cpu_before},
+            "cpu_busy_cores": sum(cpu_after[p] - cpu_before[p] for p in cpu_before) / elapsed}
+
+
+def cpu_line(got: dict) -> str:
+    """Where a run's CPU went, per message, by part (bench/common.cpu_by_part)."""
+    parts = [f"{key.split(', ')[1]} {value['median']:,.0f}" for key, value in got.items()
+             if key.startswith("cpu_us")]
+    return (f"             CPU per message (µs): {', '.join(parts)}; cores busy "
+            f"{got['cpu_busy_cores']['median']:.2f} of {os.cpu_count()}") if parts else ""
 
 
 def measure(store: str, workers: int, count: int, runs: int, *, offered: float | None = None,
@@ -129,7 +144,7 @@ def measure(store: str, workers: int, count: int, runs: int, *, offered: float |
                 results.append(run_once(url, workers, count, offered=offered, naive=naive))
             finally:
                 drop()
-    return {key: spread([r[key] for r in results]) for key in ("rate", "p50_ms", "p99_ms", "offered")}
+    return {key: spread([r[key] for r in results]) for key in results[0]}
 
 
 def main() -> None:
@@ -149,6 +164,7 @@ def main() -> None:
                   f"{got['rate']['median']:7.0f} msg/s (min {got['rate']['min']:.0f}, max "
                   f"{got['rate']['max']:.0f}); p50 {got['p50_ms']['median']:.0f} ms, "
                   f"p99 {got['p99_ms']['median']:.0f} ms")
+            print(cpu_line(got))
 
 
 if __name__ == "__main__":
