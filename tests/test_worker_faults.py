@@ -38,10 +38,11 @@ def stream(count: int, seed: int) -> tuple[list[bytes], int]:
     return bodies, int(sum(amounts) * 100)
 
 
-def publish(prefix: str, bodies: list[bytes]) -> None:
+def publish(prefix: str, bodies: list[bytes], *, declaring: bool = True) -> None:
     connection = connect(AMQP_URL, attempts=3)
     channel = confirmed_channel(connection)
-    declare(channel, Names(prefix), (1, 5, 15, 30, 60, 120))
+    if declaring:
+        declare(channel, Names(prefix), (1, 5, 15, 30, 60, 120))
     publish_files(channel, Names(prefix), [("stream", b) for b in bodies])
     connection.close()
 
@@ -109,14 +110,16 @@ def test_kill_9_at_random_points_loses_nothing_and_applies_nothing_twice(
 
 def test_sigterm_finishes_in_flight_work_and_exits_0(sqlite_registry, sqlite_url, amqp_prefix,
                                                       tmp_path: Path) -> None:
-    # Enough that the first worker is stopped mid-stream (it answers about 1,000/s here).
+    # Enough that the first worker is stopped mid-stream (it answers about 1,500/s here).
     bodies, expected_units = stream(5000, seed=3)
     publish(amqp_prefix, bodies)
     log = tmp_path / "worker.log"
     worker = start_worker(sqlite_url, amqp_prefix, log)
-    time.sleep(2.0)
+    wait_consuming(amqp_prefix)
+    time.sleep(0.5)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0, log.read_text()
+    assert queue_depth(f"{amqp_prefix}.in") > 0  # it was stopped mid-stream
     worker = start_worker(sqlite_url, amqp_prefix, log)
     try:
         seen = answered(amqp_prefix, 5000, timeout_s=120)
@@ -172,19 +175,22 @@ def test_reply_publishing_failing_mid_stream_loses_no_reply(sqlite_registry, sql
                                                            tmp_path: Path) -> None:
     """The outbound exchange disappears under the worker: publishes fail (404), the channel
     closes, the worker reconnects, re-declares, and the outbox sweep re-publishes."""
-    bodies, expected_units = stream(5000, seed=9)  # still flowing when the exchange goes
+    bodies, expected_units = stream(2000, seed=9)
     log = tmp_path / "worker.log"
     worker = start_worker(sqlite_url, amqp_prefix, log)
     try:
-        publish(amqp_prefix, bodies)
-        time.sleep(0.5)
+        publish(amqp_prefix, bodies[:500])
+        wait_consuming(amqp_prefix)
         connection = connect(AMQP_URL, attempts=3)
         connection.channel().exchange_delete(f"{amqp_prefix}.out")
         connection.close()
-        seen = answered(amqp_prefix, 5000, timeout_s=180)
+        # The second half arrives after the exchange is gone (and is published without
+        # re-declaring it), so however fast the worker is, its replies meet the fault.
+        publish(amqp_prefix, bodies[500:], declaring=False)
+        seen = answered(amqp_prefix, 2000, timeout_s=180)
     finally:
         worker.terminate()
         assert worker.wait(timeout=30) == 0
-    assert len(seen) == 5000, log.read_text()[-2000:]
+    assert len(seen) == 2000, log.read_text()[-2000:]
     assert "reconnecting" in log.read_text()  # the fault did happen mid-stream
     assert ledger_state(sqlite_registry)[0] == {"EUR": expected_units}
