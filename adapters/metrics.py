@@ -19,6 +19,17 @@ class WorkerMetrics:
                                  "From delivery to ack, per message",
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                           1, 2.5, 5, 10), registry=self.registry)
+        self.batch_phase = Histogram("tokenbridge_batch_phase_seconds",
+                                     "Time a delivery batch spends in each phase of the worker's "
+                                     "cycle: collect (first delivery to flush), pipeline (parse, "
+                                     "ledger, commit), publish, confirm (broker confirms), mark "
+                                     "(replies marked published), ack",
+                                     ["phase"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                         0.05, 0.1, 0.25, 0.5, 1, 2.5),
+                                     registry=self.registry)
+        self.batch_size = Histogram("tokenbridge_batch_messages", "Deliveries per batch",
+                                    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+                                    registry=self.registry)
         self.outbox_backlog = Gauge("tokenbridge_outbox_backlog",
                                     "Replies committed but not yet confirmed by the broker",
                                     registry=self.registry)

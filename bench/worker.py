@@ -56,7 +56,9 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     declare(channel, names, (1, 5, 15, 30, 60, 120))
     bodies = messages(count)
     ids = [b.split(b"<MsgId>")[1].split(b"</MsgId>")[0].decode() for b in bodies]
-    env = {**os.environ, "TOKENBRIDGE_DATABASE_URL": url, "TOKENBRIDGE_AMQP_PREFIX": prefix}
+    metrics_port = _free_port(workers)
+    env = {**os.environ, "TOKENBRIDGE_DATABASE_URL": url, "TOKENBRIDGE_AMQP_PREFIX": prefix,
+           "TOKENBRIDGE_METRICS_PORT": str(metrics_port)}
     command = NAIVE if naive else [*WORKER, "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, cwd=ROOT)
@@ -102,6 +104,7 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     consumer.join(timeout=max(120, count / 50))
     done.set()
     cpu_after = cpu_by_part(process.pid)
+    cycle = {} if naive else batch_phases(metrics_port, workers)
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=60)
@@ -118,7 +121,46 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
             # CPU per message by part, in µs: where the machine's 2 cores went
             **{f"cpu_us_per_message, {part}": (cpu_after[part] - cpu_before[part]) / count * 1e6
                for part in cpu_before},
-            "cpu_busy_cores": sum(cpu_after[p] - cpu_before[p] for p in cpu_before) / elapsed}
+            "cpu_busy_cores": sum(cpu_after[p] - cpu_before[p] for p in cpu_before) / elapsed,
+            **cycle}
+
+
+def _free_port(count: int) -> int:
+    """A base port with `count` free ports after it (worker i serves metrics on base + i)."""
+    import socket
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count < 65536:
+            return base
+
+
+def batch_phases(port: int, workers: int) -> dict:
+    """The workers' own account of their cycle (tokenbridge_batch_phase_seconds), scraped from
+    their metrics endpoints: mean ms per batch in each phase, and mean deliveries per batch."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for index in range(workers):
+        text = urlopen(f"http://127.0.0.1:{port + index}/metrics", timeout=5).read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                label = sample.labels.get("phase", "batch") if family.name in (
+                    "tokenbridge_batch_phase_seconds", "tokenbridge_batch_messages") else None
+                if label is None:
+                    continue
+                if sample.name.endswith("_sum"):
+                    sums[label] = sums.get(label, 0.0) + sample.value
+                elif sample.name.endswith("_count"):
+                    counts[label] = counts.get(label, 0.0) + sample.value
+    got = {f"batch_ms, {phase}": sums[phase] / counts[phase] * 1000
+           for phase in sums if phase != "batch" and counts.get(phase)}
+    if counts.get("batch"):
+        got["messages_per_batch"] = sums["batch"] / counts["batch"]
+    return got
 
 
 def cpu_line(got: dict) -> str:
@@ -127,6 +169,14 @@ def cpu_line(got: dict) -> str:
              if key.startswith("cpu_us")]
     return (f"             CPU per message (µs): {', '.join(parts)}; cores busy "
             f"{got['cpu_busy_cores']['median']:.2f} of {os.cpu_count()}") if parts else ""
+
+
+def cycle_line(got: dict) -> str:
+    """The worker's cycle, per batch: mean ms in each phase (bench/worker.batch_phases)."""
+    phases = [f"{key.split(', ')[1]} {value['median']:.1f}" for key, value in got.items()
+              if key.startswith("batch_ms")]
+    return (f"             per batch (ms): {', '.join(phases)}; "
+            f"{got['messages_per_batch']['median']:.0f} messages per batch") if phases else ""
 
 
 def measure(store: str, workers: int, count: int, runs: int, *, offered: float | None = None,
@@ -165,6 +215,7 @@ def main() -> None:
                   f"{got['rate']['max']:.0f}); p50 {got['p50_ms']['median']:.0f} ms, "
                   f"p99 {got['p99_ms']['median']:.0f} ms")
             print(cpu_line(got))
+            print(cycle_line(got))
 
 
 if __name__ == "__main__":

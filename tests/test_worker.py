@@ -263,3 +263,30 @@ def test_metrics_are_served_for_prometheus(registry, amqp_prefix) -> None:
     assert 'tokenbridge_transactions_total{operation="mint",reason="",status="ACSC"} 3.0' in text
     assert "tokenbridge_processing_seconds_count 4.0" in text
     assert "tokenbridge_outbox_backlog" in text and "tokenbridge_dead_lettered_total" in text
+
+
+def test_a_batch_is_what_has_arrived_not_a_wait_for_company(registry, amqp_prefix) -> None:
+    """A batch goes as soon as the deliveries stop coming, never above batch_size: with
+    max_wait_s at a minute, neither a backlog's tail nor a lone message waits for it."""
+    from adapters.metrics import WorkerMetrics
+    publish(amqp_prefix, mints(120))  # a backlog before the worker starts
+    runner = RunningWorker(registry, amqp_prefix, batch_size=50, max_wait_s=60.0)
+    runner.worker.metrics = metrics = WorkerMetrics()
+    with runner:
+        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 120, timeout_s=30)) == 120
+        publish(amqp_prefix, mints(1, amount="2.00"))
+        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=10)) == 1
+    sizes = metrics.registry.get_sample_value
+    assert sizes("tokenbridge_batch_messages_sum") == 121
+    assert sizes("tokenbridge_batch_messages_bucket", {"le": "20.0"}) >= 1  # the backlog's tail
+    assert sizes("tokenbridge_batch_messages_bucket", {"le": "50.0"}) == sizes("tokenbridge_batch_messages_count")
+
+
+def test_confirmed_replies_are_marked_published_even_when_marking_is_deferred(registry, amqp_prefix) -> None:
+    """Marks gather over batches (mark_interval_s); idle time and a stop still write them all,
+    so no sweep publishes a reply a second time."""
+    with RunningWorker(registry, amqp_prefix, batch_size=10, mark_interval_s=3600.0):
+        publish(amqp_prefix, mints(60))
+        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 60, timeout_s=30)) == 60
+    with registry() as uow:
+        assert uow.outbox.backlog() == 0

@@ -1,16 +1,21 @@
 """The worker: consume inbound messages, run the pipeline, publish replies from the outbox with
 confirms, ack. At-least-once in, exactly-once effects.
 
-Per batch (up to `batch_size` deliveries, or what arrived within `max_wait_s`):
+A batch is what has arrived when the worker is free: it goes as soon as no further delivery
+comes within `linger_s` (the buffer is drained), when it holds `batch_size`, or when its first
+delivery has waited `max_wait_s`. Under load, deliveries pile up while a batch runs, so batches
+grow by themselves; under light load a message does not wait for company. Per batch:
 1. the messages run through the pipeline in one unit of work: their effects, inbox records and
    replies commit together, once (`Pipeline.handle_batch`; one at a time if that fails);
 2. replies, dead letters and retries are all published, then their confirms awaited at once;
-3. the replies are marked published in the outbox (one transaction);
-4. the batch is acked with one `multiple` ack.
+3. the batch is acked with one `multiple` ack;
+4. the confirmed replies are marked published in the outbox, gathered over batches (one
+   transaction at most every `mark_interval_s`, and whenever the worker is idle or stops).
 A crash anywhere re-delivers unacked messages: the inbox answers them with the reply recorded
 the first time (same `message_id`, so reply consumers can dedupe) and applies nothing again.
-Replies committed but never confirmed are re-published by the sweep at start and every
-`sweep_interval_s`.
+Replies committed but not marked published (never confirmed, or the worker died before
+marking) are re-published by the sweep at start and every `sweep_interval_s`, once older than
+`sweep_age_s`: far longer than a mark is ever deferred.
 
 On a ledger that settles after the answer (EVM: ACSP, then ACSC or RJCT), `settle` runs a
 settlement round after each batch and every `settle_interval_s` when idle; the follow-up
@@ -50,7 +55,10 @@ class WorkerOptions:
     names: Names = Names()
     prefetch: int = 200
     batch_size: int = 100
-    max_wait_s: float = 0.02
+    linger_s: float = 0.001  # an open batch goes when nothing more arrives within this
+    max_wait_s: float = 0.02  # ...or when its first delivery has waited this long
+    idle_poll_s: float = 0.2  # how often an idle worker looks at stop, sweep and settle
+    mark_interval_s: float = 0.5  # confirmed replies are marked published at least this often
     retry: RetryPolicy = RetryPolicy()
     sweep_interval_s: float = 5.0
     sweep_age_s: float = 10.0  # younger unpublished replies may be in another worker's hands
@@ -77,6 +85,8 @@ class Worker:
         self.metrics = metrics or WorkerMetrics()
         self._last_sweep = 0.0
         self._last_settle = 0.0
+        self._confirmed: list[str] = []  # replies confirmed by the broker, not yet marked
+        self._last_mark = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set; reconnect with back-off whenever the broker goes away."""
@@ -104,33 +114,52 @@ class Worker:
         channel.basic_qos(prefetch_count=self.options.prefetch)
         publisher = ConfirmedPublisher(connection)
         self._sweep(publisher)
+        # Deliveries are stamped as pika dispatches them, including while a batch is running
+        # (its confirm wait drives the same connection), so the latency histogram counts the
+        # time a message waits for the batch before its own.
+        arrived: list[tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes, float]] = []
+        tag = channel.basic_consume(
+            self.options.names.inbound,
+            lambda _ch, method, properties, body: arrived.append(
+                (method, properties, body, time.perf_counter())))
         log.info("worker consuming", queue=self.options.names.inbound, prefetch=self.options.prefetch)
-        batch = _Batch()
-        for method, properties, body in channel.consume(
-                self.options.names.inbound, inactivity_timeout=self.options.max_wait_s):
-            if method is not None:
-                batch.deliveries.append((method, properties, body, time.perf_counter()))
-            # A batch goes when full, when nothing more arrives, or when its first delivery
-            # has waited max_wait_s: a steady trickle must not hold a batch until it fills.
-            if batch.deliveries and (method is None or len(batch.deliveries) >= self.options.batch_size
-                                     or stop.is_set()
-                                     or time.perf_counter() - batch.deliveries[0][3] >= self.options.max_wait_s):
-                self._flush(channel, publisher, batch)
-                batch = _Batch()
-            if stop.is_set():
-                break
-            if time.monotonic() - self._last_sweep > self.options.sweep_interval_s:
-                self._sweep(publisher)
-            if self.settle is not None and (
-                    time.monotonic() - self._last_settle > self.options.settle_interval_s):
-                self._settle(publisher)
-        # Unprocessed prefetched deliveries go back to the queue when the channel closes.
-        channel.cancel()
+        try:
+            while True:
+                before = len(arrived)
+                connection.process_data_events(
+                    time_limit=self.options.linger_s if arrived else self.options.idle_poll_s)
+                if arrived and (len(arrived) == before or stop.is_set() or self._full(arrived)):
+                    batch, arrived[:] = arrived[:self.options.batch_size], arrived[self.options.batch_size:]
+                    self._flush(channel, publisher, _Batch(deliveries=batch))
+                if stop.is_set():
+                    break
+                self._housekeeping(publisher, idle=not arrived)
+        finally:
+            self._mark_published()  # replies confirmed so far, even when the broker went away
+        # Deliveries not yet in a batch go back to the queue when the channel closes.
+        channel.basic_cancel(tag)
+
+    def _full(self, arrived: list) -> bool:
+        return (len(arrived) >= self.options.batch_size
+                or time.perf_counter() - arrived[0][3] >= self.options.max_wait_s)
+
+    def _housekeeping(self, publisher: ConfirmedPublisher, idle: bool) -> None:
+        if idle:
+            self._mark_published()
+        if time.monotonic() - self._last_sweep > self.options.sweep_interval_s:
+            self._sweep(publisher)
+        if self.settle is not None and (
+                time.monotonic() - self._last_settle > self.options.settle_interval_s):
+            self._settle(publisher)
 
     def _flush(self, channel: BlockingChannel, publisher: ConfirmedPublisher, batch: _Batch) -> None:
+        lap = self._laps(batch.deliveries[0][3])
+        self.metrics.batch_size.observe(len(batch.deliveries))
+        lap("collect")
         results = self.pipeline.handle_batch([body for _, _, body, _ in batch.deliveries])
         for (_, properties, body, _), result in zip(batch.deliveries, results):
             self._sort(body, properties, result, batch)
+        lap("pipeline")
         for reply in batch.replies:
             publisher.publish(self.options.names.outbound, reply.message_type, reply.body,
                               reply_properties(reply))
@@ -138,15 +167,30 @@ class Worker:
             self._dead_letter(publisher, body, properties, reason)
         for body, properties, attempts, delay in batch.retries:
             self._retry(publisher, body, properties, attempts, delay)
+        lap("publish")
         publisher.wait()  # all confirmed, or PublishFailed: nothing is acked, all comes again
-        if batch.replies:
-            self._mark_published([r.message_id for r in batch.replies])
+        lap("confirm")
         channel.basic_ack(batch.deliveries[-1][0].delivery_tag, multiple=True)
-        now = time.perf_counter()
+        now = lap("ack")
         for *_, started in batch.deliveries:
             self.metrics.latency.observe(now - started)
+        self._confirmed.extend(r.message_id for r in batch.replies)
+        if time.monotonic() - self._last_mark >= self.options.mark_interval_s:
+            self._mark_published()
+            lap("mark")
         if self.settle is not None:
             self._settle(publisher)  # submit what this batch planned without waiting for the timer
+
+    def _laps(self, since: float) -> Callable[[str], float]:
+        """A stopwatch over the batch's phases: each call observes the time since the last one."""
+        last = [since]
+
+        def lap(phase: str) -> float:
+            now = time.perf_counter()
+            self.metrics.batch_phase.labels(phase).observe(now - last[0])
+            last[0] = now
+            return now
+        return lap
 
     def _settle(self, publisher: ConfirmedPublisher) -> None:
         """One settlement round; its follow-up pacs.002s (already in the outbox) published."""
@@ -168,8 +212,8 @@ class Worker:
             publisher.publish(self.options.names.outbound, reply.message_type, reply.body,
                               reply_properties(reply))
         publisher.wait()
-        if replies:
-            self._mark_published([r.message_id for r in replies])
+        self._confirmed.extend(r.message_id for r in replies)
+        self._mark_published()
 
     def _sort(self, body: bytes, properties: pika.BasicProperties,
               result: MessageOutcome | Exception, batch: _Batch) -> None:
@@ -218,7 +262,13 @@ class Worker:
             delivery_mode=PERSISTENT))
         self.metrics.retried.inc()
 
-    def _mark_published(self, message_ids: list[str]) -> None:
+    def _mark_published(self) -> None:
+        """Mark the replies confirmed so far published. Deferring this is safe: an unmarked
+        reply is at worst published once more by a sweep, with the same message_id."""
+        self._last_mark = time.monotonic()
+        if not self._confirmed:
+            return
+        message_ids, self._confirmed = self._confirmed, []
         try:
             with self.unit_of_work() as uow:
                 uow.outbox.mark_published(message_ids)
