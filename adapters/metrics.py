@@ -22,8 +22,9 @@ class WorkerMetrics:
         self.batch_phase = Histogram("tokenbridge_batch_phase_seconds",
                                      "Time a delivery batch spends in each phase of the worker's "
                                      "cycle: collect (first delivery to flush), pipeline (parse, "
-                                     "ledger, commit), publish, confirm (broker confirms), mark "
-                                     "(replies marked published), ack",
+                                     "ledger, commit), publish, confirm (broker confirms), ack; "
+                                     "and mark: each transaction marking confirmed replies "
+                                     "published (one per several batches)",
                                      ["phase"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                          0.05, 0.1, 0.25, 0.5, 1, 2.5),
                                      registry=self.registry)

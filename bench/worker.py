@@ -160,6 +160,7 @@ def batch_phases(port: int, workers: int) -> dict:
            for phase in sums if phase != "batch" and counts.get(phase)}
     if counts.get("batch"):
         got["messages_per_batch"] = sums["batch"] / counts["batch"]
+        got["marks_per_batch"] = counts.get("mark", 0.0) / counts["batch"]
     return got
 
 
@@ -176,7 +177,8 @@ def cycle_line(got: dict) -> str:
     phases = [f"{key.split(', ')[1]} {value['median']:.1f}" for key, value in got.items()
               if key.startswith("batch_ms")]
     return (f"             per batch (ms): {', '.join(phases)}; "
-            f"{got['messages_per_batch']['median']:.0f} messages per batch") if phases else ""
+            f"{got['messages_per_batch']['median']:.0f} messages and "
+            f"{got['marks_per_batch']['median']:.2f} marks per batch") if phases else ""
 
 
 def measure(store: str, workers: int, count: int, runs: int, *, offered: float | None = None,

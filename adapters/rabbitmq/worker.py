@@ -125,10 +125,13 @@ class Worker:
         log.info("worker consuming", queue=self.options.names.inbound, prefetch=self.options.prefetch)
         try:
             while True:
-                before = len(arrived)
-                connection.process_data_events(
-                    time_limit=self.options.linger_s if arrived else self.options.idle_poll_s)
-                if arrived and (len(arrived) == before or stop.is_set() or self._full(arrived)):
+                drained = False
+                if not (arrived and self._full(arrived)) and not stop.is_set():
+                    before = len(arrived)  # a full batch goes without waiting on the socket
+                    connection.process_data_events(
+                        time_limit=self.options.linger_s if arrived else self.options.idle_poll_s)
+                    drained = len(arrived) == before
+                if arrived and (drained or stop.is_set() or self._full(arrived)):
                     batch, arrived[:] = arrived[:self.options.batch_size], arrived[self.options.batch_size:]
                     self._flush(channel, publisher, _Batch(deliveries=batch))
                 if stop.is_set():
@@ -177,7 +180,6 @@ class Worker:
         self._confirmed.extend(r.message_id for r in batch.replies)
         if time.monotonic() - self._last_mark >= self.options.mark_interval_s:
             self._mark_published()
-            lap("mark")
         if self.settle is not None:
             self._settle(publisher)  # submit what this batch planned without waiting for the timer
 
@@ -269,6 +271,7 @@ class Worker:
         if not self._confirmed:
             return
         message_ids, self._confirmed = self._confirmed, []
+        started = time.perf_counter()
         try:
             with self.unit_of_work() as uow:
                 uow.outbox.mark_published(message_ids)
@@ -276,6 +279,7 @@ class Worker:
         except Exception as error:  # noqa: BLE001 - the sweep re-publishes; consumers dedupe
             log.warning("could not mark replies published", count=len(message_ids),
                         error=type(error).__name__)
+        self.metrics.batch_phase.labels("mark").observe(time.perf_counter() - started)
 
     def _sweep(self, publisher: ConfirmedPublisher) -> None:
         """Publish replies committed but not confirmed (after a crash, or a failed mark). Only
