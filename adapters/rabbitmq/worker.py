@@ -125,12 +125,13 @@ class Worker:
         log.info("worker consuming", queue=self.options.names.inbound, prefetch=self.options.prefetch)
         try:
             while True:
-                drained = False
-                if not (arrived and self._full(arrived)) and not stop.is_set():
-                    before = len(arrived)  # a full batch goes without waiting on the socket
+                before = len(arrived)
+                if arrived and (self._full(arrived) or stop.is_set()):
+                    connection.process_data_events(time_limit=0)  # what is there; no waiting
+                else:
                     connection.process_data_events(
                         time_limit=self.options.linger_s if arrived else self.options.idle_poll_s)
-                    drained = len(arrived) == before
+                drained = len(arrived) == before
                 if arrived and (drained or stop.is_set() or self._full(arrived)):
                     batch, arrived[:] = arrived[:self.options.batch_size], arrived[self.options.batch_size:]
                     self._flush(channel, publisher, _Batch(deliveries=batch))
