@@ -54,3 +54,16 @@ def delete_names(prefix: str) -> None:
             ch.exchange_delete(f"{prefix}.{suffix}")
     finally:
         connection.close()
+
+
+def wait_consuming(prefix: str, timeout_s: float = 30) -> None:
+    """Until a worker consumes from the inbound queue: a worker told to stop while Python is
+    still importing (before its handlers exist) dies by the signal instead of stopping."""
+    connection, ch = channel()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while ch.queue_declare(f"{prefix}.in", passive=True).method.consumer_count < 1:
+            assert time.monotonic() < deadline, "the worker never started consuming"
+            time.sleep(0.1)
+    finally:
+        connection.close()

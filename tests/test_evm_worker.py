@@ -33,7 +33,7 @@ from bridge.accounts import RegisteredAccount
 from bridge.iso.catalogue import SchemaCatalogue
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.settlement import SettlementChange
-from broker import drain
+from broker import drain, wait_consuming
 from builders import Tx, app_header, pacs008, swift_envelope
 from test_worker import RunningWorker, publish
 
@@ -231,6 +231,7 @@ def test_the_worker_command_killed_mid_settlement_answers_every_payment_once(
         def settled(got: list) -> bool:
             return len({statuses(b)[0] for _, b in replies + got if b"ACSC" in b}) >= count
         replies += drain(f"{amqp_prefix}.out", settled, timeout_s=180)
+        wait_consuming(amqp_prefix)  # the first worker may have settled all before its kill
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0

@@ -16,7 +16,7 @@ import pytest
 from adapters.rabbitmq.channel import confirmed_channel, connect
 from adapters.rabbitmq.topology import Names, declare
 from adapters.rabbitmq.worker import publish_files
-from broker import AMQP_URL, drain, queue_depth
+from broker import AMQP_URL, drain, queue_depth, wait_consuming
 from builders import Tx, pacs008
 
 ALICE, FATIMA = "DE82500199000417283905", "FR7630004008280001058392658"
@@ -63,18 +63,6 @@ def ledger_state(store) -> tuple[dict, int, int]:
     with store() as uow:
         postings = uow.ledger.journal()
         return uow.ledger.supply(), len(postings), len({p.operation_key for p in postings})
-
-
-def wait_consuming(prefix: str, timeout_s: float = 30) -> None:
-    """Until a worker consumes from the inbound queue: a worker told to stop while Python is
-    still importing (before its handlers exist) dies by the signal instead of stopping."""
-    connection = connect(AMQP_URL, attempts=3)
-    channel = connection.channel()
-    deadline = time.monotonic() + timeout_s
-    while channel.queue_declare(f"{prefix}.in", passive=True).method.consumer_count < 1:
-        assert time.monotonic() < deadline, "the worker never started consuming"
-        time.sleep(0.1)
-    connection.close()
 
 
 @pytest.mark.parametrize("count", [8000])
