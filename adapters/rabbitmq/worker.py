@@ -65,9 +65,13 @@ class WorkerOptions:
     settle_interval_s: float = 1.0
 
 
+# A delivery as the worker holds it: with the moment pika dispatched it (perf_counter).
+_Delivery = tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes, float]
+
+
 @dataclass
 class _Batch:
-    deliveries: list[tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes, float]] = field(default_factory=list)
+    deliveries: list[_Delivery] = field(default_factory=list)
     replies: list[OutboundMessage] = field(default_factory=list)
     dead: list[tuple[bytes, pika.BasicProperties, str]] = field(default_factory=list)
     retries: list[tuple[bytes, pika.BasicProperties, int, float]] = field(default_factory=list)
@@ -117,7 +121,7 @@ class Worker:
         # Deliveries are stamped as pika dispatches them, including while a batch is running
         # (its confirm wait drives the same connection), so the latency histogram counts the
         # time a message waits for the batch before its own.
-        arrived: list[tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes, float]] = []
+        arrived: list[_Delivery] = []
         tag = channel.basic_consume(
             self.options.names.inbound,
             lambda _ch, method, properties, body: arrived.append(
@@ -148,7 +152,7 @@ class Worker:
                 or time.perf_counter() - arrived[0][3] >= self.options.max_wait_s)
 
     def _housekeeping(self, publisher: ConfirmedPublisher, idle: bool) -> None:
-        if idle:
+        if idle or time.monotonic() - self._last_mark >= self.options.mark_interval_s:
             self._mark_published()
         if time.monotonic() - self._last_sweep > self.options.sweep_interval_s:
             self._sweep(publisher)
@@ -164,9 +168,7 @@ class Worker:
         for (_, properties, body, _), result in zip(batch.deliveries, results):
             self._sort(body, properties, result, batch)
         lap("pipeline")
-        for reply in batch.replies:
-            publisher.publish(self.options.names.outbound, reply.message_type, reply.body,
-                              reply_properties(reply))
+        self._publish(publisher, batch.replies)
         for body, properties, reason in batch.dead:
             self._dead_letter(publisher, body, properties, reason)
         for body, properties, attempts, delay in batch.retries:
@@ -178,9 +180,7 @@ class Worker:
         now = lap("ack")
         for *_, started in batch.deliveries:
             self.metrics.latency.observe(now - started)
-        self._confirmed.extend(r.message_id for r in batch.replies)
-        if time.monotonic() - self._last_mark >= self.options.mark_interval_s:
-            self._mark_published()
+        self._confirmed.extend(r.message_id for r in batch.replies)  # marked by _housekeeping
         if self.settle is not None:
             self._settle(publisher)  # submit what this batch planned without waiting for the timer
 
@@ -210,13 +210,16 @@ class Worker:
         self._publish_replies(publisher, follow_ups)
         self.metrics.follow_ups.inc(len(follow_ups))
 
-    def _publish_replies(self, publisher: ConfirmedPublisher, replies: list[OutboundMessage]) -> None:
+    def _publish(self, publisher: ConfirmedPublisher, replies: list[OutboundMessage]) -> None:
         for reply in replies:
             publisher.publish(self.options.names.outbound, reply.message_type, reply.body,
                               reply_properties(reply))
+
+    def _publish_replies(self, publisher: ConfirmedPublisher, replies: list[OutboundMessage]) -> None:
+        """Published and confirmed; marked published with the next marks (_housekeeping)."""
+        self._publish(publisher, replies)
         publisher.wait()
         self._confirmed.extend(r.message_id for r in replies)
-        self._mark_published()
 
     def _sort(self, body: bytes, properties: pika.BasicProperties,
               result: MessageOutcome | Exception, batch: _Batch) -> None:
@@ -296,6 +299,7 @@ class Worker:
                 if not pending:
                     return
                 self._publish_replies(publisher, pending)
+                self._mark_published()  # now: the next round must not find the same rows
                 log.info("outbox relayed", count=len(pending))
         except CONNECTION_ERRORS:
             raise
