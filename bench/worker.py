@@ -126,14 +126,19 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
 
 
 def _free_port(count: int) -> int:
-    """A base port with `count` free ports after it (worker i serves metrics on base + i)."""
+    """A base port free with the `count - 1` after it (worker i serves metrics on base + i)."""
     import socket
     while True:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             base = probe.getsockname()[1]
-        if base + count < 65536:
+        try:
+            for port in range(base + 1, base + count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
             return base
+        except (OSError, OverflowError):
+            continue  # one of the next ports is taken, or past 65535: another base
 
 
 def batch_phases(port: int, workers: int) -> dict:
@@ -147,11 +152,10 @@ def batch_phases(port: int, workers: int) -> dict:
     for index in range(workers):
         text = urlopen(f"http://127.0.0.1:{port + index}/metrics", timeout=5).read().decode()
         for family in text_string_to_metric_families(text):
+            if family.name not in ("tokenbridge_batch_phase_seconds", "tokenbridge_batch_messages"):
+                continue
             for sample in family.samples:
-                label = sample.labels.get("phase", "batch") if family.name in (
-                    "tokenbridge_batch_phase_seconds", "tokenbridge_batch_messages") else None
-                if label is None:
-                    continue
+                label = sample.labels.get("phase", "batch")  # the batch size has no phase
                 if sample.name.endswith("_sum"):
                     sums[label] = sums.get(label, 0.0) + sample.value
                 elif sample.name.endswith("_count"):

@@ -169,7 +169,8 @@ class Pipeline:
                 decided = translate(tx, read.payload.group_header, uow.accounts.get)
                 if isinstance(decided, TokenOperation):
                     planned.append(decided)
-                    lookups.extend(filter(None, [statement_key_of(decided)]))
+                    if (ref := statement_key_of(decided)) is not None:
+                        lookups.append(ref)
         if planned:
             uow.ledger.prepare(planned, lookups)
 
