@@ -332,14 +332,20 @@ def test_a_reverted_operation_is_rejected_its_balances_restored_and_answered_aga
     assert bridge.on_chain("EUR", "balanceOf", BRUNO_A) == 0
 
 
+def mint_behind_the_bridge(bridge, op: TokenOperation, wallet: str, amount: int) -> None:
+    """A mint sent straight to the chain under `op`'s reference, as an earlier run or another
+    node would have: the bridge finds the reference used when it settles `op`."""
+    chain = bridge.plugin.chain
+    data = chain.call_data(MINT, None, wallet, amount, "0x" + op.key_bytes32.hex())
+    tx = chain.sign(bridge.token("EUR"), data, chain.nonce_at("pending"), 200_000, chain.fees())
+    assert chain.send(tx.raw) is None
+
+
 def test_a_reference_already_used_on_chain_for_the_same_payment_is_adopted_not_repeated(bridge) -> None:
     op = evm_mint(700, ALICE_A)
     bridge.apply(op)
     # Someone (an earlier run, another node) already settled this very payment on chain.
-    chain = bridge.plugin.chain
-    data = chain.call_data(MINT, None, ALICE_A, 700, "0x" + op.key_bytes32.hex())
-    tx = chain.sign(bridge.token("EUR"), data, chain.nonce_at("pending"), 200_000, chain.fees())
-    assert chain.send(tx.raw) is None
+    mint_behind_the_bridge(bridge, op, ALICE_A, 700)
     bridge.devchain.mine()
     changes = bridge.settle()
     assert [(c.key, c.new_status) for c in changes] == [(op.key, "ACSC")]
@@ -349,10 +355,7 @@ def test_a_reference_already_used_on_chain_for_the_same_payment_is_adopted_not_r
 def test_a_reference_used_on_chain_for_another_payment_is_am05(bridge) -> None:
     op = evm_mint(700, ALICE_A)
     bridge.apply(op)
-    chain = bridge.plugin.chain
-    data = chain.call_data(MINT, None, BRUNO_A, 1, "0x" + op.key_bytes32.hex())
-    tx = chain.sign(bridge.token("EUR"), data, chain.nonce_at("pending"), 200_000, chain.fees())
-    chain.send(tx.raw)
+    mint_behind_the_bridge(bridge, op, BRUNO_A, 1)
     changes = bridge.settle()
     assert [(c.key, c.new_status, c.reason) for c in changes] == [(op.key, "RJCT", "AM05")]
     assert bridge.on_chain("EUR", "totalSupply") == 1
