@@ -38,3 +38,29 @@ class Party:
 
     name: str | None = None
     account: AccountId | None = None
+
+
+def institution_bic(bic: str | None) -> str | None:
+    """A BIC as an institution is named: upper case, without spaces, and BIC11 `XXX` (the
+    primary office) written as its BIC8, since the two name the same institution."""
+    if not bic:
+        return None
+    bic = bic.replace(" ", "").upper()
+    return bic[:8] if len(bic) == 11 and bic.endswith("XXX") else bic
+
+
+def same_institution(a: str | None, b: str | None) -> bool:
+    """True when two BICs name the same bank: the same BIC8 (party, country and location);
+    a branch code names an office of that bank, not another bank."""
+    a, b = institution_bic(a), institution_bic(b)
+    return bool(a and b) and a[:8] == b[:8]
+
+
+def bic_listed(bic: str | None, listed: frozenset[str] | set[str]) -> bool:
+    """True when `bic` is named by a list of BICs: a listed BIC8 (or BIC11 `XXX`) covers every
+    office of that bank; a listed BIC11 with a branch code covers that branch only."""
+    found = institution_bic(bic)
+    if not found:
+        return False
+    names = {institution_bic(entry) for entry in listed}
+    return found in names or found[:8] in names
