@@ -95,3 +95,14 @@ def test_every_sample_replays_without_ag01_under_the_authorisation_rules(registr
                                "rejected" if name.startswith("pacs008/09") else "accepted")
                         for name in verdicts}
     assert state(store)[1] == {"EUR": 1062500, "JPY": 150000, "KWD": 12345}
+
+
+def test_statement_senders_are_read_from_the_environment_and_wired() -> None:
+    from adapters.bootstrap import bridge_config
+    from adapters.config import load_settings
+    settings = load_settings({"TOKENBRIDGE_ISSUER_BIC": ISSUER, "TOKENBRIDGE_ALLOWED_SENDERS": f"{BNP}, barcgb22",
+                              "TOKENBRIDGE_STATEMENT_SENDERS": " markdeffxxx ,TOKNDEFF"})
+    authority = bridge_config(settings).authority
+    assert authority.allowed_senders == frozenset({BNP, "BARCGB22"})
+    assert authority.statement_servicers == frozenset({"MARKDEFFXXX", "TOKNDEFF"})
+    assert bridge_config(load_settings({"TOKENBRIDGE_ISSUER_BIC": ISSUER})).authority.statement_servicers == {ISSUER}
