@@ -106,3 +106,16 @@ def test_statement_senders_are_read_from_the_environment_and_wired() -> None:
     assert authority.allowed_senders == frozenset({BNP, "BARCGB22"})
     assert authority.statement_servicers == frozenset({"MARKDEFFXXX", "TOKNDEFF"})
     assert bridge_config(load_settings({"TOKENBRIDGE_ISSUER_BIC": ISSUER})).authority.statement_servicers == {ISSUER}
+
+
+def test_a_transaction_level_instructing_agent_is_read_and_must_be_allowed(registry) -> None:
+    run = pipeline(registry, ManualClock(), issuer_bic=ISSUER, allowed_senders=frozenset({BNP}))
+    credits = [Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE) for _ in range(2)]
+    xml = pacs008(credits, instructing_bic=BNP)
+    second = xml.rindex("<ChrgBr>SLEV</ChrgBr>") + len("<ChrgBr>SLEV</ChrgBr>")
+    xml = xml[:second] + "<InstgAgt><FinInstnId><BICFI>DEUTDEFFXXX</BICFI></FinInstnId></InstgAgt>" + xml[second:]
+    outcome = run.handle(xml.encode())
+    assert outcome.verdict == "rejected" and not outcome.findings
+    assert [(status, reason) for status, reason, _ in answered(outcome)] == [("RJCT", "AG01")] * 2
+    assert "DEUTDEFFXXX (CdtTrfTxInf[2]/InstgAgt)" in answered(outcome)[0][2]
+    assert state(registry) == ({}, {})
