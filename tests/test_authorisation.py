@@ -1,6 +1,7 @@
 """Who may cause what (bridge.authorisation), as pure rules: no store, no XML."""
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -38,9 +39,8 @@ def message(*transactions: CreditTransfer, instructing: str | None = None) -> Cr
     group = GroupHeader("MSG-1", None, len(transactions),
                         instructing_agent=Agent(instructing) if instructing else None)
     # as the reader does: a transaction without its own InstgAgt carries the group's
-    filled = tuple(t if t.instructing_agent else CreditTransfer(**{
-        **{f: getattr(t, f) for f in t.__slots__}, "instructing_agent": group.instructing_agent})
-        for t in transactions)
+    filled = tuple(t if t.instructing_agent else replace(t, instructing_agent=group.instructing_agent)
+                   for t in transactions)
     return CreditTransferMessage("pacs.008.001.08", group, filled)
 
 
