@@ -20,6 +20,7 @@ class Settings:
     database_url: str = "sqlite:///tokenbridge.db"
     issuer_bic: str | None = None
     allowed_senders: str | None = None  # comma-separated BICs; None = any
+    statement_senders: str | None = None  # comma-separated BICs; None = the issuer (bridge.authorisation)
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     ledger: str = "sql"
     evm_url: str | None = None
@@ -38,14 +39,22 @@ class Settings:
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
-        if not self.allowed_senders:
-            return None
-        return frozenset(b.strip().upper() for b in self.allowed_senders.split(",") if b.strip())
+        return _bic_list(self.allowed_senders)
+
+    @property
+    def statement_sender_bics(self) -> frozenset[str] | None:
+        return _bic_list(self.statement_senders)
 
     def __repr__(self) -> str:  # keep the key out of any log line or traceback
         shown = {f.name: ("***" if f.name == "evm_key" and getattr(self, f.name) else getattr(self, f.name))
                  for f in fields(self)}
         return f"Settings({shown})"
+
+
+def _bic_list(listed: str | None) -> frozenset[str] | None:
+    """Comma-separated BICs as a set; None when none is given."""
+    bics = frozenset(b.strip().upper() for b in (listed or "").split(",") if b.strip())
+    return bics or None
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

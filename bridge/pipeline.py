@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 
 import structlog
 
+from bridge.authorisation import (Authority, authorise_instruction, authorise_operation,
+                                  authorise_statement)
 from bridge.iso.findings import Finding
 from bridge.iso.pacs002 import reply_version, write_reply
 from bridge.iso.reader import MessageReader, ReadMessage
@@ -26,7 +28,7 @@ from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import Rejection, TokenOperation
 from bridge.payments import CreditTransferMessage
 from bridge.ports import Inbox, Outbox, UnitOfWork
-from bridge.reconciler import reconcile_statement_message, unauthorised_statement
+from bridge.reconciler import reconcile_statement_message
 from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
                            PARTIALLY_ACCEPTED, REJECTED, ReplyHeader, StatusReport,
                            TransactionStatus)
@@ -38,7 +40,6 @@ from bridge.translation import translate
 log = structlog.get_logger("tokenbridge.pipeline")
 
 ACCEPTED, PARTIAL, REJECTED_VERDICT, REFUSED = "accepted", "partial", "rejected", "refused"
-NOT_AUTHORISED = "AG01"  # TransactionForbidden: sender not allowed, or not addressed to us
 
 OVERSIZED_KEPT_BYTES = 64 * 1024
 """Of an input refused for its size, the inbox keeps only this much (its digest covers it all):
@@ -56,6 +57,11 @@ class BridgeConfig:
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
+    statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.authorisation)
+
+    @property
+    def authority(self) -> Authority:
+        return Authority(self.issuer_bic, self.allowed_senders, self.statement_senders)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +228,8 @@ class Pipeline:
         except ValueError as exc:  # a pacs.008 version without a pacs.002 to answer in
             return MessageOutcome(digest, REFUSED, read.message_type, message_id,
                                   findings=tuple(read.findings), summary=f"refused: {exc}")
-        rejection = _message_rejection(read) or self._authorise(read)
+        rejection = _message_rejection(read) or authorise_instruction(read.payload, read.header,
+                                                                      self.config.authority)
         if rejection is not None:
             transactions = _all_rejected(read.payload, rejection)
             return self._answer(read, digest, message_id, transactions, rejection)
@@ -234,8 +241,7 @@ class Pipeline:
         """A camt.053 is reconciled against the ledger (bridge.reconciler); its report, JSON, is
         the reply (`report.reconciliation`)."""
         message_id = read.payload.message_id
-        problem = unauthorised_statement(read.payload, read.header.from_bic if read.header else None,
-                                         self.config.issuer_bic, self.config.allowed_senders)
+        problem = authorise_statement(read.payload, read.header, self.config.authority)
         if problem is not None:
             return MessageOutcome(digest, REFUSED, read.message_type, message_id,
                                   summary=f"refused: {problem}")
@@ -244,22 +250,6 @@ class Pipeline:
             correlation_id=read.header.business_message_id if read.header else None)
         return MessageOutcome(digest, done.verdict, read.message_type, message_id, reply=done.reply,
                               summary=done.summary)
-
-    def _authorise(self, read: ReadMessage) -> Rejection | None:
-        allowed = self.config.allowed_senders
-        if allowed is not None:
-            claimed = [b for b in (read.header.from_bic if read.header else None,
-                                   _instructing_bic(read.payload)) if b]
-            if not claimed:
-                return Rejection(NOT_AUTHORISED, "sender unknown: no AppHdr/Fr nor instructing agent")
-            for bic in claimed:
-                if bic.upper() not in allowed and bic.upper()[:8] not in allowed:
-                    return Rejection(NOT_AUTHORISED, f"sender {bic} is not allowed to instruct")
-        issuer = self.config.issuer_bic
-        addressee = read.header.to_bic if read.header else None
-        if issuer and addressee and addressee.upper()[:8] != issuer.upper()[:8]:
-            return Rejection(NOT_AUTHORISED, f"addressed to {addressee}, not to {issuer}")
-        return None
 
     def _transaction(self, read: ReadMessage, index: int, uow: UnitOfWork,
                      dry_run: bool) -> TransactionOutcome:
@@ -273,6 +263,9 @@ class Pipeline:
         decided = translate(tx, message.group_header, uow.accounts.get)
         if isinstance(decided, Rejection):
             return TransactionOutcome(**ids, status=REJECTED, reason=decided.reason, info=decided.info)
+        refused = authorise_operation(decided, tx, message, read.header, self.config.authority)
+        if refused is not None:  # before apply, and in a dry run too
+            return TransactionOutcome(**ids, status=REJECTED, reason=refused.reason, info=refused.info)
         if dry_run:
             return TransactionOutcome(**ids, status=ACCEPTED_SETTLEMENT_COMPLETED,
                                       operation=decided, result="planned")

@@ -171,24 +171,6 @@ def _describe(operation: TokenOperation) -> str:
             f"{'from ' + operation.debit_wallet if operation.debit_wallet else ''}").strip()
 
 
-def unauthorised_statement(message: StatementMessage, header_bic: str | None, issuer_bic: str | None,
-                           allowed_senders: frozenset[str] | None) -> str | None:
-    """Why a camt.053 may not drive the ledger, or None. A statement can mint, so when allowed
-    senders are configured its sender must be one of them or the issuing bank itself: the
-    AppHdr's `Fr`, else each statement's account servicer (`Acct/Svcr`)."""
-    if allowed_senders is None:
-        return None
-    trusted = set(allowed_senders) | ({issuer_bic.upper()} if issuer_bic else set())
-    claimed = [header_bic] if header_bic else [s.servicer.bic if s.servicer else None
-                                               for s in message.statements]
-    for bic in claimed:
-        if not bic:
-            return "sender unknown: no AppHdr/Fr nor account servicer BIC"
-        if bic.upper() not in trusted and bic.upper()[:8] not in {t[:8] for t in trusted}:
-            return f"sender {bic} is not allowed to send statements"
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class StatementOutcome:
     """What the pipeline records and sends for one camt.053."""

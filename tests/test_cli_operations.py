@@ -99,3 +99,13 @@ def test_database_password_never_shown(monkeypatch) -> None:
     monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", "postgresql://bridge:s3cr3t-pw@127.0.0.1:1/none")
     result = CliRunner().invoke(cli, ["balances"])
     assert result.exit_code == 1 and "s3cr3t-pw" not in result.output
+
+
+def test_replay_shows_a_statement_with_breaks_under_the_authorisation_settings(tokenbridge, monkeypatch) -> None:
+    monkeypatch.setenv("TOKENBRIDGE_ISSUER_BIC", "TOKNDEFFXXX")
+    monkeypatch.setenv("TOKENBRIDGE_ALLOWED_SENDERS", "BNPAFRPPXXX,BARCGB22XXX,BPKOPLPWXXX")
+    tokenbridge("ledger", "init")
+    tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv"))
+    # the EUR statement before its payments: its credits mint, its debit has no burn (a break)
+    result = tokenbridge("replay", str(SAMPLES / "camt053" / "01-eur-omnibus-2026-11-24-v08.xml"))
+    assert result.exit_code == 1 and "breaks" in result.output and "missing_on_ledger" in result.output

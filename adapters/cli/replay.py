@@ -19,7 +19,8 @@ from bridge.pipeline import ACCEPTED, MessageOutcome
 PROGRESS_FROM = 20
 """Show a progress bar when replaying at least this many files."""
 
-_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "refused": "red bold"}
+_STYLE = {"accepted": "green", "partial": "yellow", "breaks": "yellow", "rejected": "red",
+          "refused": "red bold"}
 
 
 def _describe(outcome: MessageOutcome) -> str:
@@ -101,7 +102,7 @@ def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
                     (out_dir / f"{path.stem}.{outcome.reply.message_type}.xml").write_bytes(
                         outcome.reply.body)
                 if len(files) < PROGRESS_FROM or outcome.verdict != ACCEPTED:
-                    style = _STYLE.get(outcome.verdict, "")
+                    style = _STYLE.get(outcome.verdict, "default")
                     console.print(f"[{style}]{outcome.verdict:<8}[/] {path.name}: {_describe(outcome)}")
                 progress.advance(task)
     console.print(summary.table(dry_run))
