@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 import structlog
 
-from bridge.iso.apphdr import writable_party
+from bridge.iso.apphdr import reply_header
 from bridge.iso.findings import Finding
 from bridge.iso.pacs002 import reply_version, write_reply
 from bridge.iso.pacs008 import group_header_text
@@ -29,8 +29,7 @@ from bridge.payments import CreditTransferMessage
 from bridge.ports import Inbox, Outbox, UnitOfWork
 from bridge.reconciler import reconcile_statement_message, unauthorised_statement
 from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
-                           PARTIALLY_ACCEPTED, REJECTED, HeaderParty, ReplyHeader, StatusReport,
-                           TransactionStatus)
+                           PARTIALLY_ACCEPTED, REJECTED, StatusReport, TransactionStatus)
 from bridge.settlement import (SettlementChange, by_original_message, follow_up_group_status,
                                transaction_status)
 from bridge.statement_operations import minted_from_statement, statement_key_of
@@ -330,14 +329,14 @@ class Pipeline:
             original_created_at=payload.group_header.created_at if payload else None,
             # The original's CreDtTm as written; of an unreadable message, as far as it can be found.
             original_created_at_text=(payload.group_header.created_at_text if payload
-                                      else group_header_text(read.document, "CreDtTm")
-                                      if read.document is not None else None),
+                                      else group_header_text(read.document, "CreDtTm")),
             group_reason=rejection.reason if rejection else None,
             group_additional_info=rejection.info if rejection else None,
             instructing_agent_bic=_reply_bic(self.config.issuer_bic),
             instructed_agent_bic=_reply_bic(_sender(read)),
             transactions=statuses)
-        header = _reply_header(read, self.config.issuer_bic, version, now)
+        header = (reply_header(read.header, self.config.issuer_bic, version, _new_id("TB"), now)
+                  if read.header is not None else None)  # else a bare Document answers
         body = write_reply(report, version, header, read.header.version if read.header else "head.001.001.02")
         correlation = (read.header.business_message_id if read.header else None) or message_id
         return OutboundMessage(report.message_id, correlation, version, body)
@@ -412,36 +411,10 @@ def _reply_bic(bic: str | None) -> str | None:
 def _message_id(read: ReadMessage) -> str | None:
     if read.payload is not None:
         return read.payload.group_header.message_id
-    if read.document is None:
-        return None
     # Schema-invalid input, and a pacs.008.001.01 (validated, not applied), is still answered
     # when its MsgId can be found.
     found = group_header_text(read.document, "MsgId")
     return found[:35] if found else None
-
-
-def _reply_header(read: ReadMessage, issuer_bic: str | None, version: str,
-                  now: datetime) -> ReplyHeader | None:
-    """The AppHdr of a reply to `read`: Fr is the issuer where configured, else whom the
-    original was addressed to; To is the original's Fr; each named the way the original named
-    it (BIC, clearing-system member id such as Fedwire's ABA number, LEI, ...). None (a bare
-    Document answers) without an ISO AppHdr, or when a party has nothing the reply's head.001
-    version can carry."""
-    original = read.header
-    if original is None:
-        return None
-    sender = HeaderParty(bic=issuer_bic) if issuer_bic else original.to_party
-    if writable_party(sender, original.version) is None or writable_party(
-            original.from_party, original.version) is None:
-        return None
-    return ReplyHeader(
-        from_party=sender, to_party=original.from_party,
-        business_message_id=_new_id("TB"), message_definition_id=version, created_at=now,
-        related_business_message_id=original.business_message_id,
-        related_message_definition_id=original.message_definition_id,
-        related_from=original.from_party, related_to=original.to_party,
-        related_created_at=original.created_at, related_created_at_text=original.created_at_text,
-        business_service=original.business_service)
 
 
 def _message_rejection(read: ReadMessage) -> Rejection | None:

@@ -19,6 +19,7 @@ from lxml import etree
 
 from bridge.iso.building import child
 from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
+from bridge.iso.header import BusinessHeader
 from bridge.iso.xmlnav import to_datetime
 from bridge.status import HeaderParty, ReplyHeader
 
@@ -88,6 +89,28 @@ def writable_party(party: HeaderParty | None, version: str) -> HeaderParty | Non
     if not kept.other_id:  # Othr/Id is mandatory in Othr
         kept = replace(kept, other_scheme=None, other_scheme_proprietary=None, other_issuer=None)
     return kept if kept.identified else None
+
+
+def reply_header(original: BusinessHeader, issuer_bic: str | None, message_definition_id: str,
+                 business_message_id: str, created_at: datetime) -> ReplyHeader | None:
+    """The AppHdr of a reply to a message whose header is `original`: Fr is the issuer where
+    configured, else whom the original was addressed to; To is the original's Fr; each named
+    the way the original named it (BIC, clearing-system member id such as Fedwire's ABA number,
+    LEI, ...). None (a bare Document answers) when a party has nothing the original's head.001
+    version can carry."""
+    sender = HeaderParty(bic=issuer_bic) if issuer_bic else original.to_party
+    if writable_party(sender, original.version) is None or writable_party(
+            original.from_party, original.version) is None:
+        return None
+    return ReplyHeader(
+        from_party=sender, to_party=original.from_party,
+        business_message_id=business_message_id, message_definition_id=message_definition_id,
+        created_at=created_at,
+        related_business_message_id=original.business_message_id,
+        related_message_definition_id=original.message_definition_id,
+        related_from=original.from_party, related_to=original.to_party,
+        related_created_at=original.created_at, related_created_at_text=original.created_at_text,
+        business_service=original.business_service)
 
 
 def write_reply_header(header: ReplyHeader, version: str = "head.001.001.02") -> etree._Element:

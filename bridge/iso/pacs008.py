@@ -24,10 +24,12 @@ SUPPORTED_VERSIONS = frozenset(f"{n:02d}" for n in range(2, 14))
 ROOT = "FIToFICstmrCdtTrf"
 
 
-def group_header_text(document: etree._Element, name: str) -> str | None:
+def group_header_text(document: etree._Element | None, name: str) -> str | None:
     """The text of `GrpHdr/<name>` (`MsgId`, `CreDtTm`) under the Document's message root in
     any version (`pacs.008.001.01` in .01, `FIToFICstmrCdtTrf` from .02), schema-valid or not:
     what a reply to an unreadable message can still echo."""
+    if document is None:
+        return None
     namespace = etree.QName(document).namespace or ""
     for root in document:
         if isinstance(root.tag, str):
