@@ -14,7 +14,7 @@ from lxml import etree
 from bridge.iso.apphdr import HEADER_VERSIONS, echoed_datetime, writable_party, write_reply_header
 from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX, SchemaCatalogue
 from bridge.iso.header import read_business_header
-from bridge.iso.pacs002 import write_reply, write_status_report
+from bridge.iso.pacs002 import parse_reply_versions, reply_version, write_reply, write_status_report
 from bridge.iso.reader import MessageReader
 from bridge.pipeline import BridgeConfig, Pipeline
 from bridge.status import HeaderParty, ReplyHeader, StatusReport, TransactionStatus
@@ -200,6 +200,13 @@ def test_reasons_in_the_2006_closed_list_stay_codes() -> None:
     assert CATALOGUE.schema(etree.QName(document).namespace).validate(document)
     tx = "pacs.002.001.02/TxInfAndSts/StsRsnInf/StsRsn"
     assert (texts(document, f"{tx}/Cd"), texts(document, f"{tx}/Prtry")) == (["AM04"], ["AC03"])
+
+
+def test_only_a_pacs008_v01_may_be_answered_in_the_2006_shape() -> None:
+    assert parse_reply_versions("pacs.008.001.01=pacs.002.001.02") == {"pacs.008.001.01": "pacs.002.001.02"}
+    assert reply_version("pacs.008.001.01", {"pacs.008.001.01": "pacs.002.001.10"}) == "pacs.002.001.10"
+    with pytest.raises(ValueError, match="in answer to pacs.008.001.08"):
+        reply_version("pacs.008.001.08", {"pacs.008.001.08": "pacs.002.001.02"})
 
 
 # --- date-times echoed as the original wrote them -------------------------------------------------
