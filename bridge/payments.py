@@ -25,6 +25,7 @@ class GroupHeader:
     settlement_method: str | None = None
     instructing_agent: Agent | None = None
     instructed_agent: Agent | None = None
+    created_at_text: str | None = None  # CreDtTm as written (offset-less, fractions): replies echo it
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,18 +20,18 @@ import structlog
 
 from bridge.authorisation import (Authority, authorise_instruction, authorise_operation,
                                   authorise_statement)
+from bridge.iso.apphdr import reply_header
 from bridge.iso.findings import Finding
 from bridge.iso.pacs002 import reply_version, write_reply
+from bridge.iso.pacs008 import group_header_text
 from bridge.iso.reader import MessageReader, ReadMessage
-from bridge.iso.xmlnav import Node
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import Rejection, TokenOperation
 from bridge.payments import CreditTransferMessage
 from bridge.ports import Inbox, Outbox, UnitOfWork
 from bridge.reconciler import reconcile_statement_message
 from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
-                           PARTIALLY_ACCEPTED, REJECTED, ReplyHeader, StatusReport,
-                           TransactionStatus)
+                           PARTIALLY_ACCEPTED, REJECTED, StatusReport, TransactionStatus)
 from bridge.settlement import (SettlementChange, by_original_message, follow_up_group_status,
                                transaction_status)
 from bridge.statement_operations import minted_from_statement, statement_key_of
@@ -320,23 +320,16 @@ class Pipeline:
             message_id=_new_id("TB"), created_at=now, original_message_id=message_id,
             original_message_type=read.message_type, group_status=group,
             original_created_at=payload.group_header.created_at if payload else None,
+            # The original's CreDtTm as written; of an unreadable message, as far as it can be found.
+            original_created_at_text=(payload.group_header.created_at_text if payload
+                                      else group_header_text(read.document, "CreDtTm")),
             group_reason=rejection.reason if rejection else None,
             group_additional_info=rejection.info if rejection else None,
             instructing_agent_bic=_reply_bic(self.config.issuer_bic),
             instructed_agent_bic=_reply_bic(_sender(read)),
             transactions=statuses)
-        header = None
-        reply_from = _reply_bic(self.config.issuer_bic or (read.header.to_bic if read.header else None))
-        reply_to = _reply_bic(read.header.from_bic) if read.header else None
-        if read.header is not None and reply_from and reply_to:  # else a bare Document answers
-            original = read.header
-            header = ReplyHeader(
-                from_bic=reply_from, to_bic=reply_to,
-                business_message_id=_new_id("TB"), message_definition_id=version, created_at=now,
-                related_business_message_id=original.business_message_id,
-                related_message_definition_id=original.message_definition_id,
-                related_from_bic=original.from_bic, related_to_bic=original.to_bic,
-                related_created_at=original.created_at, business_service=original.business_service)
+        header = (reply_header(read.header, self.config.issuer_bic, version, _new_id("TB"), now)
+                  if read.header is not None else None)  # else a bare Document answers
         body = write_reply(report, version, header, read.header.version if read.header else "head.001.001.02")
         correlation = (read.header.business_message_id if read.header else None) or message_id
         return OutboundMessage(report.message_id, correlation, version, body)
@@ -411,11 +404,9 @@ def _reply_bic(bic: str | None) -> str | None:
 def _message_id(read: ReadMessage) -> str | None:
     if read.payload is not None:
         return read.payload.group_header.message_id
-    if read.document is None:
-        return None
-    # Schema-invalid input is still answered when its MsgId can be found.
-    namespace = read.document.tag[1:].split("}")[0]
-    found = Node(read.document, namespace).text("FIToFICstmrCdtTrf/GrpHdr/MsgId")
+    # Schema-invalid input, and a pacs.008.001.01 (validated, not applied), is still answered
+    # when its MsgId can be found.
+    found = group_header_text(read.document, "MsgId")
     return found[:35] if found else None
 
 

@@ -50,6 +50,18 @@ def test_any_invalid_exits_1_with_errors_in_the_documented_shape(files: Path) ->
     assert rule["errors"][0]["rule"] == "amount.precision"
 
 
+def test_json_messages_carry_the_schema_pattern_whole(tmp_path: Path) -> None:
+    """Issue 13: the pattern's quantifiers were cut (`[0-9]{1,15}` printed as `[0-9]`)."""
+    (tmp_path / "n.xml").write_text(pacs008().replace("<NbOfTxs>1</NbOfTxs>", "<NbOfTxs>one</NbOfTxs>"))
+    result = run("--json", str(tmp_path / "n.xml"))
+    assert result.exit_code == 1
+    [error] = json.loads(result.output)["errors"]
+    assert error["message"] == ("Element 'NbOfTxs': [facet 'pattern'] The value 'one' is not "
+                                "accepted by the pattern '[0-9]{1,15}'.")
+    human = run(str(tmp_path / "n.xml"))
+    assert "'[0-9]{1,15}'" in human.output
+
+
 def test_not_xml_is_invalid_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "x.xml").write_bytes(b"\x00\x01garbage")
     result = run("--json", str(tmp_path / "x.xml"))

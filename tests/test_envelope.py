@@ -97,3 +97,14 @@ def test_xsd_errors_carry_line_column_path_and_message(reader) -> None:
                                           "camt.053.001.14", "head.001.001.04", "pacs.002.001.10"])
 def test_catalogue_holds_the_supported_versions(reader, message_type: str) -> None:
     assert message_type in reader.catalogue.message_types()
+
+
+def test_xsd_messages_keep_the_pattern_as_the_schema_states_it(reader) -> None:
+    """Issue 13: `[0-9]{1,15}` was printed `[0-9]`: quantifiers are not namespaces."""
+    text = pacs008(version="02").replace("<NbOfTxs>1</NbOfTxs>", "<NbOfTxs>x{1}</NbOfTxs>")
+    text = text.replace("<BIC>BNPAFRPPXXX</BIC>", "<BIC>bnpafrpp</BIC>", 1)
+    messages = [f.message for f in reader.read(text.encode()).findings]
+    assert "Element 'NbOfTxs': [facet 'pattern'] The value 'x{1}' is not accepted by the " \
+           "pattern '[0-9]{1,15}'." in messages
+    assert any("'[A-Z]{6,6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3,3}){0,1}'" in m for m in messages)
+    assert not any("urn:iso" in m for m in messages)

@@ -18,7 +18,7 @@ from bridge.iso.pacs002 import (
     write_reply,
     write_status_report,
 )
-from bridge.status import ReplyHeader, StatusReport, TransactionStatus
+from bridge.status import HeaderParty, ReplyHeader, StatusReport, TransactionStatus
 
 CREATED = datetime(2026, 11, 24, 10, 0, 5, tzinfo=timezone.utc)
 ORIGINAL_CREATED = datetime(2026, 11, 24, 11, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -81,7 +81,7 @@ def test_every_report_is_valid_in_every_version(catalogue, version: str, kind: s
 def test_version_specific_elements(version: str) -> None:
     document = write_status_report(REPORTS["partial"], version)
     ns = {"p": ISO_NAMESPACE_PREFIX + version}
-    bic = "BIC" if version == "pacs.002.001.03" else "BICFI"
+    bic = "BIC" if version in ("pacs.002.001.02", "pacs.002.001.03") else "BICFI"
     assert document.xpath(f"string(//p:GrpHdr/p:InstgAgt/p:FinInstnId/p:{bic})", namespaces=ns) == "TOKNDEFFXXX"
     uetrs = document.xpath("//p:OrgnlUETR/text()", namespaces=ns)
     assert uetrs == ([] if int(version[-2:]) < 10 else
@@ -110,7 +110,7 @@ def test_proprietary_reason_and_unknown_codes() -> None:
     document = write_status_report(report, "pacs.002.001.03")
     assert document.xpath("//*[local-name()='Prtry']/text()") == ["TOKEN-LEDGER-DOWN"]
     with pytest.raises(ValueError, match="pacs.002"):
-        write_status_report(report, "pacs.002.001.02")
+        write_status_report(report, "pacs.002.001.01")
     with pytest.raises(ValueError, match="1-4 character"):
         write_status_report(_report("ACCEPTED"), "pacs.002.001.10")
 
@@ -134,6 +134,11 @@ def _header(**extra) -> ReplyHeader:
                   related_business_message_id="BIZ-ORIG", related_message_definition_id="pacs.008.001.08",
                   related_created_at=ORIGINAL_CREATED, business_service="swift.cbprplus.02")
     values.update(extra)
+    for bic_key, party_key in (("from_bic", "from_party"), ("to_bic", "to_party"),
+                               ("related_from_bic", "related_from"), ("related_to_bic", "related_to")):
+        if bic_key in values:
+            bic = values.pop(bic_key)
+            values[party_key] = HeaderParty(bic=bic) if bic else None
     return ReplyHeader(**values)
 
 
@@ -207,9 +212,12 @@ def test_round_trip_through_the_reader(reader, version: str, header_version: str
     ns = {"p": ISO_NAMESPACE_PREFIX + version, "h": ISO_NAMESPACE_PREFIX + header_version}
     assert root.xpath("string(h:AppHdr/h:Rltd/h:MsgDefIdr)", namespaces=ns) == "pacs.008.001.08"
     assert root.xpath("string(h:AppHdr/h:Rltd/h:CreDt)", namespaces=ns) == "2026-11-24T10:00:00Z"
+    # pacs.002.001.02, the 2006 shape, names its root after itself and its reason `StsRsn`.
+    oldest = version == "pacs.002.001.02"
+    message_root, reason = ("p:pacs.002.001.02", "StsRsn") if oldest else ("p:FIToFIPmtStsRpt", "Rsn")
     read_back = [(tx.findtext("p:OrgnlEndToEndId", namespaces=ns), tx.findtext("p:TxSts", namespaces=ns),
-                  tx.findtext("p:StsRsnInf/p:Rsn/p:Cd", namespaces=ns))
-                 for tx in root.iterfind("p:Document/p:FIToFIPmtStsRpt/p:TxInfAndSts", namespaces=ns)]
+                  tx.findtext(f"p:StsRsnInf/p:{reason}/p:Cd", namespaces=ns))
+                 for tx in root.iterfind(f"p:Document/{message_root}/p:TxInfAndSts", namespaces=ns)]
     assert read_back == [(t.original_end_to_end_id, t.status, t.reason) for t in report.transactions]
     assert root.xpath("string(//p:GrpSts)", namespaces=ns) == "PART"
 
@@ -240,7 +248,8 @@ def test_default_reply_versions_pair_each_release() -> None:
     assert reply_version("pacs.008.001.07") == "pacs.002.001.09"  # same 2018 release, not .08
     assert reply_version("pacs.008.001.08") == "pacs.002.001.10"  # CBPR+
     assert reply_version("pacs.008.001.13") == "pacs.002.001.15"
-    assert list(REPLY_VERSIONS) == [f"pacs.008.001.{n:02d}" for n in range(2, 14)]
+    assert reply_version("pacs.008.001.01") == "pacs.002.001.02"  # both 2006 Sep 08
+    assert list(REPLY_VERSIONS) == [f"pacs.008.001.{n:02d}" for n in range(1, 14)]
     assert set(REPLY_VERSIONS.values()) <= set(SUPPORTED_VERSIONS)
 
 
@@ -266,7 +275,7 @@ def test_overrides_win() -> None:
         reply_version("pacs.008.001.08", {"pacs.008.001.08": "pacs.002.001.99"})
 
 
-@pytest.mark.parametrize("input_type", ["pacs.008.001.01", "pacs.008.001.14", "camt.053.001.08", ""])
+@pytest.mark.parametrize("input_type", ["pacs.008.001.14", "camt.053.001.08", ""])
 def test_unknown_input_has_no_reply_version(input_type: str) -> None:
     with pytest.raises(ValueError, match="no pacs.002 reply version"):
         reply_version(input_type)

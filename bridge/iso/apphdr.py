@@ -3,22 +3,37 @@
 Checked against the official XSDs: the four versions use the same element names and order for
 what a reply needs (Fr, To, BizMsgIdr, MsgDefIdr, BizSvc, CreDt, ..., Rltd). They differ in:
 - CreDt: .01 is `ISONormalisedDateTime` (pattern `.*Z`, UTC only); .02 to .04 any ISODateTime;
-- BICFI: .01 is `BICFIIdentifier` (letters in the first six places), .02 on `BICFIDec2014Identifier`;
+- Fr/To `FIId/FinInstnId`: BICFI, ClrSysMmbId (ClrSysId Cd or Prtry, MmbId), Nm and Othr in
+  every version, LEI from .02 on; BICFI is `BICFIIdentifier` in .01 (letters in the first six
+  places), `BICFIDec2014Identifier` from .02;
 - Rltd: at most one in .01, any number from .02 on. In every version Rltd's Fr, To, BizMsgIdr,
   MsgDefIdr and CreDt are mandatory.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from lxml import etree
 
 from bridge.iso.building import child
 from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
-from bridge.status import ReplyHeader
+from bridge.iso.header import BusinessHeader
+from bridge.iso.xmlnav import to_datetime
+from bridge.status import HeaderParty, ReplyHeader
 
 HEADER_VERSIONS = tuple(f"head.001.001.{n:02d}" for n in range(1, 5))
 """AppHdr versions the bridge writes."""
+
+_BIC_01 = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")  # BICFIIdentifier
+_BIC_DEC2014 = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?")  # BICFIDec2014Identifier
+_LEI = re.compile(r"[A-Z0-9]{18}[0-9]{2}")
+# The lexical space of xs:dateTime (every ISODateTime), ranges included; the day of the month
+# is left to datetime.fromisoformat, which checks it.
+_XSD_DATETIME = re.compile(
+    r"-?[0-9]{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]+)?(?P<zone>Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?")
 
 
 def iso_utc_datetime(moment: datetime) -> str:
@@ -36,21 +51,86 @@ def iso_utc_datetime(moment: datetime) -> str:
     return text + "Z"
 
 
+def echoed_datetime(text: str | None, moment: datetime | None, *, utc_only: bool = False) -> str | None:
+    """An original's date-time as a reply repeats it (`OrgnlCreDtTm`, `Rltd/CreDt`): the very
+    text the original wrote (offset-less, any offset, any fraction digits) when it is an
+    ISODateTime the target accepts (`utc_only`: head.001.001.01, which wants `...Z`), else
+    `moment` in UTC; None without either."""
+    if text is not None:
+        lexical = _XSD_DATETIME.fullmatch(text)
+        if lexical and to_datetime(text) is not None and (not utc_only or lexical["zone"] == "Z"):
+            return text
+    return iso_utc_datetime(moment) if moment is not None else None
+
+
+_MAX_LENGTHS = {"clearing_system": 5, "clearing_system_proprietary": 35, "member_id": 35,
+                "name": 140, "other_id": 35, "other_scheme": 4, "other_scheme_proprietary": 35,
+                "other_issuer": 35}
+"""The longest text each party field's XSD type takes: ExternalClearingSystemIdentification1Code
+(5), ExternalFinancialInstitutionIdentification1Code (4), Max35Text, Max140Text; the same in
+every head.001 version."""
+
+
+def writable_party(party: HeaderParty | None, version: str) -> HeaderParty | None:
+    """`party` with only what `version` can carry valid (LEI from .02; BIC by the version's
+    pattern; texts within their lengths); None when nothing identifying is left. A party read
+    from a valid header of the same version loses nothing."""
+    if party is None:
+        return None
+    bic_pattern = _BIC_01 if version == "head.001.001.01" else _BIC_DEC2014
+    too_long = {name: None for name, limit in _MAX_LENGTHS.items()
+                if len(getattr(party, name) or "") > limit}
+    kept = replace(
+        party, **too_long,
+        bic=party.bic if party.bic and bic_pattern.fullmatch(party.bic) else None,
+        lei=party.lei if version != "head.001.001.01" and party.lei and _LEI.fullmatch(party.lei) else None)
+    if not kept.member_id:  # ClrSysId alone is no identification (MmbId is mandatory)
+        kept = replace(kept, clearing_system=None, clearing_system_proprietary=None)
+    if not kept.other_id:  # Othr/Id is mandatory in Othr
+        kept = replace(kept, other_scheme=None, other_scheme_proprietary=None, other_issuer=None)
+    return kept if kept.identified else None
+
+
+def reply_header(original: BusinessHeader, issuer_bic: str | None, message_definition_id: str,
+                 business_message_id: str, created_at: datetime) -> ReplyHeader | None:
+    """The AppHdr of a reply to a message whose header is `original`: Fr is the issuer where
+    configured, else whom the original was addressed to; To is the original's Fr; each named
+    the way the original named it (BIC, clearing-system member id such as Fedwire's ABA number,
+    LEI, ...). None (a bare Document answers) when a party has nothing the original's head.001
+    version can carry."""
+    sender = HeaderParty(bic=issuer_bic) if issuer_bic else original.to_party
+    if writable_party(sender, original.version) is None or writable_party(
+            original.from_party, original.version) is None:
+        return None
+    return ReplyHeader(
+        from_party=sender, to_party=original.from_party,
+        business_message_id=business_message_id, message_definition_id=message_definition_id,
+        created_at=created_at,
+        related_business_message_id=original.business_message_id,
+        related_message_definition_id=original.message_definition_id,
+        related_from=original.from_party, related_to=original.to_party,
+        related_created_at=original.created_at, related_created_at_text=original.created_at_text,
+        business_service=original.business_service)
+
+
 def write_reply_header(header: ReplyHeader, version: str = "head.001.001.02") -> etree._Element:
     """The `AppHdr` of a reply: from the bridge's bank to the original sender, related (`Rltd`)
-    to the original's header when its BizMsgIdr is known.
+    to the original's header when its BizMsgIdr is known. Each party is named as given (BIC,
+    clearing-system member id, LEI, name, other id), keeping what the version can carry.
 
-    Raises ValueError for an unknown version, a missing Fr/To BIC, or a Rltd whose original
-    MsgDefIdr is unknown (write_reply fills that in from the status report).
+    Raises ValueError for an unknown version, a Fr or To with nothing the version can carry, or
+    a Rltd whose original MsgDefIdr is unknown (write_reply fills that in from the status report).
     """
     if version not in HEADER_VERSIONS:
         raise ValueError(f"cannot write AppHdr {version!r}: supported are {', '.join(HEADER_VERSIONS)}")
-    if not header.from_bic or not header.to_bic:
-        raise ValueError("a reply AppHdr needs both the sender (Fr) and receiver (To) BIC; "
-                         f"got from={header.from_bic!r} to={header.to_bic!r}")
+    sender, receiver = writable_party(header.from_party, version), writable_party(header.to_party, version)
+    if sender is None or receiver is None:
+        raise ValueError("a reply AppHdr needs both the sender (Fr) and receiver (To) identified; "
+                         f"got from={header.from_party!r} to={header.to_party!r}")
+    utc_only = version == "head.001.001.01"
     namespace = ISO_NAMESPACE_PREFIX + version
     root = etree.Element(f"{{{namespace}}}AppHdr", nsmap={None: namespace})
-    _add_parties_and_ids(root, namespace, header.from_bic, header.to_bic,
+    _add_parties_and_ids(root, namespace, sender, receiver,
                          header.business_message_id, header.message_definition_id)
     if header.business_service:
         child(root, namespace, "BizSvc", header.business_service)
@@ -62,22 +142,53 @@ def write_reply_header(header: ReplyHeader, version: str = "head.001.001.02") ->
         related = child(root, namespace, "Rltd")
         # Rltd/Fr and Rltd/To are mandatory; the original went from whom we answer to us.
         _add_parties_and_ids(related, namespace,
-                             header.related_from_bic or header.to_bic,
-                             header.related_to_bic or header.from_bic,
+                             writable_party(header.related_from, version) or receiver,
+                             writable_party(header.related_to, version) or sender,
                              header.related_business_message_id,
                              header.related_message_definition_id)
-        # Rltd/CreDt is mandatory too; without the original's, the reply's is the closest truth.
+        # Rltd/CreDt is mandatory too: the original's as it wrote it (in UTC where the version
+        # wants it); without one, the reply's is the closest truth.
         child(related, namespace, "CreDt",
-             iso_utc_datetime(header.related_created_at or header.created_at))
+              echoed_datetime(header.related_created_at_text, header.related_created_at,
+                              utc_only=utc_only) or iso_utc_datetime(header.created_at))
     return root
 
 
-def _add_parties_and_ids(parent: etree._Element, namespace: str, from_bic: str, to_bic: str,
-                         business_message_id: str, message_definition_id: str) -> None:
-    for name, bic in (("Fr", from_bic), ("To", to_bic)):
-        party = child(parent, namespace, name)
-        institution = child(child(party, namespace, "FIId"), namespace, "FinInstnId")
-        child(institution, namespace, "BICFI", bic)
+def _add_parties_and_ids(parent: etree._Element, namespace: str, sender: HeaderParty,
+                         receiver: HeaderParty, business_message_id: str,
+                         message_definition_id: str) -> None:
+    for name, party in (("Fr", sender), ("To", receiver)):
+        _add_institution(child(child(parent, namespace, name), namespace, "FIId"), namespace, party)
     child(parent, namespace, "BizMsgIdr", business_message_id)
     child(parent, namespace, "MsgDefIdr", message_definition_id)
 
+
+def _add_institution(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
+    """`FinInstnId` in the XSD's order: BICFI, ClrSysMmbId, LEI, Nm, Othr."""
+    institution = child(parent, namespace, "FinInstnId")
+    if party.bic:
+        child(institution, namespace, "BICFI", party.bic)
+    if party.member_id:
+        member = child(institution, namespace, "ClrSysMmbId")
+        if party.clearing_system or party.clearing_system_proprietary:
+            system = child(member, namespace, "ClrSysId")
+            if party.clearing_system:
+                child(system, namespace, "Cd", party.clearing_system)
+            else:
+                child(system, namespace, "Prtry", party.clearing_system_proprietary)
+        child(member, namespace, "MmbId", party.member_id)
+    if party.lei:
+        child(institution, namespace, "LEI", party.lei)
+    if party.name:
+        child(institution, namespace, "Nm", party.name)
+    if party.other_id:
+        other = child(institution, namespace, "Othr")
+        child(other, namespace, "Id", party.other_id)
+        if party.other_scheme or party.other_scheme_proprietary:
+            scheme = child(other, namespace, "SchmeNm")
+            if party.other_scheme:
+                child(scheme, namespace, "Cd", party.other_scheme)
+            else:
+                child(scheme, namespace, "Prtry", party.other_scheme_proprietary)
+        if party.other_issuer:
+            child(other, namespace, "Issr", party.other_issuer)

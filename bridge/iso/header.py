@@ -7,6 +7,7 @@ from datetime import datetime
 from lxml import etree
 
 from bridge.iso.xmlnav import Node, to_datetime
+from bridge.status import HeaderParty
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,9 @@ class BusinessHeader:
     business_service: str | None = None
     created_at: datetime | None = None
     possible_duplicate: bool = False
+    from_party: HeaderParty | None = None  # Fr whatever names it (BIC, ClrSysMmbId, LEI, ...)
+    to_party: HeaderParty | None = None
+    created_at_text: str | None = None  # CreDt as written, for a reply's Rltd to echo
 
     @property
     def version(self) -> str:
@@ -28,22 +32,43 @@ class BusinessHeader:
         return self.namespace.rsplit(":", 1)[-1]
 
 
-def _bic(party: Node | None) -> str | None:
+def _party(party: Node | None) -> HeaderParty | None:
+    """`Fr`/`To` as `FIId/FinInstnId`; None for an `OrgId` party or an empty one."""
     if party is None:
         return None
-    return party.first_text("FIId/FinInstnId/BICFI", "FIId/FinInstnId/BIC")
+    institution = party.find("FIId/FinInstnId")
+    if institution is None:
+        return None
+    found = HeaderParty(
+        bic=institution.first_text("BICFI", "BIC"),
+        clearing_system=institution.text("ClrSysMmbId/ClrSysId/Cd"),
+        clearing_system_proprietary=institution.text("ClrSysMmbId/ClrSysId/Prtry"),
+        member_id=institution.text("ClrSysMmbId/MmbId"),
+        lei=institution.text("LEI"),
+        name=institution.text("Nm"),
+        other_id=institution.text("Othr/Id"),
+        other_scheme=institution.text("Othr/SchmeNm/Cd"),
+        other_scheme_proprietary=institution.text("Othr/SchmeNm/Prtry"),
+        other_issuer=institution.text("Othr/Issr"),
+    )
+    return found if found.identified else None
 
 
 def read_business_header(element: etree._Element) -> BusinessHeader:
     """Read an ISO AppHdr (head.001.001.01 to .04)."""
     node = Node(element, etree.QName(element).namespace or "")
+    sender, receiver = _party(node.find("Fr")), _party(node.find("To"))
+    created = node.text("CreDt")
     return BusinessHeader(
         namespace=node.ns,
-        from_bic=_bic(node.find("Fr")),
-        to_bic=_bic(node.find("To")),
+        from_bic=sender.bic if sender else None,
+        to_bic=receiver.bic if receiver else None,
         business_message_id=node.text("BizMsgIdr"),
         message_definition_id=node.text("MsgDefIdr"),
         business_service=node.text("BizSvc"),
-        created_at=to_datetime(node.text("CreDt")),
+        created_at=to_datetime(created),
         possible_duplicate=(node.text("PssblDplct") or "").lower() == "true",
+        from_party=sender,
+        to_party=receiver,
+        created_at_text=created,
     )

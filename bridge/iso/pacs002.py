@@ -1,7 +1,11 @@
-"""Writing the pacs.002 `FIToFIPmtStsRpt` that answers a pacs.008, versions .03 to .15.
+"""Writing the pacs.002 `FIToFIPmtStsRpt` that answers a pacs.008, versions .02 to .15.
 
 Differences between versions, checked against the official XSDs (only what a reply writes):
-- agents: `FinInstnId/BIC` in .03, `FinInstnId/BICFI` from .04 on;
+- .02 (2006, the answer to pacs.008.001.01) names its root `pacs.002.001.02`, writes a reason as
+  `StsRsnInf/StsRsn` and `AddtlStsRsnInf`, and its reason codes are a closed list
+  (`TransactionRejectReason2Code`): a code outside it goes in `StsRsn/Prtry`. Its status lists
+  (`TransactionGroupStatus1Code`, `TransactionIndividualStatus1Code`) hold those of .03 to .07;
+- agents: `FinInstnId/BIC` in .02 and .03, `FinInstnId/BICFI` from .04 on;
 - `TxInfAndSts/OrgnlUETR` exists from .10 on (lower-case UUIDv4 pattern);
 - GrpSts/TxSts are closed code lists in .03-.07 (`TransactionGroupStatus3Code`: ACTC RCVD PART
   RJCT PDNG ACCP ACSP ACSC ACWC; `TransactionIndividualStatus3Code`: the same without RCVD and
@@ -9,6 +13,8 @@ Differences between versions, checked against the official XSDs (only what a rep
   bridge reports, exist in every version;
 - everything else the reply writes (GrpHdr, OrgnlGrpInfAndSts, StsRsnInf/Rsn/Cd, AddtlInf as
   Max105Text, ISODateTime without a pattern) has the same name, order and type in all of them.
+  OrgnlCreDtTm is an ISODateTime (xs:dateTime) everywhere, as is the pacs.008's CreDtTm in every
+  version: the original's text is echoed as written.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from dataclasses import replace
 
 from lxml import etree
 
-from bridge.iso.apphdr import iso_utc_datetime, write_reply_header
+from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_header
 from bridge.iso.building import new_document
 from bridge.status import ReplyHeader, StatusReport
 
@@ -28,6 +34,7 @@ __all__ = ["REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_
            "additional_info_text"]
 
 REPLY_VERSIONS: dict[str, str] = {
+    "pacs.008.001.01": "pacs.002.001.02",  # 2006: validated and answered, never applied
     "pacs.008.001.02": "pacs.002.001.03",  # 2009
     "pacs.008.001.03": "pacs.002.001.04",  # 2012
     "pacs.008.001.04": "pacs.002.001.05",  # 2013
@@ -46,8 +53,17 @@ the generation dates in the official XSDs' headers (schemas/, e.g. pacs.008.001.
 pacs.002.001.09 both "2018 Feb 07") and the shared components of each pair (.07/.09 share
 PartyIdentification125; .08/.10 share PartyIdentification135 and the UETR)."""
 
-SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(3, 16))
-"""pacs.002 versions the bridge writes (.02 has another root and shape)."""
+SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(2, 16))
+"""pacs.002 versions the bridge writes."""
+
+OLDEST_SHAPE = "pacs.002.001.02"
+"""The 2006 shape (own root name, closed reason list): it answers pacs.008.001.01 only."""
+
+_V02_REASON_CODES = frozenset({
+    "AC01", "AC04", "AC06", "AM01", "AM02", "AM03", "AM04", "AM05", "AM06", "AM07", "BE01", "BE04",
+    "BE05", "AG01", "AG02", "DT01", "RF01", "RC01", "TM01", "ED01", "ED03", "MS03", "MS02", "BE06",
+    "BE07", "AM09", "AM10", "MD01", "MD02", "MD03", "MD04", "MD06", "MD07", "ED05", "NARR"})
+"""`TransactionRejectReason2Code` of pacs.002.001.02, the only closed reason list."""
 
 ENVELOPE_NAMESPACE = "urn:swift:xsd:envelope"
 """SWIFT's envelope, which carries an AppHdr and its Document side by side."""
@@ -75,7 +91,7 @@ def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -
     version the bridge cannot write.
     """
     if overrides and input_type in overrides:
-        return _supported_reply(overrides[input_type], f"override for {input_type}")
+        return _supported_reply(overrides[input_type], f"override for {input_type}", input_type)
     try:
         return REPLY_VERSIONS[input_type]
     except KeyError:
@@ -102,23 +118,24 @@ def parse_reply_versions(text: str) -> dict[str, str]:
                              f"version the bridge reads ({', '.join(REPLY_VERSIONS)})")
         if source in overrides:
             raise ValueError(f"bad reply version mapping: {source} is mapped twice")
-        overrides[source] = _supported_reply(target, f"mapping {item!r}")
+        overrides[source] = _supported_reply(target, f"mapping {item!r}", source)
     return overrides
 
 
 def write_status_report(report: StatusReport, version: str) -> etree._Element:
-    """The pacs.002 `Document` for `report` in `version` (pacs.002.001.03 to .15).
+    """The pacs.002 `Document` for `report` in `version` (pacs.002.001.02 to .15).
 
     Raises ValueError for an unsupported version or a status the version cannot express.
     """
     _supported_reply(version, "write_status_report")
     number = int(version[-2:])
     document, add = new_document(version)
+    oldest = version == OLDEST_SHAPE
 
     def agent(parent: etree._Element, name: str, bic: str | None) -> None:
         if bic:
             institution = add(add(parent, name), "FinInstnId")
-            add(institution, "BIC" if number == 3 else "BICFI", bic)
+            add(institution, "BIC" if number <= 3 else "BICFI", bic)
 
     def status_reason(parent: etree._Element, code: str | None, info: str | None) -> None:
         text = additional_info_text(info)
@@ -126,16 +143,17 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
             return
         reason = add(parent, "StsRsnInf")
         if code:
-            # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary reason.
-            choice = add(reason, "Rsn")
-            if len(code) <= 4:
+            # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
+            # reason, as is, in .02, any code outside its closed list.
+            choice = add(reason, "StsRsn" if oldest else "Rsn")
+            if len(code) <= 4 and (not oldest or code in _V02_REASON_CODES):
                 add(choice, "Cd", code)
             else:
                 add(choice, "Prtry", code[:35])
         if text is not None:
-            add(reason, "AddtlInf", text)
+            add(reason, "AddtlStsRsnInf" if oldest else "AddtlInf", text)
 
-    root = add(document, "FIToFIPmtStsRpt")
+    root = add(document, OLDEST_SHAPE if oldest else "FIToFIPmtStsRpt")
     header = add(root, "GrpHdr")
     add(header, "MsgId", report.message_id)
     add(header, "CreDtTm", iso_utc_datetime(report.created_at))
@@ -145,8 +163,9 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
     group = add(root, "OrgnlGrpInfAndSts")
     add(group, "OrgnlMsgId", report.original_message_id)
     add(group, "OrgnlMsgNmId", report.original_message_type)
-    if report.original_created_at is not None:
-        add(group, "OrgnlCreDtTm", iso_utc_datetime(report.original_created_at))
+    original_created = echoed_datetime(report.original_created_at_text, report.original_created_at)
+    if original_created is not None:
+        add(group, "OrgnlCreDtTm", original_created)
     if report.group_status is not None:  # a report on some of the transactions says none
         add(group, "GrpSts", _status(report.group_status, number, _CLOSED_GROUP_CODES))
     status_reason(group, report.group_reason, report.group_additional_info)
@@ -179,8 +198,10 @@ def write_reply(report: StatusReport, version: str, header: ReplyHeader | None =
     header = replace(
         header,
         related_message_definition_id=(header.related_message_definition_id
-                                       or report.original_message_type),
-        related_created_at=header.related_created_at or report.original_created_at)
+                                       or report.original_message_type))
+    if header.related_created_at is None and header.related_created_at_text is None:
+        header = replace(header, related_created_at=report.original_created_at,
+                         related_created_at_text=report.original_created_at_text)
     envelope = etree.Element(f"{{{ENVELOPE_NAMESPACE}}}Envelope", nsmap={None: ENVELOPE_NAMESPACE})
     envelope.append(write_reply_header(header, header_version))
     envelope.append(document)
@@ -203,10 +224,14 @@ def additional_info_text(text: str | None) -> str | None:
     return cleaned[:cut].rstrip() + _TRUNCATION_MARK
 
 
-def _supported_reply(version: str, context: str) -> str:
-    if version not in SUPPORTED_VERSIONS:
-        raise ValueError(f"{context}: {version!r} is not a pacs.002 version the bridge writes "
-                         f"({SUPPORTED_VERSIONS[0]} to {SUPPORTED_VERSIONS[-1]})")
+def _supported_reply(version: str, context: str, input_type: str | None = None) -> str:
+    """`version` when the bridge writes it (as the answer to `input_type`, when given: the 2006
+    shape answers only the 2006 pacs.008.001.01); ValueError otherwise."""
+    choosable = SUPPORTED_VERSIONS if input_type in (None, "pacs.008.001.01") else SUPPORTED_VERSIONS[1:]
+    if version not in choosable:
+        answering = f" in answer to {input_type}" if input_type else ""
+        raise ValueError(f"{context}: {version!r} is not a pacs.002 version the bridge writes"
+                         f"{answering} ({choosable[0]} to {choosable[-1]})")
     return version
 
 

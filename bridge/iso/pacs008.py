@@ -18,9 +18,25 @@ from bridge.parties import Party
 from bridge.payments import CreditTransfer, CreditTransferMessage, GroupHeader
 
 MESSAGE_FAMILY = "pacs.008.001"
-#: Versions this reader maps; .01 has another root (`pacs.008.001.01`) and another shape.
+#: Versions this reader maps; .01 has another root (`pacs.008.001.01`) and another shape: it is
+#: validated and answered (a pacs.002.001.02 RJCT), never applied.
 SUPPORTED_VERSIONS = frozenset(f"{n:02d}" for n in range(2, 14))
 ROOT = "FIToFICstmrCdtTrf"
+
+
+def group_header_text(document: etree._Element | None, name: str) -> str | None:
+    """The text of `GrpHdr/<name>` (`MsgId`, `CreDtTm`) under the Document's message root in
+    any version (`pacs.008.001.01` in .01, `FIToFICstmrCdtTrf` from .02), schema-valid or not:
+    what a reply to an unreadable message can still echo."""
+    if document is None:
+        return None
+    namespace = etree.QName(document).namespace or ""
+    for root in document:
+        if isinstance(root.tag, str):
+            found = Node(root, namespace).text(f"GrpHdr/{name}")
+            if found is not None:
+                return found
+    return None
 
 
 def read_credit_transfer_message(document: etree._Element) -> CreditTransferMessage:
@@ -45,9 +61,10 @@ def _group_header(root: Node) -> GroupHeader:
     if message_id is None:
         raise MessageReadError("GrpHdr has no MsgId")
     count = grp.text("NbOfTxs")
+    created = grp.text("CreDtTm")
     return GroupHeader(
         message_id=message_id,
-        created_at=to_datetime(grp.text("CreDtTm")),
+        created_at=to_datetime(created),
         number_of_transactions=int(count) if count and count.isdigit() else 0,
         control_sum=to_decimal(grp.text("CtrlSum")),
         total_settlement_amount=components.amount(grp.find("TtlIntrBkSttlmAmt"), "GrpHdr/TtlIntrBkSttlmAmt"),
@@ -55,6 +72,7 @@ def _group_header(root: Node) -> GroupHeader:
         settlement_method=grp.text("SttlmInf/SttlmMtd"),
         instructing_agent=components.agent(grp.find("InstgAgt")),
         instructed_agent=components.agent(grp.find("InstdAgt")),
+        created_at_text=created,
     )
 
 

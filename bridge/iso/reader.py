@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml import etree
 
+from bridge.iso import camt053, pacs008
 from bridge.iso.camt053 import read_statement_message
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
 from bridge.iso.envelope import EnvelopeError, unwrap
@@ -29,6 +30,10 @@ _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any
     "camt.053": (read_statement_message, check_statements),
 }
 """Message families the bridge acts on. Others in the catalogue are validated, not acted on."""
+
+_READ_VERSIONS: dict[str, frozenset[str]] = {"pacs.008": pacs008.SUPPORTED_VERSIONS,
+                                             "camt.053": camt053.SUPPORTED_VERSIONS}
+"""The versions of each family the readers map; others (pacs.008.001.01) are validated only."""
 
 
 @dataclass(slots=True)
@@ -112,6 +117,13 @@ class MessageReader:
         self._check_header_agrees(result)
         family = (result.message_type or "")[:8]
         if findings or family not in _PAYLOAD_READERS:
+            return
+        versions = _READ_VERSIONS[family]
+        if result.message_type.rsplit(".", 1)[-1] not in versions:
+            result.findings.append(Finding(
+                f"{result.message_type} is validated, not applied: the bridge applies "
+                f"{family}.001.{min(versions)} to .{max(versions)}", "iso.version-not-applied",
+                line=document.sourceline))
             return
         read, check = _PAYLOAD_READERS[family]
         try:

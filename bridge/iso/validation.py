@@ -7,7 +7,6 @@ from lxml import etree
 
 from bridge.iso.findings import SCHEMA_INVALID, Finding
 
-_CLARK = re.compile(r"\{[^}]*\}")
 _PREFIX = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:")
 _STEP = re.compile(r"^(?:[\w.-]+:)?([\w.*-]+)(?:\[(\d+)\])?$")
 
@@ -51,13 +50,27 @@ def readable_path(root: etree._Element, path: str | None) -> str | None:
     return _named_path(root, element) if element is not None else _PREFIX.sub("", path)
 
 
+def without_namespaces(message: str, namespaces: set[str]) -> str:
+    """A libxml2 message with element names as local names: `{urn:...}MsgId` -> `MsgId`.
+
+    Only the `{namespace}` of names are removed: a pattern's quantifiers (`[0-9]{1,15}`,
+    `\\p{Zs}`) and a quoted value stay exactly as the schema and the input state them.
+    """
+    for namespace in sorted(namespaces, key=len, reverse=True):
+        message = message.replace("{" + namespace + "}", "")
+    return message
+
+
 def validate_element(schema: etree.XMLSchema, element: etree._Element, part: str) -> list[Finding]:
     """Validate `element` (the Document or AppHdr, wherever it sits) against its official XSD."""
     if schema.validate(element):
         return []
+    # The names libxml2 prints are the input's elements and the schema's, all in these namespaces.
+    namespaces = {ns for e in element.iter() if isinstance(e.tag, str)
+                  if (ns := etree.QName(e).namespace)}
     return [
         Finding(
-            message=_CLARK.sub("", entry.message),
+            message=without_namespaces(entry.message, namespaces),
             rule="xsd." + entry.type_name.lower().removeprefix("schemav_") if entry.type_name else "xsd",
             reason=SCHEMA_INVALID,
             line=entry.line or None,
