@@ -8,8 +8,30 @@ from functools import lru_cache
 import iso4217
 
 
+LEDGER_MAX_UNITS = 2**63 - 1
+"""The largest amount, wallet balance or token supply the bridge holds, in minor units: signed
+64-bit, the widest integer every store keeps exactly (PostgreSQL `bigint`; SQLite INTEGER, whose
+arithmetic silently turns to REAL past it), so one limit for every ledger, whatever its rail (an
+EVM token's uint256 could hold more, but its store columns and the reports could not). One
+XSD-valid amount (18 digits) always fits; sums of them need not, so the ledgers refuse an
+operation that would take a balance or the supply beyond it."""
+
+NOT_ALLOWED_AMOUNT = "AM02"
+"""ISO NotAllowedAmount, "amount greater than the allowed maximum": the refusal of an amount,
+balance or supply beyond LEDGER_MAX_UNITS."""
+
+
 class CurrencyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
+
+
+class AmountOutOfRange(CurrencyError):
+    """An amount beyond what the ledger holds exactly (LEDGER_MAX_UNITS minor units)."""
+
+
+def within_ledger_range(units: int) -> bool:
+    """True when `units` (an amount, a balance, a supply; or minus one) is in the ledger's range."""
+    return -LEDGER_MAX_UNITS <= units <= LEDGER_MAX_UNITS
 
 
 @lru_cache(maxsize=None)
@@ -50,13 +72,18 @@ class Amount:
     currency: str
 
     def to_minor(self) -> int:
-        """Integer minor units; refuses (never rounds) more decimals than the currency has."""
+        """Integer minor units; refuses (never rounds) more decimals than the currency has, and
+        (AmountOutOfRange) more units than the ledger holds."""
         exponent = minor_units(self.currency)
         if decimals_of(self.value) > exponent:
             raise CurrencyError(
                 f"{self.value} {self.currency} has more than {exponent} decimals"
             )
-        return int(self.value.scaleb(exponent))
+        units = int(self.value.scaleb(exponent))
+        if not within_ledger_range(units):
+            raise AmountOutOfRange(f"{self.value} {self.currency} is beyond the largest amount "
+                                   f"the ledger holds ({LEDGER_MAX_UNITS} minor units)")
+        return units
 
     @classmethod
     def from_minor(cls, units: int, currency: str) -> "Amount":
