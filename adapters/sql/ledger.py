@@ -239,12 +239,12 @@ class SqlLedger(Ledger):
         """Each currency's supply by this unit's net change; a rise only where the stored supply
         still leaves room (else SupplyRaisedMeanwhile: the unit is retried)."""
         supply_change, self._supply_change = self._supply_change, {}
-        raise_within = statements.raise_within(self.connection.dialect.name, supply.c.supply)
+        rise = statements.shift_within(self.connection.dialect.name, supply.c.supply)
         for currency, amount in sorted(supply_change.items()):
             if amount < 0:  # burned more than minted: the row exists (tokens were there to burn)
                 self.connection.execute(statements.LOWER_SUPPLY, {"c": currency, "n": amount})
-            elif amount > 0 and self.connection.execute(raise_within, {
-                    "currency": currency, "amount": amount,
+            elif amount > 0 and self.connection.execute(rise, {
+                    "currency": currency, "amount": amount, "floor": 0,
                     "ceiling": LEDGER_MAX_UNITS - amount}).first() is None:
                 raise SupplyRaisedMeanwhile(f"the {currency} supply rose meanwhile: no room for "
                                             f"{amount} more minor units")

@@ -44,18 +44,18 @@ def add_to_balance(dialect: str, column: Column):
 
 
 @cache
-def raise_within(dialect: str, column: Column):
-    """column += :amount on the row of the table's primary key, creating it, only where the
-    result stays at most :ceiling (= the limit - :amount, computed by the caller, so that the
-    database never computes beyond its integers). RETURNING the new value: no row when it would
-    not (rowcount is not reliable for an upsert on every driver)."""
+def shift_within(dialect: str, column: Column):
+    """column += :amount on the row of the table's primary key (created at :amount), only where
+    the value before lies in [:floor, :ceiling]: the limits less :amount, computed by the caller
+    so that the database never computes beyond its integers. RETURNING the new value, so no
+    row means refused (an upsert's rowcount is not reliable on every driver)."""
     table = column.table
     keys = [c.name for c in table.primary_key]
     statement = insert_for(dialect)(table).values(
         **{k: bindparam(k) for k in keys}, **{column.name: bindparam("amount")})
     return statement.on_conflict_do_update(
         index_elements=keys, set_={column.name: column + statement.excluded[column.name]},
-        where=column <= bindparam("ceiling")).returning(column)
+        where=and_(column >= bindparam("floor"), column <= bindparam("ceiling"))).returning(column)
 
 
 def exact_sum(column: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
