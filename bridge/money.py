@@ -8,13 +8,15 @@ from functools import lru_cache
 import iso4217
 
 
-LEDGER_MAX_UNITS = 2**63 - 1
-"""The largest amount, wallet balance or token supply the bridge holds, in minor units: signed
-64-bit, the widest integer every store keeps exactly (PostgreSQL `bigint`; SQLite INTEGER, whose
-arithmetic silently turns to REAL past it), so one limit for every ledger, whatever its rail (an
-EVM token's uint256 could hold more, but its store columns and the reports could not). One
-XSD-valid amount (18 digits) always fits; sums of them need not, so the ledgers refuse an
-operation that would take a balance or the supply beyond it."""
+LEDGER_MAX_UNITS = 10**18 - 1
+"""The largest amount, wallet balance or token supply the bridge holds, in minor units, for every
+ledger whatever its rail. It is the largest amount ISO 20022 can carry (`totalDigits` 18; in
+minor units whatever the currency's decimals), so that any balance or supply can be reported
+(a camt.053 balance, a statement out of the supply); and well inside signed 64-bit, the widest
+integer every store keeps exactly (PostgreSQL `bigint`; SQLite INTEGER, whose arithmetic turns
+to REAL past it), so that even the sum of two never leaves it. One XSD-valid amount always fits;
+sums of them need not, so the ledgers refuse an operation that would take the supply (and so
+any balance) beyond it."""
 
 NOT_ALLOWED_AMOUNT = "AM02"
 """ISO NotAllowedAmount, "amount greater than the allowed maximum": the refusal of an amount,

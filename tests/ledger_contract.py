@@ -364,9 +364,9 @@ class LedgerContract:
     # -- range -----------------------------------------------------------------------------
 
     def test_a_balance_or_supply_beyond_the_range_is_refused_am02(self, unit_of_work) -> None:
-        """No supply, and so no wallet balance, ever passes LEDGER_MAX_UNITS (signed 64-bit
-        minor units): a mint that would take it beyond is refused AM02, nothing applied, and its
-        key stays usable; exactly the maximum is fine."""
+        """No supply, and so no wallet balance, ever passes LEDGER_MAX_UNITS (10^18 - 1 minor
+        units, the largest ISO amount): a mint that would take it beyond is refused AM02,
+        nothing applied, and its key stays usable; exactly the maximum is fine."""
         top = LEDGER_MAX_UNITS
         self.apply(unit_of_work, mint(top - 10, ALICE, "JPY"))
         before = self.snapshot(unit_of_work)

@@ -94,7 +94,7 @@ class EvmLedger(Ledger):
         if operation.currency not in tokens:
             return LedgerOutcome.rejected(NO_TOKEN, f"no {operation.currency} deposit token is "
                                                     "deployed on this chain (tokenbridge ledger init)")
-        if operation.amount > LEDGER_MAX_UNITS:  # the store's columns could not even record it
+        if operation.amount > LEDGER_MAX_UNITS:  # refused before anything is claimed
             return LedgerOutcome.rejected(NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
                                                               f"ledger holds ({LEDGER_MAX_UNITS})")
         debit, credit = as_address(operation.debit_wallet), as_address(operation.credit_wallet)
