@@ -196,3 +196,61 @@ def test_three_decimal_parts_refuse_the_statement_nothing_applied(tokenbridge, t
     assert [b["category"] for b in found["breaks"]] == ["statement_inconsistent"]
     assert "3.333 EUR has more than 2 decimals" in found["breaks"][0]["reason"]
     assert books(tokenbridge)["supply"] == {}
+
+
+# -- the store -----------------------------------------------------------------------------------
+
+def test_sums_of_postings_are_exact_whatever_their_order(store) -> None:
+    """SQLite's SUM fails when any partial sum overflows 64 bits, though the total fits: the
+    ledger's sums (balances and supply as of a time) add two halves that cannot overflow."""
+    from sqlalchemy import BigInteger, literal, select, union_all
+
+    from adapters.sql.statements import combined, exact_sum
+    big = 2**63 - 1
+    rows = union_all(*(select(literal(x, BigInteger).label("x")) for x in (big, big, -big, -big, -5))).subquery()
+    with store() as uow:
+        assert combined(*uow.connection.execute(select(*exact_sum(rows.c.x))).one()) == -5
+        assert combined(*uow.connection.execute(
+            select(*exact_sum(rows.c.x)).where(rows.c.x > 0)).one()) == 2 * big
+
+
+def test_the_migration_stores_the_supply_of_an_existing_store(store_url: str) -> None:
+    """0005 computes the stored supply (SQL ledger) and the issuance account's available
+    balance (EVM ledger) from what a store already holds."""
+    from datetime import datetime
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import select
+
+    from adapters.evm.tables import evm_available
+    from adapters.sql.engine import MIGRATIONS, create_store_engine, migrate
+    from adapters.sql.tables import operations, postings, supply
+    engine = create_store_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0004")
+        now = datetime(2026, 11, 24, 9)
+        with engine.begin() as connection:
+            for seq, (kind, amount, debit, credit) in enumerate(
+                    (("mint", 500, None, "w-alice"), ("burn", 200, "w-alice", None)), start=1):
+                connection.execute(operations.insert().values(
+                    seq=seq, key=f"k{seq}", kind=kind, currency="EUR", amount=amount, debit_wallet=debit,
+                    credit_wallet=credit, fingerprint="f", status="ACSC", applied_at=now))
+                legs = ((debit or "issuance:EUR", -amount), (credit or "issuance:EUR", amount))
+                connection.execute(postings.insert(), [dict(operation_seq=seq, holder=h, counterparty="x",
+                                                            currency="EUR", amount=a, posted_at=now)
+                                                       for h, a in legs])
+            connection.execute(evm_available.insert(), [
+                dict(wallet="0xA", currency="JPY", available=LEDGER_MAX_UNITS),
+                dict(wallet="0xB", currency="JPY", available=0)])
+        migrate(engine)
+        with engine.connect() as connection:
+            assert dict(connection.execute(select(supply.c.currency, supply.c.supply)).all()) == {"EUR": 300}
+            assert connection.execute(select(evm_available.c.available).where(
+                evm_available.c.wallet == "issuance:JPY")).scalar_one() == -LEDGER_MAX_UNITS
+    finally:
+        engine.dispose()
