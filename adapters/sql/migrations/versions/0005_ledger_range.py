@@ -3,7 +3,8 @@ holds (bridge.money.LEDGER_MAX_UNITS) is refused before it is applied.
 
 - `supply` (SQL ledger): minus the issuance postings, per currency;
 - EVM ledger: the issuance account's available balance (`issuance:<CCY>` in `evm_available`),
-  minus the sum of the wallets' (in-flight operations included).
+  minus the supply that can be reached: the wallets' available balances (in-flight operations
+  included) and the burns not confirmed yet.
 
 Both are computed here from what a store holds already.
 
@@ -43,8 +44,11 @@ def upgrade() -> None:
     available = sa.table("evm_available", sa.column("wallet", sa.String), sa.column("currency", sa.String),
                          sa.column("available", sa.BigInteger))
     held = _totals("available", "evm_available", "wallet NOT LIKE 'issuance:%'")
+    # A burn in flight still holds its room in the supply until confirmed (adapters/evm/book.py).
+    burning = _totals("amount", "evm_operations", "kind = 'burn' AND state IN ('planned', 'submitted')")
+    reach = {c: held.get(c, 0) + burning.get(c, 0) for c in held.keys() | burning.keys()}
     rows = [{"wallet": f"issuance:{c}", "currency": c, "available": -total}
-            for c, total in sorted(held.items()) if total]
+            for c, total in sorted(reach.items()) if total]
     if rows:
         op.bulk_insert(available, rows)
 
