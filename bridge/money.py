@@ -8,8 +8,32 @@ from functools import lru_cache
 import iso4217
 
 
+LEDGER_MAX_UNITS = 10**18 - 1
+"""The largest amount, wallet balance or token supply the bridge holds, in minor units, for every
+ledger whatever its rail. It is the largest amount ISO 20022 can carry (`totalDigits` 18; in
+minor units whatever the currency's decimals), so that any balance or supply can be reported
+(a camt.053 balance, a statement out of the supply); and well inside signed 64-bit, the widest
+integer every store keeps exactly (PostgreSQL `bigint`; SQLite INTEGER, whose arithmetic turns
+to REAL past it), so that even the sum of two never leaves it. One XSD-valid amount always fits;
+sums of them need not, so the ledgers refuse an operation that would take the supply (and so
+any balance) beyond it."""
+
+NOT_ALLOWED_AMOUNT = "AM02"
+"""ISO NotAllowedAmount, "amount greater than the allowed maximum": the refusal of an amount,
+balance or supply beyond LEDGER_MAX_UNITS."""
+
+
 class CurrencyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
+
+
+class AmountOutOfRange(CurrencyError):
+    """An amount beyond what the ledger holds exactly (LEDGER_MAX_UNITS minor units)."""
+
+
+def within_ledger_range(units: int) -> bool:
+    """True when `units` (an amount, a balance, a supply; or minus one) is in the ledger's range."""
+    return -LEDGER_MAX_UNITS <= units <= LEDGER_MAX_UNITS
 
 
 @lru_cache(maxsize=None)
@@ -50,13 +74,18 @@ class Amount:
     currency: str
 
     def to_minor(self) -> int:
-        """Integer minor units; refuses (never rounds) more decimals than the currency has."""
+        """Integer minor units; refuses (never rounds) more decimals than the currency has, and
+        (AmountOutOfRange) more units than the ledger holds."""
         exponent = minor_units(self.currency)
         if decimals_of(self.value) > exponent:
             raise CurrencyError(
                 f"{self.value} {self.currency} has more than {exponent} decimals"
             )
-        return int(self.value.scaleb(exponent))
+        units = int(self.value.scaleb(exponent))
+        if not within_ledger_range(units):
+            raise AmountOutOfRange(f"{self.value} {self.currency} is beyond the largest amount "
+                                   f"the ledger holds ({LEDGER_MAX_UNITS} minor units)")
+        return units
 
     @classmethod
     def from_minor(cls, units: int, currency: str) -> "Amount":

@@ -11,6 +11,8 @@ An **omnibus** statement is the legacy side's truth about the fiat that backs a 
 - a reversal undoes the operation its entry caused (or cancels the entry it reverses when both
   are on this statement and nothing reached the ledger);
 - pending and informational entries produce nothing;
+- an item of zero (an entry, or a batch entry's `TxDtls`, of 0.00) is no payment: it is never
+  matched nor minted, and shows as a `statement_inconsistent` break;
 - the closing booked balance must equal the token supply at the statement's end.
 A **wallet** statement is compared with that wallet's journal; it applies nothing.
 """
@@ -177,6 +179,10 @@ def plan_statement(statement: Statement, account: ReconciledAccount, movements: 
         if not item.booked:
             outcomes[position] = EntryOutcome(item, PENDING, reason=f"entry status {item.status}")
             continue
+        if not item.is_payment:  # never matched nor minted: a zero part is no payment
+            outcomes[position] = EntryOutcome(item, STATEMENT_INCONSISTENT, reason=(
+                f"{_item_name(item)}: an amount of {_major(item.amount, item.currency)} is not a payment"))
+            continue
         found = index.find(item, credit=item.credit)
         if found is not None:
             outcomes[position] = _matched(item, found, index, position, _wallet_of(item, account, lookup))
@@ -232,6 +238,12 @@ def _matched(item: StatementItem, found: Match, index: MovementIndex, position: 
 
 def _major(units: int, currency: str) -> str:
     return f"{Amount.from_minor(units, currency).value} {currency}"
+
+
+def _item_name(item: StatementItem) -> str:
+    """The entry (and TxDtls) as the statement numbers them, from 1."""
+    part = f", TxDtls {item.detail_index + 1}" if item.detail_index is not None else ""
+    return f"entry {item.entry_index + 1}{part}"
 
 
 def _entry_name(position: int) -> str:

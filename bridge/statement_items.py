@@ -39,6 +39,11 @@ class StatementItem:
         return self.status == BOOKED
 
     @property
+    def is_payment(self) -> bool:
+        """An amount of zero moves no money: it is not a payment to match or apply."""
+        return self.amount > 0
+
+    @property
     def signed(self) -> int:
         return self.amount if self.credit else -self.amount
 
@@ -119,6 +124,9 @@ def statement_totals(statement: Statement, currency: str | None = None) -> State
         debits = sum(e.amount.to_minor() for e in booked if e.credit_debit != CREDIT)
     except CurrencyError as exc:
         return Inconsistency(str(exc), currency=currency)
+    unsplittable = next((problem for e in booked if (problem := _split_problem(e))), None)
+    if unsplittable is not None:
+        return Inconsistency(unsplittable, currency=currency)
     expected = opening_units + credits - debits
     if expected != closing_units:
         return Inconsistency(
@@ -133,11 +141,12 @@ def statement_totals(statement: Statement, currency: str | None = None) -> State
 def statement_items(statement: Statement) -> list[StatementItem]:
     """Every payment on the statement, in entry order. An entry with several `TxDtls`, each
     with its own amount adding up to the entry's, is several payments (batch booking); any
-    other entry is one, with the references of its first `TxDtls`."""
+    other entry is one, with the references of its first `TxDtls`. An item may be of zero
+    (`is_payment` False): reconciliation shows it as a break, never as an operation."""
     items: list[StatementItem] = []
     for entry in statement.entries:
         details = entry.details
-        if len(details) > 1 and _batch_adds_up(entry):
+        if len(details) > 1 and _batch_adds_up(entry) and _split_problem(entry) is None:
             items.extend(_item(entry, i, d, d.amount or entry.amount) for i, d in enumerate(details))
         else:
             items.append(_item(entry, None, details[0] if details else None, entry.amount))
@@ -149,6 +158,20 @@ def _batch_adds_up(entry: StatementEntry) -> bool:
     if any(a is None or a.currency != entry.amount.currency for a in amounts):
         return False
     return sum(a.value for a in amounts) == entry.amount.value  # type: ignore[union-attr]
+
+
+def _split_problem(entry: StatementEntry) -> str | None:
+    """Why a batch entry whose parts add up cannot be split into payments: a part with more
+    decimals than the currency has (no exact minor units, so no operation could carry it)."""
+    if len(entry.details) < 2 or not _batch_adds_up(entry):
+        return None
+    for number, detail in enumerate(entry.details, start=1):
+        try:
+            detail.amount.to_minor()  # type: ignore[union-attr]
+        except CurrencyError as exc:
+            return (f"entry {entry.index + 1}, TxDtls {number}: {exc}, so the entry cannot be "
+                    "split into its payments")
+    return None
 
 
 def _item(entry: StatementEntry, detail_index: int | None, details: TransactionDetails | None,

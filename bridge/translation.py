@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable
 
 from bridge.accounts import ACTIVE, BLOCKED, CLOSED, RegisteredAccount
-from bridge.money import CurrencyError
+from bridge.money import NOT_ALLOWED_AMOUNT, AmountOutOfRange, CurrencyError
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs, Rejection, TokenOperation
 from bridge.parties import Party
 from bridge.payments import CreditTransfer, GroupHeader
@@ -65,6 +65,8 @@ def translate(tx: CreditTransfer, header: GroupHeader,
     """The token operation a credit transfer means on this bank's ledger, or why there is none."""
     try:
         amount = tx.amount.to_minor()
+    except AmountOutOfRange as exc:
+        return Rejection(NOT_ALLOWED_AMOUNT, str(exc))
     except CurrencyError as exc:
         return Rejection(INVALID_AMOUNT, str(exc))
     if amount <= 0:

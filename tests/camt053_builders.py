@@ -28,6 +28,7 @@ class Ntry:
     debtor_iban: str | None = None
     currency: str = "EUR"
     booked_at: str = "2026-11-24T10:00:00Z"
+    parts: tuple["Ntry", ...] = ()  # a batch entry: one TxDtls per part (its amount, refs, parties)
 
     @classmethod
     def of(cls, tx: Tx, message_id: str, **changes) -> "Ntry":
@@ -51,6 +52,18 @@ def _account(role: str, iban: str | None) -> str:
 def _entry(n: Ntry, version: str) -> str:
     cd = "CRDT" if n.credit else "DBIT"
     sts = f"<Sts>{n.status}</Sts>" if version == "02" else f"<Sts><Cd>{n.status}</Cd></Sts>"
+    details = f"<NtryDtls>{''.join(_details(p, version) for p in n.parts or (n,))}</NtryDtls>"
+    return (f'<Ntry><Amt Ccy="{n.currency}">{n.amount}</Amt><CdtDbtInd>{cd}</CdtDbtInd>'
+            f"{'<RvslInd>true</RvslInd>' if n.reversal else ''}{sts}"
+            f"<BookgDt><DtTm>{n.booked_at}</DtTm></BookgDt><ValDt><Dt>{n.booked_at[:10]}</Dt></ValDt>"
+            f"{f'<AcctSvcrRef>{n.acct_ref}</AcctSvcrRef>' if n.acct_ref else ''}"
+            f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{'RCDT' if n.credit else 'ICDT'}</Cd>"
+            f"<SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>{details}</Ntry>")
+
+
+def _details(n: Ntry, version: str) -> str:
+    """One TxDtls: the payment's references, amount and parties."""
+    cd = "CRDT" if n.credit else "DBIT"
     refs = "".join(f"<{tag}>{value}</{tag}>" for tag, value in (
         ("MsgId", n.message_id), ("AcctSvcrRef", n.acct_ref), ("EndToEndId", n.end_to_end_id),
         ("UETR", n.uetr if version != "02" else None), ("TxId", n.tx_id)) if value)
@@ -64,14 +77,8 @@ def _entry(n: Ntry, version: str) -> str:
         return f"<{role}>{name}</{role}>{_account(role + 'Acct', iban)}"
 
     parties = party("Dbtr", n.debtor_iban) + party("Cdtr", n.creditor_iban)
-    details = (f"<NtryDtls><TxDtls>{f'<Refs>{refs}</Refs>' if refs else ''}{amount}"
-               f"{f'<RltdPties>{parties}</RltdPties>' if parties else ''}</TxDtls></NtryDtls>")
-    return (f'<Ntry><Amt Ccy="{n.currency}">{n.amount}</Amt><CdtDbtInd>{cd}</CdtDbtInd>'
-            f"{'<RvslInd>true</RvslInd>' if n.reversal else ''}{sts}"
-            f"<BookgDt><DtTm>{n.booked_at}</DtTm></BookgDt><ValDt><Dt>{n.booked_at[:10]}</Dt></ValDt>"
-            f"{f'<AcctSvcrRef>{n.acct_ref}</AcctSvcrRef>' if n.acct_ref else ''}"
-            f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{'RCDT' if n.credit else 'ICDT'}</Cd>"
-            f"<SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>{details}</Ntry>")
+    return (f"<TxDtls>{f'<Refs>{refs}</Refs>' if refs else ''}{amount}"
+            f"{f'<RltdPties>{parties}</RltdPties>' if parties else ''}</TxDtls>")
 
 
 def _balance(kind: str, amount: Decimal, currency: str, day: str) -> str:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs, TokenOperation
 from bridge.ports import APPLIED, REPLAYED, UnitOfWork, issuance_holder
 
@@ -359,3 +360,46 @@ class LedgerContract:
         # Nothing was consumed: the keys apply afresh.
         assert [o.result for o in self.apply(unit_of_work, *ops)] == [APPLIED] * 3
         assert self.balances(unit_of_work) == {(ALICE, "EUR"): 700, (BRUNO, "EUR"): 210}
+
+    # -- range -----------------------------------------------------------------------------
+
+    def test_a_balance_or_supply_beyond_the_range_is_refused_am02(self, unit_of_work) -> None:
+        """No supply, and so no wallet balance, ever passes LEDGER_MAX_UNITS (10^18 - 1 minor
+        units, the largest ISO amount): a mint that would take it beyond is refused AM02,
+        nothing applied, and its key stays usable; exactly the maximum is fine."""
+        top = LEDGER_MAX_UNITS
+        self.apply(unit_of_work, mint(top - 10, ALICE, "JPY"))
+        before = self.snapshot(unit_of_work)
+        attempts = [mint(11, ALICE, "JPY"),  # ALICE past the maximum (and the supply)
+                    mint(11, BRUNO, "JPY"),  # the supply past it; BRUNO alone would be fine
+                    mint(top, CHIYO, "JPY")]
+        for op in attempts:
+            outcome = self.apply(unit_of_work, op)
+            assert (outcome.result, outcome.status, outcome.rejection.reason) == (
+                "rejected", "RJCT", "AM02"), op
+            assert outcome.rejection.info
+            assert self.snapshot(unit_of_work) == before
+            with unit_of_work() as uow:
+                assert uow.ledger.find(op.key) is None
+        # Several operations of one unit count together; the other currencies are untouched.
+        first, second, other = self.apply(unit_of_work, mint(6, BRUNO, "JPY"), mint(5, CHIYO, "JPY"),
+                                          mint(top, CHIYO, "EUR"))
+        assert (first.result, second.rejection.reason, other.result) == (APPLIED, "AM02", APPLIED)
+        assert self.supply(unit_of_work) == {"JPY": top - 4, "EUR": top}
+        # A wallet may hold exactly the maximum (no more: a wallet holds at most the supply).
+        # A burn frees room once final (EVM: once confirmed), so its mint comes in a later unit.
+        self.apply(unit_of_work, transfer(6, BRUNO, ALICE, "JPY"), burn(top, CHIYO, "EUR"))
+        self.apply(unit_of_work, mint(4, ALICE, "JPY"), mint(top, BRUNO, "EUR"))
+        balances = self.balances(unit_of_work)
+        assert balances == {(ALICE, "JPY"): top, (BRUNO, "EUR"): top}
+        assert self.supply(unit_of_work) == {"JPY": top, "EUR": top}
+        assert all(type(v) is int for v in [*balances.values(), *self.supply(unit_of_work).values()])
+        # Money can leave and come back: the range bounds the balances, not the traffic.
+        self.apply(unit_of_work, transfer(top, ALICE, BRUNO, "JPY"), transfer(top, BRUNO, ALICE, "JPY"))
+        self.apply(unit_of_work, burn(top, ALICE, "JPY"))
+        self.apply(unit_of_work, mint(top, BRUNO, "JPY"))
+        assert self.balances(unit_of_work) == {(BRUNO, "JPY"): top, (BRUNO, "EUR"): top}
+        assert self.supply(unit_of_work) == {"JPY": top, "EUR": top}
+        later = datetime(2100, 1, 1, tzinfo=UTC)  # from the postings: exact sums, whatever the traffic
+        assert self.balances(unit_of_work, as_of=later) == {(BRUNO, "JPY"): top, (BRUNO, "EUR"): top}
+        assert self.supply(unit_of_work, as_of=later) == {"JPY": top, "EUR": top}

@@ -101,6 +101,46 @@ def test_a_batch_entry_is_one_item_per_transaction_when_their_amounts_add_up() -
     assert [(i.detail_index, i.amount, i.refs.end_to_end_id) for i in items] == [(None, 1000, "A")]
 
 
+def test_a_zero_item_is_no_payment_it_is_a_break_never_an_operation() -> None:
+    """camt.053 allows 0.00: a batch part (or a whole entry) of zero moves no money, so it is
+    neither matched nor minted (a mint of zero once aborted `reconcile` on the store's CHECK);
+    the other parts of the batch are payments as usual."""
+    parts = (TransactionDetails(amount=eur("0.00"), end_to_end_id="ZERO", message_id="M-0",
+                                creditor=Party("Alice", AccountId(iban=ALICE_ACCOUNT))),
+             TransactionDetails(amount=eur("10.00"), end_to_end_id="TEN", message_id="M-1",
+                                creditor=Party("Alice", AccountId(iban=ALICE_ACCOUNT))))
+    stmt = statement(entry(0, "10.00", details=parts), entry(1, "0.00", end_to_end_id="Z2", message_id="M-2"))
+    assert [(i.detail_index, i.amount, i.is_payment) for i in statement_items(stmt)] == [
+        (0, 0, False), (1, 1000, True), (None, 0, False)]
+    planned = plan(stmt, [mint("k-zero", 0, end_to_end_id="ZERO")])  # not even a ledger movement of 0
+    assert [(e.status, e.operation is not None) for e in planned.entries] == [
+        ("statement_inconsistent", False), ("planned_mint", True), ("statement_inconsistent", False)]
+    assert [op.amount for op in planned.operations] == [1000]
+    assert planned.entries[0].reason == "entry 1, TxDtls 1: an amount of 0.00 EUR is not a payment"
+    assert planned.entries[2].reason == "entry 2: an amount of 0.00 EUR is not a payment"
+    found = outcome(stmt, supply_end=0)
+    assert sorted(b.category for b in found.breaks) == ["statement_inconsistent"] * 2
+    assert found.totals is not None and not found.refused  # the rest of the statement counts
+
+
+def test_batch_parts_with_more_decimals_than_the_currency_refuse_the_statement() -> None:
+    """Three-decimal EUR parts that add up to the entry cannot be payments (no exact minor
+    units): the statement is refused with the reason, as one whose own amounts are inexact."""
+    parts = tuple(TransactionDetails(amount=eur(v), end_to_end_id=f"P{n}", message_id="M",
+                                     creditor=Party("Alice", AccountId(iban=ALICE_ACCOUNT)))
+                  for n, v in enumerate(("33.333", "33.333", "33.334")))
+    stmt = statement(entry(0, "100.00", details=parts), entry(1, "5.00"))
+    refused = statement_totals(stmt, "EUR")
+    assert isinstance(refused, Inconsistency)
+    assert refused.reason == ("entry 1, TxDtls 1: 33.333 EUR has more than 2 decimals, so the entry "
+                              "cannot be split into its payments")
+    # Never split into parts of no exact amount (were it planned all the same).
+    assert [(i.detail_index, i.amount) for i in statement_items(stmt)] == [(None, 10000), (None, 500)]
+    # Parts that do not add up are no batch: the entry is one item, as before.
+    uneven = statement(entry(0, "100.00", details=parts[:2]))
+    assert not isinstance(statement_totals(uneven, "EUR"), Inconsistency)
+
+
 # -- the matching rule --------------------------------------------------------------------------
 
 UETR_A, UETR_B = "0f1b6c1e-7a4d-4c1e-9a2b-3c4d5e6f7a8b", "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d"

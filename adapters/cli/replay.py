@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -102,8 +103,11 @@ def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
                     (out_dir / f"{path.stem}.{outcome.reply.message_type}.xml").write_bytes(
                         outcome.reply.body)
                 if len(files) < PROGRESS_FROM or outcome.verdict != ACCEPTED:
-                    style = _STYLE.get(outcome.verdict, "default")
-                    console.print(f"[{style}]{outcome.verdict:<8}[/] {path.name}: {_describe(outcome)}")
+                    # Any verdict gets a style (an empty one is not markup), and what the
+                    # message says is text, never markup.
+                    style = _STYLE.get(outcome.verdict, "bold")
+                    console.print(f"[{style}]{outcome.verdict:<8}[/] "
+                                  f"{escape(f'{path.name}: {_describe(outcome)}')}")
                 progress.advance(task)
     console.print(summary.table(dry_run))
     clean = set(summary.verdicts) == {ACCEPTED}

@@ -13,8 +13,11 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from adapters.evm.tables import CONFIRMED, FAILED, PLANNED, SUBMITTED, evm_available
+from adapters.sql import statements
 from adapters.sql.ledger import add_to_balance, as_utc, take_from_balance
-from bridge.operations import PaymentRefs, TokenOperation
+from bridge.money import LEDGER_MAX_UNITS
+from bridge.operations import BURN, PaymentRefs, TokenOperation
+from bridge.ports import issuance_holder
 from bridge.settlement import SettlementChange
 
 ACSP, ACSC, RJCT = "ACSP", "ACSC", "RJCT"
@@ -54,6 +57,24 @@ def debit_available(connection: Connection, wallet: str, currency: str, amount: 
     return take_from_balance(connection, evm_available.c.available, wallet, currency, amount)
 
 
+def take_supply_room(connection: Connection, currency: str, amount: int) -> bool:
+    """A mint takes `amount` from the issuance account's available balance (`issuance:<CCY>`:
+    minus the most the supply can be once everything in flight settles), only while that supply
+    stays within LEDGER_MAX_UNITS; False (nothing taken) when it would not. Atomic, so
+    concurrent workers cannot pass the limit between them."""
+    found = connection.execute(statements.shift_within(connection.dialect.name, evm_available.c.available), {
+        "wallet": issuance_holder(currency), "currency": currency, "amount": -amount,
+        "floor": amount - LEDGER_MAX_UNITS, "ceiling": 0}).first()
+    return found is not None
+
+
+def give_back_supply_room(connection: Connection, currency: str, amount: int) -> None:
+    """A burn confirmed on chain, or a mint that failed: the supply can no longer reach as far.
+    A burn gives its room back only once final, so that a mint never takes room a burn that
+    then fails on chain still needs."""
+    add_to_balance(connection, evm_available.c.available, issuance_holder(currency), currency, amount)
+
+
 def reverse_available(connection: Connection, currency: str, amount: int, debit: str | None,
                       credit: str | None) -> None:
     """Undo an operation's effect on available balances (it failed on chain)."""
@@ -61,3 +82,12 @@ def reverse_available(connection: Connection, currency: str, amount: int, debit:
         credit_available(connection, debit, currency, amount)
     if credit:
         credit_available(connection, credit, currency, -amount)
+    if debit is None:  # a failed mint: its room in the supply is free again
+        give_back_supply_room(connection, currency, amount)
+
+
+def settled_burn(connection: Connection, row) -> None:
+    """What an operation confirmed on chain changes in the book: a burn's room in the supply."""
+    if row.kind == BURN:
+        give_back_supply_room(connection, row.currency, row.amount)
+

@@ -8,7 +8,9 @@ chain and reports each ACSP -> ACSC / RJCT change. Reads (balances, supply, jour
 the chain: contract state at the latest block, and the contracts' Settled events.
 
 Wallets are addresses (the registry's `wallet` column holds 0x addresses); the issuer's key signs
-everything. One contract per currency: see the README.
+everything. The range is the bridge's, not uint256's: a mint that would take the supply (so any
+balance) past bridge.money's LEDGER_MAX_UNITS is refused AM02, as on the SQL ledger; the store
+keeps minus the reachable supply as the issuance account's available balance (book.py). One contract per currency: see the README.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from adapters.evm.book import (
     operation_of,
     payment_ref,
     settled_at,
+    take_supply_room,
 )
 from adapters.evm.chain import (
     ChainConfigurationError,
@@ -47,7 +50,7 @@ from adapters.evm.tables import (
     evm_operations,
 )
 from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
-from bridge.money import minor_units
+from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT, minor_units
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (
     APPLIED,
@@ -91,6 +94,9 @@ class EvmLedger(Ledger):
         if operation.currency not in tokens:
             return LedgerOutcome.rejected(NO_TOKEN, f"no {operation.currency} deposit token is "
                                                     "deployed on this chain (tokenbridge ledger init)")
+        if operation.amount > LEDGER_MAX_UNITS:  # refused before anything is claimed
+            return LedgerOutcome.rejected(NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
+                                                              f"ledger holds ({LEDGER_MAX_UNITS})")
         debit, credit = as_address(operation.debit_wallet), as_address(operation.credit_wallet)
         for given, address in ((operation.debit_wallet, debit), (operation.credit_wallet, credit)):
             if given and address is None:
@@ -107,11 +113,16 @@ class EvmLedger(Ledger):
             planned_at=utc_naive(self.clock())), ["key"]).returning(evm_operations.c.seq)).scalar()
         if claimed is None:
             return self._again(operation)
+        # Refused: nothing else was written, so the claim is dropped and the key stays free
+        # (as on the SQL ledger).
         if debit and not debit_available(self.connection, debit, operation.currency, operation.amount):
-            # Nothing else was written: drop the claim so the key stays free (as on the SQL ledger).
             self.connection.execute(evm_operations.delete().where(evm_operations.c.seq == claimed))
             return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} holds "
                                                         "less than the amount")
+        if not debit and not take_supply_room(self.connection, operation.currency, operation.amount):
+            self.connection.execute(evm_operations.delete().where(evm_operations.c.seq == claimed))
+            return LedgerOutcome.rejected(NOT_ALLOWED_AMOUNT, f"the {operation.currency} supply would "
+                                                              f"pass the ledger's maximum ({LEDGER_MAX_UNITS})")
         if credit:
             credit_available(self.connection, credit, operation.currency, operation.amount)
         self._planned.append((operation.currency, debit, credit, operation.amount))
@@ -349,10 +360,9 @@ class EvmLedgerPlugin:
         address, block, _ = adopted
         totals: dict[str, int] = defaultdict(int)
         for settled in self.chain.settled_logs([address], block, self.chain.latest()):
-            if settled.from_wallet:
-                totals[settled.from_wallet] -= settled.amount
-            if settled.to_wallet:
-                totals[settled.to_wallet] += settled.amount
+            # Mints and burns move the issuance account's: minus the supply (see book.py).
+            totals[settled.from_wallet or issuance_holder(currency)] -= settled.amount
+            totals[settled.to_wallet or issuance_holder(currency)] += settled.amount
         for wallet, amount in totals.items():
             if amount:
                 connection.execute(evm_available.insert().values(wallet=wallet, currency=currency,

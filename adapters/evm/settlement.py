@@ -34,6 +34,7 @@ from adapters.evm.book import (
     StatusChange,
     operation_of,
     reverse_available,
+    settled_burn,
 )
 from adapters.evm.chain import (
     GAS_LIMITS,
@@ -395,6 +396,7 @@ class Settler:
                     evm_operations.c.seq == row.seq, evm_operations.c.state == SUBMITTED)).values(
                     state=CONFIRMED, settled_at=utc_naive(when)))
                 if done.rowcount == 1:
+                    settled_burn(connection, row)
                     changes.append(StatusChange(row.key, operation_of(row), ACSP, ACSC, None, None,
                                                 row.tx_hash, row.block_number, when))
             if changes and self.on_changes is not None:

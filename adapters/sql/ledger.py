@@ -5,6 +5,13 @@ Concurrency: a debited wallet's balance row is read FOR UPDATE (SQLite: the writ
 any debit is decided, so two processes can never overdraw it; a CHECK constraint backs that up.
 A key is checked when applied and inserted at commit under its unique index: a concurrent unit
 that committed the same key first makes this one retry, and the retry answers replay or AM05.
+
+Range: no supply, and so no wallet balance (a wallet holds at most the supply), ever passes
+bridge.money's LEDGER_MAX_UNITS; a mint that would take it beyond is refused AM02, nothing
+applied. The supply (table `supply`) is read without a lock, so that mints of one currency do not
+queue behind each other; at commit it rises only where the stored supply still leaves room, else
+a concurrent unit raised it meanwhile and this unit is retried (its retry refuses AM02 what no
+longer fits).
 """
 from __future__ import annotations
 
@@ -12,13 +19,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
-from adapters.sql.tables import balances, operations, postings
+from adapters.sql.statements import combined, exact_sum
+from adapters.sql.tables import balances, operations, postings, supply
 from bridge.audit import OPERATION
+from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, Posting, RecordedOperation,
                           WalletBalance, issuance_holder)
@@ -58,9 +67,19 @@ def take_from_balance(connection: Connection, column, wallet: str, currency: str
     return result.rowcount == 1
 
 
-class KeyTakenMeanwhile(RuntimeError):
-    """Another unit of work committed an operation under a key this one also applied: the unit
-    is retried (SqlStore.is_transient), and its retry sees the key (a replay, or AM05)."""
+class ChangedMeanwhile(RuntimeError):
+    """Another unit of work committed, after this one read it, what this one's decisions rest
+    on: the unit is retried (SqlStore.is_transient) and its retry decides on what is stored."""
+
+
+class KeyTakenMeanwhile(ChangedMeanwhile):
+    """Another unit committed an operation under a key this one also applied: its retry sees
+    the key (a replay, or AM05)."""
+
+
+class SupplyRaisedMeanwhile(ChangedMeanwhile):
+    """Another unit's mints left no room for this unit's under LEDGER_MAX_UNITS: its retry
+    refuses AM02 the mints that no longer fit."""
 
 
 class SqlLedger(Ledger):
@@ -80,12 +99,15 @@ class SqlLedger(Ledger):
         self._pending: dict[str, dict] = {}  # key -> operation row applied in this unit, not yet sent
         self._held: dict[tuple[str, str], int] = {}  # (wallet, currency) -> stored balance, row locked
         self._change: dict[tuple[str, str], int] = {}  # (wallet, currency) -> this unit's net change
+        self._supply: dict[str, int] = {}  # currency -> stored supply, read without a lock
+        self._supply_change: dict[str, int] = {}  # currency -> this unit's mints less its burns
 
     def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = ()) -> None:
         keys = {op.key for op in planned} | set(lookups)
         self._read_keys(keys - self._recorded.keys() - self._pending.keys())
         self._hold({(wallet, op.currency) for op in planned
                     for wallet in (op.debit_wallet, op.credit_wallet) if wallet})
+        self._read_supply({op.currency for op in planned if op.debit_wallet is None})
 
     def apply(self, operation: TokenOperation) -> LedgerOutcome:
         known = self._known(operation.key)
@@ -103,9 +125,16 @@ class SqlLedger(Ledger):
                 return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} holds "
                                                             f"less than the amount")
             self._change[debited] = self._change.get(debited, 0) - amount
+        elif not self._supply_has_room(currency, amount):
+            return LedgerOutcome.rejected(NOT_ALLOWED_AMOUNT, f"the {currency} supply would pass the "
+                                                              f"ledger's maximum ({LEDGER_MAX_UNITS})")
+        else:
+            self._supply_change[currency] = self._supply_change.get(currency, 0) + amount
         if operation.credit_wallet:
             credited = (operation.credit_wallet, currency)
             self._change[credited] = self._change.get(credited, 0) + amount
+        else:
+            self._supply_change[currency] = self._supply_change.get(currency, 0) - amount
         refs = operation.refs
         row = dict(
             key=operation.key, kind=operation.kind, currency=currency, amount=amount,
@@ -119,6 +148,19 @@ class SqlLedger(Ledger):
         self._pending[operation.key] = row
         audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
+
+    def _supply_has_room(self, currency: str, amount: int) -> bool:
+        """Whether minting `amount` keeps the supply (this unit's mints and burns included)
+        within LEDGER_MAX_UNITS. Every wallet holds at most the supply (none is negative), so
+        this bounds every balance too."""
+        self._read_supply({currency})
+        return self._supply[currency] + self._supply_change.get(currency, 0) <= LEDGER_MAX_UNITS - amount
+
+    def _read_supply(self, currencies: set[str]) -> None:
+        missing = sorted(currencies - self._supply.keys())
+        if missing:
+            stored = dict(self.connection.execute(statements.READ_SUPPLY, {"currencies": missing}).all())
+            self._supply.update({c: stored.get(c, 0) for c in missing})
 
     def find(self, key: str) -> RecordedOperation | None:
         if key in self._pending:
@@ -191,6 +233,23 @@ class SqlLedger(Ledger):
         for pair, amount in change.items():
             if pair in self._held:
                 self._held[pair] += amount
+        self._send_supply()
+
+    def _send_supply(self) -> None:
+        """Each currency's supply by this unit's net change; a rise only where the stored supply
+        still leaves room (else SupplyRaisedMeanwhile: the unit is retried)."""
+        supply_change, self._supply_change = self._supply_change, {}
+        rise = statements.shift_within(self.connection.dialect.name, supply.c.supply)
+        for currency, amount in sorted(supply_change.items()):
+            if amount < 0:  # burned more than minted: the row exists (tokens were there to burn)
+                self.connection.execute(statements.LOWER_SUPPLY, {"c": currency, "n": amount})
+            elif amount > 0 and self.connection.execute(rise, {
+                    "currency": currency, "amount": amount, "floor": 0,
+                    "ceiling": LEDGER_MAX_UNITS - amount}).first() is None:
+                raise SupplyRaisedMeanwhile(f"the {currency} supply rose meanwhile: no room for "
+                                            f"{amount} more minor units")
+            if currency in self._supply:
+                self._supply[currency] += amount
 
     def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:
         deferred.flush(self.connection)
@@ -199,23 +258,23 @@ class SqlLedger(Ledger):
                 select(balances).order_by(balances.c.currency, balances.c.wallet))
             return [WalletBalance(r.wallet, r.currency, r.balance) for r in rows]
         rows = self.connection.execute(
-            select(postings.c.holder, postings.c.currency, func.sum(postings.c.amount))
+            select(postings.c.holder, postings.c.currency, *exact_sum(postings.c.amount))
             .where(and_(postings.c.posted_at < utc_naive(as_of),
                         ~postings.c.holder.startswith("issuance:")))
             .group_by(postings.c.holder, postings.c.currency)
             .order_by(postings.c.currency, postings.c.holder))
-        return [WalletBalance(holder, currency, int(total)) for holder, currency, total in rows]
+        return [WalletBalance(holder, currency, combined(high, low)) for holder, currency, high, low in rows]
 
     def supply(self, as_of: datetime | None = None) -> dict[str, int]:
         deferred.flush(self.connection)
         # Supply is what the issuance accounts gave out: minus their postings. Kept apart from
         # wallet balances on purpose, so that "supply == sum of balances" means something.
-        query = (select(postings.c.currency, func.sum(postings.c.amount))
+        query = (select(postings.c.currency, *exact_sum(postings.c.amount))
                  .where(postings.c.holder.startswith("issuance:"))
                  .group_by(postings.c.currency).order_by(postings.c.currency))
         if as_of is not None:
             query = query.where(postings.c.posted_at < utc_naive(as_of))
-        return {currency: -int(total) for currency, total in self.connection.execute(query)}
+        return {currency: -combined(high, low) for currency, high, low in self.connection.execute(query)}
 
     def journal(self, *, wallet: str | None = None, currency: str | None = None,
                 start: datetime | None = None, end: datetime | None = None) -> list[Posting]:

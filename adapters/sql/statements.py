@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Column, and_, bindparam, select, update
+from sqlalchemy import Column, ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from adapters.sql.tables import accounts, balances, inbox, operations, outbox, postings
+from adapters.sql.tables import accounts, balances, inbox, operations, outbox, postings, supply
+
+_HALF = 2**32
+"""Exact sums split each value in two halves of 32 bits (see exact_sum)."""
 
 
 def insert_for(dialect: str):
@@ -41,6 +44,37 @@ def add_to_balance(dialect: str, column: Column):
 
 
 @cache
+def shift_within(dialect: str, column: Column):
+    """column += :amount on the row of the table's primary key (created at :amount), only where
+    the value before lies in [:floor, :ceiling]: the limits less :amount, computed by the caller
+    so that the database never computes beyond its integers. RETURNING the new value, so no
+    row means refused (an upsert's rowcount is not reliable on every driver)."""
+    table = column.table
+    keys = [c.name for c in table.primary_key]
+    statement = insert_for(dialect)(table).values(
+        **{k: bindparam(k) for k in keys}, **{column.name: bindparam("amount")})
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={column.name: column + statement.excluded[column.name]},
+        where=and_(column >= bindparam("floor"), column <= bindparam("ceiling"))).returning(column)
+
+
+def exact_sum(column: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """SUM(column) as two sums that cannot overflow, to add up in Python (`combined`).
+
+    SQLite's SUM of integers fails on an overflow of any partial sum, in whatever order it
+    adds (PostgreSQL's is numeric, exact); a total in range may have partial sums beyond it.
+    column = high * 2^32 + low, with |high| < 2^31 and |low| < 2^33 (integer division
+    truncates on both), so neither sum can overflow below a billion rows."""
+    high = column // _HALF  # SQL integer division; low is what it leaves, whatever its rounding
+    return func.sum(high), func.sum(column - high * _HALF)
+
+
+def combined(high, low) -> int:
+    """The exact total of an `exact_sum` pair (Decimal on PostgreSQL, int on SQLite)."""
+    return int(high or 0) * _HALF + int(low or 0)
+
+
+@cache
 def take_from_balance(column: Column):
     """balance -= :amount where the balance covers it (rowcount 0: it does not)."""
     table = column.table
@@ -57,6 +91,10 @@ LOCK_BALANCES = (select(balances.c.wallet, balances.c.currency, balances.c.balan
 CHANGE_BALANCE = (update(balances)
                   .where(and_(balances.c.wallet == bindparam("w"), balances.c.currency == bindparam("c")))
                   .values(balance=balances.c.balance + bindparam("n")))
+READ_SUPPLY = (select(supply.c.currency, supply.c.supply)
+               .where(supply.c.currency.in_(bindparam("currencies", expanding=True))))
+LOWER_SUPPLY = (update(supply).where(supply.c.currency == bindparam("c"))
+                .values(supply=supply.c.supply + bindparam("n")))
 FIND_OPERATIONS = select(operations).where(operations.c.key.in_(bindparam("keys", expanding=True)))
 ADD_OPERATIONS = operations.insert().returning(operations.c.key, operations.c.seq)
 FIND_INBOX = select(inbox).where(inbox.c.digest == bindparam("d"))

@@ -58,6 +58,14 @@ balances = Table(
     Column("balance", BigInteger, nullable=False),
 )
 
+# The token supply per currency (migration 0005): minus the issuance account's postings, kept so
+# that a mint can be refused before the supply leaves the ledger's range (bridge.money).
+supply = Table(
+    "supply", metadata,
+    Column("currency", String(3), primary_key=True),
+    Column("supply", BigInteger, nullable=False),
+)
+
 inbox = Table(
     "inbox", metadata,
     Column("digest", String(64), primary_key=True),  # sha256 of the raw bytes
