@@ -208,7 +208,7 @@ def _wallet_of(item: StatementItem, account: ReconciledAccount, lookup: AccountL
 
 def _registered_wallet(account_id: AccountId | None, lookup: AccountLookup) -> RegisteredAccount | None:
     found = find_registered(account_id, lookup)
-    return found if found is not None and found.is_wallet else None
+    return found if found is not None and found.is_wallet and not found.is_ledger_book else None
 
 
 def _matched(item: StatementItem, found: Match, index: MovementIndex, position: int,
@@ -250,7 +250,7 @@ def _unmatched(item: StatementItem, account: ReconciledAccount, lookup: AccountL
     problem = (
         "the entry names no creditor account" if item.creditor_account is None else
         f"creditor account {item.creditor_account} is not tokenized here"
-        if creditor is None or not creditor.is_wallet else
+        if creditor is None or not creditor.is_wallet or creditor.is_ledger_book else
         f"creditor account {item.creditor_account} is {creditor.status}" if creditor.status != ACTIVE else
         f"creditor account {item.creditor_account} holds {creditor.currency}, not {item.currency}"
         if creditor.currency != item.currency or item.currency != account.currency else None)

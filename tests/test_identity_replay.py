@@ -124,3 +124,26 @@ def test_omnibus_as_a_party_and_a_self_transfer_are_refused_and_change_nothing(b
     outcome = run.handle(pacs008([own_transfer(debtor, creditor)], instructing_bic=ISSUER).encode())
     assert outcomes(outcome) == [("RJCT", reason, None)] and outcome.transactions[0].info
     assert books(store) == before
+
+
+# -- camt.053: statement and related-party accounts are found the same way --------------------
+
+@pytest.mark.parametrize("creditor_scheme, minted", [
+    ("<SchmeNm><Prtry>TokenBank</Prtry></SchmeNm>", True),  # case differs: the same scheme
+    ("<SchmeNm><Cd>BBAN</Cd></SchmeNm>", False),  # another scheme: not our customer
+])
+def test_an_omnibus_statement_credit_mints_only_to_an_account_named_with_its_scheme(
+        registry, creditor_scheme, minted) -> None:
+    from camt053_builders import Ntry, camt053
+    from reconcile_support import ManualClock, categories, clocked, pipeline, report
+    store = clocked(registry, ManualClock())
+    entry = Ntry(amount="1000", currency="JPY", uetr="6f1d1c2e-8a4b-4c1d-9e2f-3a4b5c6d7e8f",
+                 creditor_iban="PLACEHOLDER")
+    statement = (camt053([entry], account="TOKN-OMNIBUS-JPY", currency="JPY")
+                 .replace("<Othr><Id>TOKN-OMNIBUS-JPY</Id></Othr>",
+                          "<Othr><Id>tokn-omnibus-jpy</Id><SchmeNm><Prtry>TOKENBANK</Prtry></SchmeNm></Othr>")
+                 .replace("<IBAN>PLACEHOLDER</IBAN>", f"<Othr><Id>{CHIYO.lower()}</Id>{creditor_scheme}</Othr>"))
+    found = report(pipeline(store, ManualClock()).handle(statement.encode()))
+    assert books(store) == (({"w-chiyo": 1000}, {"JPY": 1000}) if minted else ({}, {}))
+    assert found["clean"] is minted
+    assert minted or "unapplied_credit" in categories(found)
