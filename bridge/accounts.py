@@ -1,19 +1,41 @@
 """The account registry: which customer accounts are tokenized, on which wallet, in which state.
 
 Omnibus accounts are the bank's own reserve accounts (one per currency) backing the token supply
-1:1; they have no wallet.
+1:1; they have no wallet. An account is found by its identification as banks compare it
+(`find_registered`): the normalised identifier and, for an `Othr/Id`, its scheme and issuer.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bridge.money import CurrencyError, minor_units
+from bridge.parties import CODE, PROPRIETARY, AccountId, issuer_name, normalised_account, scheme_name
 
 ACTIVE, BLOCKED, CLOSED = "active", "blocked", "closed"
 WALLET, OMNIBUS = "wallet", "omnibus"
 STATUSES = (ACTIVE, BLOCKED, CLOSED)
 KINDS = (WALLET, OMNIBUS)
+
+LEDGER_BOOK_PREFIX = "issuance:"
+"""Names the ledgers give their own books (`issuance:<CCY>`, bridge.ports.issuance_holder): a
+wallet or account so named would let a payment move the token supply itself."""
+
+ZERO_ADDRESS = "0x" + "0" * 40
+"""The EVM ledger's own book: mints come from and burns go to the zero address."""
+
+_SCHEME_CODE_MAX, _NAME_MAX = 4, 35  # ExternalAccountIdentification1Code, Max35Text
+
+AccountLookup = Callable[[str], "RegisteredAccount | None"]
+"""Registry lookup by normalised account identifier (AccountRegistry.get)."""
+
+
+def is_ledger_book(name: str | None) -> bool:
+    """True when `name` is one of the ledgers' own books, never a payment party's wallet."""
+    if not name:
+        return False
+    folded = name.strip().lower()
+    return folded.startswith(LEDGER_BOOK_PREFIX) or folded == ZERO_ADDRESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +47,48 @@ class RegisteredAccount:
     wallet: str | None
     status: str = ACTIVE
     kind: str = WALLET
+    scheme: str | None = None  # an Othr/Id's scheme, `Cd:<CODE>` or `Prtry:<NAME>` (scheme_name)
+    issuer: str | None = None  # an Othr/Id's issuer (issuer_name)
 
     @property
     def is_wallet(self) -> bool:
         return self.kind == WALLET
+
+    @property
+    def is_ledger_book(self) -> bool:
+        """The bank's reserve (omnibus) or a ledger book: never a payment's debtor or creditor."""
+        return self.kind == OMNIBUS or is_ledger_book(self.wallet) or is_ledger_book(self.account)
+
+
+def find_registered(account: AccountId | None, lookup: AccountLookup) -> RegisteredAccount | None:
+    """The registry row an account identification names: the same identifier (normalised:
+    no whitespace, upper case) and the same scheme and issuer, all of which must agree. An IBAN
+    has neither, so it matches only a row without them; an `Othr/Id` written without scheme and
+    issuer matches such a row too (an IBAN sent as a bare `Othr/Id` is that IBAN)."""
+    if account is None or not account.key:
+        return None
+    found = lookup(account.key)
+    if found is None or (found.scheme, found.issuer) != (account.scheme_key, account.issuer_key):
+        return None
+    return found
+
+
+def registry_scheme(text: str | None) -> str:
+    """The CSV `scheme` column as stored: `Cd:<code>` or `Prtry:<name>` (scheme_name); '' when
+    empty. ValueError when the kind is not said or the name is too long for its kind."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    kind, colon, name = text.partition(":")
+    kinds = {CODE.lower(): CODE, PROPRIETARY.lower(): PROPRIETARY}
+    if not colon or kind.strip().lower() not in kinds or not name.strip():
+        raise ValueError(f"scheme {text!r} must say its kind: Cd:<code> or Prtry:<name>")
+    kind = kinds[kind.strip().lower()]
+    stored = scheme_name(name, proprietary=kind == PROPRIETARY) or ""
+    limit = _SCHEME_CODE_MAX if kind == CODE else _NAME_MAX
+    if len(stored) - len(kind) - 1 > limit:
+        raise ValueError(f"scheme {text!r}: a {kind} has at most {limit} characters")
+    return stored
 
 
 class RegistryError(ValueError):
@@ -40,7 +100,8 @@ class RegistryError(ValueError):
 
 
 def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[RegisteredAccount]:
-    """Validate CSV-like rows (`account,currency,wallet,status,kind`; row 1 is the header).
+    """Validate CSV-like rows (`account,currency,wallet,status,kind[,scheme,issuer]`; row 1 is
+    the header). Identifiers are stored normalised, as they are compared (find_registered).
 
     All or nothing: raises RegistryError naming every bad row.
     """
@@ -49,14 +110,22 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
     seen: dict[str, int] = {}
     omnibus: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
-        account = (row.get("account") or "").replace(" ", "").strip()
+        account = normalised_account(row.get("account") or "")
         currency = (row.get("currency") or "").strip().upper()
         wallet = (row.get("wallet") or "").strip() or None
         status = (row.get("status") or ACTIVE).strip().lower()
         kind = (row.get("kind") or WALLET).strip().lower()
+        issuer = issuer_name(row.get("issuer"))
         errors = []
+        try:
+            scheme = registry_scheme(row.get("scheme")) or None
+        except ValueError as exc:
+            scheme = None
+            errors.append(str(exc))
         if not account:
             errors.append("account is empty")
+        if issuer and len(issuer) > _NAME_MAX:
+            errors.append(f"issuer has more than {_NAME_MAX} characters")
         try:
             minor_units(currency)
         except CurrencyError as exc:
@@ -69,6 +138,9 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
             errors.append("a wallet account needs a wallet")
         if kind == OMNIBUS and wallet:
             errors.append("an omnibus account has no wallet")
+        for what, name in (("wallet", wallet), ("account", account)):
+            if is_ledger_book(name):
+                errors.append(f"{what} {name!r} is a name the ledger keeps for its own books")
         if account in seen:
             errors.append(f"account repeats line {seen[account]}")
         if kind == OMNIBUS and currency in omnibus:
@@ -79,7 +151,7 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
         seen[account] = line
         if kind == OMNIBUS:
             omnibus[currency] = line
-        accounts.append(RegisteredAccount(account, currency, wallet, status, kind))
+        accounts.append(RegisteredAccount(account, currency, wallet, status, kind, scheme, issuer))
     if problems:
         raise RegistryError(problems)
     return accounts

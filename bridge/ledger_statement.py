@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 
 from bridge.money import Amount
 from bridge.operations import BURN, MINT, TRANSFER
-from bridge.parties import AccountId, Agent, Party
+from bridge.accounts import RegisteredAccount
+from bridge.parties import PROPRIETARY, AccountId, Agent, Party
 from bridge.ports import Posting, issuance_holder
 from bridge.statement_operations import is_reversal, ledger_reference
 from bridge.statements import (CREDIT, DEBIT, Balance, Statement, StatementEntry, StatementMessage,
@@ -47,24 +48,33 @@ class StatementSubject:
         return self.wallet is None
 
 
-def account_id(account: str) -> AccountId:
-    """A registry account id as an ISO account identification: IBAN-shaped ids as IBAN, any
-    other as `Othr/Id`."""
-    compact = account.replace(" ", "").upper()
-    return AccountId(iban=compact) if _IBAN.fullmatch(compact) else AccountId(other=account)
+def account_id(account: str | RegisteredAccount) -> AccountId:
+    """A registry account as an ISO account identification: an `Othr/Id` with the registered
+    scheme and issuer (bridge.accounts.find_registered reads it back to the same row); without
+    them, IBAN-shaped ids as IBAN, any other as a bare `Othr/Id`."""
+    found = account if isinstance(account, RegisteredAccount) else None
+    text = found.account if found else str(account)
+    if found and (found.scheme or found.issuer):
+        kind, _, name = (found.scheme or "").partition(":")
+        return AccountId(other=text, scheme=name or None, proprietary=kind == PROPRIETARY,
+                         issuer=found.issuer)
+    compact = text.replace(" ", "").upper()
+    return AccountId(iban=compact) if _IBAN.fullmatch(compact) else AccountId(other=text)
 
 
-def supply_subject(currency: str, omnibus_account: str | None) -> StatementSubject:
+def supply_subject(currency: str, omnibus_account: str | RegisteredAccount | None) -> StatementSubject:
     """The supply statement's subject: the omnibus account of the currency, else a
     `TOKENBRIDGE-SUPPLY-<CCY>` id in the `TOKENBRIDGE` scheme."""
     if omnibus_account:
         return StatementSubject(account_id(omnibus_account), currency)
-    return StatementSubject(AccountId(other=f"TOKENBRIDGE-SUPPLY-{currency}", scheme=SUPPLY_SCHEME), currency)
+    return StatementSubject(AccountId(other=f"TOKENBRIDGE-SUPPLY-{currency}", scheme=SUPPLY_SCHEME,
+                                      proprietary=True), currency)
 
 
 def journal_statement(subject: StatementSubject, postings: Iterable[Posting], *, opening: int,
                       closing: int, start: datetime, end: datetime, message_id: str,
-                      created_at: datetime, accounts_by_wallet: Mapping[str, str] | None = None,
+                      created_at: datetime,
+                      accounts_by_wallet: Mapping[str, str | RegisteredAccount] | None = None,
                       servicer_bic: str | None = None) -> StatementMessage:
     """A camt.053 of `subject` for [start, end) from its postings (a wallet's own postings, or
     for the supply every wallet's postings with the issuance account, which are kept);
@@ -91,7 +101,8 @@ def _balance(kind: str, units: int, currency: str, moment: datetime) -> Balance:
                    moment.date())
 
 
-def _entry(index: int, posting: Posting, issuance: str, accounts: Mapping[str, str]) -> StatementEntry:
+def _entry(index: int, posting: Posting, issuance: str,
+           accounts: Mapping[str, str | RegisteredAccount]) -> StatementEntry:
     credit = posting.amount > 0
     amount = Amount.from_minor(abs(posting.amount), posting.currency)
     me = _party(posting.holder, accounts)
@@ -111,7 +122,7 @@ def _entry(index: int, posting: Posting, issuance: str, accounts: Mapping[str, s
             debtor=other if credit else me, creditor=me if credit else other),))
 
 
-def _party(wallet: str, accounts: Mapping[str, str]) -> Party:
+def _party(wallet: str, accounts: Mapping[str, str | RegisteredAccount]) -> Party:
     account = accounts.get(wallet)
     return Party(name=wallet, account=account_id(account) if account else None)
 

@@ -35,7 +35,7 @@ from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN
 from bridge.settlement import (SettlementChange, by_original_message, follow_up_group_status,
                                transaction_status)
 from bridge.statement_operations import minted_from_statement, statement_key_of
-from bridge.translation import translate
+from bridge.translation import translate_message
 
 log = structlog.get_logger("tokenbridge.pipeline")
 
@@ -171,8 +171,7 @@ class Pipeline:
         for read in reads:
             if not (read.message_type or "").startswith("pacs.008") or read.payload is None:
                 continue
-            for tx in read.payload.transactions:
-                decided = translate(tx, read.payload.group_header, uow.accounts.get)
+            for decided in translate_message(read.payload, uow.accounts.get, self.config.issuer_bic):
                 if isinstance(decided, TokenOperation):
                     planned.append(decided)
                     if (ref := statement_key_of(decided)) is not None:
@@ -233,8 +232,9 @@ class Pipeline:
         if rejection is not None:
             transactions = _all_rejected(read.payload, rejection)
             return self._answer(read, digest, message_id, transactions, rejection)
-        transactions = tuple(self._transaction(read, tx_index, uow, dry_run)
-                             for tx_index in range(len(read.payload.transactions)))
+        decisions = translate_message(read.payload, uow.accounts.get, self.config.issuer_bic)
+        transactions = tuple(self._transaction(read, tx_index, decided, uow, dry_run)
+                             for tx_index, decided in enumerate(decisions))
         return self._answer(read, digest, message_id, transactions, None)
 
     def _reconcile(self, read: ReadMessage, digest: str, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
@@ -251,8 +251,8 @@ class Pipeline:
         return MessageOutcome(digest, done.verdict, read.message_type, message_id, reply=done.reply,
                               summary=done.summary)
 
-    def _transaction(self, read: ReadMessage, index: int, uow: UnitOfWork,
-                     dry_run: bool) -> TransactionOutcome:
+    def _transaction(self, read: ReadMessage, index: int, decided: TokenOperation | Rejection,
+                     uow: UnitOfWork, dry_run: bool) -> TransactionOutcome:
         message: CreditTransferMessage = read.payload
         tx = message.transactions[index]
         ids = dict(index=index, end_to_end_id=tx.end_to_end_id, uetr=tx.uetr)
@@ -260,7 +260,6 @@ class Pipeline:
         if finding is not None:
             return TransactionOutcome(**ids, status=REJECTED, reason=finding.reason,
                                       info=finding.message)
-        decided = translate(tx, message.group_header, uow.accounts.get)
         if isinstance(decided, Rejection):
             return TransactionOutcome(**ids, status=REJECTED, reason=decided.reason, info=decided.info)
         refused = authorise_operation(decided, tx, message, read.header, self.config.authority)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from bridge.accounts import OMNIBUS as OMNIBUS_KIND
-from bridge.accounts import RegisteredAccount
+from bridge.accounts import RegisteredAccount, find_registered
 from bridge.matching import KEY, Movement, supply_movements, wallet_movements
 from bridge.messages import OutboundMessage
 from bridge.operations import MINT, TokenOperation
@@ -56,8 +56,7 @@ def reconciled_account(statement: Statement,
                        lookup: Callable[[str], RegisteredAccount | None]) -> ReconciledAccount:
     """What the statement is of, from the registry; StatementRefused when it is of neither an
     omnibus account nor a registered wallet's account."""
-    key = statement.account.key
-    found = lookup(key) if key else None
+    found = find_registered(statement.account, lookup)
     if found is None:
         raise StatementRefused(f"statement {statement.statement_id} is of account "
                                f"{statement.account or '(none)'}, which is not in the registry")

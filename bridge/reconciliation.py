@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 
-from bridge.accounts import ACTIVE, RegisteredAccount
+from bridge.accounts import ACTIVE, RegisteredAccount, find_registered
 from bridge.matching import AMOUNT, Match, Movement, MovementIndex
 from bridge.money import Amount
 from bridge.operations import PaymentRefs, TokenOperation
+from bridge.parties import AccountId
 from bridge.statement_items import (BOOKED, Inconsistency, StatementItem, StatementTotals, as_utc,
                                     statement_items)
 from bridge.statement_operations import is_reversal, statement_mint, statement_mint_key, undo
@@ -211,9 +212,9 @@ def _wallet_of(item: StatementItem, account: ReconciledAccount, lookup: AccountL
     return found.wallet if found is not None else None
 
 
-def _registered_wallet(account_id: str | None, lookup: AccountLookup) -> RegisteredAccount | None:
-    found = lookup(account_id) if account_id else None
-    return found if found is not None and found.is_wallet else None
+def _registered_wallet(account_id: AccountId | None, lookup: AccountLookup) -> RegisteredAccount | None:
+    found = find_registered(account_id, lookup)
+    return found if found is not None and found.is_wallet and not found.is_ledger_book else None
 
 
 def _matched(item: StatementItem, found: Match, index: MovementIndex, position: int,
@@ -257,11 +258,11 @@ def _unmatched(item: StatementItem, account: ReconciledAccount, lookup: AccountL
     if not item.credit:
         return EntryOutcome(item, MISSING_ON_LEDGER,
                             reason="fiat left the omnibus account but no burn on the ledger matches")
-    creditor = lookup(item.creditor_account) if item.creditor_account else None
+    creditor = find_registered(item.creditor_account, lookup)
     problem = (
         "the entry names no creditor account" if item.creditor_account is None else
         f"creditor account {item.creditor_account} is not tokenized here"
-        if creditor is None or not creditor.is_wallet else
+        if creditor is None or not creditor.is_wallet or creditor.is_ledger_book else
         f"creditor account {item.creditor_account} is {creditor.status}" if creditor.status != ACTIVE else
         f"creditor account {item.creditor_account} holds {creditor.currency}, not {item.currency}"
         if creditor.currency != item.currency or item.currency != account.currency else None)

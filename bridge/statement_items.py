@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from bridge.money import Amount, CurrencyError
 from bridge.operations import PaymentRefs
+from bridge.parties import AccountId
 from bridge.statements import CREDIT, Statement, StatementEntry, TransactionDetails
 
 BOOKED = "BOOK"
@@ -30,8 +31,8 @@ class StatementItem:
     status: str  # BOOK, PDNG, INFO, ...
     reversal: bool
     refs: PaymentRefs  # AcctSvcrRef: the transaction's, else the entry's
-    creditor_account: str | None = None
-    debtor_account: str | None = None
+    creditor_account: AccountId | None = None  # looked up with bridge.accounts.find_registered
+    debtor_account: AccountId | None = None
     booked_at: datetime | None = None
 
     @property
@@ -194,8 +195,9 @@ def _item(entry: StatementEntry, detail_index: int | None, details: TransactionD
         booked_at=moment)
 
 
-def _account_key(party) -> str | None:
-    return party.account.key or None if party is not None and party.account is not None else None
+def _account_key(party) -> AccountId | None:
+    account = party.account if party is not None else None
+    return account if account is not None and account.key else None
 
 
 def _minor_or_zero(amount: Amount) -> int:

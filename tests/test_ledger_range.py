@@ -104,12 +104,12 @@ def test_an_amount_beyond_the_range_is_am02_in_translation() -> None:
     read = MessageReader().read(pacs008([jpy_mint()]).encode())
     tx, header = read.payload.transactions[0], read.payload.group_header
     registry = {JIRO: RegisteredAccount(JIRO, "JPY", "w-jiro")}.get
-    assert translate(tx, header, registry).amount == LEDGER_MAX_UNITS
+    assert translate(tx, header, registry, key="k").amount == LEDGER_MAX_UNITS
     beyond = replace(tx, amount=Amount(Decimal(LEDGER_MAX_UNITS + 1), "JPY"))
-    refused = translate(beyond, header, registry)
+    refused = translate(beyond, header, registry, key="k")
     assert (refused.reason, "beyond the largest amount" in refused.info) == ("AM02", True)
     eur = replace(tx, amount=Amount(Decimal("10000000000000000.00"), "EUR"))  # 10^18 cents
-    assert translate(eur, header, registry).reason == "AM02"
+    assert translate(eur, header, registry, key="k").reason == "AM02"
 
 
 def test_an_overflow_in_a_batch_neither_rolls_back_nor_aborts_the_others(store_url: str, registry) -> None:

@@ -180,7 +180,7 @@ def test_reads_camt_053_001_02_with_status_text_bic_and_tx_amount_details():
     assert pending.details == ()
 
     assert second.statement_id == "STMT-02-B"
-    assert second.account == AccountId(other="0532013000", scheme="LOCAL")
+    assert second.account == AccountId(other="0532013000", scheme="LOCAL", proprietary=True)
     assert second.sequence_number is None
     assert second.currency is None and second.owner is None and second.servicer is None
     assert second.from_time is None and second.to_time is None

@@ -120,7 +120,7 @@ def test_reads_pacs_008_001_02_with_bic_and_group_header_fallbacks():
     assert first.instructing_agent == Agent(member_id="10020030", name="Instructing Bank")
     assert first.instructed_agent == Agent(bic="OTHRDEFFXXX")
     assert first.debtor == Party("Alice Debtor", AccountId(iban="DE89370400440532013000"))
-    assert first.creditor == Party("Bob Creditor", AccountId(other="WALLET-42", scheme="TOKEN"))
+    assert first.creditor == Party("Bob Creditor", AccountId(other="WALLET-42", scheme="TOKEN", proprietary=True))
     assert first.debtor_agent == Agent(bic="COBADEFFXXX")
     assert first.creditor_agent == Agent(bic="TOKNDEFF")
     assert first.remittance == ("Invoice 2024-17", "second line", "RF18539007547034")

@@ -281,7 +281,7 @@ def test_every_iban_in_samples_is_valid():
 
 def test_accounts_csv_is_the_demo_registry():
     raw = (SAMPLES / "accounts.csv").read_text(encoding="utf-8")
-    assert raw.splitlines()[0] == "account,currency,wallet,status,kind"
+    assert raw.splitlines()[0] == "account,currency,wallet,status,kind,scheme,issuer"
     rows = registry()
     assert len({r["account"] for r in rows}) == len(rows)
     assert len({r["wallet"] for r in rows if r["wallet"]}) == len([r for r in rows if r["wallet"]])
@@ -294,6 +294,10 @@ def test_accounts_csv_is_the_demo_registry():
     omnibus = {r["currency"]: r["account"] for r in rows if r["kind"] == "omnibus"}
     assert omnibus.keys() == {"EUR", "JPY", "KWD"}
     assert omnibus["JPY"] == "TOKN-OMNIBUS-JPY" and omnibus["KWD"] == "TOKN-OMNIBUS-KWD"
+    # The samples name these Othr/Ids in the TOKENBANK scheme; the registry must say so to match.
+    assert {r["account"]: r["scheme"] for r in rows if r["scheme"]} == {
+        "TOKN-OMNIBUS-JPY": "Prtry:TOKENBANK", "TOKN-OMNIBUS-KWD": "Prtry:TOKENBANK",
+        "JP-TANAKA-001": "Prtry:TOKENBANK"}
     statuses = {r["wallet"]: r["status"] for r in rows if r["wallet"]}
     assert statuses["w-erik"] == "blocked"
     assert "closed" in statuses.values()

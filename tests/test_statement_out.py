@@ -21,6 +21,7 @@ from reconcile_support import (
     report,
 )
 
+from bridge.accounts import RegisteredAccount
 from bridge.iso.camt053_writer import SUPPORTED_VERSIONS, write_statement_message
 from bridge.iso.reader import MessageReader
 from bridge.ledger_statement import (
@@ -75,7 +76,9 @@ def ledger_statement(store, subject: StatementSubject):
 
 SUBJECTS = {
     "eur-supply": supply_subject("EUR", EUR_OMNIBUS),
-    "jpy-supply": supply_subject("JPY", "TOKN-OMNIBUS-JPY"),
+    # The registry names this omnibus account by an Othr/Id in the TOKENBANK scheme: so must its statement.
+    "jpy-supply": supply_subject("JPY", RegisteredAccount("TOKN-OMNIBUS-JPY", "JPY", None, kind="omnibus",
+                                                          scheme="Prtry:TOKENBANK")),
     "alice": StatementSubject(account_id(ALICE), "EUR", "w-alice"),
 }
 

@@ -61,16 +61,16 @@ def statement(account: str | None, currency: str | None, first_day: datetime, la
     with store_or_exit(current) as store, store() as uow:
         registry = uow.accounts.all()
         if account is not None:
-            found = uow.accounts.get(account.replace(" ", ""))
+            found = uow.accounts.get(account)  # normalised by the registry
             if found is None:
                 raise click.ClickException(f"account {account} is not in the registry")
             if found.kind == OMNIBUS:
-                subject = supply_subject(found.currency, found.account)
+                subject = supply_subject(found.currency, found)
             else:
-                subject = StatementSubject(account_id(found.account), found.currency, found.wallet)
+                subject = StatementSubject(account_id(found), found.currency, found.wallet)
         else:
             ccy = currency.upper()  # type: ignore[union-attr]
-            omnibus = next((a.account for a in registry if a.kind == OMNIBUS and a.currency == ccy), None)
+            omnibus = next((a for a in registry if a.kind == OMNIBUS and a.currency == ccy), None)
             subject = supply_subject(ccy, omnibus)
         if subject.is_supply:
             postings = uow.ledger.journal(currency=subject.currency, start=start, end=end)
@@ -84,7 +84,7 @@ def statement(account: str | None, currency: str | None, first_day: datetime, la
         message = journal_statement(
             subject, postings, opening=opening, closing=closing, start=start, end=end,
             message_id=f"TB{uuid.uuid4().hex[:30]}", created_at=store.clock(),
-            accounts_by_wallet={a.wallet: a.account for a in registry if a.wallet},
+            accounts_by_wallet={a.wallet: a for a in registry if a.wallet},
             servicer_bic=current.issuer_bic)
         body = write_statement_message(message, version)
         check = MessageReader(max_bytes=max(current.max_message_bytes, len(body) + 1)).read(body)

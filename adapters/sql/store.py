@@ -17,6 +17,7 @@ from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import RegisteredAccount
 from bridge.audit import INBOX
 from bridge.messages import InboundRecord, OutboundMessage
+from bridge.parties import normalised_account
 from bridge.ports import AccountRegistry, Inbox, Ledger, Outbox, UnitOfWork
 
 LedgerFactory = Callable[[Connection], Ledger]
@@ -30,28 +31,34 @@ class SqlAccountRegistry(AccountRegistry):
         self._cache: dict[str, RegisteredAccount | None] = {}
 
     def get(self, account: str) -> RegisteredAccount | None:
+        account = normalised_account(account)  # rows are stored normalised (parse_registry_rows)
         if account not in self._cache:  # a message names the same accounts again and again
             row = self.connection.execute(statements.FIND_ACCOUNT, {"a": account}).first()
-            self._cache[account] = None if row is None else RegisteredAccount(
-                row.account, row.currency, row.wallet, row.status, row.kind)
+            self._cache[account] = None if row is None else _registered(row)
         return self._cache[account]
 
     def upsert(self, rows: Iterable[RegisteredAccount]) -> int:
         values = [dict(account=a.account, currency=a.currency, wallet=a.wallet, status=a.status,
-                       kind=a.kind) for a in rows]
+                       kind=a.kind, scheme=a.scheme, issuer=a.issuer) for a in rows]
         if not values:
             return 0
         statement = statements.insert_for(self.connection.dialect.name)(accounts).values(values)
         self.connection.execute(statement.on_conflict_do_update(
             index_elements=["account"],
-            set_={c: statement.excluded[c] for c in ("currency", "wallet", "status", "kind")}))
+            set_={c: statement.excluded[c]
+                  for c in ("currency", "wallet", "status", "kind", "scheme", "issuer")}))
         self._cache.clear()
         return len(values)
 
     def all(self) -> list[RegisteredAccount]:
         rows = self.connection.execute(select(accounts).order_by(accounts.c.kind.desc(),
                                                                  accounts.c.currency, accounts.c.account))
-        return [RegisteredAccount(r.account, r.currency, r.wallet, r.status, r.kind) for r in rows]
+        return [_registered(r) for r in rows]
+
+
+def _registered(row) -> RegisteredAccount:
+    return RegisteredAccount(row.account, row.currency, row.wallet, row.status, row.kind,
+                             row.scheme, row.issuer)
 
 
 class SqlInbox(Inbox):

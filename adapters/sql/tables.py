@@ -16,6 +16,8 @@ accounts = Table(
     Column("wallet", String(100)),
     Column("status", String(10), nullable=False),
     Column("kind", String(10), nullable=False),
+    Column("scheme", String(41)),  # an Othr/Id's scheme, Cd:<code> or Prtry:<name> (0005)
+    Column("issuer", String(35)),  # an Othr/Id's issuer (0005)
 )
 
 operations = Table(

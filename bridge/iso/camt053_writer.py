@@ -61,7 +61,8 @@ def write_statement_document(message: StatementMessage, version: str = DEFAULT_V
     document, add = new_document(version)
 
     def account(parent: etree._Element, name: str, account_id: AccountId) -> etree._Element:
-        """`<name><Id>` with the IBAN, or `Othr/Id` and its proprietary scheme."""
+        """`<name><Id>` with the IBAN, or `Othr/Id` with its scheme (code or proprietary) and
+        issuer."""
         holder = add(parent, name)
         node = add(holder, "Id")
         if account_id.iban:
@@ -70,7 +71,10 @@ def write_statement_document(message: StatementMessage, version: str = DEFAULT_V
             other = add(node, "Othr")
             add(other, "Id", (account_id.other or "")[:34])
             if account_id.scheme:
-                add(add(other, "SchmeNm"), "Prtry", account_id.scheme[:35])
+                add(add(other, "SchmeNm"), "Prtry" if account_id.proprietary else "Cd",
+                    account_id.scheme[:35 if account_id.proprietary else 4])
+            if account_id.issuer:
+                add(other, "Issr", account_id.issuer[:35])
         return holder
 
     def agent(parent: etree._Element, name: str, found: Agent | None) -> None:

@@ -41,8 +41,9 @@ def amount(node: Node | None, where: str) -> Amount | None:
 
 
 def account(node: Node | None) -> AccountId | None:
-    """`Id/IBAN`, or `Id/Othr/Id` with its scheme (code or proprietary); None without either
-    (from pacs.008.001.08 / camt.053.001.09 an account may be named by proxy only)."""
+    """`Id/IBAN`, or `Id/Othr/Id` with its scheme (`SchmeNm/Cd` or `SchmeNm/Prtry`, told apart)
+    and issuer (`Issr`); None without either (from pacs.008.001.08 / camt.053.001.09 an account
+    may be named by proxy only)."""
     if node is None:
         return None
     iban = node.text("Id/IBAN")
@@ -50,8 +51,10 @@ def account(node: Node | None) -> AccountId | None:
         return AccountId(iban=iban)
     other = node.text("Id/Othr/Id")
     if other:
-        return AccountId(other=other, scheme=node.first_text("Id/Othr/SchmeNm/Cd",
-                                                             "Id/Othr/SchmeNm/Prtry"))
+        code, proprietary = node.text("Id/Othr/SchmeNm/Cd"), node.text("Id/Othr/SchmeNm/Prtry")
+        return AccountId(other=other, scheme=code or proprietary,
+                         proprietary=code is None and proprietary is not None,
+                         issuer=node.text("Id/Othr/Issr"))
     return None
 
 

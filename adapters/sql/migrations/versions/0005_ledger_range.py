@@ -8,13 +8,13 @@ holds (bridge.money.LEDGER_MAX_UNITS) is refused before it is applied.
 
 Both are computed here from what a store holds already.
 
-Revision ID: 0005_ledger_range
+Revision ID: 0005
 Revises: 0004
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_ledger_range"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
