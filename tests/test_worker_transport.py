@@ -299,3 +299,12 @@ def test_the_migration_waits_while_a_retry_queue_holds_messages(amqp_prefix) -> 
     ch.queue_purge(parked)
     ch.queue_delete(parked)
     connection.close()
+
+
+def test_several_broker_urls_are_tried_in_turn(amqp_prefix) -> None:
+    from adapters.rabbitmq.channel import redacted_url
+    urls = f"amqp://guest:nope@127.0.0.1:1/%2F, {AMQP_URL}"
+    connection = connect(urls, attempts=1)
+    assert connection.is_open
+    connection.close()
+    assert redacted_url(urls) == "amqp://guest:***@127.0.0.1:1/,amqp://guest:***@127.0.0.1:5672/"
