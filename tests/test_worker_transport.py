@@ -86,12 +86,24 @@ FAR_FUTURE = b"\x06x-when" + b"T" + struct.pack(">Q", 2 ** 63)
 
 
 class FlakyPipeline(Pipeline):
-    """The real pipeline, except that bodies starting FLAKY fail as if the store were away."""
+    """The real pipeline, except that bodies starting FLAKY fail as if the store were away, and
+    bodies starting ODD come back as something no worker expects."""
 
     def handle_batch(self, raws):
-        results = iter(super().handle_batch([r for r in raws if not r.startswith(b"FLAKY")]))
-        return [ConnectionResetError("store away") if r.startswith(b"FLAKY") else next(results)
-                for r in raws]
+        results = iter(super().handle_batch([r for r in raws if not r.startswith((b"FLAKY", b"ODD"))]))
+        return [ConnectionResetError("store away") if r.startswith(b"FLAKY")
+                else object() if r.startswith(b"ODD") else next(results) for r in raws]
+
+
+class EncodingPublisher:
+    """Encodes what it is given, as pika does before sending anything."""
+
+    def __init__(self) -> None:
+        self.sent: list[pika.BasicProperties] = []
+
+    def publish(self, exchange, routing_key, body, properties, mandatory=True) -> None:
+        b"".join(properties.encode())
+        self.sent.append(properties)
 
 
 def wait_for(condition, timeout_s: float = 30.0) -> None:
@@ -138,6 +150,21 @@ def test_forwarded_properties_keep_everything_the_broker_allows() -> None:
     assert dead.headers[REASON_HEADER] == "why" and retry.expiration == "60000"
 
 
+def test_a_header_that_does_not_encode_again_is_kept_as_text() -> None:
+    """pika decodes a decimal 2000000000 (scale 0) and cannot encode it back (32-bit field)."""
+    from decimal import Decimal
+
+    from adapters.rabbitmq.worker import Worker
+    original = pika.BasicProperties(message_id="m", content_encoding="gzip",
+                                    headers={"big": Decimal("2E+9"), "ok": "yes"})
+    with pytest.raises(struct.error):
+        original.encode()
+    publisher = EncodingPublisher()
+    Worker._publish_keeping(publisher, "dead", "", b"body", forwarded(original, original.headers, dead=True))
+    [sent] = publisher.sent
+    assert sent.headers == {"big": "2E+9", "ok": "yes"} and sent.content_encoding == "gzip"
+
+
 # -- the real broker ------------------------------------------------------------------------
 
 def test_malformed_attempt_counters_never_stop_a_worker_and_retries_come_back(bridge_store, amqp_prefix) -> None:
@@ -158,6 +185,18 @@ def test_malformed_attempt_counters_never_stop_a_worker_and_retries_come_back(br
     assert sorted(p.message_id for p, _ in dead) == sorted(f"flaky-{i}" for i in range(len(bad)))
     assert all("after 2 attempt(s)" in p.headers[REASON_HEADER] for p, _ in dead)
     assert supply(bridge_store) == {"EUR": 500}
+
+
+def test_a_result_the_worker_cannot_sort_is_that_messages_dead_letter_only(bridge_store, amqp_prefix) -> None:
+    pipeline = FlakyPipeline(MessageReader(), bridge_store)
+    with RunningWorker(bridge_store, amqp_prefix, pipeline=pipeline) as running:
+        send(amqp_prefix, [(b"ODD 1", pika.BasicProperties(message_id="odd")),
+                           (mint("2.50"), pika.BasicProperties(message_id="valid"))])
+        dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 1)
+        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
+        assert running.thread.is_alive()
+    assert dead[0][0].message_id == "odd" and dead[0][0].headers[REASON_HEADER].startswith("internal: ")
+    assert supply(bridge_store) == {"EUR": 250}
 
 
 def test_an_undecodable_header_table_does_not_stop_the_worker(bridge_store, amqp_prefix) -> None:
