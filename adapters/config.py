@@ -1,15 +1,23 @@
 """Configuration from the environment (TOKENBRIDGE_*), optionally from a TOML file first.
 
 The file named by TOKENBRIDGE_CONFIG may set the same keys, lower-case without the prefix
-(`database_url = "..."`); the environment wins over the file.
+(`database_url = "..."`); the environment wins over the file. Every value is checked when it
+is loaded (`check`): a command with a bad setting stops before it connects to anything, with
+one line naming the variable (never repeating a secret), not at the first message.
 """
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
 PREFIX = "TOKENBRIDGE_"
@@ -75,8 +83,82 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     for name, spec in known.items():
         if isinstance(spec.default, int) and name in values:
             try:
+                if isinstance(values[name], (bool, float)):  # TOML true or 1.5: not a count
+                    raise ValueError
                 values[name] = int(values[name])  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 raise ValueError(f"{PREFIX}{name.upper()} must be an integer, "
                                  f"not {values[name]!r}") from None
-    return Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    check(settings)
+    return settings
+
+
+_BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?", re.IGNORECASE)
+_HEX_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+_CONTRACT = re.compile(r"[A-Za-z]{3}=0x[0-9a-fA-F]{40}(@[0-9]+)?")
+_NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+_INTEGER_RANGES = {  # inclusive bounds; None: no upper bound
+    "evm_confirmations": (1, None), "evm_max_in_flight": (1, None), "max_message_bytes": (1, None),
+    "prefetch": (1, 65535),  # AMQP's prefetch count is 16 bits
+    "batch_size": (1, None), "max_attempts": (1, None), "metrics_port": (0, 65535)}
+_BIC_LISTS = ("allowed_senders", "statement_senders")
+
+
+def check(settings: Settings) -> None:
+    """Raise ValueError, one line naming the variable, for the first setting that is not usable."""
+    def fail(name: str, problem: str) -> None:
+        raise ValueError(f"{PREFIX}{name.upper()} {problem}")
+
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        expected = int if isinstance(f.default, int) else str
+        if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+            fail(f.name, f"must be {'a whole number' if expected is int else 'text'}, not {value!r}")
+    for name, (low, high) in _INTEGER_RANGES.items():
+        value = getattr(settings, name)
+        if value < low or (high is not None and value > high):
+            fail(name, f"must be from {low}{f' to {high}' if high is not None else ''}, not {value}")
+    try:
+        make_url(settings.database_url)
+    except (ArgumentError, ValueError):  # the URL may hold a password: not repeated
+        fail("database_url", "is not an SQLAlchemy database URL (dialect://user:password@host/name)")
+    parts = [u.strip() for u in settings.amqp_url.split(",")]
+    if not all(_url_with_host(u, ("amqp", "amqps")) for u in parts):
+        fail("amqp_url", "must be amqp:// or amqps:// URLs with a host (several comma-separated)")
+    if settings.evm_url and not _url_with_host(settings.evm_url, ("http", "https")):
+        fail("evm_url", "must be the node's http:// or https:// JSON-RPC URL")
+    if settings.evm_key and not _HEX_KEY.fullmatch(settings.evm_key.strip()):
+        fail("evm_key", "is not a private key (64 hex digits)")  # never shown
+    if settings.issuer_bic is not None and not _BIC.fullmatch(settings.issuer_bic.strip()):
+        fail("issuer_bic", f"is not a BIC (8 or 11 characters), not {settings.issuer_bic!r}")
+    for name in _BIC_LISTS:
+        listed = getattr(settings, name, None)
+        if listed is None:
+            continue
+        items = [b.strip() for b in listed.split(",") if b.strip()]
+        bad = [b for b in items if not _BIC.fullmatch(b)]
+        if bad:
+            fail(name, f"must list BICs separated by commas; not a BIC: {bad[0]!r}")
+    for item in (settings.evm_contracts or "").split(","):
+        if item.strip() and not _CONTRACT.fullmatch(item.strip()):
+            fail("evm_contracts", f"item {item.strip()!r} is not CURRENCY=0xADDRESS[@BLOCK]")
+    for item in (settings.evm_currencies or "").split(","):
+        if item.strip() and not re.fullmatch(r"[A-Za-z]{3}", item.strip()):
+            fail("evm_currencies", f"item {item.strip()!r} is not a currency code")
+    if not _NAME.fullmatch(settings.amqp_prefix):
+        fail("amqp_prefix", "must be 1 to 200 letters, digits or . _ : -")
+    if settings.reply_versions:
+        try:
+            parse_reply_versions(settings.reply_versions)
+        except ValueError as error:
+            fail("reply_versions", str(error))
+
+
+def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return bool(parts.scheme and parts.hostname) and (schemes is None or parts.scheme in schemes)

@@ -29,6 +29,19 @@ def dead_letter_reason(outcome: MessageOutcome) -> str | None:
     return None
 
 
+def attempts_so_far(value: object) -> int:
+    """The attempts a message's counter header says it has had; anything but a non-negative
+    whole number (text like "abc", a float, a table, a bool) counts as absent: 0. A sender can
+    only make its message look newer this way, and each retry writes the counter afresh."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", errors="replace")
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip()[:12])  # more digits than any real count: capped, not parsed
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return 0
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Back-off for transient failures: the delay before attempt n+1, None once exhausted."""

@@ -12,18 +12,20 @@ from adapters.config import Settings
 from adapters.files import read_bounded
 from adapters.rabbitmq.channel import CONNECTION_ERRORS, confirmed_channel, connect, redacted_url
 from adapters.rabbitmq.dead_letters import list_dead, redrive
-from adapters.rabbitmq.topology import Names, declare
+from adapters.rabbitmq.topology import MigrationPending, Names, declare
 from adapters.rabbitmq.worker import Worker, WorkerOptions, describe_headers, publish_files
 from bridge.delivery import RetryPolicy
 
 
 def _options(current: Settings) -> WorkerOptions:
     return WorkerOptions(names=Names(current.amqp_prefix), prefetch=current.prefetch,
-                         batch_size=current.batch_size,
+                         batch_size=current.batch_size, max_message_bytes=current.max_message_bytes,
                          retry=RetryPolicy(max_attempts=current.max_attempts))
 
 
-def _channel(current: Settings):
+def _channel(current: Settings, *, migrated: bool = False):
+    """A confirmed channel with the topology declared. With `migrated`, an inbound exchange
+    that cannot be migrated yet ends the command (exit 1); otherwise it is a warning."""
     try:
         connection = connect(current.amqp_url, attempts=3)
     except CONNECTION_ERRORS as error:
@@ -31,15 +33,21 @@ def _channel(current: Settings):
                                    f"{type(error).__name__}") from None
     channel = confirmed_channel(connection)
     options = _options(current)
-    declare(channel, options.names, options.retry.delays_s)
+    try:
+        declare(channel, options.names, options.retry.delays_s)
+    except MigrationPending as pending:
+        if migrated:
+            connection.close()
+            raise click.ClickException(f"{pending}; run `tokenbridge topology` again then") from None
+        click.echo(f"warning: {pending}", err=True)
     return connection, channel, options.names
 
 
 @click.command()
 def topology() -> None:
-    """Declare exchanges and queues (idempotent)."""
+    """Declare exchanges and queues (idempotent); migrate an older inbound exchange to fanout."""
     current = settings()
-    connection, _, names = _channel(current)
+    connection, _, names = _channel(current, migrated=True)
     connection.close()
     click.echo(f"declared {names.inbound}, {names.outbound}, {names.dead}, {names.retry}.* "
                f"on {redacted_url(current.amqp_url)}")

@@ -1,4 +1,4 @@
-"""What the commands share: settings, the store, and turning configuration errors into exit 1."""
+"""What the commands share: settings (a bad one: exit 2), the store (its errors: exit 1)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -17,11 +17,17 @@ from adapters.sql.store import SqlStore
 from bridge.money import Amount
 
 
+class ConfigurationInvalid(click.ClickException):
+    """A setting that cannot be used: exit 2, the usage-error code, before anything connects."""
+
+    exit_code = 2
+
+
 def settings() -> Settings:
     try:
         return load_settings()
     except (ValueError, OSError) as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
+        raise ConfigurationInvalid(f"configuration: {exc}") from None
 
 
 @contextmanager

@@ -7,27 +7,35 @@ import pika
 import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 
+from adapters.rabbitmq.properties import PERSISTENT, install_tolerant_decoding
 from bridge.messages import OutboundMessage
 
 log = structlog.get_logger("tokenbridge.amqp")
 
-PERSISTENT = pika.DeliveryMode.Persistent
+install_tolerant_decoding()  # no delivery's header table may raise out of the event loop
 CONNECTION_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError,
                      pika.exceptions.StreamLostError, ConnectionError, OSError)
 
 
-def parameters(url: str) -> pika.URLParameters:
-    params = pika.URLParameters(url)
-    params.heartbeat = 30
-    params.blocked_connection_timeout = 60
-    params.connection_attempts = 1
-    return params
+def parameters(url: str) -> list[pika.URLParameters]:
+    """One URL, or several comma-separated (nodes of one cluster): pika tries them in turn."""
+    found = []
+    for one in (part.strip() for part in url.split(",") if part.strip()):
+        params = pika.URLParameters(one)
+        params.heartbeat = 30
+        params.blocked_connection_timeout = 60
+        params.connection_attempts = 1
+        found.append(params)
+    return found
 
 
 def redacted_url(url: str) -> str:
-    """The AMQP URL without its password."""
-    params = pika.URLParameters(url)
-    return f"amqp://{params.credentials.username}:***@{params.host}:{params.port}/"
+    """The AMQP URL(s) without the password."""
+    shown = []
+    for one in (part.strip() for part in url.split(",") if part.strip()):
+        params = pika.URLParameters(one)
+        shown.append(f"amqp://{params.credentials.username}:***@{params.host}:{params.port}/")
+    return ",".join(shown)
 
 
 def connect(url: str, *, attempts: int | None = None, max_backoff_s: float = 15.0,

@@ -1,8 +1,9 @@
 """Dead letters for operations staff: list, show, re-drive.
 
-A dead letter's id is the first 12 hex digits of the SHA-256 of its body: the same id the
-inbox knows the message by. Re-driving publishes the original bytes back to the inbound queue,
-so the message keeps its identity and can never apply twice.
+A dead letter's id is the first 12 hex digits of the SHA-256 of its message (its body, decoded
+when it came compressed): the same digest the inbox knows the message by. Re-driving publishes
+the original bytes, with their original properties, back to the inbound queue, so the message
+keeps its identity and can never apply twice.
 """
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
-from adapters.rabbitmq.channel import PERSISTENT
+from adapters.rabbitmq.properties import ORIGINAL_EXPIRATION, forwarded, header_text
 from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names
 from adapters.rabbitmq.worker import ATTEMPTS_HEADER, REASON_HEADER
+from bridge.content_encoding import UndecodableBody, decode_content
+from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,10 @@ def _browse(channel: BlockingChannel, names: Names) -> list[DeadLetter]:
         method, properties, body = channel.basic_get(names.dead, auto_ack=False)
         if method is None:
             return letters
-        headers = dict(properties.headers or {})
-        letters.append(DeadLetter(hashlib.sha256(body).hexdigest()[:12],
+        headers = {header_text(k): v for k, v in (properties.headers or {}).items()}
+        message = decode_content(body, properties.content_encoding, DEFAULT_MAX_BYTES)
+        digest = hashlib.sha256(body if isinstance(message, UndecodableBody) else message)
+        letters.append(DeadLetter(digest.hexdigest()[:12],
                                   str(headers.get(REASON_HEADER, "dead-lettered by the broker")),
                                   headers, body, properties, method.delivery_tag))
 
@@ -62,12 +67,13 @@ def redrive(channel: BlockingChannel, names: Names, select: Callable[[DeadLetter
             if not select(letter):
                 continue
             headers = {k: v for k, v in letter.headers.items()
-                       if k not in (REASON_HEADER, ATTEMPTS_HEADER) and not k.startswith("x-death")}
+                       if k not in (REASON_HEADER, ATTEMPTS_HEADER, ORIGINAL_EXPIRATION)
+                       and not k.startswith("x-death")}
             headers["x-tokenbridge-redriven"] = True
-            channel.basic_publish(names.inbound, IN_ROUTING_KEY, letter.body, pika.BasicProperties(
-                message_id=letter.properties.message_id, content_type=letter.properties.content_type,
-                correlation_id=letter.properties.correlation_id, headers=headers,
-                delivery_mode=PERSISTENT), mandatory=True)
+            # Every original property back (content_encoding above all); no expiration:
+            # an operator re-drives a message to have it handled.
+            channel.basic_publish(names.inbound, IN_ROUTING_KEY, letter.body,
+                                  forwarded(letter.properties, headers, dead=True), mandatory=True)
             channel.basic_ack(letter.delivery_tag)
             done.append(letter.id)
     finally:

@@ -1,18 +1,36 @@
 """Exchanges and queues, declared idempotently by `tokenbridge topology` and at worker start.
 
-    bank middleware --> [tokenbridge.in] (direct) --> (tokenbridge.in, quorum) --> workers
+    bank middleware --> [tokenbridge.in] (fanout: any key) --> (tokenbridge.in, quorum) --> workers
     workers --> [tokenbridge.out] (topic, key = reply type) --> (tokenbridge.out, quorum, '#')
     workers --> [tokenbridge.dead] (fanout) --> (tokenbridge.dead, quorum)
     workers --> [tokenbridge.retry] (direct, key = delay) --> (tokenbridge.retry.<n>ms, TTL)
                   --TTL expiry, dead-lettered--> [tokenbridge.in]
+
+Earlier releases declared the inbound exchange direct, bound with the key `inbound` only: a message
+published with any other key was confirmed and dropped. An existing direct (or other) inbound
+exchange is migrated: deleted and declared again as fanout, the queue (which outlives the
+exchange, messages and all) bound again. See `declare_inbound_exchange`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pika
+import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 
+log = structlog.get_logger("tokenbridge.amqp")
+
+INBOUND_EXCHANGE_TYPE = "fanout"
+"""Every message published to the inbound exchange reaches the inbound queue, whatever its key."""
 IN_ROUTING_KEY = "inbound"
+"""The key the bridge itself publishes inbound messages with, and retry queues dead-letter
+with: any key routes now; this one also routes on a not yet migrated (direct) exchange."""
+PRECONDITION_FAILED = 406
+
+
+class MigrationPending(RuntimeError):
+    """The inbound exchange still has its old type and cannot be migrated safely right now."""
 DELIVERY_LIMIT = 20
 """Broker-side safety net: a message redelivered this often (e.g. it crashes every worker
 that takes it) is dead-lettered by the quorum queue itself."""
@@ -45,15 +63,15 @@ class Names:
 
 
 def declare(channel: BlockingChannel, names: Names, retry_delays_s: tuple[float, ...]) -> None:
-    """Declare everything; safe to run any number of times with the same arguments."""
+    """Declare everything; safe to run any number of times with the same arguments. An inbound
+    exchange of the old type is migrated (`declare_inbound_exchange`); MigrationPending, raised
+    once everything else is declared, says when that has to wait."""
     quorum = {"x-queue-type": "quorum"}
-    channel.exchange_declare(names.inbound, "direct", durable=True)
     channel.exchange_declare(names.outbound, "topic", durable=True)
     channel.exchange_declare(names.dead, "fanout", durable=True)
     channel.exchange_declare(names.retry, "direct", durable=True)
     channel.queue_declare(names.inbound, durable=True, arguments={
         **quorum, "x-delivery-limit": DELIVERY_LIMIT, "x-dead-letter-exchange": names.dead})
-    channel.queue_bind(names.inbound, names.inbound, IN_ROUTING_KEY)
     # Replies are kept until the bank's middleware reads them, even if it binds late.
     channel.queue_declare(names.outbound, durable=True, arguments=quorum)
     channel.queue_bind(names.outbound, names.outbound, "#")
@@ -65,3 +83,47 @@ def declare(channel: BlockingChannel, names: Names, retry_delays_s: tuple[float,
             "x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": names.inbound,
             "x-dead-letter-routing-key": IN_ROUTING_KEY})
         channel.queue_bind(queue, names.retry, queue)
+    declare_inbound_exchange(channel, names, retry_delays_s)
+
+
+def declare_inbound_exchange(channel: BlockingChannel, names: Names,
+                             retry_delays_s: tuple[float, ...]) -> bool:
+    """Declare the inbound exchange as fanout, bound to the inbound queue; True if an exchange of
+    another type was migrated.
+
+    The broker refuses to redeclare an exchange with another type (PRECONDITION_FAILED), so an
+    old one is deleted and declared again. Nothing queued is lost: the inbound queue outlives
+    its exchange. For the moment in between, a publisher using confirms gets an error (no such
+    exchange) rather than a silent loss; a retry queue's expiring message would be dropped,
+    so the migration waits (MigrationPending) until every retry queue is empty.
+    """
+    if _declared(channel, names.inbound, INBOUND_EXCHANGE_TYPE):
+        channel.queue_bind(names.inbound, names.inbound, IN_ROUTING_KEY)
+        return False
+    waiting = {names.retry_queue(delay): channel.queue_declare(
+        names.retry_queue(delay), passive=True).method.message_count for delay in set(retry_delays_s)}
+    if any(waiting.values()):
+        raise MigrationPending(
+            f"the exchange {names.inbound} is of an older type and still routes only the key "
+            f"{IN_ROUTING_KEY!r}; it is migrated once the retry queues are empty "
+            f"({', '.join(f'{q}: {n}' for q, n in sorted(waiting.items()) if n)} message(s) waiting)")
+    channel.exchange_delete(names.inbound)
+    channel.exchange_declare(names.inbound, INBOUND_EXCHANGE_TYPE, durable=True)
+    channel.queue_bind(names.inbound, names.inbound, IN_ROUTING_KEY)
+    log.warning("inbound exchange migrated to fanout; queued messages kept",
+                exchange=names.inbound, queue=names.inbound)
+    return True
+
+
+def _declared(channel: BlockingChannel, exchange: str, kind: str) -> bool:
+    """Declare `exchange` of `kind`; False when it exists with another type. On a channel of
+    its own: the broker closes the channel that asks for a type change."""
+    probe = channel.connection.channel()
+    try:
+        probe.exchange_declare(exchange, kind, durable=True)
+    except pika.exceptions.ChannelClosedByBroker as error:
+        if error.reply_code != PRECONDITION_FAILED:
+            raise
+        return False
+    probe.close()
+    return True

@@ -24,6 +24,7 @@ pacs.002s it committed to the outbox are published and marked like replies.
 from __future__ import annotations
 
 import json
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -37,9 +38,12 @@ from pika.adapters.blocking_connection import BlockingChannel
 from adapters.metrics import WorkerMetrics
 from adapters.rabbitmq.channel import (CONNECTION_ERRORS, PERSISTENT, confirmed_channel, connect,
                                        reply_properties)
+from adapters.rabbitmq.properties import forwarded, header_text
 from adapters.rabbitmq.publisher import ConfirmedPublisher
-from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names, declare
-from bridge.delivery import RetryPolicy, dead_letter_reason
+from adapters.rabbitmq.topology import IN_ROUTING_KEY, MigrationPending, Names, declare
+from bridge.content_encoding import UndecodableBody, decode_content
+from bridge.delivery import RetryPolicy, attempts_so_far, dead_letter_reason
+from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 from bridge.messages import OutboundMessage
 from bridge.pipeline import MessageOutcome, Pipeline
 from bridge.ports import UnitOfWork
@@ -63,6 +67,7 @@ class WorkerOptions:
     sweep_interval_s: float = 5.0
     sweep_age_s: float = 10.0  # younger unpublished replies may be in another worker's hands
     settle_interval_s: float = 1.0
+    max_message_bytes: int = DEFAULT_MAX_BYTES  # a compressed body decodes to this much at most
 
 
 # A delivery as the worker holds it: with the moment pika dispatched it (perf_counter).
@@ -104,6 +109,12 @@ class Worker:
             except CONNECTION_ERRORS as error:
                 log.warning("broker connection lost; reconnecting", error=type(error).__name__)
                 time.sleep(0.5)
+            except Exception as error:  # noqa: BLE001 - a defect must not stop every worker in turn
+                # Unacked deliveries come again; one that always fails here is dead-lettered
+                # by the inbound queue's delivery limit.
+                log.error("worker session failed; reconnecting", error=type(error).__name__,
+                          detail=str(error)[:300], exc_info=True)
+                time.sleep(0.5)
             finally:
                 if connection.is_open:
                     try:
@@ -114,7 +125,10 @@ class Worker:
 
     def _session(self, connection: pika.BlockingConnection, stop: threading.Event) -> None:
         channel = confirmed_channel(connection)
-        declare(channel, self.options.names, self.options.retry.delays_s)
+        try:
+            declare(channel, self.options.names, self.options.retry.delays_s)
+        except MigrationPending as pending:  # the old exchange still routes the bridge's own key
+            log.warning("inbound exchange not migrated yet", reason=str(pending))
         channel.basic_qos(prefetch_count=self.options.prefetch)
         publisher = ConfirmedPublisher(connection)
         self._sweep(publisher)
@@ -164,9 +178,24 @@ class Worker:
         lap = self._laps(batch.deliveries[0][3])
         self.metrics.batch_size.observe(len(batch.deliveries))
         lap("collect")
-        results = self.pipeline.handle_batch([body for _, _, body, _ in batch.deliveries])
-        for (_, properties, body, _), result in zip(batch.deliveries, results):
-            self._sort(body, properties, result, batch)
+        # The pipeline reads the message inside the transport's encoding; what cannot be
+        # decoded is dead-lettered with the reason, the rest of the batch goes on.
+        readable, messages = [], []
+        for _, properties, body, _ in batch.deliveries:
+            message = decode_content(body, properties.content_encoding, self.options.max_message_bytes)
+            if isinstance(message, UndecodableBody):
+                batch.dead.append((body, properties, f"content-encoding: {message}"))
+            else:
+                readable.append((body, properties))
+                messages.append(message)
+        results = self.pipeline.handle_batch(messages)
+        for (body, properties), result in zip(readable, results):
+            try:
+                self._sort(body, properties, result, batch)
+            except Exception as error:  # noqa: BLE001 - one message, never the batch or the worker
+                log.error("could not sort a message's result; dead-lettering it",
+                          error=type(error).__name__, detail=str(error)[:300], exc_info=True)
+                batch.dead.append((body, properties, f"internal: {type(error).__name__}: {error}"[:300]))
         lap("pipeline")
         self._publish(publisher, batch.replies)
         for body, properties, reason in batch.dead:
@@ -226,7 +255,7 @@ class Worker:
         """A message's result into the batch: its reply, or a dead letter, or a retry."""
         if isinstance(result, Exception):
             error = result
-            attempts = int((properties.headers or {}).get(ATTEMPTS_HEADER, 0)) + 1
+            attempts = attempts_so_far((properties.headers or {}).get(ATTEMPTS_HEADER)) + 1
             # Only a transient failure (store or ledger unreachable) can succeed later.
             delay = (self.options.retry.delay_after(attempts)
                      if self.pipeline.is_transient(error) else None)
@@ -250,10 +279,8 @@ class Worker:
         headers = dict(properties.headers or {})
         headers[REASON_HEADER] = reason[:1000]
         headers["x-tokenbridge-dead-at"] = datetime.now(timezone.utc).isoformat()
-        publisher.publish(self.options.names.dead, "", body, pika.BasicProperties(
-            message_id=properties.message_id, correlation_id=properties.correlation_id,
-            content_type=properties.content_type, type=properties.type, headers=headers,
-            delivery_mode=PERSISTENT))
+        self._publish_keeping(publisher, self.options.names.dead, "", body,
+                              forwarded(properties, headers, dead=True))
         self.metrics.dead_lettered.labels(reason.split(":", 1)[0][:40]).inc()
         log.warning("dead-lettered", message_id=properties.message_id, reason=reason[:200])
 
@@ -262,11 +289,23 @@ class Worker:
         headers = dict(properties.headers or {})
         headers[ATTEMPTS_HEADER] = attempts
         queue = self.options.names.retry_queue(delay)
-        publisher.publish(self.options.names.retry, queue, body, pika.BasicProperties(
-            message_id=properties.message_id, correlation_id=properties.correlation_id,
-            content_type=properties.content_type, type=properties.type, headers=headers,
-            delivery_mode=PERSISTENT))
+        self._publish_keeping(publisher, self.options.names.retry, queue, body,
+                              forwarded(properties, headers, dead=False))
         self.metrics.retried.inc()
+
+    @staticmethod
+    def _publish_keeping(publisher: ConfirmedPublisher, exchange: str, routing_key: str,
+                         body: bytes, properties: pika.BasicProperties) -> None:
+        """Publish with the original properties; should one of them not encode again (pika
+        refuses some values it decoded), with the headers as text instead."""
+        try:
+            publisher.publish(exchange, routing_key, body, properties)
+        except (pika.exceptions.UnsupportedAMQPFieldException, pika.exceptions.ShortStringTooLong,
+                struct.error, TypeError, ValueError) as error:
+            log.warning("a property does not encode; headers kept as text", error=type(error).__name__)
+            properties.headers = {header_text(k): describe_value(v)
+                                  for k, v in (properties.headers or {}).items()}
+            publisher.publish(exchange, routing_key, body, properties)
 
     def _mark_published(self) -> None:
         """Mark the replies confirmed so far published. Deferring this is safe: an unmarked
@@ -319,5 +358,10 @@ def publish_files(channel: BlockingChannel, names: Names, messages: list[tuple[s
     return len(messages)
 
 
+def describe_value(value: object) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
 def describe_headers(headers: dict | None) -> str:
-    return json.dumps({k: str(v) for k, v in (headers or {}).items()}, ensure_ascii=False)
+    return json.dumps({header_text(k): describe_value(v)[:1000] for k, v in (headers or {}).items()},
+                      ensure_ascii=False)
