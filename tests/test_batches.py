@@ -108,15 +108,18 @@ def test_the_publisher_confirms_a_batch_and_refuses_what_the_broker_does_not_tak
                           pika.BasicProperties(message_id=f"m{i}", delivery_mode=2))
     publisher.wait()
     assert queue_depth(names.outbound) == 500
-    # Unroutable (no queue bound to the dead-letter exchange with this key is not the case:
-    # publish to the inbound exchange with a routing key nothing is bound to).
-    publisher.publish(names.inbound, "no.such.key", b"<x/>", pika.BasicProperties(message_id="lost"))
+    # Unroutable: an exchange with nothing bound to it (the inbound exchange is a fanout now,
+    # so every key reaches its queue and cannot serve here).
+    unbound = f"{amqp_prefix}.unbound"
+    connection.channel().exchange_declare(unbound, "direct", auto_delete=True)
+    publisher.publish(unbound, "no.such.key", b"<x/>", pika.BasicProperties(message_id="lost"))
     with pytest.raises(PublishFailed, match="returned"):
         publisher.wait()
     # A missing exchange closes the channel: the caller reconnects.
     publisher.publish("tbtest-no-such-exchange", "k", b"<x/>", pika.BasicProperties())
     with pytest.raises(PublishFailed, match="closed"):
         publisher.wait()
+    connection.channel().exchange_delete(unbound)
     connection.close()
     assert len(drain(names.outbound, lambda got: len(got) >= 500, timeout_s=30)) == 500
 
