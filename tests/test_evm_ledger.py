@@ -160,8 +160,11 @@ class NamedWallets(Ledger):
                               self._from(op.debit_wallet) if op.debit_wallet else None,
                               self._from(op.credit_wallet) if op.credit_wallet else None, op.refs)
 
-    def apply(self, operation):
-        return self.inner.apply(self._op_to(operation))
+    def apply(self, operation, claim=None):
+        return self.inner.apply(self._op_to(operation), claim)
+
+    def find_claims(self, references):
+        return self.inner.find_claims(references)
 
     def find(self, key):
         found = self.inner.find(key)

@@ -5,6 +5,7 @@ Concurrency: a debited wallet's balance row is read FOR UPDATE (SQLite: the writ
 any debit is decided, so two processes can never overdraw it; a CHECK constraint backs that up.
 A key is checked when applied and inserted at commit under its unique index: a concurrent unit
 that committed the same key first makes this one retry, and the retry answers replay or AM05.
+A mint's payment references are claimed the same way (adapters.sql.claims).
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
+from adapters.sql.claims import Claims
 from adapters.sql.tables import balances, operations, postings
 from bridge.audit import OPERATION
 from bridge.operations import PaymentRefs, TokenOperation
-from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, Posting, RecordedOperation,
-                          WalletBalance, issuance_holder)
+from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, MintClaim, PaymentClaim,
+                          Posting, RecordedOperation, WalletBalance, issuance_holder)
 
 DUPLICATE = "AM05"
 INSUFFICIENT = "AM04"
@@ -80,14 +82,17 @@ class SqlLedger(Ledger):
         self._pending: dict[str, dict] = {}  # key -> operation row applied in this unit, not yet sent
         self._held: dict[tuple[str, str], int] = {}  # (wallet, currency) -> stored balance, row locked
         self._change: dict[tuple[str, str], int] = {}  # (wallet, currency) -> this unit's net change
+        self._claims = Claims(connection)  # payment references of mints: read, and claimed here
 
-    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = ()) -> None:
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = (),
+                references: Iterable[str] = ()) -> None:
         keys = {op.key for op in planned} | set(lookups)
         self._read_keys(keys - self._recorded.keys() - self._pending.keys())
+        self._claims.read(references)
         self._hold({(wallet, op.currency) for op in planned
                     for wallet in (op.debit_wallet, op.credit_wallet) if wallet})
 
-    def apply(self, operation: TokenOperation) -> LedgerOutcome:
+    def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
         known = self._known(operation.key)
         if known is not None:
             fingerprint, status = known
@@ -95,6 +100,10 @@ class SqlLedger(Ledger):
                 return LedgerOutcome(REPLAYED, status=status)
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
                                                      "already used for a different payment")
+        held = self._claims.conflict(claim) if claim is not None else None
+        if held is not None:
+            return LedgerOutcome.rejected(DUPLICATE, f"this payment (reference {held.reference}) "
+                                                     f"was already minted under {held.operation_key}")
         currency, amount = operation.currency, operation.amount
         if operation.debit_wallet:
             debited = (operation.debit_wallet, currency)
@@ -117,6 +126,8 @@ class SqlLedger(Ledger):
         if not self._pending:
             deferred.before_flush(self.connection, self._send)
         self._pending[operation.key] = row
+        if claim is not None:
+            self._claims.hold(operation.key, claim)
         audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
@@ -124,6 +135,9 @@ class SqlLedger(Ledger):
         if key in self._pending:
             deferred.flush(self.connection)  # its sequence is the store's to give
         return self._stored(key)
+
+    def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
+        return self._claims.find(references)
 
     def _known(self, key: str) -> tuple[str, str] | None:
         """(fingerprint, status) of the operation under `key`, applied before or in this unit."""
@@ -170,6 +184,7 @@ class SqlLedger(Ledger):
                 if _unique_violation(error):
                     raise KeyTakenMeanwhile(str(error.orig)) from error
                 raise
+            self._claims.send()  # before the balances: a lost claim fails the unit early
             legs = []
             for key, row in pending.items():
                 currency = row["currency"]
