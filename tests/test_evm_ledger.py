@@ -364,6 +364,23 @@ def test_a_reference_used_on_chain_for_another_payment_is_am05(bridge) -> None:
     assert bridge.on_chain("EUR", "totalSupply") == 1
 
 
+def test_a_mint_that_fails_on_chain_gives_up_its_payment_references(bridge) -> None:
+    """Nothing was minted: the payment's other road must be free to mint it."""
+    from bridge.ports import PAYMENT_ROAD, STATEMENT_ROAD, MintClaim
+    op, statement_mint = evm_mint(700, ALICE_A), evm_mint(700, ALICE_A)
+    with bridge.store()() as uow:
+        uow.ledger.apply(op, MintClaim(PAYMENT_ROAD, ("uetr:failing",)))
+        uow.commit()
+    mint_behind_the_bridge(bridge, op, BRUNO_A, 1)
+    assert [c.new_status for c in bridge.settle()] == ["RJCT"]
+    with bridge.store()() as uow:
+        assert uow.ledger.find_claims(["uetr:failing"]) == []
+        assert uow.ledger.apply(statement_mint, MintClaim(STATEMENT_ROAD, ("uetr:failing",))).result == APPLIED
+        uow.commit()
+    bridge.settle()
+    assert bridge.on_chain("EUR", "totalSupply") == 701
+
+
 def test_out_of_gas_is_signed_again_with_more_gas(bridge) -> None:
     op = evm_mint(300, ALICE_A)
     bridge.apply(op)
