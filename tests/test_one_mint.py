@@ -233,3 +233,26 @@ def test_two_workers_handling_both_roads_at_once_on_postgresql_mint_once(registr
     answer = [(t.status, t.result) for t in paid.transactions]
     # Whichever committed first minted; the other found its claim on its retry.
     assert (entry, answer) in ((["minted"], [("ACSC", "replayed")]), (["matched"], [("ACSC", "applied")]))
+
+
+# -- upgrade: mints stored before the references were claimed ------------------------------------
+
+def test_mints_stored_before_migration_0005_claim_their_references_on_upgrade(bank) -> None:
+    from sqlalchemy import text
+
+    from adapters.sql.engine import migrate
+    store, run = bank
+    booked_tx = Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE, uetr=None)
+    paid_tx = Tx(amount="20.00", debtor_iban=FATIMA, creditor_iban=BRUNO, uetr=None)
+    assert statuses(report(run.handle(statement([entry_for(booked_tx, "PAY-1", SAME_DAY, tx_id=None)],
+                                                SAME_DAY)))) == ["minted"]
+    run.handle(pacs008([paid_tx], msg_id="PAY-2", version="02").encode())
+    with store.engine.begin() as connection:  # the store as revision 0004 left it
+        connection.execute(text("DROP TABLE payment_refs"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    migrate(store.engine)
+    later = run.handle(pacs008([booked_tx], msg_id="PAY-1", version="08").encode())
+    assert [(t.status, t.result) for t in later.transactions] == [("ACSC", "replayed")]
+    found = report(run.handle(statement([entry_for(paid_tx, "PAY-2", LATE, tx_id=None)], LATE)))
+    assert statuses(found) == ["matched"]
+    assert supply(store) == {"EUR": 12000}
