@@ -40,9 +40,10 @@ from bridge.statements import Statement, StatementMessage
 
 DEFAULT_LOOKBACK = timedelta(days=7)
 """How long before a statement's start the ledger's operations are candidates for its entries:
-a pacs.008 is often minted before the fiat is booked. Older operations are still found by key
-(an entry with a UETR); one without a UETR, older than this, is not, and its entry could mint
-again (the next reconciliation shows the second operation as a duplicate)."""
+a pacs.008 is often minted before the fiat is booked. An older mint is still a candidate when
+it claimed a payment reference of an entry (UETR, EndToEndId with amount and wallet,
+AcctSvcrRef), or holds the key the entry would mint under; only an older operation that shares
+none of those is not."""
 
 REPORT_MESSAGE_TYPE = "report.reconciliation"
 """The reconciliation report's type on `tokenbridge.out`, and so its routing key."""
