@@ -273,8 +273,8 @@ def _unmatched(item: StatementItem, account: ReconciledAccount, lookup: AccountL
         if creditor.currency != item.currency or item.currency != account.currency else None)
     key = statement_mint_key(item.refs)
     if problem is None and key is None:
-        problem = ("no UETR, nor MsgId and EndToEndId of the underlying payment: a later pacs.008 "
-                   "of it could not be recognised, so minting could mint twice")
+        problem = ("no UETR, nor MsgId and EndToEndId of the underlying payment: no key to mint it "
+                   "under, and a later pacs.008 of it could not be recognised for sure")
     if problem is not None:
         return EntryOutcome(item, UNAPPLIED_CREDIT, reason=problem)
     assert creditor is not None and creditor.wallet is not None and key is not None  # no problem above

@@ -76,7 +76,7 @@ def reference_key(refs: PaymentRefs) -> str | None:
 
 def statement_mint_key(refs: PaymentRefs) -> str | None:
     """The key of a mint caused by a statement credit (see the module's rule), or None when the
-    entry's references would not let a later pacs.008 of the same payment find it."""
+    entry names no key to mint its payment under."""
     if refs.uetr:
         return uetr_key(refs.uetr)
     return reference_key(refs)
@@ -107,13 +107,6 @@ def mint_claim(operation: TokenOperation, road: str) -> MintClaim | None:
     references = payment_references(operation.refs, operation.currency, operation.amount,
                                     operation.credit_wallet)
     return MintClaim(road, tuple(dict.fromkeys(references + (own,))))
-
-
-def reference_basis(reference: str) -> str:
-    """Which reference a claim was found by, as matching names it (uetr, end_to_end_id, ...)."""
-    if reference.startswith(UETR_REFERENCE):
-        return "uetr"
-    return "end_to_end_id" if reference.startswith(END_TO_END_REFERENCE) else "account_servicer_ref"
 
 
 def claimed_mints(ledger: Ledger, claim: MintClaim) -> list[RecordedOperation]:

@@ -13,7 +13,7 @@ everything. One contract per currency: see the README.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -90,10 +90,11 @@ class EvmLedger(Ledger):
 
     # -- writing -----------------------------------------------------------------------------
 
-    def prepare(self, planned, lookups=(), references=()) -> None:
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = (),
+                references: Iterable[str] = ()) -> None:
         self._claims.read(references)
 
-    def find_claims(self, references) -> list[PaymentClaim]:
+    def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
         return self._claims.find(references)
 
     def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
