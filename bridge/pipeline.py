@@ -28,13 +28,13 @@ from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import Rejection, TokenOperation
 from bridge.payments import CreditTransferMessage
-from bridge.ports import Inbox, Outbox, UnitOfWork
+from bridge.ports import PAYMENT_ROAD, Inbox, Outbox, UnitOfWork
 from bridge.reconciler import reconcile_statement_message
 from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
                            PARTIALLY_ACCEPTED, REJECTED, StatusReport, TransactionStatus)
 from bridge.settlement import (SettlementChange, by_original_message, follow_up_group_status,
                                transaction_status)
-from bridge.statement_operations import minted_from_statement, statement_key_of
+from bridge.statement_operations import mint_claim, minted_from_statement, statement_key_of
 from bridge.translation import translate_message
 
 log = structlog.get_logger("tokenbridge.pipeline")
@@ -167,7 +167,7 @@ class Pipeline:
     def _prepare(self, uow: UnitOfWork, reads: Sequence[ReadMessage]) -> None:
         """Tell the ledger what a batch's payments will apply and look up, so that it can read
         their keys and balances in one go (Ledger.prepare)."""
-        planned, lookups = [], []
+        planned, lookups, references = [], [], []
         for read in reads:
             if not (read.message_type or "").startswith("pacs.008") or read.payload is None:
                 continue
@@ -176,8 +176,10 @@ class Pipeline:
                     planned.append(decided)
                     if (ref := statement_key_of(decided)) is not None:
                         lookups.append(ref)
+                    if (claim := mint_claim(decided, PAYMENT_ROAD)) is not None:
+                        references.extend(claim.references)
         if planned:
-            uow.ledger.prepare(planned, lookups)
+            uow.ledger.prepare(planned, lookups, references)
 
     def _in_unit(self, uow: UnitOfWork, raw: bytes, digest: str, read: ReadMessage,
                  claimed: bool | None = None) -> MessageOutcome:
@@ -268,8 +270,10 @@ class Pipeline:
         if dry_run:
             return TransactionOutcome(**ids, status=ACCEPTED_SETTLEMENT_COMPLETED,
                                       operation=decided, result="planned")
-        # A statement entry may have minted this payment already (bridge.statement_operations).
-        applied = minted_from_statement(uow.ledger, decided) or uow.ledger.apply(decided)
+        # A statement entry may have minted this payment already; a mint claims its payment's
+        # references, so that a statement entry of it finds it (bridge.statement_operations).
+        applied = (minted_from_statement(uow.ledger, decided)
+                   or uow.ledger.apply(decided, mint_claim(decided, PAYMENT_ROAD)))
         if applied.rejection is not None:
             return TransactionOutcome(**ids, status=REJECTED, operation=decided,
                                       reason=applied.rejection.reason, info=applied.rejection.info)

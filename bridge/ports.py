@@ -19,6 +19,10 @@ from bridge.operations import PaymentRefs, Rejection, TokenOperation
 APPLIED = "applied"  # the operation took effect now
 REPLAYED = "replayed"  # the same key and content was applied before: no new effect
 
+# The roads by which one payment reaches the bridge (one payment, one mint).
+PAYMENT_ROAD = "payment"  # its pacs.008
+STATEMENT_ROAD = "statement"  # the booked credit on the omnibus statement
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerOutcome:
@@ -41,6 +45,31 @@ class RecordedOperation:
     sequence: int
     applied_at: datetime
     status: str = "ACSC"
+
+
+@dataclass(frozen=True, slots=True)
+class MintClaim:
+    """What a mint claims: the references of its payment (`payment_references` in
+    bridge.statement_operations) and the road it came by."""
+
+    road: str  # PAYMENT_ROAD or STATEMENT_ROAD
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentClaim:
+    """A payment reference as the ledger holds it: the mint that claimed it first, its road."""
+
+    reference: str
+    operation_key: str
+    road: str
+
+
+def claims_conflict(road: str, holder_road: str) -> bool:
+    """Whether a mint coming by `road` is the payment that a mint by `holder_road` already
+    holds a reference of. Two pacs.008 mints never are (their idempotency keys tell two
+    payments apart); a mint and a statement mint sharing a reference are one payment."""
+    return not (road == PAYMENT_ROAD and holder_road == PAYMENT_ROAD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +106,31 @@ class Ledger(ABC):
     name: str = "ledger"
 
     @abstractmethod
-    def apply(self, operation: TokenOperation) -> LedgerOutcome:
+    def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
         """Apply once per key. Same key and fingerprint again: REPLAYED, no effect. Same key,
-        other content: rejected AM05. Not enough tokens: rejected AM04. Never partial."""
+        other content: rejected AM05. Not enough tokens: rejected AM04. Never partial.
+
+        With `claim` (a mint's), the mint also holds its payment's references, in the same
+        transaction and under a unique constraint; a reference some mint already holds stays
+        that mint's. A held reference that `claims_conflict` with this mint's road: rejected
+        AM05, nothing applied, when this unit can see it; when a concurrent unit of work
+        claimed it first, this unit of work fails (at the latest on commit) with an error
+        the store reports as transient, and its retry sees the claim (`find_claims`)."""
 
     @abstractmethod
     def find(self, key: str) -> RecordedOperation | None:
         """The operation recorded under an idempotency key."""
 
-    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = ()) -> None:
-        """A hint that `planned` are about to be applied and `lookups` found, in this unit of
-        work: a ledger may read what they need at once instead of one by one. Optional; the
-        outcomes are the same without it."""
+    @abstractmethod
+    def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
+        """The claims held on `references` (this unit's own included), in the order given;
+        a reference nobody holds is left out."""
+
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = (),
+                references: Iterable[str] = ()) -> None:
+        """A hint that `planned` are about to be applied, `lookups` found and the claims on
+        `references` looked up, in this unit of work: a ledger may read what they need at
+        once instead of one by one. Optional; the outcomes are the same without it."""
 
     @abstractmethod
     def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:

@@ -8,7 +8,9 @@ For each statement of the message:
 2. does it add up? If not, it is refused (`statement_inconsistent`) and nothing of it applies;
 3. the ledger's movements on that account from `lookback` before the statement's start;
 4. plan, then apply the mints and reversals it causes (not in a dry run). An operation whose key
-   the ledger already holds is matched by its key, whatever its date;
+   the ledger already holds is matched by its key, and a mint that claimed a payment
+   reference of an entry is a candidate for it, whatever their date (one payment, one mint:
+   bridge.statement_operations); a statement mint claims its payment's references;
 5. the ledger's figure (supply, or the wallet's balance) at the statement's start and end,
    measured after applying; conclude.
 """
@@ -25,21 +27,23 @@ from bridge.accounts import RegisteredAccount, find_registered
 from bridge.matching import KEY, Movement, supply_movements, wallet_movements
 from bridge.messages import OutboundMessage
 from bridge.operations import MINT, TokenOperation
-from bridge.ports import APPLIED, REPLAYED, UnitOfWork
+from bridge.ports import APPLIED, REPLAYED, STATEMENT_ROAD, UnitOfWork
 from bridge.reconciliation import (MATCHED, MATCHED_WITH_DIFFERENCE, MINTED, MISSING_ON_LEDGER,
                                    OMNIBUS, PLANNED_MINT, PLANNED_UNDO, REVERSED, UNAPPLIED_CREDIT,
                                    WALLET, EntryOutcome, Plan, ReconciledAccount,
                                    ReconciliationReport, StatementReconciliation, conclude,
-                                   dry_run, plan_statement, refused)
+                                   dry_run, payment_references_of, plan_statement, refused)
 from bridge.reconciliation_report import report_to_dict
 from bridge.statement_items import Inconsistency, statement_period, statement_totals
+from bridge.statement_operations import mint_claim
 from bridge.statements import Statement, StatementMessage
 
 DEFAULT_LOOKBACK = timedelta(days=7)
 """How long before a statement's start the ledger's operations are candidates for its entries:
-a pacs.008 is often minted before the fiat is booked. Older operations are still found by key
-(an entry with a UETR); one without a UETR, older than this, is not, and its entry could mint
-again (the next reconciliation shows the second operation as a duplicate)."""
+a pacs.008 is often minted before the fiat is booked. An older mint is still a candidate when
+it claimed a payment reference of an entry (UETR, EndToEndId with amount and wallet,
+AcctSvcrRef), or holds the key the entry would mint under; only an older operation that shares
+none of those is not."""
 
 REPORT_MESSAGE_TYPE = "report.reconciliation"
 """The reconciliation report's type on `tokenbridge.out`, and so its routing key."""
@@ -96,6 +100,8 @@ class Reconciler:
         else:
             movements = wallet_movements(uow.ledger.journal(wallet=account.wallet,
                                                             currency=account.currency, start=since))
+        references = payment_references_of(statement, account, uow.accounts.get)
+        movements += _claimed_mints(uow, references, {m.key for m in movements})
         plan = plan_statement(statement, account, movements, uow.accounts.get)
         entries, applied = self._settle(plan, uow, apply)
         opening, closing = (self._measure(uow, account, moment) for moment in (start, end))
@@ -131,7 +137,8 @@ class Reconciler:
             if not apply:
                 entries.extend(dry_run([entry]))
                 continue
-            outcome = uow.ledger.apply(operation)
+            outcome = uow.ledger.apply(operation, mint_claim(operation, STATEMENT_ROAD)
+                                       if entry.status == PLANNED_MINT else None)
             if outcome.result in (APPLIED, REPLAYED):
                 movement = _movement(operation, self.clock())
                 if movement.key not in known:
@@ -154,6 +161,19 @@ class Reconciler:
             return uow.ledger.supply(as_of=moment).get(account.currency, 0)
         return next((b.balance for b in uow.ledger.balances(as_of=moment)
                      if b.wallet == account.wallet and b.currency == account.currency), 0)
+
+
+def _claimed_mints(uow: UnitOfWork, references: list[str], known: set[str]) -> list[Movement]:
+    """The mints (not among `known`) that claimed any of `references`: candidates for the
+    statement's entries whatever their date, so that a payment is minted once."""
+    if not references:
+        return []
+    found = []
+    for key in dict.fromkeys(c.operation_key for c in uow.ledger.find_claims(references)):
+        recorded = uow.ledger.find(key) if key not in known else None
+        if recorded is not None and recorded.operation.kind == MINT:
+            found.append(_movement(recorded.operation, recorded.applied_at))
+    return found
 
 
 def _movement(operation: TokenOperation, posted_at: datetime) -> Movement:

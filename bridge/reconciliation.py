@@ -6,7 +6,9 @@
 
 An **omnibus** statement is the legacy side's truth about the fiat that backs a token:
 - a booked credit matches a mint, or mints when its details name a tokenized beneficiary
-  account (keys: bridge.statement_operations), or is an unapplied credit;
+  account (keys: bridge.statement_operations), or is an unapplied credit; the caller adds to
+  the candidates the mints that claimed the entries' payment references
+  (`payment_references_of`), whatever their age: one payment, one mint;
 - a booked debit matches a burn, or is missing on the ledger (a statement never burns);
 - a reversal undoes the operation its entry caused (or cancels the entry it reverses when both
   are on this statement and nothing reached the ledger);
@@ -29,7 +31,8 @@ from bridge.operations import PaymentRefs, TokenOperation
 from bridge.parties import AccountId
 from bridge.statement_items import (BOOKED, Inconsistency, StatementItem, StatementTotals, as_utc,
                                     statement_items)
-from bridge.statement_operations import is_reversal, statement_mint, statement_mint_key, undo
+from bridge.statement_operations import (is_reversal, payment_references, statement_mint,
+                                         statement_mint_key, undo)
 from bridge.statements import CREDIT, Statement
 
 OMNIBUS, WALLET = "omnibus", "wallet"
@@ -203,6 +206,21 @@ def plan_statement(statement: Statement, account: ReconciledAccount, movements: 
     return Plan(account, tuple(o for o in outcomes if o is not None), index)
 
 
+def payment_references_of(statement: Statement, account: ReconciledAccount,
+                          lookup: AccountLookup) -> list[str]:
+    """The payment references of an omnibus statement's booked credits (none for a wallet
+    statement, which never mints): the ledger's claims on them name the mints of those
+    payments, whichever road minted them and whenever."""
+    if account.kind != OMNIBUS:
+        return []
+    found: dict[str, None] = {}
+    for item in statement_items(statement):
+        if item.booked and item.credit and not item.reversal:
+            found.update(dict.fromkeys(payment_references(
+                item.refs, item.currency, item.amount, _wallet_of(item, account, lookup))))
+    return list(found)
+
+
 def _wallet_of(item: StatementItem, account: ReconciledAccount, lookup: AccountLookup) -> str | None:
     """The wallet on the customer side of an item: the creditor's for a credit on an omnibus
     account, the debtor's for a debit; the wallet itself on a wallet statement."""
@@ -268,15 +286,17 @@ def _unmatched(item: StatementItem, account: ReconciledAccount, lookup: AccountL
         if creditor.currency != item.currency or item.currency != account.currency else None)
     key = statement_mint_key(item.refs)
     if problem is None and key is None:
-        problem = ("no UETR, nor MsgId and EndToEndId of the underlying payment: a later pacs.008 "
-                   "of it could not be recognised, so minting could mint twice")
+        problem = ("no UETR, nor MsgId and EndToEndId of the underlying payment: no key to mint it "
+                   "under, and a later pacs.008 of it could not be recognised for sure")
     if problem is not None:
         return EntryOutcome(item, UNAPPLIED_CREDIT, reason=problem)
-    if key in planned:
-        return EntryOutcome(item, DUPLICATE, reason=f"the same payment ({key}) as "
-                                                    f"{_entry_name(planned[key])} of this statement")
-    planned[key] = position
     assert creditor is not None and creditor.wallet is not None and key is not None  # no problem above
+    names = (key, *payment_references(item.refs, item.currency, item.amount, creditor.wallet))
+    same = next((name for name in names if name in planned), None)
+    if same is not None:  # the same key, or a payment reference shared: one payment
+        return EntryOutcome(item, DUPLICATE, reason=f"the same payment ({same}) as "
+                                                    f"{_entry_name(planned[same])} of this statement")
+    planned.update(dict.fromkeys(names, position))
     operation = statement_mint(key, item.currency, item.amount, creditor.wallet, item.refs)
     return EntryOutcome(item, PLANNED_MINT, operation=operation)
 

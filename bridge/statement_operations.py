@@ -1,31 +1,51 @@
 """Token operations that camt.053 statements cause, and how statement entries and ledger
 operations name each other.
 
-The same payment can reach the bridge twice: as a pacs.008 and as a booked credit on the
-omnibus statement. It must be minted once, whichever comes first. The rule for the key of a
-mint that a statement entry causes:
+One payment, one mint. The same payment can reach the bridge by two roads: its pacs.008 and
+the booked credit on the omnibus statement that books its fiat, in either order, in one batch
+or apart, and at the same moment in two workers. It is minted once: the two are recognised by
+any reference they share (`payment_references`):
 
-- the entry names a UETR: `uetr:<uetr>`, the very key translation gives the pacs.008. The
-  ledger's unique key does the rest: the second arrival is a replay (same content, no effect)
-  or AM05 (same key, other content).
+- its UETR (`uetr:<uetr>`);
+- its EndToEndId (not NOTPROVIDED) together with currency, amount and the wallet minted to
+  (`e2e:<CCY>:<amount>:<wallet>:<EndToEndId>`);
+- an AcctSvcrRef (`asr:<ref>`): the statement entry's, or the ledger's own reference of the
+  mint (`ledger_reference`), which statements out carry and a bank may book the entry under.
+
+Every mint of either road claims its payment's references with the ledger, in the same
+transaction and under a unique constraint (`Ledger.apply` with a `MintClaim`); the first
+claim of a reference stays. A later road looks the references up (`Ledger.find_claims`)
+before it mints: a pacs.008 whose payment a statement entry minted is answered as settled
+(ACSC, no new effect; AM05 when the content differs); a statement entry whose payment a
+pacs.008 (or an earlier statement) minted is matched to that mint, whatever its age
+(`matched`, or `matched_with_difference`). When both roads run at the same moment, the
+second to commit finds the first's claim under the unique constraint and is retried, and
+the retry finds the claim. Two pacs.008 mints are never one payment by their references:
+their own idempotency keys tell them apart (`claims_conflict`).
+
+The key of a mint that a statement entry causes:
+
+- the entry names a UETR: `uetr:<uetr>`, the very key translation gives a pacs.008 with it.
 - no UETR, but the underlying message's MsgId and EndToEndId (TxDtls/Refs; TxId too when
-  given): `ref:` + sha256(MsgId, EndToEndId, TxId). A pacs.008 MINT looks this key up before it
-  applies (`minted_from_statement`), so a later pacs.008 of the same payment is answered as
-  settled and mints nothing. Its own key cannot be rebuilt from a statement: it hashes the
-  instructing agent, which a camt.053 does not carry.
-- neither: the entry is not minted (an unapplied credit). Nothing would let a later pacs.008
-  recognise it, so minting could mint twice; a person decides.
+  given): `ref:` + sha256(MsgId, EndToEndId, TxId). Operations stored under such keys before
+  the references were claimed are still found: a pacs.008 MINT also looks this key up
+  (`minted_from_statement`).
+- neither: the entry is not minted (an unapplied credit): without a key of its own a replay of
+  the entry could not be told from another payment; a person decides.
 
 A reversal undoes an operation with `rvsl:<key of the operation undone>`: reversing twice is a
-replay.
+replay; a reversal claims nothing.
 """
 from __future__ import annotations
 
 import hashlib
 
 from bridge.operations import BURN, MINT, PaymentRefs, TokenOperation
-from bridge.ports import REPLAYED, Ledger, LedgerOutcome
+from bridge.ports import (PAYMENT_ROAD, REPLAYED, Ledger, LedgerOutcome, MintClaim,
+                          RecordedOperation, claims_conflict)
+from bridge.statement_items import NOT_PROVIDED
 
+UETR_REFERENCE, END_TO_END_REFERENCE, SERVICER_REFERENCE = "uetr:", "e2e:", "asr:"
 REFERENCE_KEY_PREFIX = "ref:"
 REVERSAL_KEY_PREFIX = "rvsl:"
 DUPLICATE = "AM05"
@@ -56,10 +76,46 @@ def reference_key(refs: PaymentRefs) -> str | None:
 
 def statement_mint_key(refs: PaymentRefs) -> str | None:
     """The key of a mint caused by a statement credit (see the module's rule), or None when the
-    entry's references would not let a later pacs.008 of the same payment find it."""
+    entry names no key to mint its payment under."""
     if refs.uetr:
         return uetr_key(refs.uetr)
     return reference_key(refs)
+
+
+def payment_references(refs: PaymentRefs, currency: str, amount: int,
+                       wallet: str | None) -> tuple[str, ...]:
+    """The references by which two roads recognise one payment (see the module's rule): UETR;
+    EndToEndId (not NOTPROVIDED) with currency, amount (minor units) and the wallet credited
+    (none without a wallet); AcctSvcrRef."""
+    found = []
+    if refs.uetr:
+        found.append(UETR_REFERENCE + refs.uetr.lower())
+    e2e = refs.end_to_end_id
+    if e2e and e2e.upper() != NOT_PROVIDED and wallet:
+        found.append(f"{END_TO_END_REFERENCE}{currency}:{amount}:{wallet}:{e2e}")
+    if refs.account_servicer_ref:
+        found.append(SERVICER_REFERENCE + refs.account_servicer_ref)
+    return tuple(found)
+
+
+def mint_claim(operation: TokenOperation, road: str) -> MintClaim | None:
+    """What a mint of `road` claims: its payment's references and the ledger's own reference
+    of it (a later statement entry may carry that in AcctSvcrRef). None for other kinds."""
+    if operation.kind != MINT:
+        return None
+    own = SERVICER_REFERENCE + ledger_reference(operation.key)
+    references = payment_references(operation.refs, operation.currency, operation.amount,
+                                    operation.credit_wallet)
+    return MintClaim(road, tuple(dict.fromkeys(references + (own,))))
+
+
+def claimed_mints(ledger: Ledger, claim: MintClaim) -> list[RecordedOperation]:
+    """The mints holding a reference of `claim` that are this payment (`claims_conflict`),
+    first found first, each once."""
+    keys = [c.operation_key for c in ledger.find_claims(claim.references)
+            if claims_conflict(claim.road, c.road)]
+    found = (ledger.find(key) for key in dict.fromkeys(keys))
+    return [f for f in found if f is not None]
 
 
 def reversal_key(undone_key: str) -> str:
@@ -105,15 +161,20 @@ def statement_key_of(operation: TokenOperation) -> str | None:
 
 def minted_from_statement(ledger: Ledger, operation: TokenOperation) -> LedgerOutcome | None:
     """For a pacs.008 MINT: the outcome when a statement entry already minted this payment
-    under its `ref:` key (a replay, or AM05 when the content differs); None otherwise, and the
-    pipeline applies the operation as usual. One key lookup, on the ledger's unique index."""
+    (a replay: ACSC, no new effect; or AM05 when the content differs); None otherwise, and
+    the pipeline applies the operation as usual, claiming its references (`mint_claim`).
+    Found by the claims on its references, or under its `ref:` key (statement mints stored
+    before references were claimed)."""
+    claim = mint_claim(operation, PAYMENT_ROAD)
+    if claim is None:
+        return None
     key = statement_key_of(operation)
-    if key is None:
-        return None
-    found = ledger.find(key)
+    found = ledger.find(key) if key is not None else None
     if found is None:
-        return None
+        found = next(iter(claimed_mints(ledger, claim)), None)
+    if found is None or found.operation.key == operation.key:
+        return None  # its own key: `apply` answers the replay
     if found.operation.fingerprint == operation.fingerprint:
         return LedgerOutcome(REPLAYED, status=found.status)
     return LedgerOutcome.rejected(DUPLICATE, f"this payment was already minted from a statement "
-                                             f"entry (key {key}) with other content")
+                                             f"entry (key {found.operation.key}) with other content")

@@ -17,7 +17,8 @@ import pytest
 
 from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs, TokenOperation
-from bridge.ports import APPLIED, REPLAYED, UnitOfWork, issuance_holder
+from bridge.ports import (APPLIED, PAYMENT_ROAD, REPLAYED, STATEMENT_ROAD, MintClaim, PaymentClaim,
+                          UnitOfWork, issuance_holder)
 
 ALICE, BRUNO, CHIYO = "w-alice", "w-bruno", "w-chiyo"
 _counter = iter(range(1, 10**9))
@@ -228,6 +229,97 @@ class LedgerContract:
         assert all(f.status == "ACSC" for f in found)
         assert [f.sequence for f in found] == sorted({f.sequence for f in found})
         assert all(f.applied_at.tzinfo is not None for f in found)
+
+    # -- one payment, one mint: claimed payment references -----------------------------------
+
+    @staticmethod
+    def claims(uow_factory, *references: str) -> list[PaymentClaim]:
+        with uow_factory() as uow:
+            return uow.ledger.find_claims(list(references))
+
+    def test_a_mint_claims_its_payment_references(self, unit_of_work) -> None:
+        op = mint(1000)
+        claim = MintClaim(PAYMENT_ROAD, (f"uetr:{op.key}", f"e2e:{op.key}"))
+        with unit_of_work() as uow:
+            assert uow.ledger.find_claims(list(claim.references)) == []
+            assert uow.ledger.apply(op, claim).result == APPLIED
+            # The unit sees its own claims at once, in the order asked, a reference once.
+            assert uow.ledger.find_claims([f"e2e:{op.key}", "free", f"uetr:{op.key}", f"e2e:{op.key}"]) == [
+                PaymentClaim(f"e2e:{op.key}", op.key, PAYMENT_ROAD),
+                PaymentClaim(f"uetr:{op.key}", op.key, PAYMENT_ROAD)]
+            uow.commit()
+        assert self.claims(unit_of_work, *claim.references) == [
+            PaymentClaim(f"uetr:{op.key}", op.key, PAYMENT_ROAD), PaymentClaim(f"e2e:{op.key}", op.key, PAYMENT_ROAD)]
+        assert self.apply(unit_of_work, op).result == REPLAYED  # a replay claims nothing new
+        assert self.claims(unit_of_work, "never-claimed") == []
+
+    def test_two_pacs008_mints_sharing_a_reference_both_apply_and_the_first_keeps_it(self, unit_of_work) -> None:
+        first, second, third = mint(100), mint(100), mint(100)
+        shared = MintClaim(PAYMENT_ROAD, ("e2e:shared",))
+        assert [o.result for o in self.apply(unit_of_work, first, first)] == [APPLIED, REPLAYED]
+        with unit_of_work() as uow:  # a pacs.008's keys tell payments apart, not references
+            assert uow.ledger.apply(first, shared).result == REPLAYED
+            uow.commit()
+        with unit_of_work() as uow:
+            assert uow.ledger.apply(second, shared).result == APPLIED
+            assert uow.ledger.apply(third, MintClaim(PAYMENT_ROAD, ("e2e:shared", "uetr:third"))).result == APPLIED
+            uow.commit()
+        assert self.supply(unit_of_work) == {"EUR": 300}
+        assert self.claims(unit_of_work, "e2e:shared", "uetr:third") == [
+            PaymentClaim("e2e:shared", second.key, PAYMENT_ROAD), PaymentClaim("uetr:third", third.key, PAYMENT_ROAD)]
+
+    @pytest.mark.parametrize("roads", [(PAYMENT_ROAD, STATEMENT_ROAD), (STATEMENT_ROAD, PAYMENT_ROAD),
+                                       (STATEMENT_ROAD, STATEMENT_ROAD)])
+    def test_another_roads_mint_of_a_claimed_payment_is_am05_and_changes_nothing(self, unit_of_work,
+                                                                                  roads) -> None:
+        held, other = mint(500), mint(500)
+        with unit_of_work() as uow:
+            uow.ledger.apply(held, MintClaim(roads[0], ("asr:SVC-1", "uetr:u-1")))
+            refused = uow.ledger.apply(other, MintClaim(roads[1], ("e2e:free", "uetr:u-1")))  # same unit
+            assert (refused.result, refused.rejection.reason) == ("rejected", "AM05")
+            uow.commit()
+        before = self.snapshot(unit_of_work)
+        with unit_of_work() as uow:  # a later unit
+            refused = uow.ledger.apply(other, MintClaim(roads[1], ("uetr:u-1",)))
+            assert (refused.result, refused.rejection.reason) == ("rejected", "AM05")
+            uow.commit()
+        assert self.snapshot(unit_of_work) == before and self.supply(unit_of_work) == {"EUR": 500}
+        with unit_of_work() as uow:
+            assert uow.ledger.find(other.key) is None
+        assert self.claims(unit_of_work, "uetr:u-1", "e2e:free") == [PaymentClaim("uetr:u-1", held.key, roads[0])]
+
+    def test_a_rolled_back_mint_claims_nothing(self, unit_of_work) -> None:
+        op = mint(10)
+        with unit_of_work() as uow:
+            uow.ledger.apply(op, MintClaim(STATEMENT_ROAD, ("uetr:rolled-back",)))
+        assert self.claims(unit_of_work, "uetr:rolled-back") == []
+        assert self.apply(unit_of_work, mint(10, BRUNO)).result == APPLIED
+        with unit_of_work() as uow:
+            assert uow.ledger.apply(op, MintClaim(PAYMENT_ROAD, ("uetr:rolled-back",))).result == APPLIED
+            uow.commit()
+        assert self.claims(unit_of_work, "uetr:rolled-back") == [
+            PaymentClaim("uetr:rolled-back", op.key, PAYMENT_ROAD)]
+
+    def test_a_claim_taken_meanwhile_fails_the_later_unit_transiently(self, unit_of_work) -> None:
+        """Two units look, find nothing, and mint one payment by two roads: the second to claim
+        fails with an error its store retries; the retry finds the first's claim."""
+        with unit_of_work() as uow:
+            if uow.connection.dialect.name == "sqlite":
+                pytest.skip("SQLite runs one writer at a time (BEGIN IMMEDIATE): no race to lose")
+        booked, paid = mint(700), mint(700)
+        references = ("e2e:raced", "uetr:raced")
+        with unit_of_work() as first, unit_of_work() as second:
+            assert first.ledger.find_claims(list(references)) == second.ledger.find_claims(list(references)) == []
+            assert first.ledger.apply(booked, MintClaim(STATEMENT_ROAD, references)).result == APPLIED
+            first.commit()
+            with pytest.raises(Exception) as lost:  # noqa: B017 - which error is the store's to say
+                second.ledger.apply(paid, MintClaim(PAYMENT_ROAD, references))
+                second.commit()
+            assert unit_of_work.is_transient(lost.value), lost.value
+        assert self.supply(unit_of_work) == {"EUR": 700}
+        with unit_of_work() as uow:  # the retry
+            assert [c.operation_key for c in uow.ledger.find_claims(list(references))] == [booked.key] * 2
+            assert uow.ledger.find(paid.key) is None
 
     # -- journal ---------------------------------------------------------------------------
 

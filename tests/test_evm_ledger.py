@@ -160,8 +160,11 @@ class NamedWallets(Ledger):
                               self._from(op.debit_wallet) if op.debit_wallet else None,
                               self._from(op.credit_wallet) if op.credit_wallet else None, op.refs)
 
-    def apply(self, operation):
-        return self.inner.apply(self._op_to(operation))
+    def apply(self, operation, claim=None):
+        return self.inner.apply(self._op_to(operation), claim)
+
+    def find_claims(self, references):
+        return self.inner.find_claims(references)
 
     def find(self, key):
         found = self.inner.find(key)
@@ -359,6 +362,23 @@ def test_a_reference_used_on_chain_for_another_payment_is_am05(bridge) -> None:
     changes = bridge.settle()
     assert [(c.key, c.new_status, c.reason) for c in changes] == [(op.key, "RJCT", "AM05")]
     assert bridge.on_chain("EUR", "totalSupply") == 1
+
+
+def test_a_mint_that_fails_on_chain_gives_up_its_payment_references(bridge) -> None:
+    """Nothing was minted: the payment's other road must be free to mint it."""
+    from bridge.ports import PAYMENT_ROAD, STATEMENT_ROAD, MintClaim
+    op, statement_mint = evm_mint(700, ALICE_A), evm_mint(700, ALICE_A)
+    with bridge.store()() as uow:
+        uow.ledger.apply(op, MintClaim(PAYMENT_ROAD, ("uetr:failing",)))
+        uow.commit()
+    mint_behind_the_bridge(bridge, op, BRUNO_A, 1)
+    assert [c.new_status for c in bridge.settle()] == ["RJCT"]
+    with bridge.store()() as uow:
+        assert uow.ledger.find_claims(["uetr:failing"]) == []
+        assert uow.ledger.apply(statement_mint, MintClaim(STATEMENT_ROAD, ("uetr:failing",))).result == APPLIED
+        uow.commit()
+    bridge.settle()
+    assert bridge.on_chain("EUR", "totalSupply") == 701
 
 
 def test_out_of_gas_is_signed_again_with_more_gas(bridge) -> None:

@@ -15,7 +15,7 @@ keeps minus the reachable supply as the issuance account's available balance (bo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -49,6 +49,7 @@ from adapters.evm.tables import (
     evm_contracts,
     evm_operations,
 )
+from adapters.sql.claims import Claims
 from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
 from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT, minor_units
 from bridge.operations import PaymentRefs, TokenOperation
@@ -57,6 +58,8 @@ from bridge.ports import (
     REPLAYED,
     Ledger,
     LedgerOutcome,
+    MintClaim,
+    PaymentClaim,
     Posting,
     RecordedOperation,
     WalletBalance,
@@ -84,10 +87,20 @@ class EvmLedger(Ledger):
         self.clock = clock
         # This unit's own operations: not on chain yet, but the unit sees its own effects.
         self._planned: list[tuple[str, str | None, str | None, int]] = []
+        # Payment references of mints (one payment, one mint), claimed as the mint is planned;
+        # an operation that fails on chain gives its claims up (settlement.py).
+        self._claims = Claims(connection)
 
     # -- writing -----------------------------------------------------------------------------
 
-    def apply(self, operation: TokenOperation) -> LedgerOutcome:
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = (),
+                references: Iterable[str] = ()) -> None:
+        self._claims.read(references)
+
+    def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
+        return self._claims.find(references)
+
+    def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
         tokens = self.plugin.tokens(self.connection)
         if operation.currency not in tokens:  # deployed since we last looked?
             tokens = self.plugin.tokens(self.connection, reload=True)
@@ -113,6 +126,11 @@ class EvmLedger(Ledger):
             planned_at=utc_naive(self.clock())), ["key"]).returning(evm_operations.c.seq)).scalar()
         if claimed is None:
             return self._again(operation)
+        held = self._claims.conflict(claim) if claim is not None else None
+        if held is not None:  # another road minted this payment: drop the row, as for AM04
+            self.connection.execute(evm_operations.delete().where(evm_operations.c.seq == claimed))
+            return LedgerOutcome.rejected(DUPLICATE, f"this payment (reference {held.reference}) "
+                                                     f"was already minted under {held.operation_key}")
         # Refused: nothing else was written, so the claim is dropped and the key stays free
         # (as on the SQL ledger).
         if debit and not debit_available(self.connection, debit, operation.currency, operation.amount):
@@ -125,6 +143,9 @@ class EvmLedger(Ledger):
                                                               f"pass the ledger's maximum ({LEDGER_MAX_UNITS})")
         if credit:
             credit_available(self.connection, credit, operation.currency, operation.amount)
+        if claim is not None:
+            self._claims.hold(operation.key, claim)
+            self._claims.send()  # at once: a claim taken meanwhile fails the unit (retried)
         self._planned.append((operation.currency, debit, credit, operation.amount))
         return LedgerOutcome(APPLIED, status=ACSP)
 

@@ -68,6 +68,7 @@ from adapters.evm.tables import (
     evm_senders,
 )
 from adapters.sql.ledger import utc_naive
+from adapters.sql.tables import payment_refs
 
 log = structlog.get_logger("tokenbridge.evm")
 
@@ -364,6 +365,8 @@ class Settler:
             return
         reverse_available(connection, row.currency, row.amount, as_address(row.debit_wallet),
                           as_address(row.credit_wallet))
+        # Nothing was minted: its payment's references are free for another road to mint.
+        connection.execute(payment_refs.delete().where(payment_refs.c.operation_key == row.key))
         log.warning("evm.failed", key=row.key, tx_hash=row.tx_hash, reason=reason, info=info)
         change = StatusChange(row.key, operation_of(row), ACSP, RJCT, reason, info, row.tx_hash,
                               None, now)

@@ -12,6 +12,7 @@ applied. The supply (table `supply`) is read without a lock, so that mints of on
 queue behind each other; at commit it rises only where the stored supply still leaves room, else
 a concurrent unit raised it meanwhile and this unit is retried (its retry refuses AM02 what no
 longer fits).
+A mint's payment references are claimed the same way (adapters.sql.claims).
 """
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
+from adapters.sql.claims import Claims
 from adapters.sql.statements import combined, exact_sum
 from adapters.sql.tables import balances, operations, postings, supply
 from bridge.audit import OPERATION
 from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT
 from bridge.operations import PaymentRefs, TokenOperation
-from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, Posting, RecordedOperation,
-                          WalletBalance, issuance_holder)
+from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, MintClaim, PaymentClaim,
+                          Posting, RecordedOperation, WalletBalance, issuance_holder)
 
 DUPLICATE = "AM05"
 INSUFFICIENT = "AM04"
@@ -101,15 +103,18 @@ class SqlLedger(Ledger):
         self._change: dict[tuple[str, str], int] = {}  # (wallet, currency) -> this unit's net change
         self._supply: dict[str, int] = {}  # currency -> stored supply, read without a lock
         self._supply_change: dict[str, int] = {}  # currency -> this unit's mints less its burns
+        self._claims = Claims(connection)  # payment references of mints: read, and claimed here
 
-    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = ()) -> None:
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = (),
+                references: Iterable[str] = ()) -> None:
         keys = {op.key for op in planned} | set(lookups)
         self._read_keys(keys - self._recorded.keys() - self._pending.keys())
+        self._claims.read(references)
         self._hold({(wallet, op.currency) for op in planned
                     for wallet in (op.debit_wallet, op.credit_wallet) if wallet})
         self._read_supply({op.currency for op in planned if op.debit_wallet is None})
 
-    def apply(self, operation: TokenOperation) -> LedgerOutcome:
+    def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
         known = self._known(operation.key)
         if known is not None:
             fingerprint, status = known
@@ -117,6 +122,10 @@ class SqlLedger(Ledger):
                 return LedgerOutcome(REPLAYED, status=status)
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
                                                      "already used for a different payment")
+        held = self._claims.conflict(claim) if claim is not None else None
+        if held is not None:
+            return LedgerOutcome.rejected(DUPLICATE, f"this payment (reference {held.reference}) "
+                                                     f"was already minted under {held.operation_key}")
         currency, amount = operation.currency, operation.amount
         if operation.debit_wallet:
             debited = (operation.debit_wallet, currency)
@@ -146,6 +155,8 @@ class SqlLedger(Ledger):
         if not self._pending:
             deferred.before_flush(self.connection, self._send)
         self._pending[operation.key] = row
+        if claim is not None:
+            self._claims.hold(operation.key, claim)
         audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
@@ -166,6 +177,9 @@ class SqlLedger(Ledger):
         if key in self._pending:
             deferred.flush(self.connection)  # its sequence is the store's to give
         return self._stored(key)
+
+    def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
+        return self._claims.find(references)
 
     def _known(self, key: str) -> tuple[str, str] | None:
         """(fingerprint, status) of the operation under `key`, applied before or in this unit."""
@@ -212,6 +226,7 @@ class SqlLedger(Ledger):
                 if _unique_violation(error):
                     raise KeyTakenMeanwhile(str(error.orig)) from error
                 raise
+            self._claims.send()  # before the balances: a lost claim fails the unit early
             legs = []
             for key, row in pending.items():
                 currency = row["currency"]

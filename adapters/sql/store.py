@@ -12,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
+from adapters.sql.claims import ClaimTakenMeanwhile
 from adapters.sql.ledger import ChangedMeanwhile, as_utc, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import RegisteredAccount
@@ -218,7 +219,7 @@ class SqlStore:
     def is_transient(error: BaseException) -> bool:
         """Deadlocks, serialization failures, lock timeouts and lost connections: retry them."""
         if isinstance(error, (OperationalError, PendingRollbackError, DisconnectionError,
-                              SqlPoolTimeout, ChangedMeanwhile)):
+                              SqlPoolTimeout, ChangedMeanwhile, ClaimTakenMeanwhile)):
             return True  # PendingRollbackError: a connection invalidated mid-transaction
         if isinstance(error, DBAPIError):
             code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)

@@ -113,3 +113,13 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
     Column("length", BigInteger, nullable=False),
 )
+
+# One payment, one mint (migration 0005): each payment reference a mint claimed, first claim
+# kept (bridge.statement_operations). Shared by the SQL and the EVM ledger.
+payment_refs = Table(
+    "payment_refs", metadata,
+    Column("reference", String(200), primary_key=True),
+    Column("operation_key", String(100), nullable=False),
+    Column("road", String(10), nullable=False),
+    Index("ix_payment_refs_operation_key", "operation_key"),
+)
