@@ -96,7 +96,7 @@ CUSTOMERS = (
     Customer(Acct(other="TOKN-ALICE-EUR-2", scheme=SCHEME), "EUR", "w-alice"),  # Alice's 2nd account
     Customer(Acct(iban="DE28500199000385091644"), "EUR", "w-erik", "blocked"),
     Customer(Acct(other="JP-TANAKA-001", scheme=SCHEME), "JPY", "w-chiyo"),
-    Customer(Acct(other="JP-SATO-002", scheme=SCHEME), "JPY", "w-kenji"),
+    Customer(Acct(other="JP-SATO-002", scheme=SCHEME, issuer="TOKENBANK AG"), "JPY", "w-kenji"),
     Customer(Acct(iban="KW03TOKN0000000000000045301187"), "KWD", "w-dana"),
     Customer(Acct(iban="KW85TOKN0000000000000098765432"), "KWD", "w-fahad"),
 )

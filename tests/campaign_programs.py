@@ -230,11 +230,14 @@ class _Builder:
 
     def booking(self, tx: CreditTransfer, version: str, uetr: str | None, msg_id: str,
                 acct_ref: str) -> Part:
-        """The statement's `TxDtls` for a payment: which references it keeps is the bank's choice."""
+        """The statement's `TxDtls` for a payment: which references it keeps is the bank's choice,
+        but it shares one the brief names with the pacs.008 (the UETR it carries, else the
+        EndToEndId with the amount and the account): otherwise nothing tells them apart."""
         keep_uetr = bool(uetr) and version != "02" and self.flag(0.6)
+        shares_uetr = keep_uetr and tx.uetr == uetr
         return Part(tx.pid, major(tx.amount, tx.currency),
                     msg_id=msg_id if self.flag(0.6) else None, acct_ref=acct_ref,
-                    end_to_end_id=tx.end_to_end_id if not keep_uetr or self.flag(0.7) else None,
+                    end_to_end_id=tx.end_to_end_id if not shares_uetr or self.flag(0.7) else None,
                     uetr=uetr if keep_uetr else None,
                     tx_id=tx.tx_id if tx.tx_id and self.flag(0.5) else None,
                     creditor=self.written(self.customer_of(tx)) if self.flag(0.9) else None,
@@ -312,6 +315,10 @@ class _Builder:
     def overflow(self) -> None:
         customer = self.customer()
         other = self.draw(st.sampled_from(wallets_of(customer.currency)))
+        if self.flag(0.3):  # one message whose amounts add up past 2^63-1
+            version = self.draw(st.sampled_from(PACS_VERSIONS))
+            self.send([self.mint_tx(version, FOREIGN, customer, HUGE) for _ in range(10)], "huge-mint-sum",
+                      FOREIGN, version=version)
         for _ in range(self.draw(st.integers(4, 6))):  # 10 of them pass 2^63-1
             version = self.draw(st.sampled_from(PACS_VERSIONS))
             sender = self.draw(st.sampled_from([FOREIGN, ISSUER]))
@@ -351,10 +358,13 @@ class _Builder:
         customer = self.draw(st.sampled_from([c for c in CUSTOMERS if c.account.other and c.wallet]))
         account = customer.account
         how = self.draw(st.sampled_from(["right-scheme", "no-scheme", "other-proprietary",
-                                         "code-scheme", "look-alike-iban"]))
-        written = {"right-scheme": account, "no-scheme": Acct(other=account.other),
-                   "other-proprietary": Acct(other=account.other, scheme=("Prtry", "OTHERBANK")),
-                   "code-scheme": Acct(other=account.other, scheme=("Cd", "CUID"))}
+                                         "code-scheme", "other-issuer", "issuer-added-or-dropped",
+                                         "look-alike-iban"]))
+        written = {"right-scheme": account, "no-scheme": replace(account, scheme=None),
+                   "other-proprietary": replace(account, scheme=("Prtry", "OTHERBANK")),
+                   "code-scheme": replace(account, scheme=("Cd", "CUID")),
+                   "other-issuer": replace(account, issuer="ANOTHER BANK PLC"),
+                   "issuer-added-or-dropped": replace(account, issuer=None if account.issuer else "TOKENBANK AG")}
         tx = self.mint_tx(version, FOREIGN, customer)
         if how == "look-alike-iban":  # our customer's IBAN, but the creditor's agent is another bank
             ibans = [c for c in CUSTOMERS if c.account.iban and c.status == "active"]

@@ -364,9 +364,12 @@ class Model:
                 continue  # the statement's figures stay within 18 digits
             total += amount
             text = major(amount, spec.currency)
+            # A NOTPROVIDED payment without a UETR shares no reference the brief names with its
+            # entry: booked without the creditor's account, it can only match or stay unapplied.
+            named = booked["end_to_end_id"] != NOT_PROVIDED or booked["uetr"]
             part = Part(pid, text, msg_id=booked["msg_id"], acct_ref=f"EOD-{number}-{pid}",
                         end_to_end_id=booked["end_to_end_id"], uetr=booked["uetr"], tx_id=booked["tx_id"],
-                        creditor=booked["creditor"] if kind == MINT else None,
+                        creditor=booked["creditor"] if kind == MINT and named else None,
                         debtor=booked["debtor"] if kind == BURN else None)
             entries.append(Entry(text, kind == MINT, part.acct_ref, (part,)))
         bic = ISSUER[:8] if spec.short_bic else ISSUER
