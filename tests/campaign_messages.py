@@ -252,9 +252,9 @@ class Part:
     debtor: Acct | None = None
 
     def __repr__(self) -> str:
-        refs = ",".join(f"{k}={v}" for k, v in (("msg", self.msg_id), ("svcr", self.acct_ref),
-                                                 ("e2e", self.end_to_end_id), ("uetr", self.uetr and self.uetr[:8]),
-                                                 ("tx", self.tx_id)) if v)
+        refs = ",".join(f"{k}={v}" for k, v in (
+            ("msg", self.msg_id), ("svcr", self.acct_ref), ("e2e", self.end_to_end_id),
+            ("uetr", self.uetr and self.uetr[:8]), ("tx", self.tx_id)) if v)
         return f"P{self.pid}:{self.amount}({refs}; cdtr {self.creditor!r})"
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from hypothesis import strategies as st
 
 from campaign_messages import (CUSTOMERS, ELSEWHERE, EXPONENT, FOREIGN, ISSUER, LEGACY,
-                               NOT_PROVIDED, OMNIBUS, SCHEME, UNLISTED, Acct, Camt053,
+                               NOT_PROVIDED, OMNIBUS, UNLISTED, Acct, Camt053,
                                CreditTransfer, Customer, Entry, Pacs008, Part, Style, major, render,
                                wallets_of)
 
@@ -126,7 +126,7 @@ class _Builder:
              header: bool | None = None) -> Pacs008:
         """A pacs.008 from `sender`: its AppHdr `Fr` (and the GrpHdr InstgAgt, or not), or a
         bare Document whose GrpHdr InstgAgt names the sender."""
-        version = version or self.draw(st.sampled_from(PACS_VERSIONS))
+        version = version or self.version()
         header = self.flag() if header is None else header
         group_agent = self.bic(sender) if not header or self.flag(0.6) else None
         message = Pacs008(version, self.msg_id(), tuple(transactions), group_agent,
@@ -135,9 +135,11 @@ class _Builder:
         self.steps.append(Step(message, intent))
         return message
 
-    def version_then(self, build) -> tuple[str, list[CreditTransfer]]:
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
-        return version, build(version)
+    def version(self, versions: tuple[str, ...] = PACS_VERSIONS) -> str:
+        return self.draw(st.sampled_from(versions))
+
+    def count(self, most: int) -> range:
+        return range(self.draw(st.integers(1, most)))
 
     # -- blocks ---------------------------------------------------------------------------
 
@@ -155,45 +157,48 @@ class _Builder:
 
     def mint(self) -> None:
         sender = self.draw(st.sampled_from([FOREIGN, ISSUER]))
-        version, txs = self.version_then(lambda v: [self.mint_tx(v, sender) for _ in range(self.draw(st.integers(1, 3)))])
-        self.send(txs, "mint", sender, version=version)
+        version = self.version()
+        self.send([self.mint_tx(version, sender) for _ in self.count(3)], "mint", sender, version=version)
 
     def transfer_tx(self, version: str, debtor: Customer | None = None) -> CreditTransfer:
         currency = debtor.currency if debtor else self.draw(st.sampled_from(["EUR", "JPY", "KWD"]))
         debtor = debtor or self.customer(currency)
         creditor = self.draw(st.sampled_from([c for c in wallets_of(currency) if c.wallet != debtor.wallet]))
         pid = self.pid()
-        return CreditTransfer(pid, currency, self.amount(currency, 400_000), self.written(debtor), self.bic(ISSUER),
-                              self.written(creditor), self.bic(ISSUER), **self.ids(pid, version))
+        return CreditTransfer(pid, currency, self.amount(currency, 400_000), self.written(debtor),
+                              self.bic(ISSUER), self.written(creditor), self.bic(ISSUER),
+                              **self.ids(pid, version))
 
     def burn_tx(self, version: str, debtor: Customer | None = None) -> CreditTransfer:
         debtor = debtor or self.customer()
         creditor, agent = self.elsewhere(debtor.currency)
         pid = self.pid()
-        return CreditTransfer(pid, debtor.currency, self.amount(debtor.currency, 400_000), self.written(debtor),
-                              self.bic(ISSUER), creditor, self.bic(agent), **self.ids(pid, version))
+        return CreditTransfer(pid, debtor.currency, self.amount(debtor.currency, 400_000),
+                              self.written(debtor), self.bic(ISSUER), creditor, self.bic(agent),
+                              **self.ids(pid, version))
 
     def funded(self, customer: Customer) -> None:
         """A mint first, so that a debit of `customer` has tokens to move."""
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
+        version = self.version()
         self.send([self.mint_tx(version, FOREIGN, customer, 5_000_000)], "mint", FOREIGN, version=version)
 
     def transfer(self) -> None:
         debtor = self.customer()
         if self.flag(0.7):
             self.funded(debtor)
-        version, txs = self.version_then(lambda v: [self.transfer_tx(v, debtor) for _ in range(self.draw(st.integers(1, 2)))])
-        self.send(txs, "transfer", ISSUER, version=version)
+        version = self.version()
+        self.send([self.transfer_tx(version, debtor) for _ in self.count(2)], "transfer", ISSUER,
+                  version=version)
 
     def burn(self) -> None:
         debtor = self.customer()
         if self.flag(0.7):
             self.funded(debtor)
-        version, txs = self.version_then(lambda v: [self.burn_tx(v, debtor)])
-        self.send(txs, "burn", ISSUER, version=version)
+        version = self.version()
+        self.send([self.burn_tx(version, debtor)], "burn", ISSUER, version=version)
 
     def not_provided(self) -> None:
-        version = self.draw(st.sampled_from(LATER_VERSIONS))
+        version = self.version(LATER_VERSIONS)
         sender = self.draw(st.sampled_from([FOREIGN, ISSUER]))
         count = self.draw(st.integers(2, 3))
         alike = self.flag()  # the same debtor, creditor and amount: only their position differs
@@ -251,7 +256,7 @@ class _Builder:
                     or (written.other and c.account.other == written.other))
 
     def pair(self) -> None:
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
+        version = "02" if self.flag(0.4) else self.version(LATER_VERSIONS)  # .02: no UETR
         tx = self.mint_tx(version, FOREIGN)
         uetr = tx.uetr or (self.uuid() if self.flag(0.5) else None)  # a UETR the pacs.008 may lack
         message = Pacs008(version, self.msg_id(), (tx,), self.bic(FOREIGN),
@@ -264,7 +269,7 @@ class _Builder:
         roads = [payment, self.statement(tx.currency, [entry], "pair-statement", version=statement_version)]
         if self.flag(0.3):  # the same entry in a second statement (a corrected re-issue)
             roads.append(self.statement(tx.currency, [entry], "pair-statement-again", version=statement_version))
-        if self.flag():
+        if self.flag(0.6):  # the statement first
             roads[0], roads[1] = roads[1], roads[0]
         self.steps.append(roads[0])
         self.pending.extend(roads[1:])
@@ -277,7 +282,7 @@ class _Builder:
     def foreign_debit(self) -> None:
         debtor = self.customer()
         self.funded(debtor)
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
+        version = self.version()
         tx = self.transfer_tx(version, debtor) if self.flag() else self.burn_tx(version, debtor)
         how = self.draw(st.sampled_from(["apphdr", "instg-agent", "tx-instg-agent"]))
         if how == "tx-instg-agent":  # the issuer's channel relaying another bank's instruction
@@ -287,7 +292,7 @@ class _Builder:
             self.send([tx], f"foreign-debit-{how}", FOREIGN, version=version, header=how == "apphdr")
 
     def unlisted(self) -> None:
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
+        version = self.version()
         tx = self.mint_tx(version, FOREIGN)
         if self.flag():
             tx = replace(tx, debtor_agent=self.bic(UNLISTED))
@@ -316,17 +321,17 @@ class _Builder:
         customer = self.customer()
         other = self.draw(st.sampled_from(wallets_of(customer.currency)))
         if self.flag(0.3):  # one message whose amounts add up past 2^63-1
-            version = self.draw(st.sampled_from(PACS_VERSIONS))
+            version = self.version()
             self.send([self.mint_tx(version, FOREIGN, customer, HUGE) for _ in range(10)], "huge-mint-sum",
                       FOREIGN, version=version)
         for _ in range(self.draw(st.integers(4, 6))):  # 10 of them pass 2^63-1
-            version = self.draw(st.sampled_from(PACS_VERSIONS))
+            version = self.version()
             sender = self.draw(st.sampled_from([FOREIGN, ISSUER]))
             txs = [self.mint_tx(version, sender, self.draw(st.sampled_from([customer, other])),
                                 self.draw(st.one_of(st.just(HUGE), st.integers(8 * 10 ** 17, HUGE))))
                    for _ in range(self.draw(st.integers(1, 3)))]
             self.send(txs, "huge-mint", sender, version=version)
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
+        version = self.version()
         self.send([self.mint_tx(version, FOREIGN, customer)], "mint-after-huge", FOREIGN, version=version)
 
     def reserved(self) -> None:
@@ -334,7 +339,7 @@ class _Builder:
         self.funded(customer)
         currency = customer.currency
         omnibus = OMNIBUS[currency].account
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
+        version = self.version()
         pid = self.pid()
         ids = self.ids(pid, version)
         how = self.draw(st.sampled_from(["omnibus-debtor", "omnibus-creditor", "same-account", "same-wallet"]))
@@ -354,7 +359,7 @@ class _Builder:
         self.send([tx], f"reserved-{how}", sender, version=version)
 
     def othr(self) -> None:
-        version = self.draw(st.sampled_from(PACS_VERSIONS))
+        version = self.version()
         customer = self.draw(st.sampled_from([c for c in CUSTOMERS if c.account.other and c.wallet]))
         account = customer.account
         how = self.draw(st.sampled_from(["right-scheme", "no-scheme", "other-proprietary",
@@ -384,14 +389,15 @@ class _Builder:
             self.never_minted.add(zero)
             parts.append(Part(zero, major(0, currency), acct_ref=f"SVC-{zero}", end_to_end_id=f"E2E-{zero}",
                               msg_id=f"ZM-{zero}", creditor=self.written(customer)))
-            version = self.draw(st.sampled_from(PACS_VERSIONS))
+            version = self.version()
             tx = self.mint_tx(version, FOREIGN, customer)
             parts.append(Part(tx.pid, major(tx.amount, currency), acct_ref=f"SVC-{tx.pid}",
                               end_to_end_id=tx.end_to_end_id, uetr=tx.uetr, tx_id=tx.tx_id,
                               creditor=self.written(customer), debtor=tx.debtor))
             total = tx.amount
             if self.flag():  # its pacs.008 too, later: still one mint
-                self.pending.append(Step(Pacs008(version, f"PM-{tx.pid}", (tx,), self.bic(FOREIGN)), "pair-pacs008"))
+                later = Pacs008(version, f"PM-{tx.pid}", (tx,), self.bic(FOREIGN))
+                self.pending.append(Step(later, "pair-pacs008"))
         else:  # two parts with one decimal more than the currency has, adding up to whole minor units
             tenths = self.draw(st.integers(1, 9))
             first = self.draw(st.integers(0, 10_000)) * 10 + tenths
