@@ -30,7 +30,8 @@ The key of a mint that a statement entry causes:
   given): `ref:` + sha256(MsgId, EndToEndId, TxId). Operations stored under such keys before
   the references were claimed are still found: a pacs.008 MINT also looks this key up
   (`minted_from_statement`).
-- neither: the entry is not minted (an unapplied credit): without a key of its own a replay of
+- neither (an EndToEndId NOTPROVIDED without a TxId counts as none): the entry is not
+  minted (an unapplied credit): without a key of its own a replay of
   the entry could not be told from another payment; a person decides.
 
 A reversal undoes an operation with `rvsl:<key of the operation undone>`: reversing twice is a
@@ -67,8 +68,11 @@ def uetr_key(uetr: str) -> str:
 
 def reference_key(refs: PaymentRefs) -> str | None:
     """`ref:` + sha256(MsgId, EndToEndId, TxId) of the underlying message, or None without a
-    MsgId and an EndToEndId."""
+    MsgId and an EndToEndId, or when EndToEndId is NOTPROVIDED with no TxId: then several
+    transactions of one message share it, and it would make them one payment."""
     if not refs.message_id or not refs.end_to_end_id:
+        return None
+    if refs.end_to_end_id.upper() == NOT_PROVIDED and not refs.transaction_id:
         return None
     material = "\x1f".join((refs.message_id, refs.end_to_end_id, refs.transaction_id or ""))
     return REFERENCE_KEY_PREFIX + hashlib.sha256(material.encode("utf-8")).hexdigest()

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from lxml import etree
 
+from bridge.money import LEDGER_MAX_UNITS
+
 NS = "urn:iso:std:iso:20022:tech:xsd:"
 ENVELOPE = "urn:swift:xsd:envelope"
 NOT_PROVIDED = "NOTPROVIDED"
@@ -23,10 +25,7 @@ UNLISTED = "BARCGB22XXX"  # another bank, not listed
 ALLOWED_SENDERS = frozenset({ISSUER, FOREIGN[:8]})  # one BIC11 XXX, one BIC8: both forms
 CURRENCIES = ("EUR", "JPY", "KWD")
 EXPONENT = {"EUR": 2, "JPY": 0, "KWD": 3}
-try:
-    from bridge.money import LEDGER_MAX_UNITS as MAX_MINOR
-except ImportError:  # before the range is the bridge's own constant: a signed 64-bit integer
-    MAX_MINOR = 2 ** 63 - 1
+MAX_MINOR = LEDGER_MAX_UNITS
 """The largest amount, balance or supply the ledger holds exactly, in minor units."""
 SCHEME = ("Prtry", "TOKENBANK")
 """The scheme of this bank's `Othr/Id` account numbers (as in samples/accounts.csv)."""

@@ -68,8 +68,8 @@ def roads(case: str, order: str, day: dict, key_of) -> Roads:
             booked = statement([entry_for(tx, "PAY-9", day, end_to_end_id="NOTPROVIDED", tx_id=None,
                                           acct_ref=reference)], day)
         else:  # a pacs.008 carries no AcctSvcrRef: the later road is the next statement
-            booked = statement([entry_for(tx, "PAY-1", SAME_DAY, end_to_end_id="NOTPROVIDED",
-                                          tx_id=None, acct_ref="SVC-BOOKED-1")], SAME_DAY)
+            booked = statement([entry_for(tx, "PAY-1", SAME_DAY, tx_id=None,
+                                          acct_ref="SVC-BOOKED-1")], SAME_DAY)
             payment = statement([entry_for(tx, "PAY-7", day, end_to_end_id="NOTPROVIDED", tx_id=None,
                                            acct_ref="SVC-BOOKED-1")], day)
             return Roads(booked, payment, True, True)
@@ -170,6 +170,20 @@ def test_two_pacs008_payments_with_one_end_to_end_id_are_two_mints_and_a_stateme
     assert supply(store) == {"EUR": 20000}
 
 
+def test_notprovided_twins_are_not_one_payment_to_a_statement_entry(bank) -> None:
+    """An entry that names only MsgId and EndToEndId NOTPROVIDED (no TxId, no UETR) cannot say
+    which of a message's NOTPROVIDED transactions it books: it mints nothing (unapplied, a person
+    decides), and both twins of the pacs.008 mint, neither answered as minted already."""
+    store, run = bank
+    twins = [Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE, uetr=None, tx_id=None,
+                end_to_end_id="NOTPROVIDED") for _ in range(2)]
+    found = report(run.handle(statement([entry_for(twins[0], "PAY-1", SAME_DAY)], SAME_DAY)))
+    assert statuses(found) == ["unapplied_credit"] and supply(store) == {}
+    answered = run.handle(pacs008(twins, msg_id="PAY-1", version="08").encode())
+    assert [(t.status, t.result) for t in answered.transactions] == [("ACSC", "applied")] * 2
+    assert supply(store) == {"EUR": 20000}
+
+
 def test_two_entries_of_one_statement_sharing_a_payment_reference_mint_once(bank) -> None:
     store, run = bank
     tx = Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE, uetr=None)
@@ -205,10 +219,9 @@ class CommitTogether:
         return uow
 
 
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # SQLite has one writer
 @pytest.mark.parametrize("case", ["statement-without-txid", "uetr-the-pacs008-02-lacks"])
 def test_two_workers_handling_both_roads_at_once_on_postgresql_mint_once(registry, case: str) -> None:
-    if registry.engine.dialect.name != "postgresql":
-        pytest.skip("the race needs two writers at once: PostgreSQL")
     clock = ManualClock()
     together = CommitTogether(clocked(registry, clock), 2)
     run = Pipeline(MessageReader(), together, is_transient=registry.is_transient, clock=clock)
