@@ -16,9 +16,7 @@ from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import audit, deferred, statements
-from adapters.sql.audit import certified
 from adapters.sql.tables import balances, operations, postings
-from bridge.audit import OPERATION
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, Posting, RecordedOperation,
                           WalletBalance, issuance_holder)
@@ -117,7 +115,6 @@ class SqlLedger(Ledger):
         if not self._pending:
             deferred.before_flush(self.connection, self._send)
         self._pending[operation.key] = row
-        audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
     def find(self, key: str) -> RecordedOperation | None:
@@ -178,6 +175,7 @@ class SqlLedger(Ledger):
                 common = dict(operation_seq=seqs[key], currency=currency, posted_at=row["applied_at"])
                 legs.append(dict(common, holder=debit, counterparty=credit, amount=-row["amount"]))
                 legs.append(dict(common, holder=credit, counterparty=debit, amount=row["amount"]))
+                audit.record_operation(self.connection, row, legs[-2:])  # the row and its postings
                 row["seq"] = seqs[key]
                 self._recorded[key] = row
             self.connection.execute(statements.ADD_POSTINGS, legs)
