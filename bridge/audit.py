@@ -19,14 +19,15 @@ from bridge.ports import issuance_holder
 
 GENESIS = "0" * 64
 # Chained entities: a row of inbox / operations / evm_operations, and the set of postings of one
-# operation (reference: the operation's key).
-INBOX, OPERATION, POSTINGS, EVM_OPERATION = "inbox", "operation", "postings", "evm_operation"
+# operation (reference: the operation's key). At most 10 characters (audit_links.entity).
+INBOX, OPERATION, POSTINGS, EVM_OPERATION = "inbox", "operation", "postings", "evm_op"
 # What the money checks name: one posting row, one balance row, one currency's supply.
 POSTING, BALANCE, SUPPLY, CHAIN = "posting", "balance", "supply", "chain"
 TABLES = {INBOX: "inbox", OPERATION: "operations", POSTINGS: "postings", POSTING: "postings",
           EVM_OPERATION: "evm_operations", BALANCE: "balances", SUPPLY: "postings, balances",
           CHAIN: "audit_head"}
 LINKS = "audit_links"
+_SAID = {POSTINGS: "postings of operation", EVM_OPERATION: "evm operation"}
 ISSUANCE = issuance_holder("")  # the prefix of every currency's issuance account
 
 
@@ -76,7 +77,8 @@ class BrokenLink:
 
     def __str__(self) -> str:
         at = f", link {self.sequence}" if self.sequence is not None else ""
-        return f"{self.entity} {self.reference} (table {self.table}{at}): {self.problem}"
+        what = _SAID.get(self.entity, self.entity)
+        return f"{what} {self.reference} (table {self.table}{at}): {self.problem}"
 
     def as_json(self) -> dict[str, Any]:
         return {"table": self.table, "entity": self.entity, "reference": self.reference,
@@ -154,7 +156,7 @@ def check_money(operations: Mapping[int, LedgerOperation], postings: Mapping[int
             if missing > 0:
                 leg = Leg(*content)
                 findings.append(BrokenLink(None, OPERATION, operation.key,
-                                           f"its posting {leg} is missing from postings"))
+                                           f"its posting {leg} is missing", TABLES[POSTING]))
     held: dict[tuple[str, str], int] = defaultdict(int)
     issued: dict[str, int] = defaultdict(int)
     for legs in postings.values():
@@ -212,9 +214,12 @@ def verify_chain(links: Iterable[Link], current: Callable[[str, str], Mapping[st
     for (entity, reference), link in sorted(latest.items(), key=lambda item: item[1].sequence):
         row = current(entity, reference)
         if row is None:
-            breaks.append(BrokenLink(link.sequence, entity, reference, "the row it certifies is gone"))
+            breaks.append(BrokenLink(link.sequence, entity, reference, "the row it certifies is gone"
+                                     if entity != POSTINGS else "their operation's row is gone"))
         elif content_hash(row) != link.entry_hash:
-            breaks.append(BrokenLink(link.sequence, entity, reference, "the row it certifies was changed"))
+            breaks.append(BrokenLink(link.sequence, entity, reference, "the row it certifies was changed"
+                                     if entity != POSTINGS else "they were changed (a posting "
+                                     "edited, deleted, added or moved)"))
     breaks.sort(key=lambda b: b.sequence)
     linked: dict[str, set[str]] = {}
     for entity, reference in latest:

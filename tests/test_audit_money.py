@@ -19,7 +19,7 @@ from adapters.sql.engine import MIGRATIONS, create_store_engine, migrate
 from adapters.sql.ledger import SqlLedger
 from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
-from bridge.audit import OPERATION
+from bridge.audit import OPERATION, POSTINGS
 from bridge.iso.reader import MessageReader
 from bridge.pipeline import Pipeline
 from builders import Tx, pacs008
@@ -85,6 +85,11 @@ def named(found: list, table: str, reference: str) -> bool:
     return any(f.table == table and f.reference == reference for f in found)
 
 
+def chained(found: list, key: str) -> bool:
+    """The link certifying the postings of the operation under `key` is named as broken."""
+    return any(f.entity == POSTINGS and f.reference == key and f.sequence is not None for f in found)
+
+
 @pytest.mark.parametrize("sql", [
     f"UPDATE postings SET amount = -100000 WHERE id = {DEBIT_LEG}",
     f"UPDATE postings SET holder = 'w-mallory' WHERE id = {DEBIT_LEG}",
@@ -97,7 +102,7 @@ def test_an_edited_posting_is_found_and_named(books, sql: str) -> None:
     leg = posting_id(books, DEBIT_LEG)
     tamper(books, sql)
     found = findings(books)
-    assert named(found, "postings", key_of(books, "transfer")), [str(f) for f in found]  # the chain
+    assert chained(found, key_of(books, "transfer")), [str(f) for f in found]
     assert named(found, "postings", leg), [str(f) for f in found]  # not one of its operation's legs
 
 
@@ -105,9 +110,9 @@ def test_a_deleted_posting_is_found_and_its_operation_named(books) -> None:
     tamper(books, f"DELETE FROM postings WHERE id = {DEBIT_LEG}")
     found = findings(books)
     transfer = key_of(books, "transfer")
-    assert named(found, "postings", transfer)
-    assert any(f.table == "operations" and f.reference == transfer and "missing from postings" in f.problem
-               for f in found)
+    assert chained(found, transfer)
+    assert any(f.table == "postings" and f.entity == "operation" and f.reference == transfer
+               and "is missing" in f.problem for f in found)
     assert named(found, "balances", "w-alice EUR")  # alice's row no longer sums from her postings
 
 
@@ -120,14 +125,14 @@ def test_a_forged_posting_is_found_even_with_the_balance_edited_to_match(books, 
     tamper(books, *forged)
     found = findings(books)
     new = posting_id(books, "MAX(id) FROM postings")
-    assert named(found, "postings", key_of(books, "mint")) and named(found, "postings", new)
+    assert chained(found, key_of(books, "mint")) and named(found, "postings", new)
     assert any(f.entity == "supply" and f.reference == "EUR" for f in found) == hidden
 
 
 def test_an_issuance_posting_edited_is_found(books) -> None:
     tamper(books, "UPDATE postings SET amount = amount - 500 WHERE holder = 'issuance:EUR'")
     found = findings(books)
-    assert named(found, "postings", key_of(books, "mint"))
+    assert chained(found, key_of(books, "mint"))
     assert any(f.entity == "supply" and f.reference == "EUR" for f in found)
 
 
@@ -244,7 +249,7 @@ def test_a_store_upgraded_from_0004_verifies_and_later_tampering_is_caught(store
     with store.engine.connect() as connection:
         assert audit.verify(connection)[1] == []
     tamper(store, f"UPDATE postings SET amount = -1 WHERE id = {DEBIT_LEG}")
-    assert named(findings(store), "postings", key_of(store, "transfer"))
+    assert chained(findings(store), key_of(store, "transfer"))
     store.engine.dispose()
 
 
@@ -259,3 +264,57 @@ def test_tampering_from_before_the_upgrade_is_still_found(store_url, monkeypatch
     leg = posting_id(store, "id FROM postings WHERE holder = 'w-alice'")
     assert named(found, "postings", leg) and named(found, "balances", "w-alice EUR")
     store.engine.dispose()
+
+
+# -- the EVM ledger: the store's record of what was asked of the chain ---------------------------
+
+ADDRESS_A, ADDRESS_B = "0x" + "a1" * 20, "0x" + "b2" * 20
+
+
+@pytest.fixture()
+def evm_books(store_url: str):
+    """An EVM-ledger store with a mint and a transfer planned (not settled: the chain is not
+    needed to plan, nor to verify the store)."""
+    from datetime import datetime
+
+    from adapters.evm.ledger import EvmLedgerPlugin
+    from adapters.evm.tables import evm_contracts
+    from bridge.operations import TokenOperation
+    engine = create_store_engine(store_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(evm_contracts.insert().values(
+            currency="EUR", address="0x" + "c3" * 20, chain_id=31337, deployed_block=1,
+            scanned_block=0, recorded_at=datetime(2026, 11, 24)))
+    store = SqlStore(engine, EvmLedgerPlugin().ledger_for)
+    with store() as uow:
+        for operation in (TokenOperation("k-mint", "mint", "EUR", 1000, None, ADDRESS_A),
+                          TokenOperation("k-transfer", "transfer", "EUR", 200, ADDRESS_A, ADDRESS_B)):
+            assert uow.ledger.apply(operation).status == "ACSP"
+        uow.commit()
+    yield store
+    engine.dispose()
+
+
+def test_evm_operations_are_chained_as_planned_and_their_settlement_state_is_not(evm_books) -> None:
+    with evm_books.engine.connect() as connection:
+        length, found = audit.verify(connection)
+    assert found == [] and length == 2
+    # The settlement engine moves state, nonce and transaction on its own: the chain decides them.
+    tamper(evm_books, "UPDATE evm_operations SET state = 'submitted', nonce = 7, attempts = 1")
+    with evm_books.engine.connect() as connection:
+        assert audit.verify(connection)[1] == []
+
+
+@pytest.mark.parametrize("sql, reference", [
+    ("UPDATE evm_operations SET amount = 100000 WHERE key = 'k-transfer'", "k-transfer"),
+    (f"UPDATE evm_operations SET credit_wallet = '{'0x' + 'dd' * 20}' WHERE key = 'k-transfer'", "k-transfer"),
+    ("DELETE FROM evm_operations WHERE key = 'k-mint'", "k-mint"),
+    ("INSERT INTO evm_operations (key, payment_ref, kind, currency, amount, credit_wallet, fingerprint,"
+     " state, gas_limit, attempts, planned_at) VALUES ('forged', '0xforged', 'mint', 'EUR', 100000,"
+     f" '{ADDRESS_B}', 'f', 'planned', 100000, 0, '2026-11-24 10:00:00')", "forged"),
+], ids=["amount", "wallet", "deleted", "forged"])
+def test_an_edited_evm_operation_is_found_and_named(evm_books, sql: str, reference: str) -> None:
+    tamper(evm_books, sql)
+    found = findings(evm_books)
+    assert named(found, "evm_operations", reference), [str(f) for f in found]

@@ -28,8 +28,7 @@ def verify(as_json: bool) -> None:
     elif not findings:
         click.echo(f"audit trail intact: {length} links; balances and supply match the postings")
     else:
-        click.echo(f"audit trail TAMPERED: {len(findings)} finding(s), the first broken link first:",
-                   err=True)
+        click.echo(f"audit trail TAMPERED: {len(findings)} finding(s):", err=True)
         for finding in findings:
             click.echo(f"  {finding}", err=True)
     if findings:
