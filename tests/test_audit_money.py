@@ -318,3 +318,26 @@ def test_an_edited_evm_operation_is_found_and_named(evm_books, sql: str, referen
     tamper(evm_books, sql)
     found = findings(evm_books)
     assert named(found, "evm_operations", reference), [str(f) for f in found]
+
+
+# -- the money checks, pure ----------------------------------------------------------------------
+
+def test_check_money_recomputes_balances_and_supply_from_the_legs() -> None:
+    from datetime import datetime
+
+    from bridge.audit import LedgerOperation, check_money, legs_of
+    at = datetime(2026, 11, 24, 10)
+    ops = {1: LedgerOperation("k1", "EUR", 1000, None, "w-a", at),
+           2: LedgerOperation("k2", "EUR", 300, "w-a", "w-b", at),
+           3: LedgerOperation("k3", "EUR", 100, "w-b", None, at)}
+    legs = {seq: legs_of(op) for seq, op in ops.items()}
+    assert check_money(ops, legs, {("w-a", "EUR"): 700, ("w-b", "EUR"): 200}) == []
+    found = check_money(ops, legs, {("w-a", "EUR"): 700, ("w-b", "EUR"): 200, ("w-c", "EUR"): 0})
+    assert [str(f) for f in found] == [
+        "balance w-c EUR (table balances): the row says 0, yet it has no postings: it was slipped in"]
+    orphan = {**legs, 9: legs_of(LedgerOperation("k9", "EUR", 5, None, "w-b", at))}
+    found = check_money(ops, orphan, {("w-a", "EUR"): 700, ("w-b", "EUR"): 205})
+    assert [(f.table, f.entity) for f in found] == [("postings", "posting")] * 2  # balances match them
+    assert "belongs to no operation (operation_seq 9)" in found[0].problem
+    found = check_money(ops, legs, {("w-a", "EUR"): 700, ("w-b", "EUR"): 210})
+    assert [(f.entity, f.reference) for f in found] == [("balance", "w-b EUR"), ("supply", "EUR")]

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, select, update
 from adapters.evm.tables import evm_operations
 from adapters.sql.tables import audit_head, audit_links, balances, inbox, operations, postings
 from bridge.audit import (EVM_OPERATION, INBOX, OPERATION, POSTINGS, BrokenLink, LedgerOperation,
-                          Leg, Link, check_money, content_hash, link_hash, postings_content,
-                          verify_chain)
+                          Leg, Link, check_money, content_hash, link_hash, posting_content,
+                          postings_digest, verify_chain)
 
 INBOX_FIELDS = ("digest", "received_at", "message_type", "message_id", "business_message_id",
                 "sender", "verdict", "summary", "raw", "reply_id")
@@ -45,14 +45,20 @@ def certified(entity: str, row: Any) -> dict[str, Any]:
 
 def record(connection: Connection, entity: str, reference: str, fields: dict[str, Any]) -> None:
     """Queue a link for a row written in this transaction; `flush` chains the queue at commit."""
-    connection.info.setdefault(_PENDING, []).append((entity, reference, content_hash(fields)))
+    record_digest(connection, entity, reference, content_hash(fields))
+
+
+def record_digest(connection: Connection, entity: str, reference: str, entry: str) -> None:
+    connection.info.setdefault(_PENDING, []).append((entity, reference, entry))
 
 
 def record_operation(connection: Connection, row: dict[str, Any], legs: Iterable[dict[str, Any]]) -> None:
     """Queue the links of a ledger operation written in this transaction: its row, and its
     postings (dicts with holder, counterparty, currency, amount, posted_at)."""
     record(connection, OPERATION, row["key"], certified(OPERATION, row))
-    record(connection, POSTINGS, row["key"], postings_content(_leg(leg) for leg in legs))
+    record_digest(connection, POSTINGS, row["key"], postings_digest(
+        posting_content(leg["holder"], leg["counterparty"], leg["currency"], leg["amount"],
+                        leg["posted_at"]) for leg in legs))
 
 
 def discard(connection: Connection) -> None:
@@ -100,7 +106,8 @@ def verify(connection: Connection) -> tuple[int, list[BrokenLink]]:
         INBOX: {r.digest: certified(INBOX, r) for r in connection.execute(
             select(inbox).where(inbox.c.verdict != "claimed"))},
         OPERATION: {r.key: certified(OPERATION, r) for r in operation_rows},
-        POSTINGS: {r.key: postings_content(legs.get(r.seq, ())) for r in operation_rows},
+        POSTINGS: {r.key: postings_digest(leg.content() for leg in legs.get(r.seq, ()))
+                   for r in operation_rows},
         EVM_OPERATION: {r.key: certified(EVM_OPERATION, r)
                         for r in connection.execute(select(evm_operations))},
     }

@@ -23,11 +23,12 @@ def upgrade() -> None:
     from adapters.evm.tables import evm_operations
     from adapters.sql import audit
     from adapters.sql.tables import operations
-    from bridge.audit import EVM_OPERATION, POSTINGS, postings_content
+    from bridge.audit import EVM_OPERATION, POSTINGS, postings_digest
     connection = op.get_bind()
     legs = audit.stored_postings(connection)
     for row in connection.execute(sa.select(operations).order_by(operations.c.seq)):
-        audit.record(connection, POSTINGS, row.key, postings_content(legs.get(row.seq, ())))
+        audit.record_digest(connection, POSTINGS, row.key,
+                            postings_digest(leg.content() for leg in legs.get(row.seq, ())))
     for row in connection.execute(sa.select(evm_operations).order_by(evm_operations.c.seq)):
         audit.record(connection, EVM_OPERATION, row.key, audit.certified(EVM_OPERATION, row))
     audit.flush(connection)
