@@ -341,3 +341,17 @@ def test_check_money_recomputes_balances_and_supply_from_the_legs() -> None:
     assert "belongs to no operation (operation_seq 9)" in found[0].problem
     found = check_money(ops, legs, {("w-a", "EUR"): 700, ("w-b", "EUR"): 210})
     assert [(f.entity, f.reference) for f in found] == [("balance", "w-b EUR"), ("supply", "EUR")]
+
+
+def test_content_hash_keeps_the_bytes_of_the_links_already_chained() -> None:
+    """Stores chain rows with content_hash since migration 0003: a faster form must hash every
+    kind of field exactly as the old one did (the value pinned here was computed by it)."""
+    from datetime import datetime
+
+    from bridge.audit import content_hash
+    row = {"digest": "ab" * 32, "received_at": datetime(2026, 11, 24, 10, 0, 0, 123456),
+           "message_type": "pacs.008.001.08", "message_id": "MSG-Ünï", "business_message_id": None,
+           "sender": "TOKNDEFFXXX", "verdict": "accepted", "summary": "ACSC mint 10.00 EUR -> w-alice",
+           "raw": b"<Document/>", "reply_id": "TB1", "amount": -1000, "flag": True,
+           "at0": datetime(2026, 11, 24), "raw2": memoryview(b"x")}
+    assert content_hash(row) == "3058a0302d793e5db763127370962fbec2ef0d8b4bcaf20194578b3e2a7e0e09"
