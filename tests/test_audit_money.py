@@ -204,6 +204,31 @@ def test_an_untouched_store_after_a_replay_of_the_samples_verifies(cli_env) -> N
     assert cli_env("balances", "--json").exit_code == 0
 
 
+def test_a_batch_in_one_unit_of_work_verifies_and_its_tampering_is_caught(store_url, cli_env) -> None:
+    """The worker's way: 100 messages (mints, transfers, a resend, a refusal) in one unit of work,
+    so one append to the chain."""
+    engine = create_store_engine(store_url)
+    store = SqlStore(engine, SqlLedger)
+    run = Pipeline(MessageReader(), store, is_transient=store.is_transient)
+    bodies = []
+    for i in range(99):
+        tx = (Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE) if i % 3 else
+              Tx(amount="1.00", debtor_iban=ALICE, creditor_iban=BRUNO))
+        bodies.append(pacs008([tx]).encode())
+    bodies[50] = bodies[10]  # a resend in the same batch
+    bodies.append(b"<not-iso/>")
+    with engine.connect() as connection:
+        before = connection.execute(text("SELECT length FROM audit_head")).scalar_one()
+    run.handle_batch(bodies)
+    with engine.connect() as connection:
+        length, found = audit.verify(connection)
+        operations = connection.execute(text("SELECT COUNT(*) FROM operations")).scalar_one()
+    assert found == [] and operations > 60 and length == before + 2 * operations + 99  # one inbox record per digest
+    tamper(store, "UPDATE balances SET balance = balance - 1 WHERE wallet = 'w-bruno'")
+    assert named(findings(store), "balances", "w-bruno EUR")
+    engine.dispose()
+
+
 # -- a store from before the money was chained (schema 0004) -----------------------------------
 
 def store_at_0004(url: str) -> SqlStore:
