@@ -109,9 +109,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--per-commit", type=int, default=1,
+                        help="messages per unit of work (the worker commits batches of 100)")
     args = parser.parse_args()
     configure_logging("warning")
-    print(f"replay, {args.messages} single-transaction pacs.008.001.08 per run, {args.runs} runs; "
+    print(f"replay, {args.messages} single-transaction pacs.008.001.08 per run, "
+          f"{args.per_commit} per unit of work, {args.runs} runs; "
           f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     for label in ("SQLite", "PostgreSQL"):
         rates = []
@@ -119,11 +122,11 @@ def main() -> None:
             batch = messages(args.messages)
             if label == "SQLite":
                 with tempfile.TemporaryDirectory() as tmp:
-                    rates.append(run_once(f"sqlite:///{tmp}/bench.db", batch))
+                    rates.append(run_once(f"sqlite:///{tmp}/bench.db", batch, args.per_commit))
             else:
                 url, drop = fresh_postgres(args.postgres)
                 try:
-                    rates.append(run_once(url, batch))
+                    rates.append(run_once(url, batch, args.per_commit))
                 finally:
                     drop()
         print(f"  {label:<11} median {statistics.median(rates):7.0f} msg/s  "

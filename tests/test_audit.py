@@ -37,7 +37,7 @@ def tamper(store, sql: str) -> None:
 
 def test_untouched_trail_verifies(busy) -> None:
     length, breaks = check(busy)
-    assert breaks == [] and length == 4 + 2  # four inbox records, two operations
+    assert breaks == [] and length == 4 + 2 + 2  # four inbox records, two operations and their postings
 
 
 @pytest.mark.parametrize("sql, problem", [
@@ -70,7 +70,7 @@ def test_changed_raw_bytes_are_found(busy) -> None:
 def test_cli_exits_0_intact_and_1_tampered_naming_the_first_broken_link(busy, monkeypatch) -> None:
     monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", busy.engine.url.render_as_string(hide_password=False))
     intact = CliRunner().invoke(cli, ["audit", "verify"])
-    assert intact.exit_code == 0 and "intact: 6 links" in intact.output
+    assert intact.exit_code == 0 and "intact: 8 links" in intact.output
     tamper(busy, "UPDATE operations SET amount = 1 WHERE kind = 'transfer'")
     tampered = CliRunner().invoke(cli, ["audit", "verify"])
     assert tampered.exit_code == 1

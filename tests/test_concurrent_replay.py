@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from adapters.bootstrap import build_pipeline, open_store
 from adapters.config import Settings
+from adapters.sql import audit
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.tables import inbox, operations, outbox, postings
 from bridge.accounts import parse_registry_rows
@@ -235,6 +236,8 @@ def check_concurrent_replay(url: str, tmp_path: Path) -> None:
             for digest, handled in by_digest.items():
                 assert recorded[digest] == ("accepted", handled[0]["reply"])
             assert connection.execute(select(func.count()).select_from(outbox)).scalar_one() == len(recorded)
+        with engine.connect() as connection:  # two writers chained one after the other, money included
+            assert audit.verify(connection)[1] == []
     finally:
         engine.dispose()
 

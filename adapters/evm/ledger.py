@@ -49,8 +49,10 @@ from adapters.evm.tables import (
     evm_contracts,
     evm_operations,
 )
+from adapters.sql import audit
 from adapters.sql.claims import Claims
 from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
+from bridge.audit import EVM_OPERATION
 from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT, minor_units
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (
@@ -115,7 +117,7 @@ class EvmLedger(Ledger):
             if given and address is None:
                 return LedgerOutcome.rejected(INVALID_WALLET, f"wallet {given!r} is not an EVM address")
         refs = operation.refs
-        claimed = self.connection.execute(insert_ignoring_conflict(self.connection, evm_operations, dict(
+        row = dict(
             key=operation.key, payment_ref=payment_ref(operation), kind=operation.kind,
             currency=operation.currency, amount=operation.amount,
             debit_wallet=operation.debit_wallet, credit_wallet=operation.credit_wallet,
@@ -123,7 +125,9 @@ class EvmLedger(Ledger):
             end_to_end_id=refs.end_to_end_id, transaction_id=refs.transaction_id, uetr=refs.uetr,
             instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
             state=PLANNED, gas_limit=initial_gas(operation.kind), attempts=0,
-            planned_at=utc_naive(self.clock())), ["key"]).returning(evm_operations.c.seq)).scalar()
+            planned_at=utc_naive(self.clock()))
+        claimed = self.connection.execute(insert_ignoring_conflict(
+            self.connection, evm_operations, row, ["key"]).returning(evm_operations.c.seq)).scalar()
         if claimed is None:
             return self._again(operation)
         held = self._claims.conflict(claim) if claim is not None else None
@@ -146,6 +150,8 @@ class EvmLedger(Ledger):
         if claim is not None:
             self._claims.hold(operation.key, claim)
             self._claims.send()  # at once: a claim taken meanwhile fails the unit (retried)
+        # The instruction the settlement engine will sign is chained with the unit of work.
+        audit.record(self.connection, EVM_OPERATION, operation.key, audit.certified(EVM_OPERATION, row))
         self._planned.append((operation.currency, debit, credit, operation.amount))
         return LedgerOutcome(APPLIED, status=ACSP)
 

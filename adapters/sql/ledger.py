@@ -24,11 +24,9 @@ from sqlalchemy import Connection, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import audit, deferred, statements
-from adapters.sql.audit import certified
 from adapters.sql.claims import Claims
 from adapters.sql.statements import combined, exact_sum
 from adapters.sql.tables import balances, operations, postings, supply
-from bridge.audit import OPERATION
 from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, MintClaim, PaymentClaim,
@@ -157,7 +155,6 @@ class SqlLedger(Ledger):
         self._pending[operation.key] = row
         if claim is not None:
             self._claims.hold(operation.key, claim)
-        audit.record(self.connection, OPERATION, operation.key, certified(OPERATION, row))
         return LedgerOutcome(APPLIED)
 
     def _supply_has_room(self, currency: str, amount: int) -> bool:
@@ -235,6 +232,7 @@ class SqlLedger(Ledger):
                 common = dict(operation_seq=seqs[key], currency=currency, posted_at=row["applied_at"])
                 legs.append(dict(common, holder=debit, counterparty=credit, amount=-row["amount"]))
                 legs.append(dict(common, holder=credit, counterparty=debit, amount=row["amount"]))
+                audit.record_operation(self.connection, row, legs[-2:])  # the row and its postings
                 row["seq"] = seqs[key]
                 self._recorded[key] = row
             self.connection.execute(statements.ADD_POSTINGS, legs)
