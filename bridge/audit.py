@@ -27,6 +27,7 @@ TABLES = {INBOX: "inbox", OPERATION: "operations", POSTINGS: "postings", POSTING
           EVM_OPERATION: "evm_operations", BALANCE: "balances", SUPPLY: "postings, balances",
           CHAIN: "audit_head"}
 LINKS = "audit_links"
+SUPPLY_TABLE = "supply"  # the SQL ledger's stored supply per currency (its range check reads it)
 _SAID = {POSTINGS: "postings of operation", EVM_OPERATION: "evm operation"}
 ISSUANCE = issuance_holder("")  # the prefix of every currency's issuance account
 
@@ -142,13 +143,15 @@ def legs_of(operation: LedgerOperation) -> list[Leg]:
 
 
 def check_money(operations: Mapping[int, LedgerOperation], postings: Mapping[int, Iterable[Leg]],
-                balances: Mapping[tuple[str, str], int]) -> list[BrokenLink]:
+                balances: Mapping[tuple[str, str], int],
+                stored_supply: Mapping[str, int] | None = None) -> list[BrokenLink]:
     """The money, recomputed from the postings and held against the rest:
     - every posting belongs to an operation and is one of its two legs, and no leg is missing;
     - each wallet's balance row equals the sum of its postings, per currency (no row missing,
       none extra; the issuance accounts have no balance row);
     - each currency's supply (what its issuance account gave out) equals the sum of its
-      wallets' balance rows.
+      wallets' balance rows, and the supply the ledger keeps per currency (`stored_supply`,
+      where it keeps one: it bounds the ledger's range) equals it too.
     `operations` by sequence, `postings` by their operation's sequence, `balances` by (wallet,
     currency) as the balances table holds them. Findings in table order."""
     findings: list[BrokenLink] = []
@@ -200,6 +203,12 @@ def check_money(operations: Mapping[int, LedgerOperation], postings: Mapping[int
             findings.append(BrokenLink(None, SUPPLY, currency, f"the issuance postings gave out "
                                        f"{issued[currency]}, the balance rows add up to "
                                        f"{in_rows[currency]}"))
+    for currency in sorted((stored_supply or {}).keys() | (issued.keys() if stored_supply is not None else set())):
+        kept = (stored_supply or {}).get(currency, 0)
+        if kept != issued[currency]:
+            findings.append(BrokenLink(None, SUPPLY, currency, f"the supply row says {kept}, the "
+                                       f"issuance postings gave out {issued[currency]}",
+                                       SUPPLY_TABLE))
     return findings
 
 

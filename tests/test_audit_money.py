@@ -156,6 +156,19 @@ def test_a_changed_balance_row_is_found_and_named(books, sql: str, row: str, pro
         [str(f) for f in found]
 
 
+@pytest.mark.parametrize("sql, problem", [
+    ("UPDATE supply SET supply = supply + 1 WHERE currency = 'EUR'", "the supply row says 1001"),
+    ("DELETE FROM supply WHERE currency = 'EUR'", "the supply row says 0"),
+    ("INSERT INTO supply (currency, supply) VALUES ('JPY', 5)", "the supply row says 5"),
+], ids=["raised", "deleted", "inserted"])
+def test_a_changed_supply_row_is_found_and_named(books, sql: str, problem: str) -> None:
+    """The ledger keeps each currency's supply to hold its range: a row that no longer equals
+    what the issuance postings gave out is tampering (room to mint past the range, or none)."""
+    tamper(books, sql)
+    found = findings(books)
+    assert any(f.table == "supply" and problem in f.problem for f in found), [str(f) for f in found]
+
+
 @pytest.mark.parametrize("column, value", [
     ("amount", "20000"), ("debit_wallet", "'w-mallory'"), ("credit_wallet", "'w-mallory'"),
     ("key", "'forged-key'"), ("status", "'RJCT'"), ("currency", "'USD'"),

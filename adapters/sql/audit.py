@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from adapters.evm.tables import evm_operations
-from adapters.sql.tables import audit_head, audit_links, balances, inbox, operations, postings
+from adapters.sql.tables import (audit_head, audit_links, balances, inbox, operations, postings,
+                                 supply)
 from bridge.audit import (EVM_OPERATION, INBOX, OPERATION, POSTINGS, BrokenLink, LedgerOperation,
                           Leg, Link, check_money, content_hash, link_hash, posting_content,
                           postings_digest, verify_chain)
@@ -119,7 +120,8 @@ def verify(connection: Connection) -> tuple[int, list[BrokenLink]]:
     held = {(r.wallet, r.currency): r.balance for r in connection.execute(select(balances))}
     ledger = {r.seq: LedgerOperation(r.key, r.currency, r.amount, r.debit_wallet, r.credit_wallet,
                                      r.applied_at) for r in operation_rows}
-    return len(links), breaks + check_money(ledger, legs, held)
+    kept = {r.currency: r.supply for r in connection.execute(select(supply))}
+    return len(links), breaks + check_money(ledger, legs, held, kept)
 
 
 def _leg(posting: Any, id: int | None = None) -> Leg:
