@@ -16,8 +16,9 @@ CORPUS_ROOT = Path(os.environ.get("TOKENBRIDGE_CORPUS",
 @pytest.fixture(scope="session")
 def corpus_root() -> Path:
     if not (CORPUS_ROOT / "corpus").is_dir():
-        pytest.skip(f"public ISO 20022 corpus not found at {CORPUS_ROOT}/corpus "
-                    "(set TOKENBRIDGE_CORPUS to its parent folder)")
+        service_unavailable(f"public ISO 20022 corpus at {CORPUS_ROOT}/corpus "
+                            "(set TOKENBRIDGE_CORPUS to its parent folder)",
+                            FileNotFoundError(str(CORPUS_ROOT / "corpus")))
     return CORPUS_ROOT
 
 
