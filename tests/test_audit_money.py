@@ -8,14 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from click.testing import CliRunner
 from sqlalchemy import text
 
 from adapters.cli import cli
 from adapters.sql import audit
-from adapters.sql.engine import MIGRATIONS, create_store_engine, migrate
+from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.ledger import SqlLedger
 from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
@@ -247,11 +245,7 @@ def test_a_batch_in_one_unit_of_work_verifies_and_its_tampering_is_caught(store_
 def store_at_0007(url: str) -> SqlStore:
     """A store migrated up to 0007 only, with the sample registry."""
     engine = create_store_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0007")
+    migrate(engine, "0007")
     store = SqlStore(engine, SqlLedger)
     with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
         uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))

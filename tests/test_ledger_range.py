@@ -219,20 +219,14 @@ def test_the_migration_stores_the_supply_of_an_existing_store(store_url: str) ->
     balance (EVM ledger) from what a store already holds."""
     from datetime import datetime
 
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import select
 
     from adapters.evm.tables import evm_available
-    from adapters.sql.engine import MIGRATIONS, create_store_engine, migrate
+    from adapters.sql.engine import create_store_engine, migrate
     from adapters.sql.tables import operations, postings, supply
     engine = create_store_engine(store_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
     try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0004")
+        migrate(engine, "0004")
         now = datetime(2026, 11, 24, 9)
         with engine.begin() as connection:
             for seq, (kind, amount, debit, credit) in enumerate(

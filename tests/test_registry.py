@@ -116,18 +116,12 @@ def test_accounts_import_stores_normalised_ids_with_scheme_and_issuer(tokenbridg
 # -- the migration --------------------------------------------------------------------------
 
 def test_migration_0006_adds_scheme_and_issuer_and_folds_existing_ids(store_url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from adapters.sql.engine import MIGRATIONS, create_store_engine, migrate
+    from adapters.sql.engine import create_store_engine, migrate
     from adapters.sql.ledger import SqlLedger
     from adapters.sql.store import SqlStore
     engine = create_store_engine(store_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    migrate(engine, "0005")
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
         connection.execute(text("INSERT INTO accounts (account, currency, wallet, status, kind) "
                                 "VALUES ('kw03tokn0000000000000045301187', 'KWD', 'w-dana', 'active', 'wallet')"))
     migrate(engine)

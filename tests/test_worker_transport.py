@@ -4,7 +4,6 @@ dead letters that keep every property, an old (direct) inbound exchange migrated
 Against the real RabbitMQ; the pure parts (header parsing, property forwarding) as unit tests."""
 from __future__ import annotations
 
-import csv
 import gzip
 import struct
 import time
@@ -33,19 +32,10 @@ RETRY = RetryPolicy(delays_s=(0.1,), max_attempts=2)
 @pytest.fixture()
 def bridge_store(sqlite_url: str):
     """A migrated SQLite store with the sample registry (the transport does not care which)."""
-    from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
-    from adapters.sql.store import SqlStore
-    from bridge.accounts import parse_registry_rows
-    from conftest import SAMPLES
-    engine = create_store_engine(sqlite_url)
-    migrate(engine)
-    store = SqlStore(engine, SqlLedger)
-    with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
-        uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
-        uow.commit()
+    from conftest import seeded_store
+    store = seeded_store(sqlite_url)
     yield store
-    engine.dispose()
+    store.engine.dispose()
 
 
 def mint(amount: str = "1.00") -> bytes:

@@ -50,13 +50,14 @@ def redacted(url: str) -> str:
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
 
 
-def migrate(engine: Engine) -> str:
-    """Create or upgrade the schema to the newest revision; returns that revision."""
+def migrate(engine: Engine, revision: str = "head") -> str:
+    """Create or upgrade the schema to `revision` (the newest by default); returns the
+    revision the store is at."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
     with engine.connect() as connection:
         from alembic.runtime.migration import MigrationContext
         return MigrationContext.configure(connection).get_current_revision() or ""
