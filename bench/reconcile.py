@@ -35,16 +35,16 @@ sys.path.insert(0, str(ROOT))
 from bridge.accounts import OMNIBUS, RegisteredAccount  # noqa: E402
 from bridge.iso.camt053_writer import write_statement_message  # noqa: E402
 from bridge.iso.reader import MessageReader  # noqa: E402
-from bridge.matching import supply_movements  # noqa: E402
+from bridge.reconciliation.matching import supply_movements  # noqa: E402
 from bridge.money import Amount  # noqa: E402
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs  # noqa: E402
 from bridge.parties import AccountId, Party  # noqa: E402
 from bridge.ports import Posting, issuance_holder  # noqa: E402
-from bridge.reconciliation import (ReconciledAccount, ReconciliationReport, conclude, dry_run,  # noqa: E402
+from bridge.reconciliation.plan import (ReconciledAccount, ReconciliationReport, conclude, dry_run,  # noqa: E402
                                    plan_statement)
-from bridge.reconciliation_report import report_to_dict  # noqa: E402
-from bridge.statement_items import statement_period, statement_totals  # noqa: E402
-from bridge.statement_operations import ledger_reference  # noqa: E402
+from bridge.reconciliation.report import report_to_dict  # noqa: E402
+from bridge.reconciliation.entries import statement_period, statement_totals  # noqa: E402
+from bridge.reconciliation.statement_mints import ledger_reference  # noqa: E402
 from bridge.statements import (Balance, Statement, StatementEntry, StatementMessage,  # noqa: E402
                                TransactionDetails)
 

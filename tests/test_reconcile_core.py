@@ -6,15 +6,15 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from bridge.accounts import BLOCKED, OMNIBUS, RegisteredAccount
-from bridge.matching import Movement
+from bridge.reconciliation.matching import Movement
 from bridge.money import Amount
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs
 from bridge.parties import AccountId, Party
-from bridge.reconciliation import (BREAK_CATEGORIES, ReconciledAccount, ReconciliationReport, conclude,
+from bridge.reconciliation.plan import (BREAK_CATEGORIES, ReconciledAccount, ReconciliationReport, conclude,
                                    dry_run, plan_statement)
-from bridge.reconciliation_report import report_to_dict
-from bridge.statement_items import Inconsistency, statement_items, statement_period, statement_totals
-from bridge.statement_operations import ledger_reference, minted_from_statement, statement_mint_key
+from bridge.reconciliation.report import report_to_dict
+from bridge.reconciliation.entries import Inconsistency, statement_items, statement_period, statement_totals
+from bridge.reconciliation.statement_mints import ledger_reference, minted_from_statement, statement_mint_key
 from bridge.statements import Balance, Statement, StatementEntry, TransactionDetails
 
 T0 = datetime(2026, 11, 24, tzinfo=timezone.utc)

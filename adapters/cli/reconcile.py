@@ -26,8 +26,8 @@ from adapters.files import UsageError, message_files, read_bounded
 from adapters.reports.html import render_html
 from adapters.reports.terminal import print_report
 from bridge.iso.reader import MessageReader
-from bridge.reconciler import REFUSED, StatementRefused, reconciled_account
-from bridge.reconciliation_report import merge_reports
+from bridge.reconciliation.service import REFUSED, StatementRefused, reconciled_account
+from bridge.reconciliation.report import merge_reports
 from bridge.statements import StatementMessage
 
 BAD_INPUT = 2

@@ -21,7 +21,7 @@ from adapters.cli.common import settings, store_or_exit
 from bridge.accounts import OMNIBUS
 from bridge.iso.camt053_writer import DEFAULT_VERSION, statement_version, write_statement_message
 from bridge.iso.reader import MessageReader
-from bridge.ledger_statement import StatementSubject, account_id, journal_statement, supply_subject
+from bridge.statements_out.journal import StatementSubject, account_id, journal_statement, supply_subject
 from bridge.messages import OutboundMessage
 
 

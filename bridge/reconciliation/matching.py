@@ -21,8 +21,8 @@ from datetime import datetime
 
 from bridge.operations import BURN, MINT, PaymentRefs, TokenOperation
 from bridge.ports import Posting, issuance_holder
-from bridge.statement_items import NOT_PROVIDED, StatementItem
-from bridge.statement_operations import LEDGER_REFERENCE_PREFIX, ledger_reference
+from bridge.reconciliation.entries import NOT_PROVIDED, StatementItem
+from bridge.reconciliation.statement_mints import LEDGER_REFERENCE_PREFIX, ledger_reference
 
 UETR, END_TO_END_ID, ACCOUNT_SERVICER_REF, AMOUNT, KEY = (
     "uetr", "end_to_end_id", "account_servicer_ref", "amount", "key")

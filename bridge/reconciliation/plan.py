@@ -6,7 +6,7 @@
 
 An **omnibus** statement is the legacy side's truth about the fiat that backs a token:
 - a booked credit matches a mint, or mints when its details name a tokenized beneficiary
-  account (keys: bridge.statement_operations), or is an unapplied credit; the caller adds to
+  account (keys: bridge.reconciliation.statement_mints), or is an unapplied credit; the caller adds to
   the candidates the mints that claimed the entries' payment references
   (`payment_references_of`), whatever their age: one payment, one mint;
 - a booked debit matches a burn, or is missing on the ledger (a statement never burns);
@@ -25,13 +25,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time
 
 from bridge.accounts import ACTIVE, RegisteredAccount, find_registered
-from bridge.matching import AMOUNT, Match, Movement, MovementIndex
+from bridge.reconciliation.matching import AMOUNT, Match, Movement, MovementIndex
 from bridge.money import Amount
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.parties import AccountId
-from bridge.statement_items import (BOOKED, Inconsistency, StatementItem, StatementTotals, as_utc,
+from bridge.reconciliation.entries import (BOOKED, Inconsistency, StatementItem, StatementTotals, as_utc,
                                     statement_items)
-from bridge.statement_operations import (is_reversal, payment_references, statement_mint,
+from bridge.reconciliation.statement_mints import (is_reversal, payment_references, statement_mint,
                                          statement_mint_key, undo)
 from bridge.statements import CREDIT, Statement
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bridge.money import Amount
-from bridge.reconciliation import (OMNIBUS, Break, EntryOutcome, OperationOutcome,
+from bridge.reconciliation.plan import (OMNIBUS, Break, EntryOutcome, OperationOutcome,
                                    ReconciliationReport, StatementReconciliation)
 
 

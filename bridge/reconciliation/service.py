@@ -10,7 +10,7 @@ For each statement of the message:
 4. plan, then apply the mints and reversals it causes (not in a dry run). An operation whose key
    the ledger already holds is matched by its key, and a mint that claimed a payment
    reference of an entry is a candidate for it, whatever their date (one payment, one mint:
-   bridge.statement_operations); a statement mint claims its payment's references;
+   bridge.reconciliation.statement_mints); a statement mint claims its payment's references;
 5. the ledger's figure (supply, or the wallet's balance) at the statement's start and end,
    measured after applying; conclude.
 """
@@ -24,18 +24,18 @@ from datetime import datetime, timedelta, timezone
 
 from bridge.accounts import OMNIBUS as OMNIBUS_KIND
 from bridge.accounts import RegisteredAccount, find_registered
-from bridge.matching import KEY, Movement, supply_movements, wallet_movements
+from bridge.reconciliation.matching import KEY, Movement, supply_movements, wallet_movements
 from bridge.messages import OutboundMessage
 from bridge.operations import MINT, TokenOperation
 from bridge.ports import APPLIED, REPLAYED, STATEMENT_ROAD, UnitOfWork
-from bridge.reconciliation import (MATCHED, MATCHED_WITH_DIFFERENCE, MINTED, MISSING_ON_LEDGER,
+from bridge.reconciliation.plan import (MATCHED, MATCHED_WITH_DIFFERENCE, MINTED, MISSING_ON_LEDGER,
                                    OMNIBUS, PLANNED_MINT, PLANNED_UNDO, REVERSED, UNAPPLIED_CREDIT,
                                    WALLET, EntryOutcome, Plan, ReconciledAccount,
                                    ReconciliationReport, StatementReconciliation, conclude,
                                    dry_run, payment_references_of, plan_statement, refused)
-from bridge.reconciliation_report import report_to_dict
-from bridge.statement_items import Inconsistency, statement_period, statement_totals
-from bridge.statement_operations import mint_claim
+from bridge.reconciliation.report import report_to_dict
+from bridge.reconciliation.entries import Inconsistency, statement_period, statement_totals
+from bridge.reconciliation.statement_mints import mint_claim
 from bridge.statements import Statement, StatementMessage
 
 DEFAULT_LOOKBACK = timedelta(days=7)

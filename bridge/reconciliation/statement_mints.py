@@ -44,7 +44,7 @@ import hashlib
 from bridge.operations import BURN, MINT, PaymentRefs, TokenOperation
 from bridge.ports import (PAYMENT_ROAD, REPLAYED, Ledger, LedgerOutcome, MintClaim,
                           RecordedOperation, claims_conflict)
-from bridge.statement_items import NOT_PROVIDED
+from bridge.reconciliation.entries import NOT_PROVIDED
 
 UETR_REFERENCE, END_TO_END_REFERENCE, SERVICER_REFERENCE = "uetr:", "e2e:", "asr:"
 REFERENCE_KEY_PREFIX = "ref:"
