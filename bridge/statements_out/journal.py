@@ -5,8 +5,8 @@ identification when the registry has one).
 
 - OPBD is the balance (or supply) at the period's start, CLBD at its end;
 - one entry per posting, booked at the posting's time, with AcctSvcrRef = the ledger's
-  reference of its operation (bridge.reconciliation.statement_mints.ledger_reference), RvslInd for an
-  operation that undoes another;
+  reference of its operation (bridge.reconciliation.statement_mints.ledger_reference), RvslInd
+  for an operation that undoes another;
 - its details carry the originating references (MsgId, InstrId, EndToEndId, UETR, TxId) and
   the wallets on either side as related parties, with their registered accounts;
 - bank transaction codes (ISO external code set, domain PMNT): a mint is a received credit
