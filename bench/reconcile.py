@@ -35,16 +35,17 @@ sys.path.insert(0, str(ROOT))
 from bridge.accounts import OMNIBUS, RegisteredAccount  # noqa: E402
 from bridge.iso.camt053_writer import write_statement_message  # noqa: E402
 from bridge.iso.reader import MessageReader  # noqa: E402
-from bridge.matching import supply_movements  # noqa: E402
 from bridge.money import Amount  # noqa: E402
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs  # noqa: E402
 from bridge.parties import AccountId, Party  # noqa: E402
 from bridge.ports import Posting, issuance_holder  # noqa: E402
-from bridge.reconciliation import (ReconciledAccount, ReconciliationReport, conclude, dry_run,  # noqa: E402
-                                   plan_statement)
-from bridge.reconciliation_report import report_to_dict  # noqa: E402
-from bridge.statement_items import statement_period, statement_totals  # noqa: E402
-from bridge.statement_operations import ledger_reference  # noqa: E402
+from bridge.reconciliation.conclusion import conclude  # noqa: E402
+from bridge.reconciliation.entries import statement_period, statement_totals  # noqa: E402
+from bridge.reconciliation.matching import supply_movements  # noqa: E402
+from bridge.reconciliation.outcomes import ReconciledAccount, ReconciliationReport  # noqa: E402
+from bridge.reconciliation.plan import dry_run, plan_statement  # noqa: E402
+from bridge.reconciliation.report import report_to_dict  # noqa: E402
+from bridge.reconciliation.statement_mints import ledger_reference  # noqa: E402
 from bridge.statements import (Balance, Statement, StatementEntry, StatementMessage,  # noqa: E402
                                TransactionDetails)
 
@@ -143,7 +144,7 @@ def build(entries: int, postings: int, seed: int = 7):
 
 
 def reconcile(journal, statement, accounts, opening: int, closing: int) -> ReconciliationReport:
-    account = ReconciledAccount("omnibus", OMNIBUS_ACCOUNT, "EUR")
+    account = ReconciledAccount(OMNIBUS, OMNIBUS_ACCOUNT, "EUR")
     start, end = statement_period(statement)
     totals = statement_totals(statement, "EUR")
     plan = plan_statement(statement, account, supply_movements(journal), accounts.get)

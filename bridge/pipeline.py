@@ -29,12 +29,12 @@ from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import Rejection, TokenOperation
 from bridge.payments import CreditTransferMessage
 from bridge.ports import PAYMENT_ROAD, Inbox, Outbox, UnitOfWork
-from bridge.reconciler import reconcile_statement_message
+from bridge.reconciliation.handler import handle_statement
 from bridge.status import (ACCEPTED_SETTLEMENT_COMPLETED, ACCEPTED_SETTLEMENT_IN_PROCESS,
                            PARTIALLY_ACCEPTED, REJECTED, StatusReport, TransactionStatus)
 from bridge.settlement import (SettlementChange, by_original_message, follow_up_group_status,
                                transaction_status)
-from bridge.statement_operations import mint_claim, minted_from_statement, statement_key_of
+from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
 from bridge.translation import translate_message
 
 log = structlog.get_logger("tokenbridge.pipeline")
@@ -240,14 +240,14 @@ class Pipeline:
         return self._answer(read, digest, message_id, transactions, None)
 
     def _reconcile(self, read: ReadMessage, digest: str, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
-        """A camt.053 is reconciled against the ledger (bridge.reconciler); its report, JSON, is
-        the reply (`report.reconciliation`)."""
+        """A camt.053 is reconciled against the ledger (bridge.reconciliation.handler); its report,
+        JSON, is the reply (`report.reconciliation`)."""
         message_id = read.payload.message_id
         problem = authorise_statement(read.payload, read.header, self.config.authority)
         if problem is not None:
             return MessageOutcome(digest, REFUSED, read.message_type, message_id,
                                   summary=f"refused: {problem}")
-        done = reconcile_statement_message(
+        done = handle_statement(
             read.payload, uow, apply=not dry_run, clock=self.clock,
             correlation_id=read.header.business_message_id if read.header else None)
         return MessageOutcome(digest, done.verdict, read.message_type, message_id, reply=done.reply,
@@ -271,7 +271,8 @@ class Pipeline:
             return TransactionOutcome(**ids, status=ACCEPTED_SETTLEMENT_COMPLETED,
                                       operation=decided, result="planned")
         # A statement entry may have minted this payment already; a mint claims its payment's
-        # references, so that a statement entry of it finds it (bridge.statement_operations).
+        # references, so that a statement entry of it finds it
+        # (bridge.reconciliation.statement_mints).
         applied = (minted_from_statement(uow.ledger, decided)
                    or uow.ledger.apply(decided, mint_claim(decided, PAYMENT_ROAD)))
         if applied.rejection is not None:

@@ -50,7 +50,7 @@ class RecordedOperation:
 @dataclass(frozen=True, slots=True)
 class MintClaim:
     """What a mint claims: the references of its payment (`payment_references` in
-    bridge.statement_operations) and the road it came by."""
+    bridge.reconciliation.statement_mints) and the road it came by."""
 
     road: str  # PAYMENT_ROAD or STATEMENT_ROAD
     references: tuple[str, ...]

@@ -15,7 +15,7 @@ import pytest
 
 from bridge.iso.reader import MessageReader
 from bridge.pipeline import Pipeline
-from bridge.statement_operations import ledger_reference
+from bridge.reconciliation.statement_mints import ledger_reference
 from builders import Tx, pacs008
 from camt053_builders import Ntry, camt053
 from reconcile_support import (ALICE, BRUNO, FATIMA, ManualClock, balances, clocked, pipeline,

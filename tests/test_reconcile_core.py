@@ -2,19 +2,21 @@
 matching rule, wallet statements, and the report's JSON shape."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from bridge.accounts import BLOCKED, OMNIBUS, RegisteredAccount
-from bridge.matching import Movement
 from bridge.money import Amount
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs
 from bridge.parties import AccountId, Party
-from bridge.reconciliation import (BREAK_CATEGORIES, ReconciledAccount, ReconciliationReport, conclude,
-                                   dry_run, plan_statement)
-from bridge.reconciliation_report import report_to_dict
-from bridge.statement_items import Inconsistency, statement_items, statement_period, statement_totals
-from bridge.statement_operations import ledger_reference, minted_from_statement, statement_mint_key
+from bridge.reconciliation.conclusion import conclude
+from bridge.reconciliation.entries import Inconsistency, statement_items, statement_period, statement_totals
+from bridge.reconciliation.matching import Movement
+from bridge.reconciliation.outcomes import BreakCategory, ReconciledAccount, ReconciliationReport
+from bridge.reconciliation.plan import dry_run, plan_statement
+from bridge.reconciliation.report import report_to_dict
+from bridge.reconciliation.statement_mints import ledger_reference, minted_from_statement, statement_mint_key
 from bridge.statements import Balance, Statement, StatementEntry, TransactionDetails
 
 T0 = datetime(2026, 11, 24, tzinfo=timezone.utc)
@@ -219,7 +221,7 @@ def test_the_json_report_names_every_breaks_references() -> None:
     assert found["clean"] is False and found["summary"]["breaks"] == {
         "backing_mismatch": 1, "missing_on_statement": 1, "unapplied_credit": 1}
     for broken in found["breaks"]:
-        assert broken["category"] in BREAK_CATEGORIES
+        assert broken["category"] in [c.value for c in BreakCategory]
         assert {"uetr", "end_to_end_id", "account_servicer_ref", "reason", "statement_id"} <= set(broken)
     unapplied = next(b for b in found["breaks"] if b["category"] == "unapplied_credit")
     assert (unapplied["uetr"], unapplied["end_to_end_id"], unapplied["account_servicer_ref"], unapplied["amount"]) == (
@@ -235,3 +237,11 @@ def test_the_series_keeps_a_bounded_number_of_points() -> None:
     assert 2 < len(result.statement_series) <= 400
     assert result.statement_series[-1][1] == 100000
     assert date(2026, 11, 24) == result.statement_series[0][0].date()
+
+
+def test_break_categories_keep_the_names_interface_md_fixes() -> None:
+    """`reconcile --json` consumers match on these strings: the enum's values are them, exactly."""
+    assert [c.value for c in BreakCategory] == [
+        "matched_with_difference", "missing_on_ledger", "missing_on_statement", "duplicate",
+        "unapplied_credit", "backing_mismatch", "statement_inconsistent"]
+    assert json.dumps({BreakCategory.DUPLICATE: BreakCategory.DUPLICATE}) == '{"duplicate": "duplicate"}'

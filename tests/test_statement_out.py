@@ -24,13 +24,13 @@ from reconcile_support import (
 from bridge.accounts import RegisteredAccount
 from bridge.iso.camt053_writer import SUPPORTED_VERSIONS, write_statement_message
 from bridge.iso.reader import MessageReader
-from bridge.ledger_statement import (
+from bridge.statements_out.journal import (
     StatementSubject,
     account_id,
     journal_statement,
     supply_subject,
 )
-from bridge.statement_operations import ledger_reference, reversal_key, uetr_key
+from bridge.reconciliation.statement_mints import ledger_reference, reversal_key, uetr_key
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"

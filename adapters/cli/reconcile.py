@@ -26,8 +26,9 @@ from adapters.files import UsageError, message_files, read_bounded
 from adapters.reports.html import render_html
 from adapters.reports.terminal import print_report
 from bridge.iso.reader import MessageReader
-from bridge.reconciler import REFUSED, StatementRefused, reconciled_account
-from bridge.reconciliation_report import merge_reports
+from bridge.reconciliation.handler import StatementVerdict
+from bridge.reconciliation.report import merge_reports
+from bridge.reconciliation.service import StatementRefused, reconciled_account
 from bridge.statements import StatementMessage
 
 BAD_INPUT = 2
@@ -85,7 +86,7 @@ def reconcile(as_json: bool, html_file: Path | None, dry_run: bool, paths: tuple
             seen_before = outcome.seen_before
             if seen_before:  # applied once already: show it as the ledger stands now
                 outcome = pipeline.handle(raw, dry_run=True)
-            if outcome.verdict == REFUSED or outcome.reply is None:
+            if outcome.verdict == StatementVerdict.REFUSED or outcome.reply is None:
                 _bad_input([f"{path}: {outcome.summary}"])
             report = json.loads(outcome.reply.body)
             report["dry_run"] = dry_run

@@ -18,11 +18,10 @@ from pathlib import Path
 import click
 
 from adapters.cli.common import settings, store_or_exit
-from bridge.accounts import OMNIBUS
 from bridge.iso.camt053_writer import DEFAULT_VERSION, statement_version, write_statement_message
 from bridge.iso.reader import MessageReader
-from bridge.ledger_statement import StatementSubject, account_id, journal_statement, supply_subject
 from bridge.messages import OutboundMessage
+from bridge.statements_out.service import UnknownAccount, ledger_statement, statement_subject
 
 
 def _day(value: datetime) -> datetime:
@@ -59,33 +58,13 @@ def statement(account: str | None, currency: str | None, first_day: datetime, la
     start, end = _day(first_day), _day(last_day) + timedelta(days=1)
     current = settings()
     with store_or_exit(current) as store, store() as uow:
-        registry = uow.accounts.all()
-        if account is not None:
-            found = uow.accounts.get(account)  # normalised by the registry
-            if found is None:
-                raise click.ClickException(f"account {account} is not in the registry")
-            if found.kind == OMNIBUS:
-                subject = supply_subject(found.currency, found)
-            else:
-                subject = StatementSubject(account_id(found), found.currency, found.wallet)
-        else:
-            ccy = currency.upper()  # type: ignore[union-attr]
-            omnibus = next((a for a in registry if a.kind == OMNIBUS and a.currency == ccy), None)
-            subject = supply_subject(ccy, omnibus)
-        if subject.is_supply:
-            postings = uow.ledger.journal(currency=subject.currency, start=start, end=end)
-            opening, closing = (uow.ledger.supply(as_of=t).get(subject.currency, 0) for t in (start, end))
-        else:
-            postings = uow.ledger.journal(wallet=subject.wallet, currency=subject.currency,
-                                          start=start, end=end)
-            opening, closing = (next((b.balance for b in uow.ledger.balances(as_of=t)
-                                      if b.wallet == subject.wallet and b.currency == subject.currency), 0)
-                                for t in (start, end))
-        message = journal_statement(
-            subject, postings, opening=opening, closing=closing, start=start, end=end,
-            message_id=f"TB{uuid.uuid4().hex[:30]}", created_at=store.clock(),
-            accounts_by_wallet={a.wallet: a for a in registry if a.wallet},
-            servicer_bic=current.issuer_bic)
+        try:
+            subject = statement_subject(uow.accounts, account=account, currency=currency)
+        except UnknownAccount as exc:
+            raise click.ClickException(str(exc)) from None
+        message = ledger_statement(uow, subject, start=start, end=end,
+                                   message_id=f"TB{uuid.uuid4().hex[:30]}", created_at=store.clock(),
+                                   servicer_bic=current.issuer_bic)
         body = write_statement_message(message, version)
         check = MessageReader(max_bytes=max(current.max_message_bytes, len(body) + 1)).read(body)
         if not check.valid:  # never send a statement the bank's systems would refuse

@@ -14,14 +14,18 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from bridge.reconciliation.outcomes import BreakCategory, EntryStatus
+
 MAX_ENTRY_ROWS = 2000
 """Entries and operations listed per statement; the JSON form has them all."""
 
-_GOOD = {"matched": "#2e7d32", "minted": "#43a047", "reversed": "#7cb342",
-         "would_mint": "#9ccc65", "would_reverse": "#c5e1a5", "pending": "#9e9e9e"}
-_BAD = {"backing_mismatch": "#b71c1c", "statement_inconsistent": "#880e4f",
-        "missing_on_ledger": "#d32f2f", "missing_on_statement": "#e64a19",
-        "duplicate": "#f57c00", "unapplied_credit": "#ffa000", "matched_with_difference": "#fbc02d"}
+_GOOD = {EntryStatus.MATCHED: "#2e7d32", EntryStatus.MINTED: "#43a047", EntryStatus.REVERSED: "#7cb342",
+         EntryStatus.WOULD_MINT: "#9ccc65", EntryStatus.WOULD_REVERSE: "#c5e1a5",
+         EntryStatus.PENDING: "#9e9e9e"}
+_BAD = {BreakCategory.BACKING_MISMATCH: "#b71c1c", BreakCategory.STATEMENT_INCONSISTENT: "#880e4f",
+        BreakCategory.MISSING_ON_LEDGER: "#d32f2f", BreakCategory.MISSING_ON_STATEMENT: "#e64a19",
+        BreakCategory.DUPLICATE: "#f57c00", BreakCategory.UNAPPLIED_CREDIT: "#ffa000",
+        BreakCategory.MATCHED_WITH_DIFFERENCE: "#fbc02d"}
 _STATEMENT_COLOUR, _LEDGER_COLOUR = "#1565c0", "#ef6c00"
 _FIGURES = ("difference", "closing_booked", "ledger", "in_flight", "ledger_amount", "opening_booked",
             "credits", "debits", "expected_closing")

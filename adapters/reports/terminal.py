@@ -7,10 +7,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bridge.reconciliation.outcomes import EntryStatus
+
 MAX_BREAK_ROWS = 50
 """Breaks listed per statement on a terminal; the JSON and HTML forms list them all."""
 
-_NOT_BREAKS = ("matched", "minted", "reversed", "pending", "would_mint", "would_reverse")
+_NOT_BREAKS = frozenset(EntryStatus)
+"""Every status but a break category: shown plain, breaks in red."""
 
 
 def _balances(statement: Mapping[str, Any]) -> Table:

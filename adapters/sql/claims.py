@@ -1,5 +1,5 @@
 """Payment references claimed by mints, in the store (table `payment_refs`): one payment, one
-mint (bridge.statement_operations), for the SQL and the EVM ledger alike.
+mint (bridge.reconciliation.statement_mints), for the SQL and the EVM ledger alike.
 
 A unit of work reads the claims it needs once (cached), sees its own claims at once, and sends
 them with INSERT .. ON CONFLICT DO NOTHING in one fixed order (concurrent units cannot

@@ -115,7 +115,7 @@ audit_head = Table(
 )
 
 # One payment, one mint (migration 0005): each payment reference a mint claimed, first claim
-# kept (bridge.statement_operations). Shared by the SQL and the EVM ledger.
+# kept (bridge.reconciliation.statement_mints). Shared by the SQL and the EVM ledger.
 payment_refs = Table(
     "payment_refs", metadata,
     Column("reference", String(200), primary_key=True),

@@ -1,4 +1,5 @@
-"""One payment, one mint: the payment references each mint claimed (bridge.statement_operations).
+"""One payment, one mint: the payment references each mint claimed
+(bridge.reconciliation.statement_mints).
 
 The mints already stored claim theirs here, oldest first, so that a later road of the same
 payment still finds them: a mint under a `ref:` key or with an AcctSvcrRef came from a
@@ -12,8 +13,7 @@ from alembic import op
 
 from bridge.operations import MINT, PaymentRefs, TokenOperation
 from bridge.ports import PAYMENT_ROAD, STATEMENT_ROAD
-from bridge.statement_operations import (REFERENCE_KEY_PREFIX, REVERSAL_KEY_PREFIX,
-                                         mint_claim)
+from bridge.reconciliation.statement_mints import REFERENCE_KEY_PREFIX, REVERSAL_KEY_PREFIX, mint_claim
 
 revision = "0007"
 down_revision = "0006"

@@ -44,12 +44,14 @@ import hashlib
 from bridge.operations import BURN, MINT, PaymentRefs, TokenOperation
 from bridge.ports import (PAYMENT_ROAD, REPLAYED, Ledger, LedgerOutcome, MintClaim,
                           RecordedOperation, claims_conflict)
-from bridge.statement_items import NOT_PROVIDED
+from bridge.reconciliation.entries import NOT_PROVIDED
 
 UETR_REFERENCE, END_TO_END_REFERENCE, SERVICER_REFERENCE = "uetr:", "e2e:", "asr:"
 REFERENCE_KEY_PREFIX = "ref:"
 REVERSAL_KEY_PREFIX = "rvsl:"
-DUPLICATE = "AM05"
+DUPLICATE_PAYMENT = "AM05"
+"""The ISO reason (AM05, duplication) for a pacs.008 whose payment a statement entry minted
+with other content."""
 
 LEDGER_REFERENCE_PREFIX = "TB"
 """A ledger reference is `TB` + the first 33 hex digits of sha256(key): 35 characters, the
@@ -180,5 +182,6 @@ def minted_from_statement(ledger: Ledger, operation: TokenOperation) -> LedgerOu
         return None  # its own key: `apply` answers the replay
     if found.operation.fingerprint == operation.fingerprint:
         return LedgerOutcome(REPLAYED, status=found.status)
-    return LedgerOutcome.rejected(DUPLICATE, f"this payment was already minted from a statement "
-                                             f"entry (key {found.operation.key}) with other content")
+    return LedgerOutcome.rejected(DUPLICATE_PAYMENT, f"this payment was already minted from a "
+                                                     f"statement entry (key {found.operation.key}) "
+                                                     f"with other content")

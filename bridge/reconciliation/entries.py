@@ -1,7 +1,8 @@
 """A camt.053 statement as reconciliation sees it: its period, whether it adds up, and its
 entries flattened to items (one per payment: an entry, or each `TxDtls` of a batch entry).
 
-Pure functions over bridge.statements; amounts become integer minor units here.
+Pure functions over bridge.statements (camt.053 as domain objects); amounts become integer
+minor units here.
 """
 from __future__ import annotations
 
@@ -131,8 +132,8 @@ def statement_totals(statement: Statement, currency: str | None = None) -> State
     expected = opening_units + credits - debits
     if expected != closing_units:
         return Inconsistency(
-            f"opening booked + credits - debits = {_major(expected, currency)}, but closing booked is "
-            f"{_major(closing_units, currency)}",
+            f"opening booked + credits - debits = {amount_text(expected, currency)}, but closing booked is "
+            f"{amount_text(closing_units, currency)}",
             (("opening_booked", opening_units), ("credits", credits), ("debits", debits),
              ("expected_closing", expected), ("closing_booked", closing_units),
              ("difference", closing_units - expected)), currency)
@@ -212,5 +213,6 @@ def _signed_minor(amount: Amount, credit_debit: str) -> int:
     return units if credit_debit == CREDIT else -units
 
 
-def _major(units: int, currency: str) -> str:
+def amount_text(units: int, currency: str) -> str:
+    """Minor units as people read them in a reason: 125050, EUR -> "1250.50 EUR"."""
     return f"{Amount.from_minor(units, currency).value} {currency}"

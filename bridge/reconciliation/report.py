@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from bridge.accounts import OMNIBUS
 from bridge.money import Amount
-from bridge.reconciliation import (OMNIBUS, Break, EntryOutcome, OperationOutcome,
-                                   ReconciliationReport, StatementReconciliation)
+from bridge.reconciliation.outcomes import (Break, EntryOutcome, OperationOutcome, ReconciliationReport,
+                                            StatementReconciliation)
 
 
 def money(units: int | None, currency: str) -> str | None:

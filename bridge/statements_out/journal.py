@@ -5,8 +5,8 @@ identification when the registry has one).
 
 - OPBD is the balance (or supply) at the period's start, CLBD at its end;
 - one entry per posting, booked at the posting's time, with AcctSvcrRef = the ledger's
-  reference of its operation (bridge.statement_operations.ledger_reference), RvslInd for an
-  operation that undoes another;
+  reference of its operation (bridge.reconciliation.statement_mints.ledger_reference), RvslInd
+  for an operation that undoes another;
 - its details carry the originating references (MsgId, InstrId, EndToEndId, UETR, TxId) and
   the wallets on either side as related parties, with their registered accounts;
 - bank transaction codes (ISO external code set, domain PMNT): a mint is a received credit
@@ -25,7 +25,7 @@ from bridge.operations import BURN, MINT, TRANSFER
 from bridge.accounts import RegisteredAccount
 from bridge.parties import PROPRIETARY, AccountId, Agent, Party
 from bridge.ports import Posting, issuance_holder
-from bridge.statement_operations import is_reversal, ledger_reference
+from bridge.reconciliation.statement_mints import is_reversal, ledger_reference
 from bridge.statements import (CREDIT, DEBIT, Balance, Statement, StatementEntry, StatementMessage,
                                TransactionDetails)
 

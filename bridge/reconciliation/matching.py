@@ -18,14 +18,23 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from bridge.operations import BURN, MINT, PaymentRefs, TokenOperation
-from bridge.ports import Posting, issuance_holder
-from bridge.statement_items import NOT_PROVIDED, StatementItem
-from bridge.statement_operations import LEDGER_REFERENCE_PREFIX, ledger_reference
+from bridge.ports import Ledger, Posting, issuance_holder
+from bridge.reconciliation.entries import NOT_PROVIDED, StatementItem
+from bridge.reconciliation.statement_mints import LEDGER_REFERENCE_PREFIX, ledger_reference
 
-UETR, END_TO_END_ID, ACCOUNT_SERVICER_REF, AMOUNT, KEY = (
-    "uetr", "end_to_end_id", "account_servicer_ref", "amount", "key")
+
+
+class MatchBasis(StrEnum):
+    """What an entry was matched on: the report's `matched_on`."""
+
+    UETR = "uetr"
+    END_TO_END_ID = "end_to_end_id"
+    ACCOUNT_SERVICER_REF = "account_servicer_ref"
+    AMOUNT = "amount"
+    KEY = "key"  # the operation the entry would cause is already on the ledger under its key
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +83,21 @@ def wallet_movements(postings: Iterable[Posting]) -> list[Movement]:
             for p in postings]
 
 
+def ledger_figure(ledger: Ledger, currency: str, wallet: str | None, as_of: datetime | None) -> int:
+    """The ledger's side of a statement's balance, in minor units: the token supply of
+    `currency` (no wallet: an omnibus account, or statements out of the supply), else the
+    wallet's balance. Reconciliation checks a closing booked balance against it and statements
+    out write it as OPBD and CLBD, so the two measure alike."""
+    if wallet is None:
+        return ledger.supply(as_of=as_of).get(currency, 0)
+    return next((b.balance for b in ledger.balances(as_of=as_of)
+                 if b.wallet == wallet and b.currency == currency), 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     movement: Movement
-    basis: str  # uetr, end_to_end_id, account_servicer_ref or amount
+    basis: MatchBasis
     taken_by: int | None = None  # the item that matched this movement first: a duplicate
 
 
@@ -116,10 +136,10 @@ class MovementIndex:
         """The movement an item's references name (UETR, then EndToEndId, then AcctSvcrRef),
         on the credit or debit side; None when no reference finds one."""
         ref = item.refs.account_servicer_ref
-        lookups = ((UETR, self.by_uetr, item.refs.uetr),
-                   (END_TO_END_ID, self.by_end_to_end, item.end_to_end_id),
-                   (ACCOUNT_SERVICER_REF, self.by_servicer_ref, ref),
-                   (ACCOUNT_SERVICER_REF, self._ledger_refs(ref), ref))
+        lookups = ((MatchBasis.UETR, self.by_uetr, item.refs.uetr),
+                   (MatchBasis.END_TO_END_ID, self.by_end_to_end, item.end_to_end_id),
+                   (MatchBasis.ACCOUNT_SERVICER_REF, self.by_servicer_ref, ref),
+                   (MatchBasis.ACCOUNT_SERVICER_REF, self._ledger_refs(ref), ref))
         for basis, index, value in lookups:
             if not value or index is None:
                 continue
@@ -139,7 +159,7 @@ class MovementIndex:
         for m in self._by_amount.get((item.credit, item.currency, item.amount), ()):
             if (m.key not in self.taken and compatible(item, m)
                     and (wallet is None or m.wallet is None or m.wallet == wallet)):
-                return Match(m, AMOUNT)
+                return Match(m, MatchBasis.AMOUNT)
         return None
 
     def twin_taken(self, movement: Movement) -> Movement | None:
@@ -153,7 +173,7 @@ class MovementIndex:
         return next((m for m in candidates if m.key != movement.key and m.key in self.taken
                      and (m.amount > 0) == (movement.amount > 0)), None)
 
-    def _choose(self, item: StatementItem, candidates: list[Movement], basis: str) -> Match:
+    def _choose(self, item: StatementItem, candidates: list[Movement], basis: MatchBasis) -> Match:
         free = [m for m in candidates if m.key not in self.taken]
         same = next((m for m in free if abs(m.amount) == item.amount and m.currency == item.currency), None)
         if same is not None or free:
