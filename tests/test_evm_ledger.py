@@ -29,7 +29,7 @@ from adapters.config import Settings
 from adapters.evm.book import StatusChange
 from adapters.evm.devchain import TesterChain
 from adapters.evm.ledger import EvmLedgerPlugin
-from adapters.evm.settlement import MAX_ATTEMPTS
+from adapters.evm.settlement.verdicts import MAX_ATTEMPTS
 from adapters.evm.tables import evm_available, evm_operations
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.store import SqlStore
@@ -588,8 +588,8 @@ def test_a_nonce_left_unused_by_a_refused_transaction_is_filled(bridge) -> None:
 
 
 def test_free_nonces_fill_gaps_before_new_ones() -> None:
-    from adapters.evm.settlement import _free_nonces
-    free = _free_nonces(5, 10, {5, 6, 8})
+    from adapters.evm.settlement.nonces import free_nonces
+    free = free_nonces(5, 10, {5, 6, 8})
     assert [next(free) for _ in range(5)] == [7, 9, 10, 11, 12]
-    free = _free_nonces(12, 10, {13})
+    free = free_nonces(12, 10, {13})
     assert [next(free) for _ in range(3)] == [12, 14, 15]

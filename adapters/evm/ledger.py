@@ -32,6 +32,7 @@ from adapters.evm.book import (
     take_supply_room,
 )
 from adapters.evm.chain import (
+    GAS_LIMITS,
     ChainConfigurationError,
     TokenChain,
     as_address,
@@ -40,7 +41,7 @@ from adapters.evm.chain import (
 )
 from adapters.evm.errors import INSUFFICIENT, INVALID_WALLET
 from adapters.evm.history import ChainHistory, Token
-from adapters.evm.settlement import Settler, initial_gas
+from adapters.evm.settlement import Settler
 from adapters.evm.tables import (
     CONFIRMED,
     FAILED,
@@ -124,7 +125,7 @@ class EvmLedger(Ledger):
             fingerprint=operation.fingerprint, message_id=refs.message_id,
             end_to_end_id=refs.end_to_end_id, transaction_id=refs.transaction_id, uetr=refs.uetr,
             instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
-            state=PLANNED, gas_limit=initial_gas(operation.kind), attempts=0,
+            state=PLANNED, gas_limit=GAS_LIMITS[operation.kind], attempts=0,
             planned_at=utc_naive(self.clock()))
         claimed = self.connection.execute(insert_ignoring_conflict(
             self.connection, evm_operations, row, ["key"]).returning(evm_operations.c.seq)).scalar()
