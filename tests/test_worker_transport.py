@@ -34,13 +34,13 @@ RETRY = RetryPolicy(delays_s=(0.1,), max_attempts=2)
 def bridge_store(sqlite_url: str):
     """A migrated SQLite store with the sample registry (the transport does not care which)."""
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     from bridge.accounts import parse_registry_rows
     from conftest import SAMPLES
     engine = create_store_engine(sqlite_url)
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
         uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
         uow.commit()

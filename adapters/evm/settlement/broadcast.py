@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Engine, Row
+from sqlalchemy import Row
 
 from adapters.evm.chain import MAX_GAS_LIMIT, SignedTx, TokenChain
 from adapters.evm.errors import KNOWN, MORE_GAS, NONCE_GAP, NONCE_USED, REPRICE, TRANSIENT, Verdict
@@ -16,6 +16,7 @@ from adapters.evm.settlement import nonces, queries
 from adapters.evm.settlement.operations import call_data, token_address
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.sql.ledger import utc_naive
+from adapters.sql.store import SqlStore
 
 log = structlog.get_logger("tokenbridge.evm")
 
@@ -30,9 +31,9 @@ TAKEN = (KNOWN, NONCE_USED, NONCE_GAP, TRANSIENT)
 class Broadcaster:
     """Signs, records and broadcasts; re-signs or re-broadcasts on the node's word."""
 
-    def __init__(self, engine: Engine, chain: TokenChain, clock: Callable[[], datetime],
+    def __init__(self, store: SqlStore, chain: TokenChain, clock: Callable[[], datetime],
                  verdicts: Verdicts) -> None:
-        self.engine = engine
+        self.store = store
         self.chain = chain
         self.clock = clock
         self.verdicts = verdicts
@@ -42,14 +43,15 @@ class Broadcaster:
     def submit(self, max_in_flight: int) -> int:
         """Sign and record planned operations, then broadcast them, keeping at most
         `max_in_flight` unmined; how many were submitted."""
-        with self.engine.connect() as connection:
+        with self.store.engine.connect() as connection:
             planned = connection.execute(queries.COUNT_PLANNED).scalar_one()
         if not planned:
             return 0
         chain_pending = self.chain.nonce_at("pending")
         fees = self.chain.fees()
         signed: list[SignedTx] = []
-        with self.engine.begin() as connection:
+        with self.store.transaction() as transaction:
+            connection = transaction.connection
             next_nonce = nonces.lock_sender(connection, self.chain, chain_pending)
             in_flight = connection.execute(queries.COUNT_IN_FLIGHT).scalar_one()
             room = max_in_flight - in_flight
@@ -113,7 +115,8 @@ class Broadcaster:
 
     def _resign(self, tx: SignedTx, *, more_gas: bool) -> None:
         """Sign the same nonce again with fresh fees (or more gas) and broadcast that instead."""
-        with self.engine.begin() as connection:
+        with self.store.transaction() as transaction:
+            connection = transaction.connection
             row = connection.execute(queries.SUBMITTED_AS, {"tx_hash": tx.tx_hash}).first()
             if row is None:
                 return

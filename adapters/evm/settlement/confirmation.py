@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import Engine
 
 from adapters.evm.book import ACSC, ACSP, StatusChange, operation_of, settled_burn
 from adapters.evm.chain import TokenChain
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.scanning import rescan_reorged
-from adapters.evm.settlement.verdicts import ChangeReport
 from adapters.sql.ledger import utc_naive
+from adapters.sql.store import SqlStore
+from bridge.ports import ChangeReport
 
 log = structlog.get_logger("tokenbridge.evm")
 
@@ -22,9 +22,9 @@ log = structlog.get_logger("tokenbridge.evm")
 class Confirmation:
     """Confirms what is deep enough."""
 
-    def __init__(self, engine: Engine, chain: TokenChain, confirmations: int,
+    def __init__(self, store: SqlStore, chain: TokenChain, confirmations: int,
                  report: ChangeReport) -> None:
-        self.engine = engine
+        self.store = store
         self.chain = chain
         self.confirmations = max(1, confirmations)
         self.report = report
@@ -32,13 +32,14 @@ class Confirmation:
     def confirm(self, latest: int) -> list[StatusChange]:
         """Confirm the operations mined `confirmations` blocks deep by `latest`: their changes."""
         deep = latest - self.confirmations + 1
-        with self.engine.connect() as connection:
+        with self.store.engine.connect() as connection:
             rows = connection.execute(queries.MINED_BY, {"deep": deep}).all()
         if not rows:
             return []
         canonical = self.chain.block_hashes(r.block_number for r in rows)
         changes = []
-        with self.engine.begin() as connection:
+        with self.store.transaction() as transaction:
+            connection = transaction.connection
             for row in rows:
                 if canonical.get(row.block_number) != row.block_hash:
                     rescan_reorged(connection, row)
@@ -50,7 +51,7 @@ class Confirmation:
                     changes.append(StatusChange(row.key, operation_of(row), ACSP, ACSC, None, None,
                                                 row.tx_hash, row.block_number, when))
             if changes:
-                self.report(connection, changes)
+                self.report(transaction, changes)
         if changes:
             log.info("evm.confirmed", count=len(changes), up_to_block=deep)
         return changes

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 import structlog
-from sqlalchemy import Connection, Engine, Row
+from sqlalchemy import Connection, Row
 
 from adapters.evm.chain import SettledLog, TokenChain
 from adapters.evm.errors import DUPLICATE_REASON, RETRY, Verdict
@@ -16,6 +16,8 @@ from adapters.evm.settlement import queries
 from adapters.evm.settlement.operations import call_data, same_content, token_address
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.evm.tables import CONFIRMED, FAILED
+from adapters.sql.store import SqlStore
+from adapters.sql.transaction import SqlTransaction
 
 log = structlog.get_logger("tokenbridge.evm")
 
@@ -28,14 +30,14 @@ T = TypeVar("T")
 class Scanner:
     """Reads the chain's word on submitted operations into the store."""
 
-    def __init__(self, engine: Engine, chain: TokenChain, verdicts: Verdicts) -> None:
-        self.engine = engine
+    def __init__(self, store: SqlStore, chain: TokenChain, verdicts: Verdicts) -> None:
+        self.store = store
         self.chain = chain
         self.verdicts = verdicts
 
     def scan(self, latest: int) -> None:
         """Read Settled events since the last scan; note where each of ours was mined."""
-        with self.engine.connect() as connection:
+        with self.store.engine.connect() as connection:
             tokens = connection.execute(queries.TOKENS).all()
         if not tokens:
             return
@@ -44,31 +46,33 @@ class Scanner:
             return
         by_token = {t.address: t.currency for t in tokens}
         logs = self.chain.settled_logs(by_token, start, latest)
-        with self.engine.begin() as connection:
+        with self.store.transaction() as transaction:
+            connection = transaction.connection
             for chunk in _chunks(logs, ROW_BATCH):
                 rows = {r.payment_ref: r for r in connection.execute(
                     queries.BY_PAYMENT_REFS, {"refs": [s.payment_ref for s in chunk]})}
                 for settled in chunk:
                     row = rows.get(settled.payment_ref)
                     if row is not None:
-                        self._note_mined(connection, row, settled, by_token[settled.token])
+                        self._note_mined(transaction, row, settled, by_token[settled.token])
             connection.execute(queries.SCANNED_TO, {"block": latest})
 
-    def _note_mined(self, connection: Connection, row: Row, settled: SettledLog, currency: str) -> None:
+    def _note_mined(self, transaction: SqlTransaction, row: Row, settled: SettledLog,
+                    currency: str) -> None:
         if row.state == CONFIRMED or row.block_number == settled.block_number:
             return
         if not same_content(row, settled, currency):
             log.error("evm.reference_taken", key=row.key, tx_hash=settled.tx_hash,
                       info="another operation settled under this payment reference")
             if row.state != FAILED:
-                self.verdicts.fail(connection, row, DUPLICATE_REASON,
+                self.verdicts.fail(transaction, row, DUPLICATE_REASON,
                                    f"payment reference {row.payment_ref} was used on chain by "
                                    f"{settled.tx_hash} for a different operation")
             return
         if row.state == FAILED:  # should never happen: the chain did what we had given up on
             log.error("evm.failed_operation_settled", key=row.key, tx_hash=settled.tx_hash)
             return
-        connection.execute(queries.MARK_MINED, {
+        transaction.connection.execute(queries.MARK_MINED, {
             "row": row.seq, "block_number": settled.block_number, "block_hash": settled.block_hash,
             "tx_hash": settled.tx_hash})
 
@@ -78,7 +82,7 @@ class Scanner:
         if receipt is not None and receipt["status"] == 1:
             return  # mined after our scan: the next round's scan finds its event
         if receipt is not None:
-            with self.engine.connect() as connection:
+            with self.store.engine.connect() as connection:
                 token = token_address(connection, row.currency)
             verdict = self.chain.failure_verdict(receipt, row.gas_limit, token, call_data(self.chain, row))
         elif self.chain.is_known(row.tx_hash):

@@ -1,10 +1,9 @@
 """The settler: one settlement round over the store's EVM operations (see the package doc)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine
 
 from adapters.evm.book import StatusChange
 from adapters.evm.chain import TokenChain
@@ -12,24 +11,27 @@ from adapters.evm.settlement import nonces, queries
 from adapters.evm.settlement.broadcast import Broadcaster
 from adapters.evm.settlement.confirmation import Confirmation
 from adapters.evm.settlement.scanning import Scanner
-from adapters.evm.settlement.verdicts import ChangeReport, Verdicts
+from adapters.evm.settlement.verdicts import Verdicts
+from adapters.sql.store import SqlStore
+from bridge.ports import ChangeReport, Settlement, StoreTransaction
 
 
-class Settler:
+class Settler(Settlement):
     """Advances the store's EVM operations; one per process and store."""
 
-    def __init__(self, engine: Engine, chain: TokenChain, *, confirmations: int = 1,
+    def __init__(self, store: SqlStore, chain: TokenChain, *, confirmations: int = 1,
                  max_in_flight: int = 500,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  on_changes: ChangeReport | None = None) -> None:
-        self.engine = engine
+        self.store = store
+        self.engine = store.engine
         self.chain = chain
         self.max_in_flight = max(1, max_in_flight)
         self.on_changes = on_changes  # called in the transaction that records the changes
-        self.verdicts = Verdicts(engine, chain, clock, self._report)
-        self.broadcaster = Broadcaster(engine, chain, clock, self.verdicts)
-        self.scanner = Scanner(engine, chain, self.verdicts)
-        self.confirmation = Confirmation(engine, chain, confirmations, self._report)
+        self.verdicts = Verdicts(store, chain, clock, self._report)
+        self.broadcaster = Broadcaster(store, chain, clock, self.verdicts)
+        self.scanner = Scanner(store, chain, self.verdicts)
+        self.confirmation = Confirmation(store, chain, confirmations, self._report)
 
     def settle(self) -> list[StatusChange]:
         """One round: submit what is planned, follow what is submitted; the status changes."""
@@ -63,6 +65,6 @@ class Settler:
         nonces.fill_gaps(self.engine, self.chain, consumed)
         return changes
 
-    def _report(self, connection: Connection, changes: list[StatusChange]) -> None:
+    def _report(self, transaction: StoreTransaction, changes: Sequence[StatusChange]) -> None:
         if self.on_changes is not None:
-            self.on_changes(connection, changes)
+            self.on_changes(transaction, changes)
