@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
 
 from adapters.evm.book import ACSP, RJCT, StatusChange, operation_of, reverse_available
 from adapters.evm.chain import MAX_GAS_LIMIT, TokenChain, as_address
