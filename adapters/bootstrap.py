@@ -1,17 +1,19 @@
 """The one place that chooses and wires adapters from configuration."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
-from typing import Any
 
 from adapters.config import Settings
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
+from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.reader import MessageReader
 from bridge.messages import OutboundMessage
 from bridge.pipeline import BridgeConfig, Pipeline
+from bridge.ports import LedgerPlugin, SettlingLedger, StoreTransaction
+from bridge.settlement import SettlementChange
 
 LEDGER_GROUP = "tokenbridge.ledgers"
 
@@ -20,14 +22,18 @@ class ConfigurationError(RuntimeError):
     """Configuration that cannot work: unknown ledger, store not initialised, ..."""
 
 
-def ledger_plugin(settings: Settings) -> Any:
+def ledger_plugin(settings: Settings) -> LedgerPlugin:
     """The ledger adapter named by TOKENBRIDGE_LEDGER, found in the `tokenbridge.ledgers`
     entry-point group (so a bank can add its own rail without forking)."""
     found = {ep.name: ep for ep in entry_points(group=LEDGER_GROUP)}
     if settings.ledger not in found:
         raise ConfigurationError(f"unknown ledger {settings.ledger!r}; installed: "
                                  f"{', '.join(sorted(found)) or 'none'}")
-    return found[settings.ledger].load()(settings)
+    plugin = found[settings.ledger].load()(settings)
+    if not isinstance(plugin, LedgerPlugin):
+        raise ConfigurationError(f"ledger {settings.ledger!r} ({found[settings.ledger].value}) has "
+                                 "no ledger_for(transaction): not a bridge.ports.LedgerPlugin")
+    return plugin
 
 
 def open_store(settings: Settings, *, require_schema: bool = True) -> SqlStore:
@@ -35,7 +41,7 @@ def open_store(settings: Settings, *, require_schema: bool = True) -> SqlStore:
     if require_schema and not is_migrated(engine):
         raise ConfigurationError(f"the store at {redacted(settings.database_url)} is not "
                                  "initialised: run `tokenbridge ledger init`")
-    return SqlStore(engine, ledger_plugin(settings).ledger_for)
+    return SqlStore(engine, ledger_plugin(settings))
 
 
 def bridge_config(settings: Settings) -> BridgeConfig:
@@ -53,20 +59,19 @@ def build_pipeline(settings: Settings, store: SqlStore) -> Pipeline:
 
 
 def settlement_round(store: SqlStore, pipeline: Pipeline) -> Callable[[], list[OutboundMessage]] | None:
-    """For a ledger that settles after the answer (its plugin has `settler(engine)`, as the EVM
-    ledger does): a function running one settlement round and returning the follow-up
-    pacs.002s it committed to the outbox, for the worker to publish. None for a ledger whose
-    answer is final (SQL)."""
-    plugin = getattr(store.ledger_factory, "__self__", None)  # the plugin whose ledger_for it is
-    make_settler = getattr(plugin, "settler", None)
-    if make_settler is None:
+    """For a ledger that settles after the answer (a `SettlingLedger`, as the EVM ledger is):
+    a function running one settlement round and returning the follow-up pacs.002s it
+    committed to the outbox, for the worker to publish. None for a ledger whose answer is
+    final (SQL)."""
+    if not isinstance(store.ledger_plugin, SettlingLedger):
         return None
-    settler = make_settler(store.engine)
+    settler = store.ledger_plugin.settler(store)
     committed: list[OutboundMessage] = []
 
-    def report(connection, changes) -> None:  # inside the settler's transaction
+    def report(transaction: StoreTransaction, changes: Sequence[SettlementChange]) -> None:
+        connection = sql_connection(transaction)  # the settler's, in the store
         committed.extend(pipeline.report_settlement(
-            changes, SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
+            list(changes), SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
 
     settler.on_changes = report
 

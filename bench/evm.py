@@ -59,9 +59,9 @@ class Bench:
         self.plugin = EvmLedgerPlugin(settings, web3=node.web3)
         self.engine = create_store_engine(f"sqlite:///{workdir / f'{name}.db'}")
         migrate(self.engine)
-        self.plugin.initialise(self.engine)
-        self.store = SqlStore(self.engine, self.plugin.ledger_for)
-        self.settler = self.plugin.settler(self.engine)
+        self.store = SqlStore(self.engine, self.plugin)
+        self.plugin.initialise(self.store)
+        self.settler = self.plugin.settler(self.store)
 
     def apply(self, op: TokenOperation) -> None:
         with self.store() as uow:

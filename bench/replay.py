@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from adapters.logs import configure_logging  # noqa: E402
 from adapters.sql.engine import create_store_engine, migrate  # noqa: E402
-from adapters.sql.ledger import SqlLedger  # noqa: E402
+from adapters.sql.ledger import SqlLedgerPlugin  # noqa: E402
 from adapters.sql.store import SqlStore  # noqa: E402
 from bridge.accounts import parse_registry_rows  # noqa: E402
 from bridge.iso.reader import MessageReader  # noqa: E402
@@ -52,7 +52,7 @@ def seeded_store(url: str) -> SqlStore:
     """A migrated store with the sample registry."""
     engine = create_store_engine(url)
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     with (ROOT / "samples" / "accounts.csv").open(newline="") as handle, store() as uow:
         uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
         uow.commit()

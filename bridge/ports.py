@@ -2,19 +2,24 @@
 
 Adapters implement them (SQL store and ledger, EVM ledger, ...); tests may use fakes. A unit of
 work groups the registry, ledger, inbox and outbox so that a message's effects and its reply
-commit together or not at all.
+commit together or not at all. A ledger adapter is a plugin (`LedgerPlugin`, at the end): it
+makes the ledger of each unit of work from the store's transaction, and may settle later, set
+itself up or describe itself (small protocols of their own).
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
+from typing import Protocol, runtime_checkable
 
 from bridge.accounts import RegisteredAccount
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
+from bridge.settlement import SettlementChange
 
 APPLIED = "applied"  # the operation took effect now
 REPLAYED = "replayed"  # the same key and content was applied before: no new effect
@@ -221,3 +226,80 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     def rollback(self) -> None: ...
+
+
+# -- the ledger plugin seam ---------------------------------------------------------------------
+
+class StoreTransaction(Protocol):
+    """The store's transaction a unit of work runs in, as a ledger plugin is given it.
+
+    A ledger that keeps its books elsewhere (a core banking system, a chain) joins the unit
+    through the hooks: prepare before the commit (a hook that raises fails the unit, rolled
+    back), make final after it, undo after a rollback. Each hook runs once, in the order
+    registered. A ledger that keeps its books in the store's own database may downcast to the
+    store's type (the SQL store's is `adapters.sql.transaction.SqlTransaction`: its
+    `connection`)."""
+
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` when the unit commits, before the store does."""
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once the store has committed."""
+
+    def after_rollback(self, hook: Callable[[], None]) -> None:
+        """Run `hook` when the unit ends without committing."""
+
+
+class TransactionalStore(Protocol):
+    """The bridge's store as a plugin's own jobs (settling, setting up) need it."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """A transaction of its own: committed when the block ends normally, else rolled back."""
+
+
+@runtime_checkable
+class LedgerPlugin(Protocol):
+    """A ledger adapter, found by name in the entry-point group `tokenbridge.ledgers` and called
+    with the settings; it lives as long as the process (node connections, caches)."""
+
+    def ledger_for(self, transaction: StoreTransaction) -> Ledger:
+        """The ledger of one unit of work: its effects commit, or roll back, with `transaction`."""
+
+
+ChangeReport = Callable[[StoreTransaction, Sequence[SettlementChange]], None]
+"""Told the status changes of a settlement round, in the transaction that records them."""
+
+
+class Settlement(Protocol):
+    """Settlement rounds of a ledger whose operations become final after the answer (ACSP)."""
+
+    on_changes: ChangeReport | None  # the bridge answers each change with a follow-up pacs.002
+
+    def settle(self) -> list[SettlementChange]:
+        """One round: each change reported once (to `on_changes` too), even with several
+        processes settling the same store."""
+
+
+@runtime_checkable
+class SettlingLedger(Protocol):
+    """A plugin whose operations settle later (EVM): the worker runs its rounds."""
+
+    def settler(self, store: TransactionalStore) -> Settlement:
+        """The settlement of a store, one per process and store."""
+
+
+@runtime_checkable
+class LedgerSetUp(Protocol):
+    """A plugin with set-up of its own, run by `tokenbridge ledger init` after the store's
+    migration (EVM: deploy or adopt the token contracts); idempotent."""
+
+    def initialise(self, store: TransactionalStore) -> Mapping[str, object]:
+        """What was set up (EVM: `contracts` by currency, `deployed`, `adopted`)."""
+
+
+@runtime_checkable
+class LedgerDescription(Protocol):
+    """A plugin that adds to `tokenbridge ledger info` (EVM: its contracts), without calling
+    the outside world."""
+
+    def describe(self, store: TransactionalStore) -> Mapping[str, object]: ...

@@ -88,11 +88,11 @@ def store_url(request) -> str:
 def store(store_url: str):
     """A migrated SQL store (with the SQL ledger) on a fresh database."""
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     engine = create_store_engine(store_url)
     migrate(engine)
-    yield SqlStore(engine, SqlLedger)
+    yield SqlStore(engine, SqlLedgerPlugin())
     engine.dispose()
 
 
@@ -136,12 +136,12 @@ def seeded_store(url: str):
     import csv
 
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     from bridge.accounts import parse_registry_rows
     engine = create_store_engine(url)
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
         uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
         uow.commit()

@@ -1,10 +1,13 @@
 """The Ledger port's contract: what every ledger adapter must do, as a reusable test class.
 
 An adapter's test module subclasses `LedgerContract` and provides the `unit_of_work` fixture:
-a callable returning a context-managed UnitOfWork whose `.ledger` is the adapter under test.
-Tests commit explicitly; leaving the block without commit must roll back. Adapters that can
-take a clock should use the `clock` fixture (strictly increasing times, one second apart), but
-the contract only relies on the timestamps the ledger reports in its journal.
+a callable returning a context-managed UnitOfWork whose `.ledger` is the adapter under test,
+usually the bridge's store with the plugin under test, `SqlStore(engine, YourPlugin(settings))`
+(the plugin is given each unit's `bridge.ports.StoreTransaction`; it need not speak SQL), and
+`is_transient`, the store's verdict on errors. Tests commit explicitly; leaving the block
+without commit must roll back. Adapters that can take a clock should use the `clock` fixture
+(strictly increasing times, one second apart), but the contract only relies on the timestamps
+the ledger reports in its journal.
 """
 from __future__ import annotations
 
@@ -70,6 +73,12 @@ class LedgerContract:
     @pytest.fixture()
     def unit_of_work(self) -> Callable[[], UnitOfWork]:
         raise NotImplementedError("a LedgerContract subclass must provide the unit_of_work fixture")
+
+    @pytest.fixture()
+    def one_writer_at_a_time(self, unit_of_work) -> bool:
+        """Whether the store runs one writing unit of work at a time, so that two cannot race
+        (SQLite: BEGIN IMMEDIATE). Override it for a store other than the SQL store."""
+        return unit_of_work.engine.dialect.name == "sqlite"
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -300,14 +309,13 @@ class LedgerContract:
         assert self.claims(unit_of_work, "uetr:rolled-back") == [
             PaymentClaim("uetr:rolled-back", op.key, PAYMENT_ROAD)]
 
-    def test_a_claim_taken_meanwhile_fails_the_later_unit_transiently(self, unit_of_work) -> None:
+    def test_a_claim_taken_meanwhile_fails_the_later_unit_transiently(self, unit_of_work,
+                                                                      one_writer_at_a_time) -> None:
         """Two units look, find nothing, and mint one payment by two roads: the second to claim
         fails with an error its store retries; the retry finds the first's claim."""
         booked, paid = mint(700), mint(700)
         references = ("e2e:raced", "uetr:raced")
-        with unit_of_work() as uow:
-            one_writer = uow.connection.dialect.name == "sqlite"
-        if one_writer:  # BEGIN IMMEDIATE: the second unit starts after the first commits
+        if one_writer_at_a_time:  # the second unit starts after the first commits
             with unit_of_work() as first:
                 assert first.ledger.apply(booked, MintClaim(STATEMENT_ROAD, references)).result == APPLIED
                 first.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from adapters.sql.ledger import SqlLedger
+from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from bridge.iso.reader import MessageReader
 from bridge.pipeline import BridgeConfig, MessageOutcome, Pipeline
@@ -30,7 +30,7 @@ class ManualClock:
 
 def clocked(store: SqlStore, clock: ManualClock) -> SqlStore:
     """The same database, with a ledger and store that read `clock`."""
-    return SqlStore(store.engine, lambda connection: SqlLedger(connection, clock=clock), clock)
+    return SqlStore(store.engine, SqlLedgerPlugin(clock=clock), clock)
 
 
 def pipeline(store: SqlStore, clock: ManualClock, **config) -> Pipeline:

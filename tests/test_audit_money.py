@@ -14,7 +14,7 @@ from sqlalchemy import text
 from adapters.cli import cli
 from adapters.sql import audit
 from adapters.sql.engine import create_store_engine, migrate
-from adapters.sql.ledger import SqlLedger
+from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
 from bridge.audit import OPERATION, POSTINGS
@@ -47,7 +47,7 @@ def cli_env(store_url: str, monkeypatch):
 def books(store_url: str, cli_env):
     """A mint of 10.00 EUR to alice and a transfer of 2.00 EUR from alice to bruno."""
     engine = create_store_engine(store_url)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     run = Pipeline(MessageReader(), store, is_transient=store.is_transient)
     for body in (pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)]),
                  pacs008([Tx(amount="2.00", debtor_iban=ALICE, creditor_iban=BRUNO)])):
@@ -219,7 +219,7 @@ def test_a_batch_in_one_unit_of_work_verifies_and_its_tampering_is_caught(store_
     """The worker's way: 100 messages (mints, transfers, a resend, a refusal) in one unit of work,
     so one append to the chain."""
     engine = create_store_engine(store_url)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     run = Pipeline(MessageReader(), store, is_transient=store.is_transient)
     bodies = []
     for i in range(99):
@@ -246,7 +246,7 @@ def store_at_0007(url: str) -> SqlStore:
     """A store migrated up to 0007 only, with the sample registry."""
     engine = create_store_engine(url)
     migrate(engine, "0007")
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
         uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
         uow.commit()
@@ -318,7 +318,7 @@ def evm_books(store_url: str):
         connection.execute(evm_contracts.insert().values(
             currency="EUR", address="0x" + "c3" * 20, chain_id=31337, deployed_block=1,
             scanned_block=0, recorded_at=datetime(2026, 11, 24)))
-    store = SqlStore(engine, EvmLedgerPlugin().ledger_for)
+    store = SqlStore(engine, EvmLedgerPlugin())
     with store() as uow:
         for operation in (TokenOperation("k-mint", "mint", "EUR", 1000, None, ADDRESS_A),
                           TokenOperation("k-transfer", "transfer", "EUR", 200, ADDRESS_A, ADDRESS_B)):

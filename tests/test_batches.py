@@ -152,11 +152,11 @@ def test_a_batch_costs_a_fixed_number_of_statements_not_some_per_message(registr
 def postgres_store(postgres_url):
     """Concurrent units of work need PostgreSQL: SQLite has one writer at a time."""
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     engine = create_store_engine(postgres_url)
     migrate(engine)
-    yield SqlStore(engine, SqlLedger)
+    yield SqlStore(engine, SqlLedgerPlugin())
     engine.dispose()
 
 

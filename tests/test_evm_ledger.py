@@ -29,7 +29,7 @@ from adapters.config import Settings
 from adapters.evm.book import StatusChange
 from adapters.evm.devchain import TesterChain
 from adapters.evm.ledger import EvmLedgerPlugin
-from adapters.evm.settlement import MAX_ATTEMPTS
+from adapters.evm.settlement.verdicts import MAX_ATTEMPTS
 from adapters.evm.tables import evm_available, evm_operations
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.store import SqlStore
@@ -40,6 +40,7 @@ from bridge.ports import (
     Ledger,
     Posting,
     RecordedOperation,
+    StoreTransaction,
     WalletBalance,
 )
 
@@ -83,12 +84,12 @@ class Bridge:
         self.engine = engine or create_store_engine(store_url)
         if engine is None:
             migrate(self.engine)
-            self.init = self.plugin.initialise(self.engine)
-        self.settler = self.plugin.settler(self.engine)
+            self.init = self.plugin.initialise(self.store())
+        self.settler = self.plugin.settler(self.store())
         self.changes: list[StatusChange] = []
 
-    def store(self, ledger_factory=None) -> SqlStore:
-        return SqlStore(self.engine, ledger_factory or self.plugin.ledger_for, clock=self.clock)
+    def store(self) -> SqlStore:
+        return SqlStore(self.engine, self.plugin, clock=self.clock)
 
     def apply(self, *ops: TokenOperation):
         with self.store()() as uow:
@@ -185,12 +186,21 @@ class NamedWallets(Ledger):
                                             start=start, end=end)]
 
 
+class NamedWalletsPlugin:
+    """The EVM plugin, its ledgers speaking the contract suite's wallet names."""
+
+    def __init__(self, plugin: EvmLedgerPlugin) -> None:
+        self.plugin = plugin
+
+    def ledger_for(self, transaction: StoreTransaction) -> NamedWallets:
+        return NamedWallets(self.plugin.ledger_for(transaction))
+
+
 class SettlingStore(SqlStore):
     """Units of work whose commit is followed by settlement on chain (as the worker does)."""
 
     def __init__(self, bridge: Bridge) -> None:
-        super().__init__(bridge.engine, lambda c: NamedWallets(bridge.plugin.ledger_for(c)),
-                         clock=bridge.clock)
+        super().__init__(bridge.engine, NamedWalletsPlugin(bridge.plugin), clock=bridge.clock)
         self.bridge = bridge
 
     def __call__(self):
@@ -495,13 +505,13 @@ def test_the_token_decimals_are_the_currency_minor_units(bridge) -> None:
 
 
 def test_ledger_init_is_idempotent_and_refuses_another_chains_tokens(bridge) -> None:
-    again = bridge.plugin.initialise(bridge.engine)
+    again = bridge.plugin.initialise(bridge.store())
     assert again["deployed"] == [] and again["contracts"] == bridge.init["contracts"]
     with bridge.engine.begin() as connection:
         from adapters.evm.tables import evm_contracts
         connection.execute(update(evm_contracts).values(chain_id=1))
     with pytest.raises(Exception, match="chain"):
-        bridge.plugin.initialise(bridge.engine)
+        bridge.plugin.initialise(bridge.store())
 
 
 def test_adopting_configured_contracts_with_balances(bridge, sqlite_url, tmp_path) -> None:
@@ -512,9 +522,9 @@ def test_adopting_configured_contracts_with_balances(bridge, sqlite_url, tmp_pat
     migrate(fresh)
     settings = Settings(ledger="evm", evm_key=bridge.key, evm_contracts=contracts)
     plugin = EvmLedgerPlugin(settings, web3=bridge.devchain.web3, clock=bridge.clock)
-    result = plugin.initialise(fresh)
+    result = plugin.initialise(SqlStore(fresh, plugin))
     assert result["deployed"] == [] and result["adopted"] == ["EUR", "JPY", "KWD"]
-    with SqlStore(fresh, plugin.ledger_for)() as uow:
+    with SqlStore(fresh, plugin)() as uow:
         assert uow.ledger.apply(transfer(901, ALICE_A, BRUNO_A)).rejection.reason == "AM04"
         assert uow.ledger.apply(transfer(900, ALICE_A, BRUNO_A)).status == "ACSP"
 
@@ -588,8 +598,8 @@ def test_a_nonce_left_unused_by_a_refused_transaction_is_filled(bridge) -> None:
 
 
 def test_free_nonces_fill_gaps_before_new_ones() -> None:
-    from adapters.evm.settlement import _free_nonces
-    free = _free_nonces(5, 10, {5, 6, 8})
+    from adapters.evm.settlement.nonces import free_nonces
+    free = free_nonces(5, 10, {5, 6, 8})
     assert [next(free) for _ in range(5)] == [7, 9, 10, 11, 12]
-    free = _free_nonces(12, 10, {13})
+    free = free_nonces(12, 10, {13})
     assert [next(free) for _ in range(3)] == [12, 14, 15]

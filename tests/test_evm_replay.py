@@ -29,7 +29,7 @@ from adapters.config import Settings, load_settings
 from adapters.evm.devchain import AnvilNode, TesterChain
 from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.sql.engine import create_store_engine, migrate
-from adapters.sql.ledger import SqlLedger
+from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
 
@@ -75,7 +75,7 @@ def sql_replay(tmp_path: Path):
     """The samples on the SQL ledger: per-message summaries, balances by name, supply."""
     engine = create_store_engine(f"sqlite:///{tmp_path / 'sql.db'}")
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     import_registry(store, SAMPLES / "accounts.csv")
     pipeline = build_pipeline(Settings(), store)
     summaries = [outcome_summary(pipeline.handle(path.read_bytes())) for path in MESSAGES]
@@ -110,12 +110,12 @@ def test_the_samples_end_equal_on_the_sql_and_the_evm_ledger(devchain, tmp_path)
     plugin = EvmLedgerPlugin(settings, web3=devchain.web3, clock=clock)
     engine = create_store_engine(f"sqlite:///{tmp_path / 'evm.db'}")
     migrate(engine)
-    contracts = plugin.initialise(engine)["contracts"]
-    store = SqlStore(engine, plugin.ledger_for, clock=clock)
+    store = SqlStore(engine, plugin, clock=clock)
+    contracts = plugin.initialise(store)["contracts"]
     csv_path, names = evm_accounts_csv(tmp_path / "accounts-evm.csv")
     import_registry(store, csv_path)
     pipeline = build_pipeline(settings, store)
-    settler = plugin.settler(engine)
+    settler = plugin.settler(store)
 
     summaries, final = [], {}
     for path in MESSAGES:
@@ -191,7 +191,7 @@ def test_balances_command_reads_the_chain(anvil, tmp_path) -> None:
             patch.setenv(name, value)
         settings = load_settings()
         store = open_store(settings)
-        settler = ledger_plugin(settings).settler(store.engine)
+        settler = ledger_plugin(settings).settler(store)
         # settle() submits, then confirms once the node has mined; on a loaded machine the
         # first call may only submit. Call it until the change comes (at most ~5 s).
         changes = []
@@ -218,8 +218,8 @@ store = open_store(settings)
 pipeline = build_pipeline(settings, store)
 for path in sys.argv[2:]:
     pipeline.handle(Path(path).read_bytes())
-plugin = store.ledger_factory.__self__
-settler = plugin.settler(store.engine)
+plugin = store.ledger_plugin
+settler = plugin.settler(store)
 if sys.argv[1] == "before-broadcast":
     def stuck(raws):
         print("RECORDED", flush=True)
@@ -263,7 +263,7 @@ def test_a_worker_killed_between_submit_and_confirm_mints_nothing_twice(anvil, t
             patch.setenv(name, value)
         settings = load_settings()
         store = open_store(settings)
-        plugin = store.ledger_factory.__self__
+        plugin = store.ledger_plugin
         chain = plugin.chain
         contracts = plugin.contracts(store.engine)
         from sqlalchemy import select
@@ -280,7 +280,7 @@ def test_a_worker_killed_between_submit_and_confirm_mints_nothing_twice(anvil, t
         send, send_many = chain.send, chain.send_many
         chain.send = lambda raw: sent.append(raw) or send(raw)
         chain.send_many = lambda raws: sent.extend(raws) or send_many(raws)
-        settler = plugin.settler(store.engine)
+        settler = plugin.settler(store)
         confirmed = {}
         for _ in range(10):
             confirmed.update({c.key: c.new_status for c in settler.settle()})

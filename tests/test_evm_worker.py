@@ -59,8 +59,8 @@ class EvmBridge:
         self.plugin = EvmLedgerPlugin(self.settings, web3=self.chain.web3)
         self.engine = create_store_engine(url)
         migrate(self.engine)
-        self.plugin.initialise(self.engine)
-        self.store = SqlStore(self.engine, self.plugin.ledger_for)
+        self.store = SqlStore(self.engine, self.plugin)
+        self.plugin.initialise(self.store)
         with self.store() as uow:
             uow.accounts.upsert([
                 RegisteredAccount(OMNIBUS, "EUR", None, "active", "omnibus"),

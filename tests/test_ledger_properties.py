@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from adapters.sql.engine import create_store_engine, migrate
-from adapters.sql.ledger import SqlLedger
+from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from adapters.sql.tables import balances, operations, postings, supply
 from bridge.money import LEDGER_MAX_UNITS, Amount, minor_units
@@ -155,7 +155,7 @@ def check(store: SqlStore, model: Model) -> None:
 def _store(url: str):
     engine = create_store_engine(url)
     migrate(engine)
-    yield SqlStore(engine, SqlLedger)
+    yield SqlStore(engine, SqlLedgerPlugin())
     engine.dispose()
 
 

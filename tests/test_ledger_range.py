@@ -21,7 +21,7 @@ from reconcile_support import ALICE, FATIMA, ManualClock, clocked, pipeline
 from schwifty import IBAN
 
 from adapters.cli import cli
-from adapters.sql.ledger import SqlLedger, SupplyRaisedMeanwhile
+from adapters.sql.ledger import SqlLedgerPlugin, SupplyRaisedMeanwhile
 from adapters.sql.store import SqlStore
 from bridge.accounts import RegisteredAccount
 from bridge.money import LEDGER_MAX_UNITS, Amount
@@ -122,7 +122,7 @@ def test_an_overflow_in_a_batch_neither_rolls_back_nor_aborts_the_others(store_u
     def counted():
         units.append(1)
         return clocked(registry, clock)()
-    bridge = pipeline(SqlStore(registry.engine, lambda c: SqlLedger(c, clock=clock), clock), clock)
+    bridge = pipeline(SqlStore(registry.engine, SqlLedgerPlugin(clock=clock), clock), clock)
     bridge.unit_of_work = counted
     messages = [pacs008([Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ALICE)]),
                 pacs008([jpy_mint()]),  # the supply reaches the maximum exactly
@@ -145,7 +145,7 @@ def test_a_supply_raised_meanwhile_retries_the_unit_which_then_refuses_am02(post
     from adapters.sql.engine import create_store_engine, migrate
     engine = create_store_engine(postgres_url)
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     room = LEDGER_MAX_UNITS
 
     def mint(key: str, amount: int) -> TokenOperation:

@@ -48,7 +48,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from lxml import etree
 
 from adapters.sql.engine import create_store_engine, migrate
-from adapters.sql.ledger import SqlLedger
+from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
 from bridge.iso.reader import MessageReader
@@ -109,7 +109,7 @@ def bank(template: Path, forms: tuple[str, ...]) -> Iterator[tuple[SqlStore, Pip
     shutil.copyfile(template, path)
     engine = create_store_engine(f"sqlite:///{path}")
     clock = ManualClock()
-    store = SqlStore(engine, lambda connection: SqlLedger(connection, clock=clock), clock)
+    store = SqlStore(engine, SqlLedgerPlugin(clock=clock), clock)
     rows = [registry_row(c, form) for c, form in zip(CUSTOMERS, forms, strict=True)]
     rows += [registry_row(c, "canonical") for c in OMNIBUS.values()]
     with store() as uow:

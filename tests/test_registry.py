@@ -117,7 +117,7 @@ def test_accounts_import_stores_normalised_ids_with_scheme_and_issuer(tokenbridg
 
 def test_migration_0006_adds_scheme_and_issuer_and_folds_existing_ids(store_url: str) -> None:
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     engine = create_store_engine(store_url)
     migrate(engine, "0005")
@@ -125,7 +125,7 @@ def test_migration_0006_adds_scheme_and_issuer_and_folds_existing_ids(store_url:
         connection.execute(text("INSERT INTO accounts (account, currency, wallet, status, kind) "
                                 "VALUES ('kw03tokn0000000000000045301187', 'KWD', 'w-dana', 'active', 'wallet')"))
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     with store() as uow:
         found = uow.accounts.get("kw03 tokn 0000 0000 0000 0045 3011 87")
     assert found == RegisteredAccount("KW03TOKN0000000000000045301187", "KWD", "w-dana")

@@ -73,11 +73,11 @@ def texts(element: etree._Element, path: str) -> list[str]:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     engine = create_store_engine(f"sqlite:///{tmp_path_factory.mktemp('replies') / 'ledger.db'}")
     migrate(engine)
-    yield SqlStore(engine, SqlLedger)
+    yield SqlStore(engine, SqlLedgerPlugin())
     engine.dispose()
 
 

@@ -7,7 +7,7 @@ from ledger_contract import ALICE, LedgerContract, burn, mint, transfer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql.ledger import SqlLedger
+from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from adapters.sql.tables import balances, operations, postings
 
@@ -17,7 +17,7 @@ class TestSqlLedger(LedgerContract):
 
     @pytest.fixture()
     def unit_of_work(self, store, clock):
-        return SqlStore(store.engine, lambda connection: SqlLedger(connection, clock=clock), clock=clock)
+        return SqlStore(store.engine, SqlLedgerPlugin(clock=clock), clock=clock)
 
     def test_every_operation_has_two_postings_that_balance(self, unit_of_work) -> None:
         self.apply(unit_of_work, mint(1000), transfer(300), burn(100), transfer(5000))
@@ -43,7 +43,7 @@ class TestSqlLedger(LedgerContract):
     def test_times_are_stored_as_naive_utc(self, store) -> None:
         from datetime import datetime, timedelta, timezone
         local = datetime(2026, 11, 24, 12, 30, tzinfo=timezone(timedelta(hours=2)))
-        zoned = SqlStore(store.engine, lambda connection: SqlLedger(connection, clock=lambda: local))
+        zoned = SqlStore(store.engine, SqlLedgerPlugin(clock=lambda: local))
         self.apply(zoned, mint(10))
         with zoned() as uow:
             stored = uow.connection.execute(select(postings.c.posted_at)).scalars().all()

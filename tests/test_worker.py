@@ -154,12 +154,12 @@ def test_transient_store_failure_is_retried_then_dead_lettered(postgres_url, amq
     from sqlalchemy import create_engine, text
 
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     from conftest import POSTGRES_ADMIN_URL
     engine = create_store_engine(postgres_url)
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     name = postgres_url.rsplit("/", 1)[1]
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:  # the database goes away: no new connections, existing ones cut
@@ -187,13 +187,13 @@ def test_database_down_for_a_while_loses_nothing(postgres_url, amqp_prefix) -> N
     from sqlalchemy import create_engine, text
 
     from adapters.sql.engine import create_store_engine, migrate
-    from adapters.sql.ledger import SqlLedger
+    from adapters.sql.ledger import SqlLedgerPlugin
     from adapters.sql.store import SqlStore
     from bridge.accounts import RegisteredAccount
     from conftest import POSTGRES_ADMIN_URL
     engine = create_store_engine(postgres_url)
     migrate(engine)
-    store = SqlStore(engine, SqlLedger)
+    store = SqlStore(engine, SqlLedgerPlugin())
     with store() as uow:
         uow.accounts.upsert([RegisteredAccount(ALICE, "EUR", "w-alice")])
         uow.commit()

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
 from adapters.cli.common import major, settings, store_or_exit
+from adapters.config import Settings
 from adapters.sql.engine import migrate, redacted
+from adapters.sql.store import SqlStore
+from bridge.ports import LedgerDescription, LedgerSetUp
 
 
 @click.group()
@@ -20,7 +25,7 @@ def init() -> None:
     current = settings()
     with store_or_exit(current, require_schema=False) as store:
         revision = migrate(store.engine)
-        prepared = _initialise_ledger(current, store.engine)
+        prepared = _initialise_ledger(current, store)
     click.echo(f"store {redacted(current.database_url)} at revision {revision}; "
                f"ledger: {current.ledger}")
     for currency, address in sorted((prepared or {}).get("contracts", {}).items()):
@@ -28,14 +33,12 @@ def init() -> None:
         click.echo(f"{currency} token {address} ({how})")
 
 
-def _initialise_ledger(current, engine) -> dict | None:
+def _initialise_ledger(current: Settings, store: SqlStore) -> Mapping[str, Any] | None:
     """Ledgers with their own set-up (EVM: deploy the token contracts none are configured for)."""
-    from adapters.bootstrap import ledger_plugin
-    plugin = ledger_plugin(current)
-    if not hasattr(plugin, "initialise"):
+    if not isinstance(store.ledger_plugin, LedgerSetUp):
         return None
     try:
-        return plugin.initialise(engine)
+        return store.ledger_plugin.initialise(store)
     except Exception as exc:  # noqa: BLE001 - node unreachable, wrong chain, ...: exit 1, say why
         raise click.ClickException(f"ledger {current.ledger}: {exc}") from None
 
@@ -51,7 +54,7 @@ def info(as_json: bool) -> None:
                "\n".join(f"{k}: {v}" for k, v in described.items()))
 
 
-def _describe_ledger(current) -> dict:
+def _describe_ledger(current: Settings) -> Mapping[str, Any]:
     """What a ledger adds to `ledger info` (EVM: {"contracts": {"EUR": "0x..."}, ...})."""
     from adapters.bootstrap import ConfigurationError, ledger_plugin
     from adapters.sql.engine import create_store_engine
@@ -59,11 +62,11 @@ def _describe_ledger(current) -> dict:
         plugin = ledger_plugin(current)
     except ConfigurationError:
         return {}
-    if not hasattr(plugin, "describe"):
+    if not isinstance(plugin, LedgerDescription):
         return {}
     engine = create_store_engine(current.database_url)
     try:
-        return plugin.describe(engine)
+        return plugin.describe(SqlStore(engine, plugin))
     finally:
         engine.dispose()
 

@@ -4,6 +4,6 @@
   compilation (npm solc) and the committed artifact;
 - `chain.py`: web3 calls (sign, send, read events); `errors.py`: node errors as verdicts;
 - `ledger.py`: the Ledger port and the `tokenbridge.ledgers: evm` plugin;
-- `settlement.py`: planned -> submitted -> confirmed/failed, pipelined, resumable;
-- `node.py`: a local anvil node for tests and benchmarks.
+- `settlement/`: planned -> submitted -> confirmed/failed, pipelined, resumable;
+- `devchain.py`: local chains (eth-tester, an anvil node) for tests and benchmarks.
 """

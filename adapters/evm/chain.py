@@ -2,7 +2,7 @@
 
 Signing is local (the issuer's key never leaves the process and is never logged); transactions
 go out as raw bytes, so a recorded transaction can be re-broadcast byte for byte. No bridge state
-lives here: operation states are in settlement.py, the port in ledger.py.
+lives here: operation states are in settlement/, the port in ledger.py.
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """The EVM ledger: deposit tokens on an EVM chain, behind the bridge's Ledger port.
 
-`apply` never waits for the chain. In the message's unit of work (the store's connection) it
-claims the idempotency key, checks the available balance and records the operation as planned,
-answering ACSP; all of it commits, or rolls back, with the inbox record and the pacs.002. The
-worker then calls `Settler.settle()` (settlement.py), which submits, tracks and confirms on
-chain and reports each ACSP -> ACSC / RJCT change. Reads (balances, supply, journal) come from
+`apply` never waits for the chain. In the message's unit of work (the SQL store's transaction)
+it claims the idempotency key, checks the available balance and records the operation as
+planned, answering ACSP; all of it commits, or rolls back, with the inbox record and the
+pacs.002. The worker then calls `Settler.settle()` (adapters/evm/settlement/), which submits,
+tracks and confirms on chain and reports each ACSP -> ACSC / RJCT change. Reads (balances, supply, journal) come from
 the chain: contract state at the latest block, and the contracts' Settled events.
 
 Wallets are addresses (the registry's `wallet` column holds 0x addresses); the issuer's key signs
@@ -32,6 +32,7 @@ from adapters.evm.book import (
     take_supply_room,
 )
 from adapters.evm.chain import (
+    GAS_LIMITS,
     ChainConfigurationError,
     TokenChain,
     as_address,
@@ -40,7 +41,7 @@ from adapters.evm.chain import (
 )
 from adapters.evm.errors import INSUFFICIENT, INVALID_WALLET
 from adapters.evm.history import ChainHistory, Token
-from adapters.evm.settlement import Settler, initial_gas
+from adapters.evm.settlement import Settler
 from adapters.evm.tables import (
     CONFIRMED,
     FAILED,
@@ -52,6 +53,8 @@ from adapters.evm.tables import (
 from adapters.sql import audit
 from adapters.sql.claims import Claims
 from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
+from adapters.sql.store import sql_store
+from adapters.sql.transaction import sql_connection
 from bridge.audit import EVM_OPERATION
 from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT, minor_units
 from bridge.operations import PaymentRefs, TokenOperation
@@ -59,11 +62,17 @@ from bridge.ports import (
     APPLIED,
     REPLAYED,
     Ledger,
+    LedgerDescription,
     LedgerOutcome,
+    LedgerPlugin,
+    LedgerSetUp,
     MintClaim,
     PaymentClaim,
     Posting,
     RecordedOperation,
+    SettlingLedger,
+    StoreTransaction,
+    TransactionalStore,
     WalletBalance,
     issuance_holder,
 )
@@ -90,7 +99,7 @@ class EvmLedger(Ledger):
         # This unit's own operations: not on chain yet, but the unit sees its own effects.
         self._planned: list[tuple[str, str | None, str | None, int]] = []
         # Payment references of mints (one payment, one mint), claimed as the mint is planned;
-        # an operation that fails on chain gives its claims up (settlement.py).
+        # an operation that fails on chain gives its claims up (settlement/verdicts.py).
         self._claims = Claims(connection)
 
     # -- writing -----------------------------------------------------------------------------
@@ -124,7 +133,7 @@ class EvmLedger(Ledger):
             fingerprint=operation.fingerprint, message_id=refs.message_id,
             end_to_end_id=refs.end_to_end_id, transaction_id=refs.transaction_id, uetr=refs.uetr,
             instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
-            state=PLANNED, gas_limit=initial_gas(operation.kind), attempts=0,
+            state=PLANNED, gas_limit=GAS_LIMITS[operation.kind], attempts=0,
             planned_at=utc_naive(self.clock()))
         claimed = self.connection.execute(insert_ignoring_conflict(
             self.connection, evm_operations, row, ["key"]).returning(evm_operations.c.seq)).scalar()
@@ -255,9 +264,10 @@ class EvmLedger(Ledger):
         return found
 
 
-class EvmLedgerPlugin:
+class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescription):
     """Entry point `tokenbridge.ledgers: evm`. Called with the settings; holds the node
-    connection, the issuer's account and the caches for the life of the process."""
+    connection, the issuer's account and the caches for the life of the process. Its operation
+    rows are in the bridge's SQL store: it is given the SQL store's transactions."""
 
     name = "evm"
 
@@ -291,15 +301,18 @@ class EvmLedgerPlugin:
             self._history = ChainHistory(self.chain, self.confirmations)
         return self._history
 
-    def ledger_for(self, connection: Connection) -> EvmLedger:
-        return EvmLedger(connection, self, self.clock)
+    def ledger_for(self, transaction: StoreTransaction) -> EvmLedger:
+        return EvmLedger(sql_connection(transaction), self, self.clock)
 
-    def settler(self, engine: Engine) -> Settler:
-        """The settler for a store (one per process): the worker calls its `settle()`."""
-        if id(engine) not in self._settlers:
-            self._settlers[id(engine)] = Settler(engine, self.chain, confirmations=self.confirmations,
-                                                 max_in_flight=self.max_in_flight, clock=self.clock)
-        return self._settlers[id(engine)]
+    def settler(self, store: TransactionalStore) -> Settler:
+        """The settler for a store (one per process and database): the worker calls its
+        `settle()`."""
+        store = sql_store(store)
+        if id(store.engine) not in self._settlers:
+            self._settlers[id(store.engine)] = Settler(
+                store, self.chain, confirmations=self.confirmations,
+                max_in_flight=self.max_in_flight, clock=self.clock)
+        return self._settlers[id(store.engine)]
 
     def tokens(self, connection: Connection, *, verify: bool = False,
                reload: bool = False) -> dict[str, Token]:
@@ -318,13 +331,14 @@ class EvmLedgerPlugin:
 
     # -- ledger init / info ------------------------------------------------------------------
 
-    def initialise(self, engine: Engine) -> dict:
+    def initialise(self, store: TransactionalStore) -> dict:
         """`ledger init` on EVM: record the configured contracts, deploy the missing ones.
 
         Currencies: TOKENBRIDGE_EVM_CURRENCIES, else those of the account registry. Contracts:
         TOKENBRIDGE_EVM_CONTRACTS (`EUR=0x...[@block],JPY=0x...`) are checked and adopted;
         a currency with none, recorded or configured, gets a new contract deployed."""
         from adapters.sql.tables import accounts
+        engine = sql_store(store).engine
         chain = self.chain
         configured = parse_contracts(getattr(self.settings, "evm_contracts", None))
         with engine.connect() as connection:
@@ -405,14 +419,14 @@ class EvmLedgerPlugin:
             log.debug("evm.no_contracts_table")
         return dict(sorted(found.items()))
 
-    def describe(self, engine: Engine) -> dict:
+    def describe(self, store: TransactionalStore) -> dict:
         """`ledger info` on EVM: contracts, confirmations; no call to the node."""
         issuer = None
         try:
             issuer = load_account(self.settings.evm_key).address
         except ChainConfigurationError:
             pass
-        return {"contracts": self.contracts(engine), "issuer": issuer,
+        return {"contracts": self.contracts(sql_store(store).engine), "issuer": issuer,
                 "confirmations": self.confirmations}
 
 

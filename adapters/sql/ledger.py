@@ -16,7 +16,7 @@ A mint's payment references are claimed the same way (adapters.sql.claims).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -27,10 +27,12 @@ from adapters.sql import audit, deferred, statements
 from adapters.sql.claims import Claims
 from adapters.sql.statements import combined, exact_sum
 from adapters.sql.tables import balances, operations, postings, supply
+from adapters.sql.transaction import sql_connection
 from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT
 from bridge.operations import PaymentRefs, TokenOperation
-from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, MintClaim, PaymentClaim,
-                          Posting, RecordedOperation, WalletBalance, issuance_holder)
+from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, LedgerPlugin, MintClaim,
+                          PaymentClaim, Posting, RecordedOperation, StoreTransaction, WalletBalance,
+                          issuance_holder)
 
 DUPLICATE = "AM05"
 INSUFFICIENT = "AM04"
@@ -336,15 +338,16 @@ def _recorded(row) -> RecordedOperation:
         sequence=row.seq, applied_at=as_utc(row.applied_at), status=row.status)
 
 
-class SqlLedgerPlugin:
-    """Entry point `tokenbridge.ledgers: sql`: the ledger lives in the store's own database."""
+class SqlLedgerPlugin(LedgerPlugin):
+    """Entry point `tokenbridge.ledgers: sql`: the ledger lives in the store's own database, so
+    each unit of work's ledger writes on the store transaction's connection."""
 
     name = "sql"
 
-    def __init__(self, settings: object | None = None) -> None:
+    def __init__(self, settings: object | None = None, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.settings = settings
+        self.clock = clock
 
-    def ledger_for(self, connection: Connection) -> Ledger:
-        return SqlLedger(connection)
-
-
+    def ledger_for(self, transaction: StoreTransaction) -> SqlLedger:
+        return SqlLedger(sql_connection(transaction), self.clock)

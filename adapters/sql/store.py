@@ -2,7 +2,8 @@
 with the ledger's postings."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Engine, func, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
 from adapters.sql import audit, deferred, statements
 from adapters.sql.audit import certified
+from adapters.sql.transaction import NotTheSqlStore, SqlTransaction
 from adapters.sql.claims import ClaimTakenMeanwhile
 from adapters.sql.ledger import ChangedMeanwhile, as_utc, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
@@ -19,9 +21,7 @@ from bridge.accounts import RegisteredAccount
 from bridge.audit import INBOX
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.parties import normalised_account
-from bridge.ports import AccountRegistry, Inbox, Ledger, Outbox, UnitOfWork
-
-LedgerFactory = Callable[[Connection], Ledger]
+from bridge.ports import AccountRegistry, Inbox, LedgerPlugin, Outbox, TransactionalStore, UnitOfWork
 
 _CLAIMED = "claimed"  # inbox verdict while the claiming unit of work is still open
 
@@ -168,17 +168,17 @@ def _outbound(row) -> OutboundMessage:
 class SqlUnitOfWork(UnitOfWork):
     """One database transaction over registry, ledger, inbox and outbox."""
 
-    def __init__(self, engine: Engine, ledger_factory: LedgerFactory,
+    def __init__(self, engine: Engine, ledger_plugin: LedgerPlugin,
                  clock: Callable[[], datetime]) -> None:
         self.engine = engine
-        self.ledger_factory = ledger_factory
+        self.ledger_plugin = ledger_plugin
         self.clock = clock
 
     def __enter__(self) -> "SqlUnitOfWork":
         self.connection = self.engine.connect()
-        self.transaction = self.connection.begin()
+        self.transaction = SqlTransaction(self.connection)
         self.accounts = SqlAccountRegistry(self.connection)
-        self.ledger = self.ledger_factory(self.connection)
+        self.ledger = self.ledger_plugin.ledger_for(self.transaction)
         self.inbox = SqlInbox(self.connection, self.clock, defer=True)
         self.outbox = SqlOutbox(self.connection, self.clock, defer=True)
         return self
@@ -192,28 +192,35 @@ class SqlUnitOfWork(UnitOfWork):
             self.connection.close()
 
     def commit(self) -> None:
-        deferred.flush(self.connection)
-        audit.flush(self.connection)
         self.transaction.commit()
 
     def rollback(self) -> None:
-        deferred.discard(self.connection)
-        audit.discard(self.connection)
-        if self.transaction.is_active:
-            self.transaction.rollback()
+        self.transaction.rollback()
 
 
 class SqlStore:
-    """The store behind a database URL: makes units of work; knows which errors are transient."""
+    """The store behind a database URL: makes units of work with the ledger plugin's ledger,
+    and transactions of their own for the plugin's jobs (bridge.ports.TransactionalStore);
+    knows which errors are transient."""
 
-    def __init__(self, engine: Engine, ledger_factory: LedgerFactory,
+    def __init__(self, engine: Engine, ledger_plugin: LedgerPlugin,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.engine = engine
-        self.ledger_factory = ledger_factory
+        self.ledger_plugin = ledger_plugin
         self.clock = clock
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.ledger_factory, self.clock)
+        return SqlUnitOfWork(self.engine, self.ledger_plugin, self.clock)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self.engine.connect() as connection:
+            transaction = SqlTransaction(connection)
+            try:
+                yield transaction
+                transaction.commit()
+            finally:
+                transaction.rollback()
 
     @staticmethod
     def is_transient(error: BaseException) -> bool:
@@ -225,3 +232,11 @@ class SqlStore:
             code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
             return bool(error.connection_invalidated or (code and code[:2] in ("40", "08", "57")))
         return False
+
+
+def sql_store(store: TransactionalStore) -> SqlStore:
+    """The SQL store, for a plugin whose own jobs read and write the store's database."""
+    if not isinstance(store, SqlStore):
+        raise NotTheSqlStore(f"this ledger keeps its books in the bridge's SQL store; it was "
+                             f"given a {type(store).__name__}")
+    return store
