@@ -11,7 +11,9 @@ from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.reader import MessageReader
 from bridge.messages import OutboundMessage
-from bridge.pipeline import BridgeConfig, Pipeline
+from bridge.settlement.follow_ups import SettlementFollowUps
+from bridge.bus import MessageBus
+from bridge.config import BridgeConfig
 
 LEDGER_GROUP = "tokenbridge.ledgers"
 
@@ -47,12 +49,12 @@ def bridge_config(settings: Settings) -> BridgeConfig:
     )
 
 
-def build_pipeline(settings: Settings, store: SqlStore) -> Pipeline:
-    return Pipeline(MessageReader(max_bytes=settings.max_message_bytes), store,
-                    bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
+def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
+    return MessageBus(MessageReader(max_bytes=settings.max_message_bytes), store,
+                      bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
 
 
-def settlement_round(store: SqlStore, pipeline: Pipeline) -> Callable[[], list[OutboundMessage]] | None:
+def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:
     """For a ledger that settles after the answer (its plugin has `settler(engine)`, as the EVM
     ledger does): a function running one settlement round and returning the follow-up
     pacs.002s it committed to the outbox, for the worker to publish. None for a ledger whose
@@ -62,10 +64,11 @@ def settlement_round(store: SqlStore, pipeline: Pipeline) -> Callable[[], list[O
     if make_settler is None:
         return None
     settler = make_settler(store.engine)
+    follow_ups = SettlementFollowUps(bus.reader, bus.config, bus.clock)
     committed: list[OutboundMessage] = []
 
     def report(connection, changes) -> None:  # inside the settler's transaction
-        committed.extend(pipeline.report_settlement(
+        committed.extend(follow_ups.report(
             changes, SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
 
     settler.on_changes = report

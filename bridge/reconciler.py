@@ -17,7 +17,6 @@ For each statement of the message:
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -25,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from bridge.accounts import OMNIBUS as OMNIBUS_KIND
 from bridge.accounts import RegisteredAccount, find_registered
 from bridge.matching import KEY, Movement, supply_movements, wallet_movements
-from bridge.messages import OutboundMessage
+from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import MINT, TokenOperation
 from bridge.ports import APPLIED, REPLAYED, STATEMENT_ROAD, UnitOfWork
 from bridge.reconciliation import (MATCHED, MATCHED_WITH_DIFFERENCE, MINTED, MISSING_ON_LEDGER,
@@ -210,7 +209,7 @@ def reconcile_statement_message(message: StatementMessage, uow: UnitOfWork, *, a
     except StatementRefused as exc:
         return StatementOutcome(REFUSED, f"refused: {exc}")
     body = json.dumps(report_to_dict(report), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    reply = OutboundMessage(f"TB{uuid.uuid4().hex[:30]}", correlation_id or message.message_id,
+    reply = OutboundMessage(new_message_id(), correlation_id or message.message_id,
                             REPORT_MESSAGE_TYPE, body, content_type="application/json")
     counts: dict[str, int] = {}
     for b in report.breaks:

@@ -11,7 +11,6 @@ currency (and wallet) it wants, and the workers relay it with publisher confirms
 from __future__ import annotations
 
 import sys
-import uuid
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from bridge.accounts import OMNIBUS
 from bridge.iso.camt053_writer import DEFAULT_VERSION, statement_version, write_statement_message
 from bridge.iso.reader import MessageReader
 from bridge.ledger_statement import StatementSubject, account_id, journal_statement, supply_subject
-from bridge.messages import OutboundMessage
+from bridge.messages import OutboundMessage, new_message_id
 
 
 def _day(value: datetime) -> datetime:
@@ -83,7 +82,7 @@ def statement(account: str | None, currency: str | None, first_day: datetime, la
                                 for t in (start, end))
         message = journal_statement(
             subject, postings, opening=opening, closing=closing, start=start, end=end,
-            message_id=f"TB{uuid.uuid4().hex[:30]}", created_at=store.clock(),
+            message_id=new_message_id(), created_at=store.clock(),
             accounts_by_wallet={a.wallet: a for a in registry if a.wallet},
             servicer_bic=current.issuer_bic)
         body = write_statement_message(message, version)
