@@ -1,6 +1,7 @@
 """The message families the bridge acts on, each with its handler. Another family (pacs.004,
-camt.056, ...) is a handler module in the package of its use case and one line here; a family
-not listed is refused (its inbox record says why) and, where poison, dead-lettered."""
+camt.056, ...) is a handler module in the package of its use case and one line here (its reader
+into domain objects is registered in bridge.iso.reader); a family not listed is refused (its
+inbox record says why)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

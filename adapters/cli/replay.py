@@ -15,21 +15,21 @@ from adapters.bootstrap import build_bus
 from adapters.cli.common import files_or_usage_error, major, settings, store_or_exit
 from adapters.files import read_bounded
 from bridge.operations import BURN, MINT, TRANSFER
-from bridge.codes import Verdict
+from bridge.codes import Status, Verdict
 from bridge.outcomes import MessageOutcome
 
 PROGRESS_FROM = 20
 """Show a progress bar when replaying at least this many files."""
 
-_STYLE = {"accepted": "green", "partial": "yellow", "breaks": "yellow", "rejected": "red",
-          "refused": "red bold"}
+_STYLE = {Verdict.ACCEPTED: "green", Verdict.PARTIAL: "yellow", Verdict.BREAKS: "yellow",
+          Verdict.REJECTED: "red", Verdict.REFUSED: "red bold"}
 
 
 def _describe(outcome: MessageOutcome) -> str:
     parts = []
     for tx in outcome.transactions:
         op = tx.operation
-        if tx.status == "RJCT":
+        if tx.status == Status.REJECTED:
             parts.append(f"RJCT {tx.reason}: {tx.info}")
         elif op is not None:
             target = {MINT: f"-> {op.credit_wallet}", BURN: f"<- {op.debit_wallet}",
@@ -55,7 +55,7 @@ class Summary:
         self.seen_before += outcome.seen_before
         for tx in outcome.transactions:
             self.transactions += 1
-            if tx.status == "RJCT":
+            if tx.status == Status.REJECTED:
                 self.rejects[tx.reason or "?"] += 1
             elif tx.operation is not None and tx.result in ("applied", "planned"):
                 self.moved[(tx.operation.kind, tx.operation.currency)] += tx.operation.amount
