@@ -11,9 +11,11 @@ from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.reader import MessageReader
 from bridge.messages import OutboundMessage
-from bridge.pipeline import BridgeConfig, Pipeline
+from bridge.bus import MessageBus
+from bridge.config import BridgeConfig
 from bridge.ports import LedgerPlugin, SettlingLedger, StoreTransaction
-from bridge.settlement import SettlementChange
+from bridge.settlement.changes import SettlementChange
+from bridge.settlement.follow_ups import SettlementFollowUps
 
 LEDGER_GROUP = "tokenbridge.ledgers"
 
@@ -53,12 +55,12 @@ def bridge_config(settings: Settings) -> BridgeConfig:
     )
 
 
-def build_pipeline(settings: Settings, store: SqlStore) -> Pipeline:
-    return Pipeline(MessageReader(max_bytes=settings.max_message_bytes), store,
-                    bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
+def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
+    return MessageBus(MessageReader(max_bytes=settings.max_message_bytes), store,
+                      bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
 
 
-def settlement_round(store: SqlStore, pipeline: Pipeline) -> Callable[[], list[OutboundMessage]] | None:
+def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:
     """For a ledger that settles after the answer (a `SettlingLedger`, as the EVM ledger is):
     a function running one settlement round and returning the follow-up pacs.002s it
     committed to the outbox, for the worker to publish. None for a ledger whose answer is
@@ -66,11 +68,12 @@ def settlement_round(store: SqlStore, pipeline: Pipeline) -> Callable[[], list[O
     if not isinstance(store.ledger_plugin, SettlingLedger):
         return None
     settler = store.ledger_plugin.settler(store)
+    follow_ups = SettlementFollowUps(bus.reader, bus.config, bus.clock)
     committed: list[OutboundMessage] = []
 
     def report(transaction: StoreTransaction, changes: Sequence[SettlementChange]) -> None:
         connection = sql_connection(transaction)  # the settler's, in the store
-        committed.extend(pipeline.report_settlement(
+        committed.extend(follow_ups.report(
             list(changes), SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
 
     settler.on_changes = report

@@ -28,7 +28,7 @@ class Settings:
     database_url: str = "sqlite:///tokenbridge.db"
     issuer_bic: str | None = None
     allowed_senders: str | None = None  # comma-separated BICs; None = any
-    statement_senders: str | None = None  # comma-separated BICs; None = the issuer (bridge.authorisation)
+    statement_senders: str | None = None  # comma-separated BICs; None = the issuer (bridge.payments.authorisation)
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     ledger: str = "sql"
     evm_url: str | None = None

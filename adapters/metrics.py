@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from bridge.pipeline import MessageOutcome
+from bridge.outcomes import MessageOutcome
 
 
 class WorkerMetrics:

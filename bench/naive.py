@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 import xmlschema  # noqa: E402
 
-from adapters.bootstrap import build_pipeline, open_store  # noqa: E402
+from adapters.bootstrap import build_bus, open_store  # noqa: E402
 from adapters.config import load_settings  # noqa: E402
 from adapters.logs import configure_logging  # noqa: E402
 from adapters.rabbitmq.channel import confirmed_channel, connect, reply_properties  # noqa: E402
@@ -32,7 +32,7 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     store = open_store(settings)
-    pipeline = build_pipeline(settings, store)
+    pipeline = build_bus(settings, store)
     schema = xmlschema.XMLSchema(str(SchemaCatalogue().directory / "pacs.008.001.08.xsd"))
     names = Names(settings.amqp_prefix)
     connection = connect(settings.amqp_url)

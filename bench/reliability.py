@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from adapters.logs import configure_logging  # noqa: E402
 from bridge.delivery import dead_letter_reason  # noqa: E402
 from bridge.iso.reader import MessageReader  # noqa: E402
-from bridge.pipeline import Pipeline  # noqa: E402
+from bridge.bus import MessageBus  # noqa: E402
 from broker import delete_names, queue_depth  # noqa: E402
 from hostile_inputs import catalogue  # noqa: E402
 from replay import fresh_postgres, seeded_store  # noqa: E402
@@ -47,7 +47,7 @@ def row(what: str, tried: str, held: str) -> None:
 
 def hostile_phase(fuzz: int) -> None:
     store = seeded_store(f"sqlite:///{ROOT}/.reliability-{uuid.uuid4().hex[:6]}.db")
-    pipeline = Pipeline(MessageReader(), store)
+    pipeline = MessageBus(MessageReader(), store)
     worst_ms, verdicts = 0.0, {}
     for name, (data, _) in catalogue().items():
         start = time.process_time()

@@ -28,7 +28,8 @@ from adapters.sql.ledger import SqlLedgerPlugin  # noqa: E402
 from adapters.sql.store import SqlStore  # noqa: E402
 from bridge.accounts import parse_registry_rows  # noqa: E402
 from bridge.iso.reader import MessageReader  # noqa: E402
-from bridge.pipeline import BridgeConfig, Pipeline  # noqa: E402
+from bridge.bus import MessageBus  # noqa: E402
+from bridge.config import BridgeConfig  # noqa: E402
 from builders import Tx, pacs008  # noqa: E402
 
 ALICE, BRUNO, FATIMA = "DE82500199000417283905", "DE17500199000602517730", "FR7630004008280001058392658"
@@ -64,7 +65,7 @@ def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore 
     `per_commit` messages (`handle_batch`, as the worker does with a delivery batch)."""
     store = store or seeded_store(url)
     engine = store.engine
-    pipeline = Pipeline(MessageReader(max_bytes=64 << 20), store, BridgeConfig(),
+    pipeline = MessageBus(MessageReader(max_bytes=64 << 20), store, BridgeConfig(),
                         is_transient=store.is_transient)
     start = time.perf_counter()
     if per_commit == 1:

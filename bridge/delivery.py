@@ -1,4 +1,4 @@
-"""Delivery policy: what happens to an inbound message after the pipeline has run, whatever
+"""Delivery policy: what happens to an inbound message after the bus has handled it, whatever
 the transport. At-least-once in, exactly-once effects (the inbox), replies from the outbox.
 
 - answered and done: ack;
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.pipeline import REFUSED, MessageOutcome
+from bridge.codes import Verdict
+from bridge.outcomes import MessageOutcome
 
 _POISON_RULE_PREFIXES = ("xml.", "iso.", "xsd.", "header.")
 
@@ -21,7 +22,7 @@ def dead_letter_reason(outcome: MessageOutcome) -> str | None:
 
     Business rejects (AC03, AM04, ...) are answers, not poison: they are not dead-lettered.
     """
-    if outcome.verdict == REFUSED:
+    if outcome.verdict == Verdict.REFUSED:
         return outcome.summary or "refused"
     poison = [f for f in outcome.findings if f.rule.startswith(_POISON_RULE_PREFIXES)]
     if poison:

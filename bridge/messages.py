@@ -1,8 +1,17 @@
 """Messages the bridge records and sends: what came in (inbox) and what goes out (outbox)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+
+MESSAGE_ID_PREFIX = "TB"
+
+
+def new_message_id() -> str:
+    """A new, unique MsgId (and BizMsgIdr) for a message the bridge writes: `TB` and 30 hex
+    digits, 32 characters, within Max35Text."""
+    return f"{MESSAGE_ID_PREFIX}{uuid.uuid4().hex[:30]}"
 
 
 @dataclass(frozen=True, slots=True)

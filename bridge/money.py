@@ -16,12 +16,7 @@ minor units whatever the currency's decimals), so that any balance or supply can
 integer every store keeps exactly (PostgreSQL `bigint`; SQLite INTEGER, whose arithmetic turns
 to REAL past it), so that even the sum of two never leaves it. One XSD-valid amount always fits;
 sums of them need not, so the ledgers refuse an operation that would take the supply (and so
-any balance) beyond it."""
-
-NOT_ALLOWED_AMOUNT = "AM02"
-"""ISO NotAllowedAmount, "amount greater than the allowed maximum": the refusal of an amount,
-balance or supply beyond LEDGER_MAX_UNITS."""
-
+any balance) beyond it (AM02, `Reason.NOT_ALLOWED_AMOUNT`)."""
 
 class CurrencyError(ValueError):
     """An amount or currency that cannot be represented exactly."""

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 from bridge.accounts import RegisteredAccount
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
-from bridge.settlement import SettlementChange
+from bridge.settlement.changes import SettlementChange
 
 APPLIED = "applied"  # the operation took effect now
 REPLAYED = "replayed"  # the same key and content was applied before: no new effect

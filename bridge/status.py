@@ -4,17 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-ACCEPTED_SETTLEMENT_COMPLETED = "ACSC"
-ACCEPTED_SETTLEMENT_IN_PROCESS = "ACSP"  # on-chain transaction submitted, awaiting finality
-REJECTED = "RJCT"
-PARTIALLY_ACCEPTED = "PART"  # group status when some transactions settled and some were rejected
-
 
 @dataclass(frozen=True, slots=True)
 class TransactionStatus:
     """`TxInfAndSts`: the status of one original transaction, with the ISO reason when rejected."""
 
-    status: str  # ACSC, ACSP or RJCT
+    status: str  # a Status: ACSC, ACSP or RJCT
     original_end_to_end_id: str | None = None
     original_instruction_id: str | None = None
     original_transaction_id: str | None = None
@@ -31,7 +26,7 @@ class StatusReport:
     created_at: datetime
     original_message_id: str
     original_message_type: str  # "pacs.008.001.08"
-    group_status: str | None  # ACSC, ACSP, PART or RJCT; None: the report covers only some transactions
+    group_status: str | None  # a Status: ACSC, ACSP, PART or RJCT; None: the report covers only some transactions
     original_created_at: datetime | None = None
     original_created_at_text: str | None = None  # the original's CreDtTm as written, echoed when valid
     group_reason: str | None = None  # set when the whole message is rejected (e.g. FF01)

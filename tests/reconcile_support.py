@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import BridgeConfig, MessageOutcome, Pipeline
+from bridge.bus import MessageBus
+from bridge.config import BridgeConfig
+from bridge.outcomes import MessageOutcome
 
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
 ERIK = "DE28500199000385091644"
@@ -33,8 +35,8 @@ def clocked(store: SqlStore, clock: ManualClock) -> SqlStore:
     return SqlStore(store.engine, SqlLedgerPlugin(clock=clock), clock)
 
 
-def pipeline(store: SqlStore, clock: ManualClock, **config) -> Pipeline:
-    return Pipeline(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient,
+def pipeline(store: SqlStore, clock: ManualClock, **config) -> MessageBus:
+    return MessageBus(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient,
                     clock=clock)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from adapters.cli import cli
 from adapters.sql import audit
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
 from builders import Tx, pacs008
 
 ALICE, BRUNO, FATIMA = "DE82500199000417283905", "DE17500199000602517730", "FR7630004008280001058392658"
@@ -16,7 +16,7 @@ ALICE, BRUNO, FATIMA = "DE82500199000417283905", "DE17500199000602517730", "FR76
 
 @pytest.fixture()
 def busy(registry):
-    run = Pipeline(MessageReader(), registry, is_transient=registry.is_transient)
+    run = MessageBus(MessageReader(), registry, is_transient=registry.is_transient)
     for body in [pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)]),
                  pacs008([Tx(amount="2.00", debtor_iban=ALICE, creditor_iban=BRUNO)]),
                  pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban="GB52BARC20325373491826")]),

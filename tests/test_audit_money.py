@@ -19,7 +19,7 @@ from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
 from bridge.audit import OPERATION, POSTINGS
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
 from builders import Tx, pacs008
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -48,7 +48,7 @@ def books(store_url: str, cli_env):
     """A mint of 10.00 EUR to alice and a transfer of 2.00 EUR from alice to bruno."""
     engine = create_store_engine(store_url)
     store = SqlStore(engine, SqlLedgerPlugin())
-    run = Pipeline(MessageReader(), store, is_transient=store.is_transient)
+    run = MessageBus(MessageReader(), store, is_transient=store.is_transient)
     for body in (pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)]),
                  pacs008([Tx(amount="2.00", debtor_iban=ALICE, creditor_iban=BRUNO)])):
         assert run.handle(body.encode()).verdict == "accepted"
@@ -197,11 +197,11 @@ def test_cli_exits_1_with_one_line_per_finding_and_json(books, cli_env) -> None:
 
 
 def test_an_untouched_store_after_a_replay_of_the_samples_verifies(cli_env) -> None:
-    from adapters.bootstrap import build_pipeline
+    from adapters.bootstrap import build_bus
     from adapters.cli.common import settings, store_or_exit
     current = settings()
     with store_or_exit(current) as store:  # as `replay` does (in-process: its console cannot
-        pipeline = build_pipeline(current, store)  # print a camt.053's verdict `breaks` today)
+        pipeline = build_bus(current, store)  # print a camt.053's verdict `breaks` today)
         for folder in ("camt053", "pacs008", "invalid", "pacs008"):
             for path in sorted((SAMPLES / folder).iterdir()):
                 pipeline.handle(path.read_bytes())
@@ -220,7 +220,7 @@ def test_a_batch_in_one_unit_of_work_verifies_and_its_tampering_is_caught(store_
     so one append to the chain."""
     engine = create_store_engine(store_url)
     store = SqlStore(engine, SqlLedgerPlugin())
-    run = Pipeline(MessageReader(), store, is_transient=store.is_transient)
+    run = MessageBus(MessageReader(), store, is_transient=store.is_transient)
     bodies = []
     for i in range(99):
         tx = (Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE) if i % 3 else
@@ -260,7 +260,7 @@ def run_as_0007(store: SqlStore, monkeypatch, *bodies: str) -> None:
         audit.record(connection, OPERATION, row["key"], audit.certified(OPERATION, row))
     with monkeypatch.context() as patched:
         patched.setattr(audit, "record_operation", operation_row_only)
-        run = Pipeline(MessageReader(), store, is_transient=store.is_transient)
+        run = MessageBus(MessageReader(), store, is_transient=store.is_transient)
         for body in bodies:
             assert run.handle(body.encode()).verdict == "accepted"
 
@@ -275,7 +275,7 @@ def test_a_store_upgraded_from_0007_verifies_and_later_tampering_is_caught(store
     with store.engine.connect() as connection:
         length, found = audit.verify(connection)
     assert found == [] and length == 4 + 2  # the two operations' postings linked by 0008
-    run = Pipeline(MessageReader(), store, is_transient=store.is_transient)  # and it goes on
+    run = MessageBus(MessageReader(), store, is_transient=store.is_transient)  # and it goes on
     assert run.handle(pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=BRUNO)])
                       .encode()).verdict == "accepted"
     with store.engine.connect() as connection:

@@ -1,4 +1,4 @@
-"""Who may cause what (bridge.authorisation), as pure rules: no store, no XML."""
+"""Who may cause what (bridge.payments.authorisation), as pure rules: no store, no XML."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -6,13 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from bridge.authorisation import (NOT_AUTHORISED, Authority, authorise_instruction,
-                                  authorise_operation, authorise_statement)
+from bridge.codes import Reason
 from bridge.iso.header import BusinessHeader
 from bridge.money import Amount
 from bridge.operations import BURN, MINT, TRANSFER, TokenOperation
 from bridge.parties import AccountId, Agent, Party
-from bridge.payments import CreditTransfer, CreditTransferMessage, GroupHeader
+from bridge.payments.authorisation import (Authority, authorise_instruction, authorise_operation,
+                                           authorise_statement)
+from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage, GroupHeader
 from bridge.statements import Statement, StatementMessage
 
 ISSUER, BNP, BARCLAYS = "TOKNDEFFXXX", "BNPAFRPPXXX", "BARCGB22XXX"
@@ -66,14 +67,14 @@ def test_a_bic8_is_the_same_institution_as_its_bic11_xxx(listed, sender) -> None
 def test_a_listed_branch_covers_that_branch_only(listed, sender) -> None:
     authority = Authority(ISSUER, frozenset({listed}))
     refused = authorise_instruction(message(tx(), instructing=sender), None, authority)
-    assert refused.reason == NOT_AUTHORISED and "not allowed to instruct" in refused.info
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN and "not allowed to instruct" in refused.info
     assert authorise_instruction(message(tx(), instructing=listed), None, authority) is None
 
 
 def test_every_transaction_level_instructing_agent_must_be_allowed() -> None:
     refused = authorise_instruction(message(tx(0), tx(1, instructing="DEUTDEFFXXX"), instructing=BNP),
                                     None, BANK)
-    assert refused.reason == NOT_AUTHORISED
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN
     assert "DEUTDEFFXXX" in refused.info and "CdtTrfTxInf[2]/InstgAgt" in refused.info
 
 
@@ -82,14 +83,14 @@ def test_without_fr_nor_group_agent_the_transactions_agents_are_the_senders() ->
     assert authorise_instruction(message(tx(0, instructing=BNP), tx(1, instructing=ISSUER)),
                                  None, BANK) is None
     unknown = authorise_instruction(message(tx(0)), None, BANK)
-    assert unknown.reason == NOT_AUTHORISED and "sender unknown" in unknown.info
+    assert unknown.reason == Reason.TRANSACTION_FORBIDDEN and "sender unknown" in unknown.info
 
 
 def test_the_apphdr_sender_must_be_allowed_even_when_the_agents_are() -> None:
     refused = authorise_instruction(message(tx(), instructing=BNP), header("DEUTDEFFXXX"), BANK)
-    assert refused.reason == NOT_AUTHORISED and "DEUTDEFFXXX (AppHdr/Fr)" in refused.info
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN and "DEUTDEFFXXX (AppHdr/Fr)" in refused.info
     no_bic = authorise_instruction(message(tx(), instructing=BNP), header(None), BANK)
-    assert no_bic.reason == NOT_AUTHORISED and "AppHdr/Fr names no BIC" in no_bic.info
+    assert no_bic.reason == Reason.TRANSACTION_FORBIDDEN and "AppHdr/Fr names no BIC" in no_bic.info
 
 
 def test_the_issuers_own_channel_may_instruct_without_being_listed() -> None:
@@ -99,7 +100,7 @@ def test_the_issuers_own_channel_may_instruct_without_being_listed() -> None:
 def test_the_addressee_is_compared_as_an_institution() -> None:
     assert authorise_instruction(message(tx(), instructing=BNP), header(BNP, "TOKNDEFF"), BANK) is None
     refused = authorise_instruction(message(tx(), instructing=BNP), header(BNP, "DEUTDEFFXXX"), BANK)
-    assert refused.reason == NOT_AUTHORISED and "addressed to DEUTDEFFXXX" in refused.info
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN and "addressed to DEUTDEFFXXX" in refused.info
     assert authorise_instruction(message(tx(), instructing=BNP), header(BNP, "DEUTDEFFXXX"),
                                  Authority(None, ALLOWED)) is None  # no issuer: no addressee check
 
@@ -116,12 +117,12 @@ def test_a_foreign_bank_may_not_debit_our_customers(kind) -> None:
     spoofed = tx(debtor_agent=ISSUER)
     refused = authorise_operation(operation(kind), spoofed, message(spoofed, instructing=BARCLAYS),
                                   header(BARCLAYS), BANK)
-    assert refused.reason == NOT_AUTHORISED and BARCLAYS in refused.info and kind in refused.info
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN and BARCLAYS in refused.info and kind in refused.info
     # and one that names itself as the debtor's agent, even sent through our own channel
     theirs = tx(debtor_agent=BARCLAYS)
     refused = authorise_operation(operation(kind), theirs, message(theirs, instructing=ISSUER),
                                   header(ISSUER), BANK)
-    assert refused.reason == NOT_AUTHORISED and "debtor's agent is BARCGB22XXX" in refused.info
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN and "debtor's agent is BARCGB22XXX" in refused.info
 
 
 @pytest.mark.parametrize("kind", [TRANSFER, BURN])
@@ -137,12 +138,12 @@ def test_a_debit_needs_every_instructing_party_to_be_the_issuer() -> None:
     relayed = tx(debtor_agent=ISSUER, instructing=BNP)  # our Fr, but BNP instructed the transaction
     refused = authorise_operation(operation(TRANSFER), relayed, message(relayed, instructing=ISSUER),
                                   header(ISSUER), BANK)
-    assert refused.reason == NOT_AUTHORISED and "CdtTrfTxInf[1]/InstgAgt" in refused.info
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN and "CdtTrfTxInf[1]/InstgAgt" in refused.info
     anonymous = tx(debtor_agent=ISSUER)
     refused = authorise_operation(operation(BURN), anonymous, message(anonymous), None, BANK)
-    assert refused.reason == NOT_AUTHORISED and "sender unknown" in refused.info
+    assert refused.reason == Reason.TRANSACTION_FORBIDDEN and "sender unknown" in refused.info
     no_agent = tx(debtor_agent=None, instructing=ISSUER)
-    assert authorise_operation(operation(BURN), no_agent, message(no_agent), None, BANK).reason == NOT_AUTHORISED
+    assert authorise_operation(operation(BURN), no_agent, message(no_agent), None, BANK).reason == Reason.TRANSACTION_FORBIDDEN
 
 
 def test_a_foreign_bank_may_credit_our_customers() -> None:

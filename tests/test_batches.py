@@ -1,4 +1,4 @@
-"""Several messages in one unit of work (`Pipeline.handle_batch`, as the worker runs a delivery
+"""Several messages in one unit of work (`MessageBus.handle_batch`, as the worker runs a delivery
 batch), the writes deferred to its commit, and the publisher that awaits a batch's confirms:
 the same outcomes as one message at a time, nothing lost when a batch fails."""
 from __future__ import annotations
@@ -11,14 +11,15 @@ from adapters.rabbitmq.publisher import ConfirmedPublisher, PublishFailed
 from adapters.rabbitmq.topology import Names, declare
 from adapters.sql import deferred
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
+from bridge.inbound import Inbound
 from broker import AMQP_URL, drain, queue_depth
 from builders import Tx, pacs008
 from test_pipeline import ALICE, BRUNO, FATIMA, reply_statuses, state
 
 
-def pipeline(store) -> Pipeline:
-    return Pipeline(MessageReader(), store, is_transient=store.is_transient)
+def pipeline(store) -> MessageBus:
+    return MessageBus(MessageReader(), store, is_transient=store.is_transient)
 
 
 def test_a_batch_ends_as_the_same_messages_one_at_a_time(registry, tmp_path) -> None:
@@ -49,11 +50,11 @@ def test_a_failing_batch_is_rolled_back_and_each_message_runs_alone(registry, mo
     original = runner._in_unit
     calls = {"n": 0}
 
-    def second_message_breaks(uow, raw, digest, read, *claimed):
+    def second_message_breaks(uow, message, *claimed):
         calls["n"] += 1
         if calls["n"] == 2:  # only inside the batch's unit of work
             raise RuntimeError("boom")
-        return original(uow, raw, digest, read, *claimed)
+        return original(uow, message, *claimed)
     monkeypatch.setattr(runner, "_in_unit", second_message_breaks)
     results = runner.handle_batch(bodies)
     assert [r.verdict for r in results] == ["accepted"] * 3
@@ -66,10 +67,10 @@ def test_one_message_that_always_fails_is_handed_back_and_the_others_commit(regi
     runner = pipeline(registry)
     original = runner._in_unit
 
-    def poison(uow, raw, digest, read, *claimed):
-        if raw == bodies[1]:
+    def poison(uow, message, *claimed):
+        if message.raw == bodies[1]:
             raise ValueError("cannot be processed")
-        return original(uow, raw, digest, read, *claimed)
+        return original(uow, message, *claimed)
     monkeypatch.setattr(runner, "_in_unit", poison)
     results = runner.handle_batch(bodies)
     assert isinstance(results[1], ValueError)
@@ -81,7 +82,7 @@ def test_deferred_writes_are_read_back_within_the_unit_and_dropped_on_rollback(r
     body = pacs008([Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
     runner = pipeline(registry)
     with registry() as uow:
-        outcome = runner._in_unit(uow, body, "d" * 64, runner.reader.read(body))
+        outcome = runner._in_unit(uow, Inbound(body, "d" * 64, runner.reader.read(body)))
         assert uow.connection.info.get("tokenbridge.deferred")  # queued, not yet sent
         assert uow.inbox.find("d" * 64).verdict == "accepted"  # a read flushes first
         assert uow.outbox.get(outcome.reply.message_id) is not None
@@ -90,7 +91,7 @@ def test_deferred_writes_are_read_back_within_the_unit_and_dropped_on_rollback(r
     with registry() as uow:
         assert uow.inbox.find("d" * 64) is None and uow.ledger.supply() == {}
         body2 = pacs008([Tx(amount="6.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
-        runner._in_unit(uow, body2, "e" * 64, runner.reader.read(body2))
+        runner._in_unit(uow, Inbound(body2, "e" * 64, runner.reader.read(body2)))
     # Left without commit: nothing queued survives into the connection's next use.
     with registry() as uow:
         assert "tokenbridge.deferred" not in uow.connection.info

@@ -23,7 +23,7 @@ from pathlib import Path
 from builders import Tx, pacs008
 from sqlalchemy import func, select
 
-from adapters.bootstrap import build_pipeline, open_store
+from adapters.bootstrap import build_bus, open_store
 from adapters.config import Settings
 from adapters.sql import audit
 from adapters.sql.engine import create_store_engine, migrate
@@ -38,12 +38,12 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 WORKER = r"""
 import json, sys, time
 from pathlib import Path
-from adapters.bootstrap import build_pipeline, open_store
+from adapters.bootstrap import build_bus, open_store
 from adapters.config import Settings
 
 url, ready, go, out, *files = sys.argv[1:]
 settings = Settings(database_url=url)
-pipeline = build_pipeline(settings, open_store(settings))
+pipeline = build_bus(settings, open_store(settings))
 raws = [Path(f).read_bytes() for f in files]
 pipeline.reader.read(raws[0])  # warm the schema cache before the start signal
 Path(ready).touch()
@@ -139,7 +139,7 @@ def import_registry(url: str) -> None:
 def serial_run(url: str, files: list[Path]) -> list:
     settings = Settings(database_url=url)
     store = open_store(settings)
-    pipeline = build_pipeline(settings, store)
+    pipeline = build_bus(settings, store)
     outcomes = [pipeline.handle(path.read_bytes()) for path in files]
     store.engine.dispose()
     return outcomes

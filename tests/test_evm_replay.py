@@ -23,7 +23,7 @@ from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from ledger_contract import ManualClock
 
-from adapters.bootstrap import build_pipeline, ledger_plugin, open_store
+from adapters.bootstrap import build_bus, ledger_plugin, open_store
 from adapters.cli import cli
 from adapters.config import Settings, load_settings
 from adapters.evm.devchain import AnvilNode, TesterChain
@@ -77,7 +77,7 @@ def sql_replay(tmp_path: Path):
     migrate(engine)
     store = SqlStore(engine, SqlLedgerPlugin())
     import_registry(store, SAMPLES / "accounts.csv")
-    pipeline = build_pipeline(Settings(), store)
+    pipeline = build_bus(Settings(), store)
     summaries = [outcome_summary(pipeline.handle(path.read_bytes())) for path in MESSAGES]
     with store() as uow:
         balances = {(b.wallet, b.currency): b.balance for b in uow.ledger.balances() if b.balance}
@@ -114,7 +114,7 @@ def test_the_samples_end_equal_on_the_sql_and_the_evm_ledger(devchain, tmp_path)
     contracts = plugin.initialise(store)["contracts"]
     csv_path, names = evm_accounts_csv(tmp_path / "accounts-evm.csv")
     import_registry(store, csv_path)
-    pipeline = build_pipeline(settings, store)
+    pipeline = build_bus(settings, store)
     settler = plugin.settler(store)
 
     summaries, final = [], {}
@@ -210,12 +210,12 @@ def test_balances_command_reads_the_chain(anvil, tmp_path) -> None:
 WORKER = """
 import sys, time
 from pathlib import Path
-from adapters.bootstrap import build_pipeline, ledger_plugin, open_store
+from adapters.bootstrap import build_bus, ledger_plugin, open_store
 from adapters.config import load_settings
 
 settings = load_settings()
 store = open_store(settings)
-pipeline = build_pipeline(settings, store)
+pipeline = build_bus(settings, store)
 for path in sys.argv[2:]:
     pipeline.handle(Path(path).read_bytes())
 plugin = store.ledger_plugin
@@ -299,7 +299,7 @@ def test_a_worker_killed_between_submit_and_confirm_mints_nothing_twice(anvil, t
         assert {(w, c): chain.token_call(contracts[c], "balanceOf", address_of(w))
                 for (w, c) in expected_balances} == expected_balances
         # The restarted worker gets the same messages again (redelivery): nothing new happens.
-        pipeline = build_pipeline(settings, store)
+        pipeline = build_bus(settings, store)
         assert all(pipeline.handle(p.read_bytes()).seen_before for p in MESSAGES)
         assert settler.settle() == []
         store.engine.dispose()

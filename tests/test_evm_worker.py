@@ -20,7 +20,7 @@ from lxml import etree
 from sqlalchemy import update
 from web3 import Web3
 
-from adapters.bootstrap import build_pipeline, settlement_round
+from adapters.bootstrap import build_bus, settlement_round
 from adapters.cli import cli
 from adapters.config import Settings
 from adapters.evm.artifact import deposit_token
@@ -32,7 +32,8 @@ from adapters.sql.store import SqlStore
 from bridge.accounts import RegisteredAccount
 from bridge.iso.catalogue import SchemaCatalogue
 from bridge.operations import PaymentRefs, TokenOperation
-from bridge.settlement import SettlementChange
+from bridge.settlement.changes import SettlementChange
+from bridge.settlement.follow_ups import SettlementFollowUps
 from broker import drain, wait_consuming
 from builders import Tx, app_header, pacs008, swift_envelope
 from test_worker import RunningWorker, publish
@@ -67,7 +68,7 @@ class EvmBridge:
                 RegisteredAccount(ALICE, "EUR", address_of("alice"), "active", "wallet"),
                 RegisteredAccount(BRUNO, "EUR", address_of("bruno"), "active", "wallet")])
             uow.commit()
-        self.pipeline = build_pipeline(self.settings, self.store)
+        self.pipeline = build_bus(self.settings, self.store)
         self.settle = settlement_round(self.store, self.pipeline)
 
     def on_chain(self, function: str, *args) -> int:
@@ -164,13 +165,14 @@ def test_a_follow_up_speaks_for_the_group_only_when_it_covers_every_transaction(
     outcome = bridge.pipeline.handle(pacs008(txs, msg_id="MSG-GROUP").encode())
     assert outcome.reply is not None and b"ACSP" in outcome.reply.body
     ops = [t.operation for t in outcome.transactions]
+    follow_ups = SettlementFollowUps(bridge.pipeline.reader, bridge.pipeline.config, bridge.pipeline.clock)
     with bridge.store() as uow:
-        some = bridge.pipeline.report_settlement([change(ops[0], "ACSC")], uow.inbox, uow.outbox)
-        every = bridge.pipeline.report_settlement(
+        some = follow_ups.report([change(ops[0], "ACSC")], uow.inbox, uow.outbox)
+        every = follow_ups.report(
             [change(ops[1], "ACSC"), change(ops[2], "RJCT", "AM04"), change(ops[0], "ACSC")],
             uow.inbox, uow.outbox)
         # A statement-minted payment, or a transaction the message never carried: no answer.
-        none = bridge.pipeline.report_settlement(
+        none = follow_ups.report(
             [change(stranger("CAMT-STMT-1", "E2E-X"), "ACSC"),
              change(stranger("MSG-GROUP", "E2E-NOT-THERE"), "ACSC")], uow.inbox, uow.outbox)
         uow.commit()

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
 from builders import Tx, app_header, pacs008, swift_envelope
 
 ALICE, FATIMA = "DE82500199000417283905", "FR7630004008280001058392658"
@@ -55,7 +55,7 @@ def test_reader_never_raises_and_always_explains(data: bytes) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(mutated(), min_size=1, max_size=5))
 def test_pipeline_answers_mutants_and_keeps_the_ledger_consistent(sqlite_registry_module, batch) -> None:
-    pipeline = Pipeline(READER, sqlite_registry_module, is_transient=sqlite_registry_module.is_transient)
+    pipeline = MessageBus(READER, sqlite_registry_module, is_transient=sqlite_registry_module.is_transient)
     for data in batch:
         outcome = pipeline.handle(data)
         assert outcome.verdict in ("accepted", "partial", "rejected", "refused")

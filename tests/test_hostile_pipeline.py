@@ -6,7 +6,7 @@ import pytest
 
 from bridge.delivery import dead_letter_reason
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
 from hostile_inputs import catalogue
 
 CASES = catalogue()
@@ -17,7 +17,7 @@ VERDICT = {"refused": "refused", "rjct-poison": "rejected", "rjct": "rejected",
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_replay_answers_or_refuses_each_hostile_input(sqlite_registry_module, name: str) -> None:
     data, expected = CASES[name]
-    pipeline = Pipeline(MessageReader(), sqlite_registry_module)
+    pipeline = MessageBus(MessageReader(), sqlite_registry_module)
     outcome = pipeline.handle(data)
     assert outcome.verdict == VERDICT[expected], outcome.summary
     assert outcome.summary
@@ -47,7 +47,7 @@ def test_worker_dead_letters_poison_and_answers_the_rest(registry, amqp_prefix) 
 def test_oversized_input_cannot_fill_the_store(sqlite_registry_module) -> None:
     import hashlib
     data = CASES["oversized 11 MiB"][0]
-    Pipeline(MessageReader(), sqlite_registry_module).handle(data)
+    MessageBus(MessageReader(), sqlite_registry_module).handle(data)
     with sqlite_registry_module() as uow:
         record = uow.inbox.find(hashlib.sha256(data).hexdigest())
     assert record.verdict == "refused" and len(record.raw) == 64 * 1024

@@ -7,7 +7,8 @@ import pytest
 
 from bridge.accounts import RegisteredAccount
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import BridgeConfig, Pipeline
+from bridge.bus import MessageBus
+from bridge.config import BridgeConfig
 from builders import Tx, pacs008
 
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
@@ -24,7 +25,7 @@ def bank(registry):
     with registry() as uow:
         uow.accounts.upsert([RegisteredAccount(GINA, "EUR", "w-gina")])
         uow.commit()
-    return registry, Pipeline(MessageReader(), registry, BridgeConfig(issuer_bic=ISSUER),
+    return registry, MessageBus(MessageReader(), registry, BridgeConfig(issuer_bic=ISSUER),
                               is_transient=registry.is_transient)
 
 

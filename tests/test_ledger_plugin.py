@@ -32,7 +32,7 @@ from bridge.ports import (
     StoreTransaction,
     TransactionalStore,
 )
-from bridge.settlement import SettlementChange
+from bridge.settlement.changes import SettlementChange
 
 
 class BookedElsewhere(Ledger):
@@ -152,7 +152,7 @@ def test_a_ledger_in_the_sql_store_needs_the_sql_stores_transaction() -> None:
 def test_the_worker_settles_only_for_a_settling_ledger(engine) -> None:
     settings = Settings()
     sql = SqlStore(engine, SqlLedgerPlugin())
-    assert bootstrap.settlement_round(sql, bootstrap.build_pipeline(settings, sql)) is None
+    assert bootstrap.settlement_round(sql, bootstrap.build_bus(settings, sql)) is None
 
     class Settlement:
         on_changes = None
@@ -170,7 +170,7 @@ def test_the_worker_settles_only_for_a_settling_ledger(engine) -> None:
 
     plugin = SettlingElsewhere()
     store = SqlStore(engine, plugin)
-    settle = bootstrap.settlement_round(store, bootstrap.build_pipeline(settings, store))
+    settle = bootstrap.settlement_round(store, bootstrap.build_bus(settings, store))
     assert settle is not None and settle() == [] and plugin.settlement.on_changes is not None
 
 

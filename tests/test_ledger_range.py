@@ -99,7 +99,7 @@ def test_a_second_18_digit_jpy_mint_is_rjct_am02_and_changes_nothing(tokenbridge
 def test_an_amount_beyond_the_range_is_am02_in_translation() -> None:
     """An XSD-valid amount (18 digits) never passes the range; were one read beyond it all the
     same (a reader that allowed more digits), translation refuses it AM02 before the ledger."""
-    from bridge.translation import translate
+    from bridge.payments.translation import translate
     from bridge.iso.reader import MessageReader
     read = MessageReader().read(pacs008([jpy_mint()]).encode())
     tx, header = read.payload.transactions[0], read.payload.group_header

@@ -53,7 +53,9 @@ from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
 from bridge.iso.reader import MessageReader
 from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs
-from bridge.pipeline import BridgeConfig, MessageOutcome, Pipeline
+from bridge.bus import MessageBus
+from bridge.config import BridgeConfig
+from bridge.outcomes import MessageOutcome
 from campaign_messages import (ALLOWED_SENDERS, CUSTOMERS, EXPONENT, ISSUER, MAX_MINOR,
                                NOT_PROVIDED, OMNIBUS, Acct, Camt053, CreditTransfer, Customer,
                                Entry, Pacs008, Part, major, registry_row, render)
@@ -101,7 +103,7 @@ _copies = itertools.count()
 
 
 @contextmanager
-def bank(template: Path, forms: tuple[str, ...]) -> Iterator[tuple[SqlStore, Pipeline]]:
+def bank(template: Path, forms: tuple[str, ...]) -> Iterator[tuple[SqlStore, MessageBus]]:
     """A fresh store (a copy of the migrated template) with the registry imported as the
     bank's CSV would write it (CUSTOMERS in `forms`, and the omnibus accounts), and the
     pipeline `replay` builds on it, with a clock inside the statements' day."""
@@ -116,7 +118,7 @@ def bank(template: Path, forms: tuple[str, ...]) -> Iterator[tuple[SqlStore, Pip
         uow.accounts.upsert(parse_registry_rows(rows))
         uow.commit()
     try:
-        yield store, Pipeline(MessageReader(), store, bridge_config(), is_transient=store.is_transient,
+        yield store, MessageBus(MessageReader(), store, bridge_config(), is_transient=store.is_transient,
                               clock=clock)
     finally:
         engine.dispose()
@@ -413,7 +415,7 @@ def reply_statuses(outcome: MessageOutcome) -> list[tuple[str, str | None]]:
 
 
 class Run:
-    def __init__(self, store: SqlStore, pipeline: Pipeline, program: Program, figures: Figures) -> None:
+    def __init__(self, store: SqlStore, pipeline: MessageBus, program: Program, figures: Figures) -> None:
         self.store, self.pipeline, self.program, self.figures = store, pipeline, program, figures
         self.model = Model(program)
         self.sent: list[tuple[bytes, MessageOutcome]] = []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
 from bridge.reconciliation.statement_mints import ledger_reference
 from builders import Tx, pacs008
 from camt053_builders import Ntry, camt053
@@ -224,7 +224,7 @@ class CommitTogether:
 def test_two_workers_handling_both_roads_at_once_on_postgresql_mint_once(registry, case: str) -> None:
     clock = ManualClock()
     together = CommitTogether(clocked(registry, clock), 2)
-    run = Pipeline(MessageReader(), together, is_transient=registry.is_transient, clock=clock)
+    run = MessageBus(MessageReader(), together, is_transient=registry.is_transient, clock=clock)
     road = roads(case, "statement-first", SAME_DAY, None)
     results: dict[str, object] = {}
 

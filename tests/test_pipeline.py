@@ -4,7 +4,8 @@ from __future__ import annotations
 from lxml import etree
 
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import BridgeConfig, Pipeline
+from bridge.bus import MessageBus
+from bridge.config import BridgeConfig
 from builders import Tx, app_header, pacs008, swift_envelope
 
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
@@ -14,8 +15,8 @@ FATIMA, GEORGE = "FR7630004008280001058392658", "GB52BARC20325373491826"
 P2 = "{urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10}"
 
 
-def pipeline(store, **config) -> Pipeline:
-    return Pipeline(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient)
+def pipeline(store, **config) -> MessageBus:
+    return MessageBus(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient)
 
 
 def mint(amount="100.00", to=ALICE, **kw) -> Tx:

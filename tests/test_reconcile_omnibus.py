@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.reconciliation.statement_mints import reference_key, reversal_key, uetr_key
+from bridge.payments.keys import uetr_key
+from bridge.reconciliation.statement_mints import reference_key, reversal_key
 from builders import Tx, pacs008
 from camt053_builders import Ntry, camt053
 from reconcile_support import (ALICE, BRUNO, ERIK, FATIMA, GEORGE, ManualClock, balances,

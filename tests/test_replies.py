@@ -16,7 +16,8 @@ from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX, SchemaCatalogue
 from bridge.iso.header import read_business_header
 from bridge.iso.pacs002 import parse_reply_versions, reply_version, write_reply, write_status_report
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import BridgeConfig, Pipeline
+from bridge.bus import MessageBus
+from bridge.config import BridgeConfig
 from bridge.status import HeaderParty, ReplyHeader, StatusReport, TransactionStatus
 from builders import Tx, pacs008, swift_envelope
 
@@ -82,7 +83,7 @@ def store(tmp_path_factory):
 
 
 def run(store, data: str, **config):
-    return Pipeline(MessageReader(), store, BridgeConfig(**config)).handle(data.encode())
+    return MessageBus(MessageReader(), store, BridgeConfig(**config)).handle(data.encode())
 
 
 # --- AppHdr parties named by clearing-system member id (Fedwire ABA) ------------------------------

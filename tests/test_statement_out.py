@@ -30,7 +30,8 @@ from bridge.statements_out.journal import (
     journal_statement,
     supply_subject,
 )
-from bridge.reconciliation.statement_mints import ledger_reference, reversal_key, uetr_key
+from bridge.payments.keys import uetr_key
+from bridge.reconciliation.statement_mints import ledger_reference, reversal_key
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"

@@ -12,8 +12,8 @@ from bridge.accounts import RegisteredAccount
 from bridge.money import Amount
 from bridge.operations import BURN, MINT, TRANSFER, Rejection, TokenOperation
 from bridge.parties import AccountId, Agent, Party
-from bridge.payments import CreditTransfer, CreditTransferMessage, GroupHeader
-from bridge.translation import transaction_keys, translate_message
+from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage, GroupHeader
+from bridge.payments.translation import transaction_keys, translate_message
 
 REGISTRY = {a.account: a for a in [
     RegisteredAccount("ALICE", "EUR", "w-alice"),

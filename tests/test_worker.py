@@ -10,7 +10,7 @@ from adapters.rabbitmq.topology import Names, declare
 from adapters.rabbitmq.worker import REASON_HEADER, Worker, WorkerOptions, publish_files
 from bridge.delivery import RetryPolicy
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
 from broker import AMQP_URL, drain, queue_depth
 from builders import Tx, app_header, pacs008, swift_envelope
 
@@ -21,9 +21,9 @@ FATIMA = "FR7630004008280001058392658"
 class RunningWorker:
     """A worker on a thread, stopped (gracefully) by the context manager."""
 
-    def __init__(self, store, prefix: str, *, pipeline: Pipeline | None = None, settle=None,
+    def __init__(self, store, prefix: str, *, pipeline: MessageBus | None = None, settle=None,
                  **options) -> None:
-        pipeline = pipeline or Pipeline(MessageReader(), store, is_transient=store.is_transient)
+        pipeline = pipeline or MessageBus(MessageReader(), store, is_transient=store.is_transient)
         self.worker = Worker(pipeline, store, AMQP_URL, WorkerOptions(names=Names(prefix), **options),
                              settle=settle)
         self.stop = threading.Event()

@@ -21,7 +21,7 @@ from adapters.rabbitmq.topology import IN_ROUTING_KEY, MigrationPending, Names, 
 from adapters.rabbitmq.worker import ATTEMPTS_HEADER, REASON_HEADER
 from bridge.delivery import RetryPolicy, attempts_so_far
 from bridge.iso.reader import MessageReader
-from bridge.pipeline import Pipeline
+from bridge.bus import MessageBus
 from broker import AMQP_URL, channel, drain, queue_depth
 from builders import Tx, pacs008
 from test_worker import ALICE, FATIMA, RunningWorker, supply
@@ -75,7 +75,7 @@ def raw_headers(table: bytes, message_id: bytes = b"raw-1") -> bytes:
 FAR_FUTURE = b"\x06x-when" + b"T" + struct.pack(">Q", 2 ** 63)
 
 
-class FlakyPipeline(Pipeline):
+class FlakyBus(MessageBus):
     """The real pipeline, except that bodies starting FLAKY fail as if the store were away, and
     bodies starting ODD come back as something no worker expects."""
 
@@ -164,7 +164,7 @@ def test_malformed_attempt_counters_never_stop_a_worker_and_retries_come_back(br
     bad = ["abc", "1.5", -3, True, {"n": 1}, b"\xff\xfe"]
     flaky = [(f"FLAKY {i}".encode(), pika.BasicProperties(message_id=f"flaky-{i}", headers={ATTEMPTS_HEADER: v}))
              for i, v in enumerate(bad)]
-    pipeline = FlakyPipeline(MessageReader(), bridge_store, is_transient=lambda e: isinstance(e, ConnectionResetError))
+    pipeline = FlakyBus(MessageReader(), bridge_store, is_transient=lambda e: isinstance(e, ConnectionResetError))
     with RunningWorker(bridge_store, amqp_prefix, pipeline=pipeline, retry=RETRY) as running:
         send(amqp_prefix, flaky + [(mint("2.00"), pika.BasicProperties(message_id="valid"))])
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= len(bad))
@@ -178,7 +178,7 @@ def test_malformed_attempt_counters_never_stop_a_worker_and_retries_come_back(br
 
 
 def test_a_result_the_worker_cannot_sort_is_that_messages_dead_letter_only(bridge_store, amqp_prefix) -> None:
-    pipeline = FlakyPipeline(MessageReader(), bridge_store)
+    pipeline = FlakyBus(MessageReader(), bridge_store)
     with RunningWorker(bridge_store, amqp_prefix, pipeline=pipeline) as running:
         send(amqp_prefix, [(b"ODD 1", pika.BasicProperties(message_id="odd")),
                            (mint("2.50"), pika.BasicProperties(message_id="valid"))])

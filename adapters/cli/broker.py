@@ -54,8 +54,8 @@ def topology() -> None:
 
 
 def _run_worker(index: int, metrics_port: int) -> None:
-    """One worker process: its own store engine, pipeline and broker connection."""
-    from adapters.bootstrap import build_pipeline, settlement_round
+    """One worker process: its own store engine, message bus and broker connection."""
+    from adapters.bootstrap import build_bus, settlement_round
     from adapters.logs import configure_logging
     from adapters.metrics import WorkerMetrics
     configure_logging(None)
@@ -67,9 +67,9 @@ def _run_worker(index: int, metrics_port: int) -> None:
     if metrics_port:
         metrics.serve(metrics_port + index)
     with store_or_exit(current) as store:
-        pipeline = build_pipeline(current, store)
-        worker = Worker(pipeline, store, current.amqp_url, _options(current), metrics,
-                        settle=settlement_round(store, pipeline))
+        bus = build_bus(current, store)
+        worker = Worker(bus, store, current.amqp_url, _options(current), metrics,
+                        settle=settlement_round(store, bus))
         worker.run(stop)
 
 

@@ -1,5 +1,5 @@
 """`tokenbridge reconcile STATEMENT... [--json] [--html FILE] [--dry-run]`: camt.053 statements
-against the ledger, through the same pipeline as the worker.
+against the ledger, through the same message bus as the worker.
 
 Exit codes, for schedulers: 0 every statement clean, 1 any break (a statement that does not
 add up is a `statement_inconsistent` break), 2 bad input (no such file, not a valid camt.053,
@@ -20,13 +20,13 @@ from typing import Any
 import click
 from rich.console import Console
 
-from adapters.bootstrap import build_pipeline
+from adapters.bootstrap import build_bus
 from adapters.cli.common import settings, store_or_exit
 from adapters.files import UsageError, message_files, read_bounded
 from adapters.reports.html import render_html
 from adapters.reports.terminal import print_report
 from bridge.iso.reader import MessageReader
-from bridge.reconciliation.handler import StatementVerdict
+from bridge.codes import Verdict
 from bridge.reconciliation.report import merge_reports
 from bridge.reconciliation.service import StatementRefused, reconciled_account
 from bridge.statements import StatementMessage
@@ -79,14 +79,14 @@ def reconcile(as_json: bool, html_file: Path | None, dry_run: bool, paths: tuple
                         problems.append(f"{path}: {exc}")
         if problems:
             _bad_input(problems)
-        pipeline = build_pipeline(current, store)
+        bus = build_bus(current, store)
         reports: list[dict[str, Any]] = []
         for path, raw, _ in inputs:
-            outcome = pipeline.handle(raw, dry_run=dry_run)
+            outcome = bus.handle(raw, dry_run=dry_run)
             seen_before = outcome.seen_before
             if seen_before:  # applied once already: show it as the ledger stands now
-                outcome = pipeline.handle(raw, dry_run=True)
-            if outcome.verdict == StatementVerdict.REFUSED or outcome.reply is None:
+                outcome = bus.handle(raw, dry_run=True)
+            if outcome.verdict == Verdict.REFUSED or outcome.reply is None:
                 _bad_input([f"{path}: {outcome.summary}"])
             report = json.loads(outcome.reply.body)
             report["dry_run"] = dry_run

@@ -11,24 +11,25 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from adapters.bootstrap import build_pipeline
+from adapters.bootstrap import build_bus
 from adapters.cli.common import files_or_usage_error, major, settings, store_or_exit
 from adapters.files import read_bounded
 from bridge.operations import BURN, MINT, TRANSFER
-from bridge.pipeline import ACCEPTED, MessageOutcome
+from bridge.codes import Status, Verdict
+from bridge.outcomes import MessageOutcome
 
 PROGRESS_FROM = 20
 """Show a progress bar when replaying at least this many files."""
 
-_STYLE = {"accepted": "green", "partial": "yellow", "breaks": "yellow", "rejected": "red",
-          "refused": "red bold"}
+_STYLE = {Verdict.ACCEPTED: "green", Verdict.PARTIAL: "yellow", Verdict.BREAKS: "yellow",
+          Verdict.REJECTED: "red", Verdict.REFUSED: "red bold"}
 
 
 def _describe(outcome: MessageOutcome) -> str:
     parts = []
     for tx in outcome.transactions:
         op = tx.operation
-        if tx.status == "RJCT":
+        if tx.status == Status.REJECTED:
             parts.append(f"RJCT {tx.reason}: {tx.info}")
         elif op is not None:
             target = {MINT: f"-> {op.credit_wallet}", BURN: f"<- {op.debit_wallet}",
@@ -54,7 +55,7 @@ class Summary:
         self.seen_before += outcome.seen_before
         for tx in outcome.transactions:
             self.transactions += 1
-            if tx.status == "RJCT":
+            if tx.status == Status.REJECTED:
                 self.rejects[tx.reason or "?"] += 1
             elif tx.operation is not None and tx.result in ("applied", "planned"):
                 self.moved[(tx.operation.kind, tx.operation.currency)] += tx.operation.amount
@@ -91,18 +92,18 @@ def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     with store_or_exit(current) as store:
-        pipeline = build_pipeline(current, store)
+        bus = build_bus(current, store)
         with Progress(console=console, transient=True,
                       disable=len(files) < PROGRESS_FROM) as progress:
             task = progress.add_task("replaying", total=len(files))
             for path in files:
-                outcome = pipeline.handle(read_bounded(path, current.max_message_bytes),
+                outcome = bus.handle(read_bounded(path, current.max_message_bytes),
                                           dry_run=dry_run)
                 summary.add(outcome)
                 if outcome.reply is not None and out_dir is not None and not dry_run:
                     (out_dir / f"{path.stem}.{outcome.reply.message_type}.xml").write_bytes(
                         outcome.reply.body)
-                if len(files) < PROGRESS_FROM or outcome.verdict != ACCEPTED:
+                if len(files) < PROGRESS_FROM or outcome.verdict != Verdict.ACCEPTED:
                     # Any verdict gets a style (an empty one is not markup), and what the
                     # message says is text, never markup.
                     style = _STYLE.get(outcome.verdict, "bold")
@@ -110,5 +111,5 @@ def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
                                   f"{escape(f'{path.name}: {_describe(outcome)}')}")
                 progress.advance(task)
     console.print(summary.table(dry_run))
-    clean = set(summary.verdicts) == {ACCEPTED}
+    clean = set(summary.verdicts) == {Verdict.ACCEPTED}
     raise SystemExit(0 if clean else 1)

@@ -11,7 +11,6 @@ currency (and wallet) it wants, and the workers relay it with publisher confirms
 from __future__ import annotations
 
 import sys
-import uuid
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import click
 from adapters.cli.common import settings, store_or_exit
 from bridge.iso.camt053_writer import DEFAULT_VERSION, statement_version, write_statement_message
 from bridge.iso.reader import MessageReader
-from bridge.messages import OutboundMessage
+from bridge.messages import OutboundMessage, new_message_id
 from bridge.statements_out.service import UnknownAccount, ledger_statement, statement_subject
 
 
@@ -63,7 +62,7 @@ def statement(account: str | None, currency: str | None, first_day: datetime, la
         except UnknownAccount as exc:
             raise click.ClickException(str(exc)) from None
         message = ledger_statement(uow, subject, start=start, end=end,
-                                   message_id=f"TB{uuid.uuid4().hex[:30]}", created_at=store.clock(),
+                                   message_id=new_message_id(), created_at=store.clock(),
                                    servicer_bic=current.issuer_bic)
         body = write_statement_message(message, version)
         check = MessageReader(max_bytes=max(current.max_message_bytes, len(body) + 1)).read(body)

@@ -18,7 +18,7 @@ from adapters.sql.ledger import add_to_balance, as_utc, take_from_balance
 from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import BURN, PaymentRefs, TokenOperation
 from bridge.ports import issuance_holder
-from bridge.settlement import SettlementChange
+from bridge.settlement.changes import SettlementChange
 
 ACSP, ACSC, RJCT = "ACSP", "ACSC", "RJCT"
 

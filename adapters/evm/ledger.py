@@ -56,7 +56,8 @@ from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
 from adapters.sql.store import sql_store
 from adapters.sql.transaction import sql_connection
 from bridge.audit import EVM_OPERATION
-from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT, minor_units
+from bridge.codes import Reason
+from bridge.money import LEDGER_MAX_UNITS, minor_units
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (
     APPLIED,
@@ -119,7 +120,7 @@ class EvmLedger(Ledger):
             return LedgerOutcome.rejected(NO_TOKEN, f"no {operation.currency} deposit token is "
                                                     "deployed on this chain (tokenbridge ledger init)")
         if operation.amount > LEDGER_MAX_UNITS:  # refused before anything is claimed
-            return LedgerOutcome.rejected(NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
+            return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
                                                               f"ledger holds ({LEDGER_MAX_UNITS})")
         debit, credit = as_address(operation.debit_wallet), as_address(operation.credit_wallet)
         for given, address in ((operation.debit_wallet, debit), (operation.credit_wallet, credit)):
@@ -152,7 +153,7 @@ class EvmLedger(Ledger):
                                                         "less than the amount")
         if not debit and not take_supply_room(self.connection, operation.currency, operation.amount):
             self.connection.execute(evm_operations.delete().where(evm_operations.c.seq == claimed))
-            return LedgerOutcome.rejected(NOT_ALLOWED_AMOUNT, f"the {operation.currency} supply would "
+            return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, f"the {operation.currency} supply would "
                                                               f"pass the ledger's maximum ({LEDGER_MAX_UNITS})")
         if credit:
             credit_available(self.connection, credit, operation.currency, operation.amount)

@@ -1,12 +1,12 @@
-"""The worker: consume inbound messages, run the pipeline, publish replies from the outbox with
+"""The worker: consume inbound messages, run them through the bus, publish replies from the outbox with
 confirms, ack. At-least-once in, exactly-once effects.
 
 A batch is what has arrived when the worker is free: it goes as soon as no further delivery
 comes within `linger_s` (the buffer is drained), when it holds `batch_size`, or when its first
 delivery has waited `max_wait_s`. Under load, deliveries pile up while a batch runs, so batches
 grow by themselves; under light load a message does not wait for company. Per batch:
-1. the messages run through the pipeline in one unit of work: their effects, inbox records and
-   replies commit together, once (`Pipeline.handle_batch`; one at a time if that fails);
+1. the messages run through the message bus in one unit of work: their effects, inbox records and
+   replies commit together, once (`MessageBus.handle_batch`; one at a time if that fails);
 2. replies, dead letters and retries are all published, then their confirms awaited at once;
 3. the batch is acked with one `multiple` ack;
 4. the confirmed replies are marked published in the outbox, gathered over batches (one
@@ -45,7 +45,8 @@ from bridge.content_encoding import UndecodableBody, decode_content
 from bridge.delivery import RetryPolicy, attempts_so_far, dead_letter_reason
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 from bridge.messages import OutboundMessage
-from bridge.pipeline import MessageOutcome, Pipeline
+from bridge.bus import MessageBus
+from bridge.outcomes import MessageOutcome
 from bridge.ports import UnitOfWork
 
 log = structlog.get_logger("tokenbridge.worker")
@@ -83,10 +84,10 @@ class _Batch:
 
 
 class Worker:
-    def __init__(self, pipeline: Pipeline, unit_of_work: Callable[[], UnitOfWork], amqp_url: str,
+    def __init__(self, bus: MessageBus, unit_of_work: Callable[[], UnitOfWork], amqp_url: str,
                  options: WorkerOptions = WorkerOptions(), metrics: WorkerMetrics | None = None,
                  settle: Callable[[], list[OutboundMessage]] | None = None) -> None:
-        self.pipeline = pipeline
+        self.bus = bus
         self.settle = settle
         self.unit_of_work = unit_of_work
         self.amqp_url = amqp_url
@@ -178,7 +179,7 @@ class Worker:
         lap = self._laps(batch.deliveries[0][3])
         self.metrics.batch_size.observe(len(batch.deliveries))
         lap("collect")
-        # The pipeline reads the message inside the transport's encoding; what cannot be
+        # The bus reads the message inside the transport's encoding; what cannot be
         # decoded is dead-lettered with the reason, the rest of the batch goes on.
         readable, messages = [], []
         for _, properties, body, _ in batch.deliveries:
@@ -188,7 +189,7 @@ class Worker:
             else:
                 readable.append((body, properties))
                 messages.append(message)
-        results = self.pipeline.handle_batch(messages)
+        results = self.bus.handle_batch(messages)
         for (body, properties), result in zip(readable, results):
             try:
                 self._sort(body, properties, result, batch)
@@ -258,7 +259,7 @@ class Worker:
             attempts = attempts_so_far((properties.headers or {}).get(ATTEMPTS_HEADER)) + 1
             # Only a transient failure (store or ledger unreachable) can succeed later.
             delay = (self.options.retry.delay_after(attempts)
-                     if self.pipeline.is_transient(error) else None)
+                     if self.bus.is_transient(error) else None)
             reason = f"{type(error).__name__} after {attempts} attempt(s): {str(error).splitlines()[0][:200] if str(error) else ''}"
             log.warning("message failed", attempts=attempts, error=type(error).__name__,
                         retry_in_s=delay, message_id=properties.message_id)

@@ -28,7 +28,8 @@ from adapters.sql.claims import Claims
 from adapters.sql.statements import combined, exact_sum
 from adapters.sql.tables import balances, operations, postings, supply
 from adapters.sql.transaction import sql_connection
-from bridge.money import LEDGER_MAX_UNITS, NOT_ALLOWED_AMOUNT
+from bridge.codes import Reason
+from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, LedgerPlugin, MintClaim,
                           PaymentClaim, Posting, RecordedOperation, StoreTransaction, WalletBalance,
@@ -135,7 +136,7 @@ class SqlLedger(Ledger):
                                                             f"less than the amount")
             self._change[debited] = self._change.get(debited, 0) - amount
         elif not self._supply_has_room(currency, amount):
-            return LedgerOutcome.rejected(NOT_ALLOWED_AMOUNT, f"the {currency} supply would pass the "
+            return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, f"the {currency} supply would pass the "
                                                               f"ledger's maximum ({LEDGER_MAX_UNITS})")
         else:
             self._supply_change[currency] = self._supply_change.get(currency, 0) + amount

@@ -4,8 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA_INVALID = "FF01"
-"""ISO ExternalStatusReason1Code 'InvalidFileFormat': the reason for any XSD or XML failure."""
+from bridge.codes import Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +17,7 @@ class Finding:
 
     message: str
     rule: str
-    reason: str = SCHEMA_INVALID
+    reason: str = Reason.INVALID_FILE_FORMAT  # of any XSD or XML failure
     line: int | None = None
     column: int | None = None
     path: str | None = None

@@ -21,7 +21,6 @@ class BusinessHeader:
     message_definition_id: str | None  # recorded only: real headers often name another version
     business_service: str | None = None
     created_at: datetime | None = None
-    possible_duplicate: bool = False
     from_party: HeaderParty | None = None  # Fr whatever names it (BIC, ClrSysMmbId, LEI, ...)
     to_party: HeaderParty | None = None
     created_at_text: str | None = None  # CreDt as written, for a reply's Rltd to echo
@@ -67,7 +66,6 @@ def read_business_header(element: etree._Element) -> BusinessHeader:
         message_definition_id=node.text("MsgDefIdr"),
         business_service=node.text("BizSvc"),
         created_at=to_datetime(created),
-        possible_duplicate=(node.text("PssblDplct") or "").lower() == "true",
         from_party=sender,
         to_party=receiver,
         created_at_text=created,

@@ -15,7 +15,7 @@ from bridge.iso import components
 from bridge.iso.errors import MessageReadError
 from bridge.iso.xmlnav import Node, to_date, to_datetime, to_decimal
 from bridge.parties import Party
-from bridge.payments import CreditTransfer, CreditTransferMessage, GroupHeader
+from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage, GroupHeader
 
 MESSAGE_FAMILY = "pacs.008.001"
 #: Versions this reader maps; .01 has another root (`pacs.008.001.01`) and another shape: it is

@@ -13,14 +13,14 @@ from bridge.iso.camt053 import read_statement_message
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
 from bridge.iso.envelope import EnvelopeError, unwrap
 from bridge.iso.errors import UnsafeXmlError
-from bridge.iso.findings import SCHEMA_INVALID, Finding
+from bridge.iso.findings import Finding
 from bridge.iso.header import BusinessHeader, read_business_header
-from bridge.iso.pacs008 import read_credit_transfer_message
+from bridge.iso.pacs008 import group_header_text, read_credit_transfer_message
 from bridge.iso.rules import check_credit_transfers, check_statements
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES, parse_untrusted
 from bridge.iso.validation import validate_element
 from bridge.iso.xmlnav import Node
-from bridge.payments import CreditTransferMessage
+from bridge.payments.credit_transfer import CreditTransferMessage
 from bridge.statements import StatementMessage
 
 Payload = CreditTransferMessage | StatementMessage
@@ -55,9 +55,32 @@ class ReadMessage:
         return not self.findings and self.document_valid is True
 
     @property
-    def message_findings(self) -> list[Finding]:
-        """Findings that concern the whole message (as opposed to one transaction)."""
-        return [f for f in self.findings if f.transaction is None]
+    def message_id(self) -> str | None:
+        """GrpHdr/MsgId, what a reply answers to: the payload's; else, of schema-invalid input
+        and a pacs.008.001.01 (validated, not applied), as far as the Document shows it."""
+        if isinstance(self.payload, CreditTransferMessage):
+            return self.payload.group_header.message_id
+        if isinstance(self.payload, StatementMessage):
+            return self.payload.message_id
+        found = group_header_text(self.document, "MsgId")
+        return found[:35] if found else None
+
+    @property
+    def created_at_text(self) -> str | None:
+        """A pacs.008's GrpHdr/CreDtTm as written (a reply echoes it); of an unreadable message,
+        as far as the Document shows it."""
+        if isinstance(self.payload, CreditTransferMessage):
+            return self.payload.group_header.created_at_text
+        return group_header_text(self.document, "CreDtTm")
+
+    @property
+    def sender(self) -> str | None:
+        """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's instructing agent."""
+        if self.header is not None and self.header.from_bic:
+            return self.header.from_bic
+        if isinstance(self.payload, CreditTransferMessage) and self.payload.group_header.instructing_agent:
+            return self.payload.group_header.instructing_agent.bic
+        return None
 
 
 class MessageReader:
@@ -74,13 +97,12 @@ class MessageReader:
             root = parse_untrusted(data, max_bytes=self.max_bytes)
             envelope = unwrap(root)
         except UnsafeXmlError as exc:
-            result.findings.append(Finding(str(exc), exc.rule, SCHEMA_INVALID, exc.line,
-                                           exc.column, part="input"))
+            result.findings.append(Finding(str(exc), exc.rule, line=exc.line, column=exc.column,
+                                           part="input"))
             return result
         except EnvelopeError as exc:
             result.envelope = exc.envelope
-            result.findings.append(Finding(str(exc), exc.rule, SCHEMA_INVALID, exc.line,
-                                           part="input"))
+            result.findings.append(Finding(str(exc), exc.rule, line=exc.line, part="input"))
             return result
         result.envelope = envelope.description
         result.document = envelope.document

@@ -14,31 +14,39 @@ from functools import lru_cache
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
+from bridge.codes import Reason
 from bridge.iso.findings import Finding
 from bridge.money import Amount, decimals_of, is_active_currency, minor_units
 from bridge.parties import Agent, Party
-from bridge.payments import CreditTransfer, CreditTransferMessage
+from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.statements import StatementMessage
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
-    reason: str
+    reason: Reason
     summary: str
 
 
-NB_OF_TXS = Rule("grp.nb-of-txs", "AM18", "NbOfTxs equals the number of transactions")
-CTRL_SUM = Rule("grp.ctrl-sum", "AM10", "CtrlSum equals the sum of the transaction amounts")
-TOTAL_AMOUNT = Rule("grp.total-amount", "AM10", "TtlIntrBkSttlmAmt equals the sum of the amounts")
-CURRENCY = Rule("amount.currency", "AM11", "the currency is an active ISO 4217 code")
-PRECISION = Rule("amount.precision", "AM12", "no more decimals than the currency's minor units")
-ZERO = Rule("amount.zero", "AM01", "amounts are not zero")
-NEGATIVE = Rule("amount.negative", "AM12", "amounts are not negative")
-IBAN_CHECK = Rule("account.iban", "AC01", "an IBAN has valid structure and check digits")
-BIC_FORMAT = Rule("agent.bic", "RC01", "a BIC has the ISO 9362 format and a real country")
-UETR_V4 = Rule("tx.uetr", "FF01", "a UETR is a UUID version 4")
-UNIQUE_IDS = Rule("tx.unique-ids", "AM05", "transaction ids are unique within a message")
+NB_OF_TXS = Rule("grp.nb-of-txs", Reason.INVALID_NUMBER_OF_TRANSACTIONS,
+                 "NbOfTxs equals the number of transactions")
+CTRL_SUM = Rule("grp.ctrl-sum", Reason.INVALID_CONTROL_SUM,
+                "CtrlSum equals the sum of the transaction amounts")
+TOTAL_AMOUNT = Rule("grp.total-amount", Reason.INVALID_CONTROL_SUM,
+                    "TtlIntrBkSttlmAmt equals the sum of the amounts")
+CURRENCY = Rule("amount.currency", Reason.INVALID_TRANSACTION_CURRENCY,
+                "the currency is an active ISO 4217 code")
+PRECISION = Rule("amount.precision", Reason.INVALID_AMOUNT,
+                 "no more decimals than the currency's minor units")
+ZERO = Rule("amount.zero", Reason.ZERO_AMOUNT, "amounts are not zero")
+NEGATIVE = Rule("amount.negative", Reason.INVALID_AMOUNT, "amounts are not negative")
+IBAN_CHECK = Rule("account.iban", Reason.INCORRECT_ACCOUNT_NUMBER,
+                  "an IBAN has valid structure and check digits")
+BIC_FORMAT = Rule("agent.bic", Reason.BANK_IDENTIFIER_INCORRECT,
+                  "a BIC has the ISO 9362 format and a real country")
+UETR_V4 = Rule("tx.uetr", Reason.INVALID_FILE_FORMAT, "a UETR is a UUID version 4")
+UNIQUE_IDS = Rule("tx.unique-ids", Reason.DUPLICATION, "transaction ids are unique within a message")
 
 RULES: tuple[Rule, ...] = (NB_OF_TXS, CTRL_SUM, TOTAL_AMOUNT, CURRENCY, PRECISION, ZERO, NEGATIVE,
                            IBAN_CHECK, BIC_FORMAT, UETR_V4, UNIQUE_IDS)

@@ -5,7 +5,8 @@ import re
 
 from lxml import etree
 
-from bridge.iso.findings import SCHEMA_INVALID, Finding
+from bridge.codes import Reason
+from bridge.iso.findings import Finding
 
 _PREFIX = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:")
 _STEP = re.compile(r"^(?:[\w.-]+:)?([\w.*-]+)(?:\[(\d+)\])?$")
@@ -72,7 +73,7 @@ def validate_element(schema: etree.XMLSchema, element: etree._Element, part: str
         Finding(
             message=without_namespaces(entry.message, namespaces),
             rule="xsd." + entry.type_name.lower().removeprefix("schemav_") if entry.type_name else "xsd",
-            reason=SCHEMA_INVALID,
+            reason=Reason.INVALID_FILE_FORMAT,
             line=entry.line or None,
             column=entry.column,
             path=readable_path(element, entry.path),

@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 
 from bridge.operations import BURN, MINT, PaymentRefs, TokenOperation
+from bridge.payments.keys import uetr_key
 from bridge.ports import (PAYMENT_ROAD, REPLAYED, Ledger, LedgerOutcome, MintClaim,
                           RecordedOperation, claims_conflict)
 from bridge.reconciliation.entries import NOT_PROVIDED
@@ -61,11 +62,6 @@ size of `AcctSvcrRef` (Max35Text), and the prefix of the on-chain bytes32 paymen
 def ledger_reference(key: str) -> str:
     """The ledger's own reference of an operation, as statements out carry it in AcctSvcrRef."""
     return LEDGER_REFERENCE_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:33]
-
-
-def uetr_key(uetr: str) -> str:
-    """The key of a payment with a UETR: the same for a pacs.008 and a statement entry."""
-    return f"uetr:{uetr.lower()}"
 
 
 def reference_key(refs: PaymentRefs) -> str | None:

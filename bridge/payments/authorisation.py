@@ -16,15 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bridge.codes import Reason
 from bridge.iso.header import BusinessHeader
 from bridge.operations import Rejection, TokenOperation
 from bridge.parties import Agent, bic_listed, same_institution
-from bridge.payments import CreditTransfer, CreditTransferMessage, GroupHeader
+from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage, GroupHeader
 from bridge.statements import StatementMessage
-
-NOT_AUTHORISED = "AG01"
-"""TransactionForbidden: the sender may not cause this, or the message is not addressed to us."""
-
 
 @dataclass(frozen=True, slots=True)
 class Authority:
@@ -51,6 +48,11 @@ class Authority:
         if self.issuer_bic:
             return frozenset({self.issuer_bic})
         return self.allowed_senders
+
+
+def _forbidden(info: str) -> Rejection:
+    """AG01 TransactionForbidden: the sender may not cause this, or it is not addressed to us."""
+    return Rejection(Reason.TRANSACTION_FORBIDDEN, info)
 
 
 def _header_parties(header: BusinessHeader | None) -> Iterator[tuple[str, str | None]]:
@@ -81,19 +83,19 @@ def authorise_instruction(message: CreditTransferMessage, header: BusinessHeader
     if authority.allowed_senders is not None:
         parties = instructing_parties(message, header)
         if not parties:
-            return Rejection(NOT_AUTHORISED, "sender unknown: no AppHdr/Fr nor instructing agent")
+            return _forbidden("sender unknown: no AppHdr/Fr nor instructing agent")
         for where, bic in parties:
             if not bic:
-                return Rejection(NOT_AUTHORISED, f"sender unknown: {where} names no BIC")
+                return _forbidden(f"sender unknown: {where} names no BIC")
             if not authority.may_instruct(bic):
-                return Rejection(NOT_AUTHORISED, f"sender {bic} ({where}) is not allowed to instruct")
+                return _forbidden(f"sender {bic} ({where}) is not allowed to instruct")
     return _misaddressed(header, authority)
 
 
 def _misaddressed(header: BusinessHeader | None, authority: Authority) -> Rejection | None:
     issuer, addressee = authority.issuer_bic, header.to_bic if header else None
     if issuer and addressee and not same_institution(addressee, issuer):
-        return Rejection(NOT_AUTHORISED, f"addressed to {addressee}, not to {issuer}")
+        return _forbidden(f"addressed to {addressee}, not to {issuer}")
     return None
 
 
@@ -108,15 +110,15 @@ def authorise_operation(operation: TokenOperation, tx: CreditTransfer, message: 
     what = f"{operation.kind} from a tokenized wallet"
     debtor_agent = _bic_of(tx.debtor_agent)
     if not same_institution(debtor_agent, issuer):
-        return Rejection(NOT_AUTHORISED, f"{what}: the debtor's agent is {debtor_agent or 'not named by BIC'}, "
-                                         f"not {issuer}; only {issuer} may debit its customers")
+        return _forbidden(f"{what}: the debtor's agent is {debtor_agent or 'not named by BIC'}, "
+                          f"not {issuer}; only {issuer} may debit its customers")
     parties = instructing_parties(message, header, tx)
     if not parties:
-        return Rejection(NOT_AUTHORISED, f"{what}: sender unknown; a debit must come from {issuer}")
+        return _forbidden(f"{what}: sender unknown; a debit must come from {issuer}")
     for where, bic in parties:
         if not same_institution(bic, issuer):
-            return Rejection(NOT_AUTHORISED, f"{what} instructed by {bic or 'an agent without BIC'} "
-                                             f"({where}); a debit must come through {issuer}'s own channel")
+            return _forbidden(f"{what} instructed by {bic or 'an agent without BIC'} "
+                              f"({where}); a debit must come through {issuer}'s own channel")
     return None
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge.operations import TokenOperation
-from bridge.status import PARTIALLY_ACCEPTED, TransactionStatus
+from bridge.codes import Status
+from bridge.status import TransactionStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def follow_up_group_status(changes: Sequence[SettlementChange], transactions_in_
     if len(changes) != transactions_in_original:
         return None
     statuses = {c.new_status for c in changes}
-    return statuses.pop() if len(statuses) == 1 else PARTIALLY_ACCEPTED
+    return statuses.pop() if len(statuses) == 1 else Status.PARTIALLY_ACCEPTED
 
 
 def by_original_message(changes: Sequence[SettlementChange]) -> dict[str | None, list[SettlementChange]]:

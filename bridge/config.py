@@ -1,0 +1,21 @@
+"""What the core needs to know about the bank it runs for."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bridge.payments.authorisation import Authority
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    """The bank's BIC, whom it takes instructions and statements from, and its reply versions."""
+
+    issuer_bic: str | None = None
+    allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
+    reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
+    statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
+
+    @property
+    def authority(self) -> Authority:
+        return Authority(self.issuer_bic, self.allowed_senders, self.statement_senders)

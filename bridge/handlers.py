@@ -1,0 +1,20 @@
+"""The message families the bridge acts on, each with its handler. Another family (pacs.004,
+camt.056, ...) is a handler module in the package of its use case and one line here (its reader
+into domain objects is registered in bridge.iso.reader); a family not listed is refused (its
+inbox record says why)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bridge.config import BridgeConfig
+from bridge.inbound import Handler
+from bridge.payments.handler import CreditTransfers
+from bridge.reconciliation.handler import StatementReconciliation
+
+HANDLERS: Mapping[str, Callable[[BridgeConfig, Callable[[], datetime]], Handler]] = {
+    "pacs.008": CreditTransfers,  # a payment: authorise, translate, apply, answer with a pacs.002
+    "camt.053": StatementReconciliation,  # a statement: reconcile, answer with the report
+}
+"""Message family (the first 8 characters of the type) -> the handler's factory, given the
+bank's configuration and the clock."""

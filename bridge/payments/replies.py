@@ -1,0 +1,68 @@
+"""The pacs.002 status report that answers a pacs.008: its version, AppHdr and parties. The one
+place that writes them, for the answer (bridge.payments.handler) and for the follow-ups of a
+settlement that finished later (bridge.settlement.follow_ups)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from bridge.config import BridgeConfig
+from bridge.iso.apphdr import reply_header
+from bridge.iso.pacs002 import write_reply
+from bridge.iso.reader import ReadMessage
+from bridge.messages import OutboundMessage, new_message_id
+from bridge.operations import Rejection
+from bridge.outcomes import TransactionOutcome
+from bridge.payments.credit_transfer import CreditTransferMessage
+from bridge.status import StatusReport, TransactionStatus
+
+_STRICT_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")
+
+OLDEST_HEADER = "head.001.001.02"
+"""The AppHdr version of a reply to a message that came without one (a bare Document)."""
+
+
+def transaction_statuses(read: ReadMessage,
+                         transactions: Sequence[TransactionOutcome]) -> tuple[TransactionStatus, ...]:
+    """Each transaction's outcome as the pacs.002 reports it, with the original's references."""
+    payload: CreditTransferMessage | None = read.payload
+    by_index = {tx.index: tx for tx in payload.transactions} if payload else {}
+    return tuple(TransactionStatus(
+        status=t.status, original_end_to_end_id=t.end_to_end_id,
+        original_instruction_id=by_index[t.index].instruction_id if t.index in by_index else None,
+        original_transaction_id=by_index[t.index].transaction_id if t.index in by_index else None,
+        original_uetr=t.uetr, reason=t.reason, additional_info=t.info)
+        for t in transactions)
+
+
+def status_report(read: ReadMessage, message_id: str, version: str,
+                  statuses: tuple[TransactionStatus, ...], group: str | None,
+                  config: BridgeConfig, now: datetime,
+                  rejection: Rejection | None = None) -> OutboundMessage:
+    """A pacs.002 of `version` answering `read` (MsgId `message_id`) with `statuses`, and
+    `group` as its GrpSts (None: it reports on some transactions only)."""
+    payload: CreditTransferMessage | None = read.payload
+    report = StatusReport(
+        message_id=new_message_id(), created_at=now, original_message_id=message_id,
+        original_message_type=read.message_type, group_status=group,
+        original_created_at=payload.group_header.created_at if payload else None,
+        # The original's CreDtTm as written; of an unreadable message, as far as it can be found.
+        original_created_at_text=read.created_at_text,
+        group_reason=rejection.reason if rejection else None,
+        group_additional_info=rejection.info if rejection else None,
+        instructing_agent_bic=_reply_bic(config.issuer_bic),
+        instructed_agent_bic=_reply_bic(read.sender),
+        transactions=statuses)
+    header = (reply_header(read.header, config.issuer_bic, version, new_message_id(), now)
+              if read.header is not None else None)  # else a bare Document answers
+    body = write_reply(report, version, header, read.header.version if read.header else OLDEST_HEADER)
+    correlation = (read.header.business_message_id if read.header else None) or message_id
+    return OutboundMessage(report.message_id, correlation, version, body)
+
+
+def _reply_bic(bic: str | None) -> str | None:
+    """A BIC fit to copy into a reply: the strictest pattern of any pacs.002/head.001 version.
+    An input's BIC may be anything (it may be why the input is rejected); the reply must stay
+    schema-valid, so an unfit BIC is left out."""
+    return bic if bic and _STRICT_BIC.fullmatch(bic) else None

@@ -1,0 +1,75 @@
+"""Follow-up pacs.002s: a ledger that settles after the answer (a chain: ACSP when submitted)
+reports each operation that became final (ACSC or RJCT); the original pacs.008 is told, once,
+in the transaction that records the change."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import structlog
+
+from bridge.codes import Verdict
+from bridge.config import BridgeConfig
+from bridge.iso.pacs002 import reply_version
+from bridge.iso.reader import MessageReader, ReadMessage
+from bridge.messages import InboundRecord, OutboundMessage
+from bridge.payments.replies import status_report
+from bridge.ports import Inbox, Outbox
+from bridge.settlement.changes import (SettlementChange, by_original_message, follow_up_group_status,
+                                       transaction_status)
+
+log = structlog.get_logger("tokenbridge.settlement")
+
+
+class SettlementFollowUps:
+    """Answers settlement changes with follow-up pacs.002s; wired by adapters.bootstrap into
+    the settler of a ledger that settles after the answer."""
+
+    def __init__(self, reader: MessageReader, config: BridgeConfig,
+                 clock: Callable[[], datetime]) -> None:
+        self.reader = reader
+        self.config = config
+        self.clock = clock
+
+    def report(self, changes: Sequence[SettlementChange], inbox: Inbox,
+               outbox: Outbox) -> list[OutboundMessage]:
+        """Follow-up pacs.002s for operations that became final (ACSC or RJCT) after their
+        pacs.008 was answered ACSP: one per original message, added to `outbox` in the caller's
+        transaction (the one that records the changes). Changes with no pacs.008 to answer
+        (minted from a statement) are logged only."""
+        replies = []
+        for message_id, group in by_original_message(changes).items():
+            original = self._original(message_id, group, inbox)
+            if original is None:
+                log.info("settlement without a pacs.008 to answer", message_id=message_id,
+                         keys=[c.key for c in group][:5], status=group[0].new_status)
+                continue
+            read, record = original
+            reply = status_report(
+                read, record.message_id, reply_version(read.message_type, self.config.reply_versions),
+                tuple(transaction_status(c) for c in group),
+                follow_up_group_status(group, len(read.payload.transactions)), self.config, self.clock())
+            outbox.add(reply)
+            replies.append(reply)
+            log.info("settlement reported", message_id=message_id, reply_id=reply.message_id,
+                     statuses=sorted({c.new_status for c in group}), transactions=len(group))
+        return replies
+
+    def _original(self, message_id: str | None, changes: Sequence[SettlementChange],
+                  inbox: Inbox) -> tuple[ReadMessage, InboundRecord] | None:
+        """The accepted pacs.008 that carried every one of `changes` (a MsgId alone may be
+        reused by another sender), re-read from the inbox."""
+        if not message_id:
+            return None
+        for record in inbox.by_message_id(message_id):
+            if (not (record.message_type or "").startswith("pacs.008")
+                    or record.verdict not in (Verdict.ACCEPTED, Verdict.PARTIAL)):
+                continue
+            read = self.reader.read(record.raw)
+            if read.payload is None:
+                continue
+            carried = {(t.end_to_end_id, t.transaction_id, t.uetr) for t in read.payload.transactions}
+            if all((c.operation.refs.end_to_end_id, c.operation.refs.transaction_id,
+                    c.operation.refs.uetr) in carried for c in changes):
+                return read, record
+        return None
