@@ -34,6 +34,7 @@ class Reason(StrEnum):
     INVALID_NUMBER_OF_TRANSACTIONS = "AM18"
     INVALID_FILE_FORMAT = "FF01"  # any XML or XSD failure, and an unreadable message
     BANK_IDENTIFIER_INCORRECT = "RC01"
+    NOT_SPECIFIED_AGENT = "MS03"  # NotSpecifiedReasonAgentGenerated: a technical reject we cannot name
 
 
 class Status(StrEnum):

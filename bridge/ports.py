@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from bridge.accounts import RegisteredAccount
+from bridge.codes import Status
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
 from bridge.settlement.changes import SettlementChange
@@ -35,11 +36,11 @@ class LedgerOutcome:
 
     result: str  # applied, replayed or rejected
     rejection: Rejection | None = None
-    status: str = "ACSC"  # ISO status of an applied/replayed operation (ACSP while unfinal)
+    status: str = Status.ACCEPTED_SETTLEMENT_COMPLETED  # of an applied/replayed operation (ACSP while unfinal)
 
     @classmethod
     def rejected(cls, reason: str, info: str) -> "LedgerOutcome":
-        return cls("rejected", Rejection(reason, info), "RJCT")
+        return cls("rejected", Rejection(reason, info), Status.REJECTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class RecordedOperation:
     operation: TokenOperation
     sequence: int
     applied_at: datetime
-    status: str = "ACSC"
+    status: str = Status.ACCEPTED_SETTLEMENT_COMPLETED
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,14 @@ from sqlalchemy import Connection
 from adapters.evm.tables import CONFIRMED, FAILED, PLANNED, SUBMITTED, evm_available
 from adapters.sql import statements
 from adapters.sql.ledger import add_to_balance, as_utc, take_from_balance
+from bridge.codes import Status
 from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import BURN, PaymentRefs, TokenOperation
 from bridge.ports import issuance_holder
 from bridge.settlement.changes import SettlementChange
 
-ACSP, ACSC, RJCT = "ACSP", "ACSC", "RJCT"
+ACSP, ACSC, RJCT = (Status.ACCEPTED_SETTLEMENT_IN_PROCESS, Status.ACCEPTED_SETTLEMENT_COMPLETED,
+                    Status.REJECTED)
 
 ISO_STATUS = {PLANNED: ACSP, SUBMITTED: ACSP, CONFIRMED: ACSC, FAILED: RJCT}
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
+from bridge.codes import Reason
+
 # What to do with the operation or the signed transaction.
 REJECT = "reject"  # final: RJCT with `reason`
 DUPLICATE = "duplicate"  # the payment reference is already on chain: compare its content
@@ -25,11 +27,11 @@ KNOWN = "known"  # the node already has this very transaction: nothing to do
 REPRICE = "reprice"  # fees too low for the node: sign the same nonce again with fresh fees
 TRANSIENT = "transient"  # node down, rate-limited, issuer out of ether, ...: try again later
 
-INSUFFICIENT = "AM04"
-DUPLICATE_REASON = "AM05"
-ZERO_AMOUNT = "AM01"
-INVALID_WALLET = "AC01"
-UNSPECIFIED = "MS03"  # NotSpecifiedReasonAgentGenerated: a technical reject we cannot name
+INSUFFICIENT = Reason.INSUFFICIENT_FUNDS
+DUPLICATE_REASON = Reason.DUPLICATION
+ZERO_AMOUNT = Reason.ZERO_AMOUNT
+INVALID_WALLET = Reason.INCORRECT_ACCOUNT_NUMBER
+UNSPECIFIED = Reason.NOT_SPECIFIED_AGENT
 
 
 class NodeError(Exception):

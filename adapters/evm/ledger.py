@@ -80,8 +80,8 @@ from bridge.ports import (
 
 log = structlog.get_logger("tokenbridge.evm")
 
-DUPLICATE = "AM05"
-NO_TOKEN = "AM03"  # NotAllowedCurrency: no deposit token for this currency on the chain
+DUPLICATE = Reason.DUPLICATION
+NO_TOKEN = Reason.NOT_ALLOWED_CURRENCY  # NotAllowedCurrency: no deposit token for this currency on the chain
 
 SEQUENCE_PER_BLOCK = 1_000_000
 """Journal sequence = block * this + log index * 2 + leg: increasing in chain order."""

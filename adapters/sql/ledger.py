@@ -28,15 +28,15 @@ from adapters.sql.claims import Claims
 from adapters.sql.statements import combined, exact_sum
 from adapters.sql.tables import balances, operations, postings, supply
 from adapters.sql.transaction import sql_connection
-from bridge.codes import Reason
+from bridge.codes import Reason, Status
 from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, LedgerPlugin, MintClaim,
                           PaymentClaim, Posting, RecordedOperation, StoreTransaction, WalletBalance,
                           issuance_holder)
 
-DUPLICATE = "AM05"
-INSUFFICIENT = "AM04"
+DUPLICATE = Reason.DUPLICATION
+INSUFFICIENT = Reason.INSUFFICIENT_FUNDS
 
 
 def utc_naive(moment: datetime | None) -> datetime | None:
@@ -149,7 +149,7 @@ class SqlLedger(Ledger):
         row = dict(
             key=operation.key, kind=operation.kind, currency=currency, amount=amount,
             debit_wallet=operation.debit_wallet, credit_wallet=operation.credit_wallet,
-            fingerprint=operation.fingerprint, status="ACSC", message_id=refs.message_id,
+            fingerprint=operation.fingerprint, status=Status.ACCEPTED_SETTLEMENT_COMPLETED, message_id=refs.message_id,
             end_to_end_id=refs.end_to_end_id, transaction_id=refs.transaction_id, uetr=refs.uetr,
             instruction_id=refs.instruction_id, account_servicer_ref=refs.account_servicer_ref,
             applied_at=utc_naive(self.clock()))
@@ -184,7 +184,7 @@ class SqlLedger(Ledger):
     def _known(self, key: str) -> tuple[str, str] | None:
         """(fingerprint, status) of the operation under `key`, applied before or in this unit."""
         if key in self._pending:
-            return self._pending[key]["fingerprint"], "ACSC"
+            return self._pending[key]["fingerprint"], Status.ACCEPTED_SETTLEMENT_COMPLETED
         found = self._stored(key)
         return None if found is None else (found.operation.fingerprint, found.status)
 

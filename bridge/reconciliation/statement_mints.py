@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 
+from bridge.codes import Reason
 from bridge.operations import BURN, MINT, PaymentRefs, TokenOperation
 from bridge.payments.keys import uetr_key
 from bridge.ports import (PAYMENT_ROAD, REPLAYED, Ledger, LedgerOutcome, MintClaim,
@@ -50,7 +51,7 @@ from bridge.reconciliation.entries import NOT_PROVIDED
 UETR_REFERENCE, END_TO_END_REFERENCE, SERVICER_REFERENCE = "uetr:", "e2e:", "asr:"
 REFERENCE_KEY_PREFIX = "ref:"
 REVERSAL_KEY_PREFIX = "rvsl:"
-DUPLICATE_PAYMENT = "AM05"
+DUPLICATE_PAYMENT = Reason.DUPLICATION
 """The ISO reason (AM05, duplication) for a pacs.008 whose payment a statement entry minted
 with other content."""
 
