@@ -293,3 +293,66 @@ class InMemoryStore:
     @staticmethod
     def is_transient(error: BaseException) -> bool:
         return isinstance(error, ChangedMeanwhile)
+
+
+class FailingLedger(Ledger):
+    """A Ledger that raises `fails(operation)`'s error, when it gives one, instead of applying
+    the operation; else it is `ledger`. For tests of what a failure in the middle of a unit of
+    work leaves behind."""
+
+    def __init__(self, ledger: Ledger, fails: Callable[[TokenOperation], Exception | None]) -> None:
+        self.ledger = ledger
+        self.fails = fails
+        self.name = ledger.name
+
+    def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
+        error = self.fails(operation)
+        if error is not None:
+            raise error
+        return self.ledger.apply(operation, claim)
+
+    def prepare(self, planned: Sequence[TokenOperation], lookups: Iterable[str] = (),
+                references: Iterable[str] = ()) -> None:
+        self.ledger.prepare(planned, lookups, references)
+
+    def find(self, key: str) -> RecordedOperation | None:
+        return self.ledger.find(key)
+
+    def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
+        return self.ledger.find_claims(references)
+
+    def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:
+        return self.ledger.balances(as_of)
+
+    def supply(self, as_of: datetime | None = None) -> dict[str, int]:
+        return self.ledger.supply(as_of)
+
+    def journal(self, *, wallet: str | None = None, currency: str | None = None,
+                start: datetime | None = None, end: datetime | None = None) -> list[Posting]:
+        return self.ledger.journal(wallet=wallet, currency=currency, start=start, end=end)
+
+
+class StoreWithFailingLedger:
+    """Any store (SQL or in-memory) whose units of work apply through a FailingLedger."""
+
+    def __init__(self, store, fails: Callable[[TokenOperation], Exception | None]) -> None:
+        self.store = store
+        self.fails = fails
+        self.is_transient = store.is_transient
+
+    def __call__(self) -> "_UnitWithFailingLedger":
+        return _UnitWithFailingLedger(self.store(), self.fails)
+
+
+class _UnitWithFailingLedger:
+    def __init__(self, unit: UnitOfWork, fails: Callable[[TokenOperation], Exception | None]) -> None:
+        self.unit = unit
+        self.fails = fails
+
+    def __enter__(self) -> UnitOfWork:
+        entered = self.unit.__enter__()
+        entered.ledger = FailingLedger(entered.ledger, self.fails)
+        return entered
+
+    def __exit__(self, *exc_info) -> None:
+        self.unit.__exit__(*exc_info)
