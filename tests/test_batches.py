@@ -104,6 +104,7 @@ def operation(key: str, amount: int) -> TokenOperation:
     return TokenOperation(key, MINT, "EUR", amount, credit_wallet="w-alice", refs=PaymentRefs("MSG-1"))
 
 
+@pytest.mark.slow  # the real broker
 def test_the_publisher_confirms_a_batch_and_refuses_what_the_broker_does_not_take(amqp_prefix) -> None:
     names = Names(amqp_prefix)
     connection = connect(AMQP_URL, attempts=3)

@@ -19,6 +19,8 @@ from adapters.rabbitmq.worker import publish_files
 from broker import AMQP_URL, drain, queue_depth, wait_answering, wait_consuming
 from builders import Tx, pacs008
 
+pytestmark = pytest.mark.slow  # worker processes, fault injection, the real broker
+
 ALICE, FATIMA = "DE82500199000417283905", "FR7630004008280001058392658"
 WORKER = [sys.executable, "-c", "from adapters.cli import main; main()", "worker"]
 
