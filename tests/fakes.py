@@ -6,7 +6,7 @@ it, as against the SQL and EVM adapters): keys unique, a replay without effect, 
 under a used key AM05, no debit beyond the balance AM04, no supply beyond LEDGER_MAX_UNITS AM02,
 a payment's references claimed by its first mint, a conflicting road AM05.
 
-Each unit of work works on a copy of the committed books and commits by swapping it in. Units
+Each unit of work works on a copy of the committed books and commits by copying it back. Units
 commit one after the other, as a serializable database lets them: a unit that wrote anything
 fails on commit, transiently (`InMemoryStore.is_transient`), when another unit committed since
 it began; its retry starts from what is committed.
