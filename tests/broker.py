@@ -67,3 +67,16 @@ def wait_consuming(prefix: str, timeout_s: float = 30) -> None:
             time.sleep(0.1)
     finally:
         connection.close()
+
+
+def wait_answering(prefix: str, timeout_s: float = 30) -> None:
+    """Until the worker has answered at least one message (a reply waits in `<prefix>.out`):
+    it is then in the middle of a stream, whatever the machine's speed."""
+    connection, ch = channel()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while ch.queue_declare(f"{prefix}.out", passive=True).method.message_count < 1:
+            assert time.monotonic() < deadline, "the worker never answered"
+            time.sleep(0.02)
+    finally:
+        connection.close()

@@ -1,6 +1,7 @@
 """Shared fixtures: the public corpus (read in place, skipped when absent) and the reader."""
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from pathlib import Path
@@ -109,6 +110,21 @@ def registry(store):
         rows = parse_registry_rows(csv.DictReader(handle))
     with store() as uow:
         uow.accounts.upsert(rows)
+        uow.commit()
+    return store
+
+
+@pytest.fixture()
+def memory_registry():
+    """An in-memory store (tests/fakes.py, a fake of the ports) with the sample account
+    registry: the core's logic without a database. The ledger contract holds it to the same
+    rules as the SQL and EVM ledgers."""
+    from fakes import InMemoryStore
+
+    from bridge.accounts import parse_registry_rows
+    store = InMemoryStore()
+    with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
+        uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
         uow.commit()
     return store
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+from fakes import InMemoryStore
+
 from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from bridge.iso.reader import MessageReader
@@ -30,8 +32,10 @@ class ManualClock:
         return self.now
 
 
-def clocked(store: SqlStore, clock: ManualClock) -> SqlStore:
-    """The same database, with a ledger and store that read `clock`."""
+def clocked(store: SqlStore | InMemoryStore, clock: ManualClock) -> SqlStore | InMemoryStore:
+    """The same database (or in-memory books), with a ledger and store that read `clock`."""
+    if isinstance(store, InMemoryStore):
+        return store.with_clock(clock)
     return SqlStore(store.engine, SqlLedgerPlugin(clock=clock), clock)
 
 

@@ -1,4 +1,5 @@
-"""Who may cause what, end to end on a real store (SQLite and PostgreSQL): another bank that is
+"""Who may cause what, end to end on the in-memory fake of the ports (tests/fakes.py), the
+samples on a real store (SQLite and PostgreSQL): another bank that is
 an allowed sender may credit our customers, but its transfers, burns and omnibus statements
 change no balance and no supply, and are answered; the samples tell the same story."""
 from __future__ import annotations
@@ -38,9 +39,9 @@ def from_bank(bank: str, transactions: list[Tx]) -> bytes:
                           app_header(sender=bank, receiver=ISSUER)).encode()
 
 
-def test_a_foreign_bank_may_credit_but_not_debit_our_customers(registry) -> None:
+def test_a_foreign_bank_may_credit_but_not_debit_our_customers(memory_registry) -> None:
     clock = ManualClock()
-    store = clocked(registry, clock)
+    store = clocked(memory_registry, clock)
     run = pipeline(store, clock, issuer_bic=ISSUER, allowed_senders=frozenset({BNP, BARCLAYS}))
     credit = run.handle(from_bank(BARCLAYS, [Tx(amount="1000.00", debtor_iban=GEORGE, creditor_iban=ALICE,
                                                  debtor_bic=BARCLAYS)]))
@@ -108,8 +109,8 @@ def test_statement_senders_are_read_from_the_environment_and_wired() -> None:
     assert bridge_config(load_settings({"TOKENBRIDGE_ISSUER_BIC": ISSUER})).authority.statement_servicers == {ISSUER}
 
 
-def test_a_transaction_level_instructing_agent_is_read_and_must_be_allowed(registry) -> None:
-    run = pipeline(registry, ManualClock(), issuer_bic=ISSUER, allowed_senders=frozenset({BNP}))
+def test_a_transaction_level_instructing_agent_is_read_and_must_be_allowed(memory_registry) -> None:
+    run = pipeline(memory_registry, ManualClock(), issuer_bic=ISSUER, allowed_senders=frozenset({BNP}))
     credits = [Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE) for _ in range(2)]
     xml = pacs008(credits, instructing_bic=BNP)
     second = xml.rindex("<ChrgBr>SLEV</ChrgBr>") + len("<ChrgBr>SLEV</ChrgBr>")
@@ -118,4 +119,4 @@ def test_a_transaction_level_instructing_agent_is_read_and_must_be_allowed(regis
     assert outcome.verdict == "rejected" and not outcome.findings
     assert [(status, reason) for status, reason, _ in answered(outcome)] == [("RJCT", "AG01")] * 2
     assert "DEUTDEFFXXX (CdtTrfTxInf[2]/InstgAgt)" in answered(outcome)[0][2]
-    assert state(registry) == ({}, {})
+    assert state(memory_registry) == ({}, {})

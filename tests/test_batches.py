@@ -3,6 +3,8 @@ batch), the writes deferred to its commit, and the publisher that awaits a batch
 the same outcomes as one message at a time, nothing lost when a batch fails."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pika
 import pytest
 
@@ -12,9 +14,11 @@ from adapters.rabbitmq.topology import Names, declare
 from adapters.sql import deferred
 from bridge.iso.reader import MessageReader
 from bridge.bus import MessageBus
-from bridge.inbound import Inbound
+from bridge.messages import InboundRecord, OutboundMessage
+from bridge.operations import MINT, PaymentRefs, TokenOperation
 from broker import AMQP_URL, drain, queue_depth
 from builders import Tx, pacs008
+from fakes import StoreWithFailingLedger
 from test_pipeline import ALICE, BRUNO, FATIMA, reply_statuses, state
 
 
@@ -43,55 +47,52 @@ def test_a_batch_ends_as_the_same_messages_one_at_a_time(registry, tmp_path) -> 
         assert all(uow.inbox.find(o.digest) is not None for o in batched)
 
 
-def test_a_failing_batch_is_rolled_back_and_each_message_runs_alone(registry, monkeypatch) -> None:
+def test_a_failing_batch_is_rolled_back_and_each_message_runs_alone(registry) -> None:
     bodies = [pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
               for _ in range(3)]
-    runner = pipeline(registry)
-    original = runner._in_unit
     calls = {"n": 0}
 
-    def second_message_breaks(uow, message, *claimed):
+    def second_message_breaks(operation) -> Exception | None:
         calls["n"] += 1
-        if calls["n"] == 2:  # only inside the batch's unit of work
-            raise RuntimeError("boom")
-        return original(uow, message, *claimed)
-    monkeypatch.setattr(runner, "_in_unit", second_message_breaks)
-    results = runner.handle_batch(bodies)
+        return RuntimeError("boom") if calls["n"] == 2 else None  # only inside the batch's unit
+    results = pipeline(StoreWithFailingLedger(registry, second_message_breaks)).handle_batch(bodies)
     assert [r.verdict for r in results] == ["accepted"] * 3
+    assert calls["n"] == 2 + 3  # the batch broke at its second message; then each alone
     assert state(registry)[1] == {"EUR": 300}  # the rolled-back first attempt left nothing
 
 
-def test_one_message_that_always_fails_is_handed_back_and_the_others_commit(registry, monkeypatch) -> None:
+def test_one_message_that_always_fails_is_handed_back_and_the_others_commit(registry) -> None:
     bodies = [pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
               for _ in range(3)]
-    runner = pipeline(registry)
-    original = runner._in_unit
+    poisoned = MessageReader().read(bodies[1]).payload.group_header.message_id
 
-    def poison(uow, message, *claimed):
-        if message.raw == bodies[1]:
-            raise ValueError("cannot be processed")
-        return original(uow, message, *claimed)
-    monkeypatch.setattr(runner, "_in_unit", poison)
-    results = runner.handle_batch(bodies)
+    def poison(operation) -> Exception | None:
+        return ValueError("cannot be processed") if operation.refs.message_id == poisoned else None
+    results = pipeline(StoreWithFailingLedger(registry, poison)).handle_batch(bodies)
     assert isinstance(results[1], ValueError)
     assert [results[0].verdict, results[2].verdict] == ["accepted", "accepted"]
     assert state(registry)[1] == {"EUR": 200}
 
 
 def test_deferred_writes_are_read_back_within_the_unit_and_dropped_on_rollback(registry) -> None:
-    body = pacs008([Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
-    runner = pipeline(registry)
+    def received(digest: str) -> InboundRecord:
+        return InboundRecord(digest, datetime.now(timezone.utc), "pacs.008.001.08", "MSG-1", None, None,
+                             "accepted", "ACSC: 1 of 1 accepted", b"<Document/>", reply_id="TB-REPLY-1")
     with registry() as uow:
-        outcome = runner._in_unit(uow, Inbound(body, "d" * 64, runner.reader.read(body)))
+        assert uow.inbox.claim("d" * 64)
+        uow.ledger.apply(operation("k-5", 500))
+        uow.inbox.record(received("d" * 64))
+        uow.outbox.add(OutboundMessage("TB-REPLY-1", "MSG-1", "pacs.002.001.10", b"<Document/>"))
         assert uow.connection.info.get("tokenbridge.deferred")  # queued, not yet sent
         assert uow.inbox.find("d" * 64).verdict == "accepted"  # a read flushes first
-        assert uow.outbox.get(outcome.reply.message_id) is not None
+        assert uow.outbox.get("TB-REPLY-1") is not None
         assert uow.ledger.supply() == {"EUR": 500}
         uow.rollback()
     with registry() as uow:
         assert uow.inbox.find("d" * 64) is None and uow.ledger.supply() == {}
-        body2 = pacs008([Tx(amount="6.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
-        runner._in_unit(uow, Inbound(body2, "e" * 64, runner.reader.read(body2)))
+        assert uow.inbox.claim("e" * 64)
+        uow.ledger.apply(operation("k-6", 600))
+        uow.inbox.record(received("e" * 64))
     # Left without commit: nothing queued survives into the connection's next use.
     with registry() as uow:
         assert "tokenbridge.deferred" not in uow.connection.info
@@ -99,6 +100,11 @@ def test_deferred_writes_are_read_back_within_the_unit_and_dropped_on_rollback(r
         assert uow.ledger.supply() == {}
 
 
+def operation(key: str, amount: int) -> TokenOperation:
+    return TokenOperation(key, MINT, "EUR", amount, credit_wallet="w-alice", refs=PaymentRefs("MSG-1"))
+
+
+@pytest.mark.slow  # the real broker
 def test_the_publisher_confirms_a_batch_and_refuses_what_the_broker_does_not_take(amqp_prefix) -> None:
     names = Names(amqp_prefix)
     connection = connect(AMQP_URL, attempts=3)

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from builders import Tx, pacs008
 from sqlalchemy import func, select
 
@@ -29,6 +30,8 @@ from adapters.sql import audit
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.tables import inbox, operations, outbox, postings
 from bridge.accounts import parse_registry_rows
+
+pytestmark = pytest.mark.slow  # replay processes racing on one store
 
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
 FATIMA, GEORGE = "FR7630004008280001058392658", "GB52BARC20325373491826"

@@ -64,6 +64,7 @@ def test_the_limit_holds_for_the_decoded_size() -> None:
     assert isinstance(refused, UndecodableBody) and f"more than {len(MESSAGE) - 1} bytes" in refused.reason
 
 
+@pytest.mark.slow  # compresses 1 GiB to build the bomb
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_a_compression_bomb_is_refused_without_inflating_it(encoding) -> None:
     """1 GiB of zeros packs into about 1 MB: refused at the 10 MiB limit, the memory used stays

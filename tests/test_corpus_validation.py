@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.corpus
+pytestmark = [pytest.mark.corpus, pytest.mark.slow]  # corpus-wide
 
 
 def document_rows(corpus_root: Path) -> dict[str, dict[str, str]]:

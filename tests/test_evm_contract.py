@@ -20,6 +20,7 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.mark.slow  # solc from npm
 def test_the_committed_artifact_is_what_the_pinned_solc_compiles() -> None:
     """CI recompiles DepositToken.sol with the solc pinned in package-lock.json (offline, via
     node) and fails when the committed DepositToken.json differs."""

@@ -7,7 +7,6 @@ it on chain, as the worker does after each batch.
 """
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,7 +59,7 @@ def anvil():
     node.stop()
 
 
-@pytest.fixture(params=["eth-tester", "anvil"])
+@pytest.fixture(params=["eth-tester", pytest.param("anvil", marks=pytest.mark.slow)])
 def devchain(request):
     if request.param == "eth-tester":
         return TesterChain()
@@ -546,7 +545,7 @@ def test_the_key_is_never_logged_nor_shown(bridge, capsys, caplog) -> None:
     assert key[:-2] not in str(bad.value)
 
 
-@pytest.mark.skipif(os.environ.get("TOKENBRIDGE_SKIP_SLOW") == "1", reason="slow")
+@pytest.mark.slow
 def test_replays_while_submitted_never_mint_twice(bridge) -> None:
     op = evm_mint(250, ALICE_A)
     bridge.apply(op)

@@ -33,6 +33,8 @@ from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
 from bridge.accounts import parse_registry_rows
 
+pytestmark = pytest.mark.slow  # anvil and replay processes
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 MESSAGES = sorted((SAMPLES / "pacs008").glob("*.xml"))

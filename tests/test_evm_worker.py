@@ -38,6 +38,8 @@ from broker import drain, wait_consuming
 from builders import Tx, app_header, pacs008, swift_envelope
 from test_worker import RunningWorker, publish
 
+pytestmark = pytest.mark.slow  # anvil, worker processes, the real broker
+
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
 OMNIBUS, FATIMA = "DE56500199000990000018", "FR7630004008280001058392658"
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10"}

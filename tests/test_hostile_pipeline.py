@@ -29,6 +29,7 @@ def test_replay_answers_or_refuses_each_hostile_input(sqlite_registry_module, na
     assert (poison is not None) == (expected in ("refused", "rjct-poison")), poison
 
 
+@pytest.mark.slow  # the real broker
 def test_worker_dead_letters_poison_and_answers_the_rest(registry, amqp_prefix) -> None:
     from broker import drain, queue_depth
     from test_worker import RunningWorker, publish

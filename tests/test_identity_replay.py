@@ -1,6 +1,7 @@
-"""Keys, who an account is and who may never be a party, end to end through the pipeline and the
-SQL ledger (SQLite and PostgreSQL): the books stay right under real-world variants of valid
-messages (issue 13, classes 1, 2 and 6)."""
+"""Keys, who an account is and who may never be a party, end to end through the pipeline on the
+in-memory fake of the ports (tests/fakes.py), an account's spellings on the SQL store (SQLite
+and PostgreSQL) too: the books stay right under real-world variants of valid messages (issue 13,
+classes 1, 2 and 6)."""
 from __future__ import annotations
 
 import pytest
@@ -19,14 +20,24 @@ ISSUER, FOREIGN = "TOKNDEFFXXX", "BNPAFRPPXXX"
 TOKENBANK = "<SchmeNm><Prtry>TOKENBANK</Prtry></SchmeNm>"
 
 
-@pytest.fixture()
-def bank(registry):
+def bank_on(registry):
     """(store, pipeline) for the issuer TOKNDEFFXXX on the sample registry, plus Gina."""
     with registry() as uow:
         uow.accounts.upsert([RegisteredAccount(GINA, "EUR", "w-gina")])
         uow.commit()
     return registry, MessageBus(MessageReader(), registry, BridgeConfig(issuer_bic=ISSUER),
                               is_transient=registry.is_transient)
+
+
+@pytest.fixture()
+def bank(memory_registry):
+    return bank_on(memory_registry)
+
+
+@pytest.fixture()
+def real_bank(registry):
+    """On SQLite and PostgreSQL: the SQL registry finds an account however it is written."""
+    return bank_on(registry)
 
 
 def books(store) -> tuple[dict, dict]:
@@ -72,8 +83,8 @@ def test_two_notprovided_transactions_both_apply_and_a_resend_applies_nothing(ba
 
 # -- class 2: who an account is -----------------------------------------------------------------
 
-def test_a_registered_iban_written_in_lower_case_or_as_a_spaced_othr_id_is_a_transfer(bank) -> None:
-    store, run = bank
+def test_a_registered_iban_written_in_lower_case_or_as_a_spaced_othr_id_is_a_transfer(real_bank) -> None:
+    store, run = real_bank
     fund(run, GINA)
     fund(run, ALICE)
     before = books(store)[1]
@@ -134,10 +145,10 @@ def test_omnibus_as_a_party_and_a_self_transfer_are_refused_and_change_nothing(b
     ("<SchmeNm><Cd>BBAN</Cd></SchmeNm>", False),  # another scheme: not our customer
 ])
 def test_an_omnibus_statement_credit_mints_only_to_an_account_named_with_its_scheme(
-        registry, creditor_scheme, minted) -> None:
+        memory_registry, creditor_scheme, minted) -> None:
     from camt053_builders import Ntry, camt053
     from reconcile_support import ManualClock, categories, clocked, pipeline, report
-    store = clocked(registry, ManualClock())
+    store = clocked(memory_registry, ManualClock())
     entry = Ntry(amount="1000", currency="JPY", uetr="6f1d1c2e-8a4b-4c1d-9e2f-3a4b5c6d7e8f",
                  creditor_iban="PLACEHOLDER")
     statement = (camt053([entry], account="TOKN-OMNIBUS-JPY", currency="JPY")

@@ -62,6 +62,8 @@ from campaign_messages import (ALLOWED_SENDERS, CUSTOMERS, EXPONENT, ISSUER, MAX
 from campaign_programs import EndOfDay, Program, Step, programs
 from reconcile_support import ManualClock
 
+pytestmark = pytest.mark.slow  # the money campaign: hypothesis, thousands of messages
+
 SCALE = int(os.environ.get("TOKENBRIDGE_CAMPAIGN_SCALE", "1"))
 RANDOM = os.environ.get("TOKENBRIDGE_CAMPAIGN_RANDOM", "") == "1"
 

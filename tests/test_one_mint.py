@@ -1,4 +1,5 @@
-"""One payment, one mint (issue 13, class 3), through the pipeline on SQLite and PostgreSQL.
+"""One payment, one mint (issue 13, class 3), through the pipeline: its logic on the in-memory
+fake of the ports (tests/fakes.py), each road and the upgrade on SQLite and PostgreSQL too.
 
 A payment reaches the bridge by two roads, its pacs.008 and the omnibus statement's booked
 credit, in either order, apart or in one batch, and at the same moment in two workers: the
@@ -25,11 +26,21 @@ SAME_DAY = dict(start="2026-11-24T00:00:00Z", end="2026-11-24T23:59:59Z")
 LATE = dict(start="2026-12-02T00:00:00Z", end="2026-12-02T23:59:59Z")  # beyond the 7-day look-back
 
 
-@pytest.fixture()
-def bank(registry):
+def bank_on(registry):
     clock = ManualClock()
     store = clocked(registry, clock)
     return store, pipeline(store, clock)
+
+
+@pytest.fixture()
+def bank(memory_registry):
+    return bank_on(memory_registry)
+
+
+@pytest.fixture()
+def real_bank(registry):
+    """On SQLite and on PostgreSQL: the SQL ledger's claims, read one by one and per batch."""
+    return bank_on(registry)
 
 
 @dataclass
@@ -105,6 +116,15 @@ DAYS = {"same-day": SAME_DAY, "eight-days-later": LATE}
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("case", CASES)
 def test_two_roads_in_separate_units_mint_once(bank, case: str, order: str, day: str) -> None:
+    two_roads_in_separate_units_mint_once(bank, case, order, day)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_two_roads_in_separate_units_mint_once_on_the_real_stores(real_bank, case: str) -> None:
+    two_roads_in_separate_units_mint_once(real_bank, case, "payment-first", "eight-days-later")
+
+
+def two_roads_in_separate_units_mint_once(bank, case: str, order: str, day: str) -> None:
     store, run = bank
     road = roads(case, order, DAYS[day], key_of_payment(run))
     first = run.handle(road.first)
@@ -120,6 +140,15 @@ def test_two_roads_in_separate_units_mint_once(bank, case: str, order: str, day:
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("case", CASES)
 def test_two_roads_in_one_batch_mint_once(bank, case: str, order: str, day: str) -> None:
+    two_roads_in_one_batch_mint_once(bank, case, order, day)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_two_roads_in_one_batch_mint_once_on_the_real_stores(real_bank, case: str) -> None:
+    two_roads_in_one_batch_mint_once(real_bank, case, "statement-first", "eight-days-later")
+
+
+def two_roads_in_one_batch_mint_once(bank, case: str, order: str, day: str) -> None:
     store, run = bank
     road = roads(case, order, DAYS[day], key_of_payment(run))
     first, second = run.handle_batch([road.first, road.second])
@@ -250,11 +279,11 @@ def test_two_workers_handling_both_roads_at_once_on_postgresql_mint_once(registr
 
 # -- upgrade: mints stored before the references were claimed ------------------------------------
 
-def test_mints_stored_before_migration_0007_claim_their_references_on_upgrade(bank) -> None:
+def test_mints_stored_before_migration_0007_claim_their_references_on_upgrade(real_bank) -> None:
     from sqlalchemy import text
 
     from adapters.sql.engine import migrate
-    store, run = bank
+    store, run = real_bank
     booked_tx = Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE, uetr=None)
     paid_tx = Tx(amount="20.00", debtor_iban=FATIMA, creditor_iban=BRUNO, uetr=None)
     assert statuses(report(run.handle(statement([entry_for(booked_tx, "PAY-1", SAME_DAY, tx_id=None)],

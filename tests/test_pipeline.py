@@ -1,4 +1,6 @@
-"""The pipeline end to end on a real store (SQLite and PostgreSQL): effects, replies, replays."""
+"""The pipeline end to end: effects, replies, replays. Its logic runs on the in-memory fake of the
+ports (tests/fakes.py); what the store must keep (balances, inbox, outbox, a dry run's rollback)
+runs on the real stores too (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from lxml import etree
@@ -55,7 +57,7 @@ def test_mint_transfer_burn_move_tokens_and_answer_acsc(registry) -> None:
         assert MessageReader().read(outcome.reply.body).valid
 
 
-def test_every_reject_reason_in_one_partial_message(registry) -> None:
+def test_every_reject_reason_in_one_partial_message(memory_registry) -> None:
     message = pacs008([
         mint("10.00"),                                             # ACSC
         Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ERIK),  # blocked
@@ -66,22 +68,22 @@ def test_every_reject_reason_in_one_partial_message(registry) -> None:
         Tx(amount="1.001", debtor_iban=FATIMA, creditor_iban=ALICE),  # precision rule
         Tx(amount="0.00", debtor_iban=FATIMA, creditor_iban=ALICE),   # zero
     ], ctrl_sum=None)
-    outcome = pipeline(registry).handle(message.encode())
+    outcome = pipeline(memory_registry).handle(message.encode())
     assert outcome.verdict == "partial"
     assert [(t.status, t.reason) for t in outcome.transactions] == [
         ("ACSC", None), ("RJCT", "AC06"), ("RJCT", "AC04"), ("RJCT", "AC03"), ("RJCT", "AM03"),
         ("RJCT", "AM04"), ("RJCT", "AM12"), ("RJCT", "AM01")]
     group, txs = reply_statuses(outcome.reply.body)
     assert group == "PART" and txs == [(t.status, t.reason) for t in outcome.transactions]
-    assert state(registry) == ({("w-alice", "EUR"): 1000}, {"EUR": 1000})
+    assert state(memory_registry) == ({("w-alice", "EUR"): 1000}, {"EUR": 1000})
 
 
-def test_amounts_per_currency_exponent(registry) -> None:
-    run = pipeline(registry)
+def test_amounts_per_currency_exponent(memory_registry) -> None:
+    run = pipeline(memory_registry)
     run.handle(pacs008([Tx(amount="150000", currency="JPY", debtor_iban=FATIMA, creditor_iban=None,
                            creditor_other=CHIYO)]).encode())
     run.handle(pacs008([Tx(amount="12.345", currency="KWD", debtor_iban=FATIMA, creditor_iban=DANA)]).encode())
-    assert state(registry)[1] == {"JPY": 150000, "KWD": 12345}
+    assert state(memory_registry)[1] == {"JPY": 150000, "KWD": 12345}
 
 
 def test_replaying_the_same_bytes_answers_the_same_and_changes_nothing(registry) -> None:
@@ -95,39 +97,39 @@ def test_replaying_the_same_bytes_answers_the_same_and_changes_nothing(registry)
     assert state(registry) == before
 
 
-def test_same_key_resent_in_a_new_message_is_replayed_without_effect(registry) -> None:
-    run = pipeline(registry)
+def test_same_key_resent_in_a_new_message_is_replayed_without_effect(memory_registry) -> None:
+    run = pipeline(memory_registry)
     uetr = "7f9c1e2a-3b4d-4c5e-8f6a-7b8c9d0e1f2a"
     run.handle(pacs008([mint("10.00", uetr=uetr)], msg_id="FIRST").encode())
     resent = run.handle(pacs008([mint("10.00", uetr=uetr)], msg_id="RESENT").encode())
     assert resent.verdict == "accepted" and resent.transactions[0].result == "replayed"
-    assert state(registry)[1] == {"EUR": 1000}
+    assert state(memory_registry)[1] == {"EUR": 1000}
 
 
-def test_same_key_with_different_content_is_a_duplicate_am05(registry) -> None:
-    run = pipeline(registry)
+def test_same_key_with_different_content_is_a_duplicate_am05(memory_registry) -> None:
+    run = pipeline(memory_registry)
     uetr = "7f9c1e2a-3b4d-4c5e-8f6a-7b8c9d0e1f2b"
     run.handle(pacs008([mint("10.00", uetr=uetr)]).encode())
     other = run.handle(pacs008([mint("99.00", uetr=uetr)]).encode())
     assert [(t.status, t.reason) for t in other.transactions] == [("RJCT", "AM05")]
-    assert state(registry)[1] == {"EUR": 1000}
+    assert state(memory_registry)[1] == {"EUR": 1000}
 
 
-def test_schema_invalid_pacs008_is_answered_rjct_ff01(registry) -> None:
+def test_schema_invalid_pacs008_is_answered_rjct_ff01(memory_registry) -> None:
     broken = pacs008([mint()], msg_id="BROKEN-1").replace("<NbOfTxs>", "<Bogus/><NbOfTxs>")
-    outcome = pipeline(registry).handle(broken.encode())
+    outcome = pipeline(memory_registry).handle(broken.encode())
     assert outcome.verdict == "rejected" and outcome.message_id == "BROKEN-1"
     group, txs = reply_statuses(outcome.reply.body)
     assert group == "RJCT" and txs == []
     assert b"<Cd>FF01</Cd>" in outcome.reply.body
-    assert state(registry)[1] == {}
+    assert state(memory_registry)[1] == {}
 
 
-def test_message_level_rule_rejects_every_transaction(registry) -> None:
-    outcome = pipeline(registry).handle(pacs008([mint(), mint()], nb_of_txs=3).encode())
+def test_message_level_rule_rejects_every_transaction(memory_registry) -> None:
+    outcome = pipeline(memory_registry).handle(pacs008([mint(), mint()], nb_of_txs=3).encode())
     assert [(t.status, t.reason) for t in outcome.transactions] == [("RJCT", "AM18")] * 2
     assert reply_statuses(outcome.reply.body)[0] == "RJCT"
-    assert state(registry)[1] == {}
+    assert state(memory_registry)[1] == {}
 
 
 def test_not_iso_is_refused_and_recorded_without_reply(registry) -> None:
@@ -138,9 +140,9 @@ def test_not_iso_is_refused_and_recorded_without_reply(registry) -> None:
     assert run.handle(b"<invoice/>").seen_before
 
 
-def test_apphdr_in_gives_apphdr_out_related_to_the_original(registry) -> None:
+def test_apphdr_in_gives_apphdr_out_related_to_the_original(memory_registry) -> None:
     message = swift_envelope(pacs008([mint()]), app_header(biz_msg_id="BIZ-IN-7", sender="BNPAFRPPXXX"))
-    outcome = pipeline(registry, issuer_bic="TOKNDEFFXXX").handle(message.encode())
+    outcome = pipeline(memory_registry, issuer_bic="TOKNDEFFXXX").handle(message.encode())
     read = MessageReader().read(outcome.reply.body)
     assert read.valid and read.message_type == "pacs.002.001.10"
     assert (read.header.from_bic, read.header.to_bic) == ("TOKNDEFFXXX", "BNPAFRPPXXX")
@@ -149,11 +151,11 @@ def test_apphdr_in_gives_apphdr_out_related_to_the_original(registry) -> None:
     assert outcome.reply.correlation_id == "BIZ-IN-7"
 
 
-def test_reply_version_follows_the_input_release(registry) -> None:
-    run = pipeline(registry)
+def test_reply_version_follows_the_input_release(memory_registry) -> None:
+    run = pipeline(memory_registry)
     assert run.handle(pacs008([mint()], version="02").encode()).reply.message_type == "pacs.002.001.03"
     assert run.handle(pacs008([mint()], version="13").encode()).reply.message_type == "pacs.002.001.15"
-    custom = pipeline(registry, reply_versions={"pacs.008.001.08": "pacs.002.001.12"})
+    custom = pipeline(memory_registry, reply_versions={"pacs.008.001.08": "pacs.002.001.12"})
     assert custom.handle(pacs008([mint()]).encode()).reply.message_type == "pacs.002.001.12"
 
 
@@ -166,15 +168,15 @@ def test_dry_run_plans_but_applies_and_records_nothing(registry) -> None:
     assert not run.handle(message).seen_before  # the dry run left no inbox record
 
 
-def test_only_allowed_senders_may_instruct(registry) -> None:
-    run = pipeline(registry, allowed_senders=frozenset({"BARCGB22"}))
+def test_only_allowed_senders_may_instruct(memory_registry) -> None:
+    run = pipeline(memory_registry, allowed_senders=frozenset({"BARCGB22"}))
     outcome = run.handle(pacs008([mint()], instructing_bic="BNPAFRPPXXX").encode())
     assert [(t.status, t.reason) for t in outcome.transactions] == [("RJCT", "AG01")]
     assert "not allowed" in outcome.transactions[0].info
     assert run.handle(pacs008([mint()], instructing_bic="BARCGB22XXX").encode()).verdict == "accepted"
 
 
-def test_messages_addressed_to_another_bank_are_rejected(registry) -> None:
+def test_messages_addressed_to_another_bank_are_rejected(memory_registry) -> None:
     message = swift_envelope(pacs008([mint()]), app_header(receiver="DEUTDEFFXXX"))
-    outcome = pipeline(registry, issuer_bic="TOKNDEFFXXX").handle(message.encode())
-    assert outcome.transactions[0].reason == "AG01" and state(registry)[1] == {}
+    outcome = pipeline(memory_registry, issuer_bic="TOKNDEFFXXX").handle(message.encode())
+    assert outcome.transactions[0].reason == "AG01" and state(memory_registry)[1] == {}

@@ -408,6 +408,7 @@ def test_refuses_what_is_not_a_supported_camt_053_document(xml, expected):
 
 
 @pytest.mark.corpus
+@pytest.mark.slow  # corpus-wide
 @pytest.mark.parametrize("local_path", corpus_paths("camt.053") or [None])
 def test_reads_every_valid_camt_053_in_the_corpus_as_xpath_sees_it(local_path):
     if local_path is None:

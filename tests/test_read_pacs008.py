@@ -294,6 +294,7 @@ def test_refuses_what_is_not_a_supported_pacs_008_document(xml, expected):
 
 
 @pytest.mark.corpus
+@pytest.mark.slow  # corpus-wide
 @pytest.mark.parametrize("local_path", corpus_paths("pacs.008") or [None])
 def test_reads_every_valid_pacs_008_in_the_corpus_as_xpath_sees_it(local_path):
     if local_path is None:

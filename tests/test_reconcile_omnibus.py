@@ -1,6 +1,8 @@
-"""Omnibus statements through the pipeline on a real store (SQLite and PostgreSQL): matching,
-statement mints, reversals, each break category, the backing invariant, and one mint per
-payment whichever of its pacs.008 and its camt.053 entry comes first."""
+"""Omnibus statements through the pipeline: matching, statement mints, reversals, each break
+category, the backing invariant, and one mint per payment whichever of its pacs.008 and its
+camt.053 entry comes first. The logic runs on the in-memory fake of the ports (tests/fakes.py);
+the samples, the backing and a wallet statement, which read the journal and balances as of a
+time, on a real store (SQLite and PostgreSQL) too."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -18,12 +20,21 @@ from reconcile_support import (ALICE, BRUNO, ERIK, FATIMA, GEORGE, ManualClock, 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
-@pytest.fixture()
-def bank(registry):
+def bank_on(registry):
     """(store, pipeline, clock) on the sample registry, the ledger's clock inside 2026-11-24."""
     clock = ManualClock()
     store = clocked(registry, clock)
     return store, pipeline(store, clock), clock
+
+
+@pytest.fixture()
+def bank(memory_registry):
+    return bank_on(memory_registry)
+
+
+@pytest.fixture()
+def real_bank(registry):
+    return bank_on(registry)
 
 
 def mint_tx(amount: str = "100.00", to: str = ALICE, **kw) -> Tx:
@@ -42,8 +53,8 @@ def reconcile(run, entries, dry_run: bool = False, **kw) -> dict:
 
 # -- the sample story ----------------------------------------------------------------------
 
-def test_the_sample_statements_reconcile_clean_after_replaying_the_pacs008_story(bank) -> None:
-    store, run, _ = bank
+def test_the_sample_statements_reconcile_clean_after_replaying_the_pacs008_story(real_bank) -> None:
+    store, run, _ = real_bank
     for path in sorted((SAMPLES / "pacs008").glob("*.xml")):
         run.handle(path.read_bytes())
     before = supply(store)
@@ -159,9 +170,9 @@ def test_a_statement_of_an_account_that_is_not_registered_is_refused(bank) -> No
     assert supply(store) == {}
 
 
-def test_a_statement_from_a_sender_that_is_not_allowed_drives_nothing(registry) -> None:
+def test_a_statement_from_a_sender_that_is_not_allowed_drives_nothing(memory_registry) -> None:
     clock = ManualClock()
-    store = clocked(registry, clock)
+    store = clocked(memory_registry, clock)
     run = pipeline(store, clock, issuer_bic="TOKNDEFFXXX", allowed_senders=frozenset({"BNPAFRPPXXX"}))
     refused = run.handle(camt053([Ntry.of(mint_tx(), "PAY-10")], servicer_bic="BARCGB22XXX").encode())
     assert refused.verdict == "refused" and "not allowed" in refused.summary and supply(store) == {}
@@ -255,8 +266,8 @@ def test_the_backing_invariant_omnibus_closing_equals_supply_at_the_end(bank) ->
     assert (backing["closing_booked"], backing["ledger"], backing["difference"]) == ("600.00", "100.00", "500.00")
 
 
-def test_the_backing_counts_operations_applied_after_the_statements_end(bank) -> None:
-    store, run, clock = bank
+def test_the_backing_counts_operations_applied_after_the_statements_end(real_bank) -> None:
+    store, run, clock = real_bank
     clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # yesterday's statement, today
     found = reconcile(run, [Ntry.of(mint_tx("100.00"), "PAY-20")])
     statement = found["statements"][0]
@@ -327,8 +338,8 @@ def test_a_reversal_that_cannot_burn_is_missing_on_ledger(bank) -> None:
 
 # -- a wallet's statement --------------------------------------------------------------------
 
-def test_a_wallet_statement_is_reconciled_against_its_journal_and_applies_nothing(bank) -> None:
-    store, run, _ = bank
+def test_a_wallet_statement_is_reconciled_against_its_journal_and_applies_nothing(real_bank) -> None:
+    store, run, _ = real_bank
     tx = mint_tx("100.00")
     pay(run, tx, "PAY-27")
     clean = reconcile(run, [Ntry.of(tx, "PAY-27")], account=ALICE)

@@ -1,6 +1,8 @@
 """Statements out: camt.053 from the ledger journal, valid against the official XSD of every
 version written, read back the same by the bridge's reader, by the independent `camt053`
-package and by xmlschema decoding, and the round trip ledger -> camt.053 -> reconcile = clean."""
+package and by xmlschema decoding, and the round trip ledger -> camt.053 -> reconcile = clean.
+The ledger is the in-memory fake of the ports (tests/fakes.py); the supply statement is built
+from the SQL ledger's journal (SQLite and PostgreSQL) too."""
 from __future__ import annotations
 
 import json
@@ -40,7 +42,16 @@ UETR = "5a1e9c2b-3d4f-4a6b-8c7d-9e0f1a2b3c4d"
 
 
 @pytest.fixture()
-def story(registry):
+def story(memory_registry):
+    return story_on(memory_registry)
+
+
+@pytest.fixture()
+def real_story(registry):
+    return story_on(registry)
+
+
+def story_on(registry):
     """The sample pacs.008 story, then a statement credit for Alice and its reversal, all on
     2026-11-24: mints, transfers, burns and a reversal in the journal."""
     clock = ManualClock()
@@ -84,8 +95,8 @@ SUBJECTS = {
 }
 
 
-def test_the_supply_statement_has_an_entry_per_mint_and_burn_with_the_ledgers_reference(story) -> None:
-    store, _ = story
+def test_the_supply_statement_has_an_entry_per_mint_and_burn_with_the_ledgers_reference(real_story) -> None:
+    store, _ = real_story
     message = ledger_statement(store, SUBJECTS["eur-supply"])
     (statement,) = message.statements
     assert [(b.type, b.amount.value) for b in statement.balances] == [("OPBD", Decimal("0.00")), ("CLBD", Decimal("10625.00"))]

@@ -14,6 +14,8 @@ from bridge.bus import MessageBus
 from broker import AMQP_URL, drain, queue_depth
 from builders import Tx, app_header, pacs008, swift_envelope
 
+pytestmark = pytest.mark.slow  # the real broker
+
 ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
 FATIMA = "FR7630004008280001058392658"
 

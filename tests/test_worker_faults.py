@@ -16,8 +16,10 @@ import pytest
 from adapters.rabbitmq.channel import confirmed_channel, connect
 from adapters.rabbitmq.topology import Names, declare
 from adapters.rabbitmq.worker import publish_files
-from broker import AMQP_URL, drain, queue_depth, wait_consuming
+from broker import AMQP_URL, drain, queue_depth, wait_answering, wait_consuming
 from builders import Tx, pacs008
+
+pytestmark = pytest.mark.slow  # worker processes, fault injection, the real broker
 
 ALICE, FATIMA = "DE82500199000417283905", "FR7630004008280001058392658"
 WORKER = [sys.executable, "-c", "from adapters.cli import main; main()", "worker"]
@@ -104,7 +106,7 @@ def test_sigterm_finishes_in_flight_work_and_exits_0(sqlite_registry, sqlite_url
     log = tmp_path / "worker.log"
     worker = start_worker(sqlite_url, amqp_prefix, log)
     wait_consuming(amqp_prefix)
-    time.sleep(0.5)
+    wait_answering(amqp_prefix)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0, log.read_text()
     assert queue_depth(f"{amqp_prefix}.in") > 0  # it was stopped mid-stream
@@ -144,7 +146,7 @@ def test_broker_restart_under_a_running_worker(sqlite_registry, sqlite_url, amqp
     worker = start_worker(sqlite_url, amqp_prefix, log)
     try:
         publish(amqp_prefix, bodies[:400])
-        time.sleep(0.5)  # the worker is in the middle of the first half
+        wait_answering(amqp_prefix)  # the worker is in the middle of the first half
         subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
         time.sleep(1)
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)

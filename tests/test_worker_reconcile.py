@@ -6,11 +6,15 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from adapters.rabbitmq.channel import confirmed_channel, connect
 from adapters.rabbitmq.topology import Names, declare
 from adapters.rabbitmq.worker import Worker, WorkerOptions, publish_files
 from broker import AMQP_URL, drain, queue_depth
 from reconcile_support import ManualClock, clocked, pipeline
+
+pytestmark = pytest.mark.slow  # the real broker
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 REPORT = "report.reconciliation"

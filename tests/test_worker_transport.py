@@ -26,6 +26,8 @@ from broker import AMQP_URL, channel, drain, queue_depth
 from builders import Tx, pacs008
 from test_worker import ALICE, FATIMA, RunningWorker, supply
 
+pytestmark = pytest.mark.slow  # the real broker
+
 RETRY = RetryPolicy(delays_s=(0.1,), max_attempts=2)
 
 

@@ -63,6 +63,7 @@ def test_samples(path: Path) -> None:
             _agrees(element, etree.QName(element).namespace)
 
 
+@pytest.mark.slow  # corpus-wide
 def test_corpus(corpus_root) -> None:
     checked = 0
     for path in _documents(corpus_root / "corpus"):
