@@ -56,27 +56,27 @@ def delete_names(prefix: str) -> None:
         connection.close()
 
 
-def wait_consuming(prefix: str, timeout_s: float = 30) -> None:
-    """Until a worker consumes from the inbound queue: a worker told to stop while Python is
-    still importing (before its handlers exist) dies by the signal instead of stopping."""
+def _wait_on_queue(queue: str, ready, timeout_s: float, poll_s: float, what: str) -> None:
+    """Poll `queue` (passively declared) until `ready(declare_ok.method)` holds."""
     connection, ch = channel()
     deadline = time.monotonic() + timeout_s
     try:
-        while ch.queue_declare(f"{prefix}.in", passive=True).method.consumer_count < 1:
-            assert time.monotonic() < deadline, "the worker never started consuming"
-            time.sleep(0.1)
+        while not ready(ch.queue_declare(queue, passive=True).method):
+            assert time.monotonic() < deadline, what
+            time.sleep(poll_s)
     finally:
         connection.close()
+
+
+def wait_consuming(prefix: str, timeout_s: float = 30) -> None:
+    """Until a worker consumes from the inbound queue: a worker told to stop while Python is
+    still importing (before its handlers exist) dies by the signal instead of stopping."""
+    _wait_on_queue(f"{prefix}.in", lambda q: q.consumer_count >= 1, timeout_s, 0.1,
+                   "the worker never started consuming")
 
 
 def wait_answering(prefix: str, timeout_s: float = 30) -> None:
     """Until the worker has answered at least one message (a reply waits in `<prefix>.out`):
     it is then in the middle of a stream, whatever the machine's speed."""
-    connection, ch = channel()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while ch.queue_declare(f"{prefix}.out", passive=True).method.message_count < 1:
-            assert time.monotonic() < deadline, "the worker never answered"
-            time.sleep(0.02)
-    finally:
-        connection.close()
+    _wait_on_queue(f"{prefix}.out", lambda q: q.message_count >= 1, timeout_s, 0.02,
+                   "the worker never answered")
