@@ -22,7 +22,10 @@ class Reason(StrEnum):
     INVALID_DEBTOR_ACCOUNT_TYPE = "AC13"
     INVALID_CREDITOR_ACCOUNT_TYPE = "AC14"
     TRANSACTION_FORBIDDEN = "AG01"  # the sender may not cause this, or it is not addressed to us
-    TRANSACTION_NOT_SUPPORTED = "AG03"  # a payment from a wallet to itself moves nothing
+    TRANSACTION_NOT_SUPPORTED = "AG03"
+    # A status request names a payment the bridge never received (EPC SCT Inst answers an
+    # unmatched pacs.028 so): no other ExternalStatusReason1Code says "no such original".
+    PAYMENT_NOT_RECEIVED = "AG09"  # a payment from a wallet to itself moves nothing
     ZERO_AMOUNT = "AM01"
     NOT_ALLOWED_AMOUNT = "AM02"  # beyond the largest amount, balance or supply the ledger holds
     NOT_ALLOWED_CURRENCY = "AM03"

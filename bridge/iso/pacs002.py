@@ -29,7 +29,7 @@ from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_hea
 from bridge.iso.building import new_document
 from bridge.status import ReplyHeader, StatusReport
 
-__all__ = ["REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
+__all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
            "parse_reply_versions", "write_status_report", "write_reply_header", "write_reply",
            "additional_info_text"]
 
@@ -52,6 +52,22 @@ REPLY_VERSIONS: dict[str, str] = {
 the generation dates in the official XSDs' headers (schemas/, e.g. pacs.008.001.07 and
 pacs.002.001.09 both "2018 Feb 07") and the shared components of each pair (.07/.09 share
 PartyIdentification125; .08/.10 share PartyIdentification135 and the UETR)."""
+
+STATUS_REQUEST_REPLY_VERSIONS: dict[str, str] = {
+    "pacs.028.001.01": "pacs.002.001.08",  # 2017
+    "pacs.028.001.02": "pacs.002.001.09",  # 2018
+    "pacs.028.001.03": "pacs.002.001.10",  # 2019, the CBPR+ and FedNow pair
+    "pacs.028.001.04": "pacs.002.001.11",  # 2020
+    "pacs.028.001.05": "pacs.002.001.12",  # 2021
+    "pacs.028.001.06": "pacs.002.001.14",  # 2024
+    "pacs.028.001.07": "pacs.002.001.15",  # 2026; its sibling pacs.002.001.16 is not written yet
+}
+"""The pacs.002 that answers each pacs.028 status request by default: the one of the same ISO
+release, by the generation dates in the official XSDs' headers (pacs.028.001.01 and
+pacs.002.001.08 both "2017 Jan 27", ... .06 and pacs.002.001.14 "2024 Feb 29"). Overridable
+like REPLY_VERSIONS (TOKENBRIDGE_REPLY_VERSIONS)."""
+
+_ANSWERED = {**REPLY_VERSIONS, **STATUS_REQUEST_REPLY_VERSIONS}
 
 SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(2, 16))
 """pacs.002 versions the bridge writes."""
@@ -85,7 +101,7 @@ _UETR = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f
 
 
 def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -> str:
-    """The pacs.002 version that answers a pacs.008 of `input_type`; `overrides` win.
+    """The pacs.002 version that answers a pacs.008 or pacs.028 of `input_type`; `overrides` win.
 
     Raises ValueError for an input without a reply version, or an override naming a pacs.002
     version the bridge cannot write.
@@ -93,14 +109,15 @@ def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -
     if overrides and input_type in overrides:
         return _supported_reply(overrides[input_type], f"override for {input_type}", input_type)
     try:
-        return REPLY_VERSIONS[input_type]
+        return _ANSWERED[input_type]
     except KeyError:
         raise ValueError(f"no pacs.002 reply version for {input_type!r}: known inputs are "
-                         f"{', '.join(REPLY_VERSIONS)}") from None
+                         f"{', '.join(_ANSWERED)}") from None
 
 
 def parse_reply_versions(text: str) -> dict[str, str]:
-    """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none).
+    """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none);
+    a pacs.028 version may be mapped too.
 
     Raises ValueError on bad syntax, an unknown pacs.008 or pacs.002 version, or a pacs.008
     named twice.
@@ -113,9 +130,9 @@ def parse_reply_versions(text: str) -> dict[str, str]:
         if not separator or not source or not target or "=" in target:
             raise ValueError(f"bad reply version mapping {item!r}: expected "
                              "'pacs.008.001.NN=pacs.002.001.NN'")
-        if source not in REPLY_VERSIONS:
+        if source not in _ANSWERED:
             raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a pacs.008 "
-                             f"version the bridge reads ({', '.join(REPLY_VERSIONS)})")
+                             f"or pacs.028 version the bridge answers ({', '.join(_ANSWERED)})")
         if source in overrides:
             raise ValueError(f"bad reply version mapping: {source} is mapped twice")
         overrides[source] = _supported_reply(target, f"mapping {item!r}", source)

@@ -51,8 +51,8 @@ def status_report(read: ReadMessage, message_id: str, version: str,
         original_created_at_text=read.created_at_text,
         group_reason=rejection.reason if rejection else None,
         group_additional_info=rejection.info if rejection else None,
-        instructing_agent_bic=_reply_bic(config.issuer_bic),
-        instructed_agent_bic=_reply_bic(read.sender),
+        instructing_agent_bic=reply_bic(config.issuer_bic),
+        instructed_agent_bic=reply_bic(read.sender),
         transactions=statuses)
     header = (reply_header(read.header, config.issuer_bic, version, new_message_id(), now)
               if read.header is not None else None)  # else a bare Document answers
@@ -61,7 +61,7 @@ def status_report(read: ReadMessage, message_id: str, version: str,
     return OutboundMessage(report.message_id, correlation, version, body)
 
 
-def _reply_bic(bic: str | None) -> str | None:
+def reply_bic(bic: str | None) -> str | None:
     """A BIC fit to copy into a reply: the strictest pattern of any pacs.002/head.001 version.
     An input's BIC may be anything (it may be why the input is rejected); the reply must stay
     schema-valid, so an unfit BIC is left out."""
