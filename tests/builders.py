@@ -77,3 +77,34 @@ def app_header(*, version: str = "02", msg_def: str = "pacs.008.001.08", sender:
 
 def swift_envelope(document: str, header: str) -> str:
     return f'<Envelope xmlns="urn:swift:xsd:envelope">{header}{document}</Envelope>'
+
+
+@dataclass
+class StatusTx:
+    """One TxInf of a pacs.028: the references of the transaction asked about."""
+
+    msg_id: str | None = None  # OrgnlGrpInf/OrgnlMsgId (with OrgnlMsgNmId pacs.008.001.08)
+    end_to_end_id: str | None = None
+    tx_id: str | None = None
+    instr_id: str | None = None
+    uetr: str | None = None  # written from version 03 on
+    original_type: str = "pacs.008.001.08"
+
+
+def pacs028(transactions: list[StatusTx], *, version: str = "03", msg_id: str | None = None,
+            instructing_bic: str | None = "BNPAFRPPXXX") -> str:
+    """A pacs.028.001.<version> Document (versions 01 to 07) asking about `transactions`."""
+    agent = (f"<InstgAgt><FinInstnId><BICFI>{instructing_bic}</BICFI></FinInstnId></InstgAgt>"
+             if instructing_bic else "")
+    parts = []
+    for number, t in enumerate(transactions, 1):
+        group = (f"<OrgnlGrpInf><OrgnlMsgId>{t.msg_id}</OrgnlMsgId><OrgnlMsgNmId>{t.original_type}"
+                 f"</OrgnlMsgNmId></OrgnlGrpInf>" if t.msg_id else "")
+        refs = "".join(f"<{name}>{value}</{name}>" for name, value in (
+            ("OrgnlInstrId", t.instr_id), ("OrgnlEndToEndId", t.end_to_end_id), ("OrgnlTxId", t.tx_id),
+            ("OrgnlUETR", t.uetr if version not in ("01", "02") else None)) if value)
+        parts.append(f"<TxInf><StsReqId>REQ-{number}</StsReqId>{group}{refs}</TxInf>")
+    return (f'<Document xmlns="{NS}pacs.028.001.{version}"><FIToFIPmtStsReq><GrpHdr>'
+            f"<MsgId>{msg_id or 'STS-' + uuid.uuid4().hex[:12]}</MsgId>"
+            f"<CreDtTm>2026-11-24T11:00:00Z</CreDtTm>{agent}</GrpHdr>"
+            f"{''.join(parts)}</FIToFIPmtStsReq></Document>")

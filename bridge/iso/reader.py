@@ -81,7 +81,7 @@ class ReadMessage:
 
     @property
     def sender(self) -> str | None:
-        """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's instructing agent."""
+        """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's or pacs.028's instructing agent."""
         if self.header is not None and self.header.from_bic:
             return self.header.from_bic
         if isinstance(self.payload, CreditTransferMessage) and self.payload.group_header.instructing_agent:
