@@ -132,7 +132,7 @@ def parse_reply_versions(text: str) -> dict[str, str]:
                              "'pacs.008.001.NN=pacs.002.001.NN'")
         if source not in _ANSWERED:
             raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a pacs.008 "
-                             f"or pacs.028 version the bridge answers ({', '.join(_ANSWERED)})")
+                             f"version the bridge reads, nor a pacs.028 one ({', '.join(_ANSWERED)})")
         if source in overrides:
             raise ValueError(f"bad reply version mapping: {source} is mapped twice")
         overrides[source] = _supported_reply(target, f"mapping {item!r}", source)
