@@ -201,3 +201,33 @@ def test_a_sender_not_allowed_is_refused_and_a_header_is_answered_with_one(memor
     assert said["original"][:2] == ("STS-4", "pacs.028.001.03")
     assert said["group"] == ("RJCT", "AG01")
     assert said["transactions"][0][3:] == ("RJCT", "AG01")
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+STORY = dict(issuer_bic="TOKNDEFFXXX", allowed_senders=frozenset({"BNPAFRPPXXX", "BARCGB22XXX", "BPKOPLPWXXX"}))
+
+
+def test_the_sample_status_request_after_the_sample_payments(memory_registry) -> None:
+    """samples/pacs028/01 after samples/pacs008, replayed as the samples' bank would."""
+    bus = pipeline(memory_registry, **STORY)
+    for path in sorted((SAMPLES / "pacs008").glob("*.xml")):
+        bus.handle(path.read_bytes())
+    (sample,) = sorted((SAMPLES / "pacs028").glob("*.xml"))
+    outcome = bus.handle(sample.read_bytes())
+    said = answer(outcome.reply.body)
+    assert said["version"] == "pacs.002.001.10" and said["related"] == "BNPA20261124-1800-STS-001"
+    assert said["original"] == ("BNPA20261124-0917-004417", "pacs.008.001.08", "2026-11-24T09:17:42+01:00")
+    assert [t[3:] for t in said["transactions"]] == [("ACSC", None), ("RJCT", "AC03"), ("RJCT", "AG09")]
+    assert said["transactions"][0][:2] == ("OUALI-LOYER-2026-11", "BNPA261124TX0044170")
+
+
+@pytest.mark.slow
+def test_replay_answers_the_sample_request(seeded_cli, tmp_path: Path) -> None:
+    """`tokenbridge replay` (files, in-process, the SQL store): the same bus as the worker."""
+    seeded_cli("replay", str(SAMPLES / "pacs008"))
+    out = tmp_path / "replies"
+    result = seeded_cli("replay", "--out", str(out), str(SAMPLES / "pacs028"))
+    assert result.exit_code == 0, result.output
+    (reply,) = out.glob("*.pacs.002.001.10.xml")
+    assert [t[3:] for t in answer(reply.read_bytes())["transactions"]] == [
+        ("ACSC", None), ("RJCT", "AC03"), ("RJCT", "AG09")]
