@@ -231,3 +231,25 @@ def test_replay_answers_the_sample_request(seeded_cli, tmp_path: Path) -> None:
     (reply,) = out.glob("*.pacs.002.001.10.xml")
     assert [t[3:] for t in answer(reply.read_bytes())["transactions"]] == [
         ("ACSC", None), ("RJCT", "AC03"), ("RJCT", "AG09")]
+
+
+def test_the_status_is_the_current_one_acsp_until_final(memory_registry) -> None:
+    """A ledger whose operations settle later (EVM) holds one as ACSP until it is final: the
+    answer follows the ledger, not what the payment was first answered with."""
+    from dataclasses import replace
+
+    bus = pipeline(memory_registry)
+    bus.handle(mint("PAY-P", uetr=UETR, end_to_end_id="E2E-P"))
+    key = f"uetr:{UETR}"
+
+    def settled_as(status: str) -> None:  # each commit leaves new books: edit the current ones
+        operations = memory_registry.books.operations
+        operations[key] = replace(operations[key], status=status)
+
+    settled_as("ACSP")  # as a pending on-chain mint reads
+    pending = answer(bus.handle(pacs028([StatusTx(uetr=UETR)], msg_id="STS-P1").encode()).reply.body)
+    assert pending["transactions"][0][3:] == ("ACSP", None)
+    settled_as("ACSC")  # mined and final
+    final = answer(bus.handle(pacs028([StatusTx(msg_id="PAY-P", end_to_end_id="E2E-P")],
+                                      msg_id="STS-P2").encode()).reply.body)
+    assert final["transactions"][0][3:] == ("ACSC", None)
