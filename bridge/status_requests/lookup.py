@@ -8,7 +8,7 @@ that answered it, and the ledger keeps every applied operation under its idempot
   matched by the references given; its answer (the stored pacs.002) says what it was answered
   with. A rejection is final (RJCT with its reason, as answered); an accepted transaction's
   current status is its ledger operation's, found by the key the payment was applied under
-  (bridge.payments.keys): ACSP until final, then ACSC;
+  (bridge.payments.keys): ACSP until final, then ACSC (RJCT MS03 if it failed to settle);
 - named by UETR only: the ledger operation under `uetr:<uetr>` (a rejected transaction has
   none: without its MsgId it is not found);
 - otherwise, or found nowhere: not received (AG09).
@@ -27,7 +27,7 @@ from bridge.iso.xmlnav import Node
 from bridge.messages import InboundRecord
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
-from bridge.ports import UnitOfWork
+from bridge.ports import RecordedOperation, UnitOfWork
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
 
 PAYMENT_FAMILY = "pacs.008"
@@ -60,7 +60,7 @@ def current_status(tx: RequestedTransaction, group: OriginalGroup | None, uow: U
         recorded = uow.ledger.find(uetr_key(tx.uetr))
         if recorded is not None:
             refs = recorded.operation.refs
-            return CurrentStatus(Status(recorded.status), original=_message_group(refs.message_id, uow, reader),
+            return CurrentStatus(*_settled(recorded), original=_message_group(refs.message_id, uow, reader),
                                  instruction_id=refs.instruction_id or tx.instruction_id,
                                  end_to_end_id=refs.end_to_end_id or tx.end_to_end_id,
                                  transaction_id=refs.transaction_id or tx.transaction_id,
@@ -113,10 +113,19 @@ def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWor
         return CurrentStatus(Status.REJECTED, said[1], said[2], **refs)
     recorded = uow.ledger.find(transaction_keys(payload)[index])
     if recorded is not None:
-        return CurrentStatus(Status(recorded.status), **refs)
+        return CurrentStatus(*_settled(recorded), **refs)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
         return CurrentStatus(Status(said[0]), said[1], said[2], **refs)
     return None
+
+
+def _settled(recorded: RecordedOperation) -> tuple[Status, str | None, str | None]:
+    """Status, reason and info of a ledger operation. One that failed to settle after it was
+    accepted (EVM) is RJCT; the port does not say why (its follow-up pacs.002 did): MS03."""
+    status = Status(recorded.status)
+    if status == Status.REJECTED:
+        return status, Reason.NOT_SPECIFIED_AGENT, "the accepted operation failed to settle on the ledger"
+    return status, None, None
 
 
 def _message_group(message_id: str | None, uow: UnitOfWork,
