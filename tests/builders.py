@@ -34,7 +34,7 @@ def _account(iban: str | None, other: str | None) -> str:
 def pacs008(transactions: list[Tx] | None = None, *, version: str = "08", msg_id: str | None = None,
             nb_of_txs: int | None = None, ctrl_sum: str | None = "auto",
             instructing_bic: str = "BNPAFRPPXXX") -> str:
-    """A pacs.008.001.<version> Document (versions 02 and 08..13)."""
+    """A pacs.008.001.<version> Document (versions 02 and 08..14)."""
     txs = transactions if transactions is not None else [Tx()]
     bic = "BIC" if version == "02" else "BICFI"
     total = sum((Decimal(t.amount) for t in txs), Decimal(0))

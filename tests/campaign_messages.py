@@ -1,5 +1,5 @@
 """The adversarial campaign's bank and its messages (tests/test_money_campaign.py): who the
-accounts are, and XSD-valid pacs.008 (.02, .08 to .13) and camt.053 (.02, .08) written as
+accounts are, and XSD-valid pacs.008 (.02, .08 to .14) and camt.053 (.02, .08) written as
 real traffic writes them: AppHdr or bare Document, BIC8 or BIC11, IBANs in lower case,
 `Othr/Id` with or without its scheme, optional ids left out, batch entries, and the same
 message serialised again another way (prefix, indentation, declaration, CRLF).
@@ -174,7 +174,7 @@ class CreditTransfer:
 
 @dataclass(frozen=True)
 class Pacs008:
-    version: str  # "02", "08" .. "13"
+    version: str  # "02", "08" .. "14"
     msg_id: str
     transactions: tuple[CreditTransfer, ...]
     group_instructing_agent: str | None

@@ -28,7 +28,7 @@ from campaign_messages import (CUSTOMERS, ELSEWHERE, EXPONENT, FOREIGN, ISSUER, 
                                CreditTransfer, Customer, Entry, Pacs008, Part, Style, major, render,
                                wallets_of)
 
-PACS_VERSIONS = ("02", "08", "09", "10", "11", "12", "13")
+PACS_VERSIONS = ("02", "08", "09", "10", "11", "12", "13", "14")
 LATER_VERSIONS = PACS_VERSIONS[1:]  # TxId and UETR optional
 HUGE = 10 ** 18 - 1  # the largest amount an XSD-valid message carries (18 digits)
 REGISTRY_FORMS = ("canonical", "lower", "grouped", "grouped-lower")

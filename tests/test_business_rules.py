@@ -13,7 +13,7 @@ def rules_of(reader, text: str) -> list[tuple[str, str, int | None]]:
     return [(f.rule, f.reason, f.transaction) for f in result.findings]
 
 
-@pytest.mark.parametrize("version", ["02", "08", "13"])
+@pytest.mark.parametrize("version", ["02", "08", "13", "14"])
 def test_a_clean_message_passes_every_rule(reader, version: str) -> None:
     assert rules_of(reader, pacs008([Tx(), Tx(amount="7", currency="JPY")], version=version)) == []
 

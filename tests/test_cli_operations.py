@@ -80,6 +80,34 @@ def test_replay_all_accepted_exits_0_and_dry_run_applies_nothing(tokenbridge, tm
     assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {"EUR": "100.00"}
 
 
+def test_replay_applies_and_answers_the_2026_release(tokenbridge, tmp_path: Path) -> None:
+    """pacs.008.001.14 is applied and answered with a valid pacs.002.001.16; a pacs.004.001.15
+    (validated, not acted on) is refused like its earlier versions."""
+    from bridge.iso.reader import MessageReader
+    tokenbridge("ledger", "init")
+    tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv"))
+    inbox, out = tmp_path / "in", tmp_path / "replies"
+    inbox.mkdir()
+    (inbox / "a-pacs008-v14.xml").write_text(
+        pacs008([Tx(amount="42.00", creditor_iban="DE82500199000417283905")], version="14", msg_id="V14-1"))
+    (inbox / "b-pacs004-v15.xml").write_text(
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.004.001.15"><PmtRtr><GrpHdr>'
+        "<MsgId>RTR-15</MsgId><CreDtTm>2026-11-24T10:00:00Z</CreDtTm><NbOfTxs>1</NbOfTxs>"
+        "<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf></GrpHdr><TxInf><OrgnlEndToEndId>E2E-1"
+        '</OrgnlEndToEndId><RtrdIntrBkSttlmAmt Ccy="EUR">1.00</RtrdIntrBkSttlmAmt></TxInf></PmtRtr></Document>')
+    result = tokenbridge("replay", "--out", str(out), str(inbox))
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert result.exit_code == 1 and "b-pacs004-v15.xml: refused: pacs.004.001.15 is not a payment " \
+        "instruction this pipeline applies" in said
+    (reply,) = out.glob("*.xml")
+    assert reply.name.endswith(".pacs.002.001.16.xml")
+    read = MessageReader().read(reply.read_bytes())
+    assert read.valid and read.message_type == "pacs.002.001.16", read.findings
+    assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {"EUR": "42.00"}
+    assert "seen before" in tokenbridge("replay", str(inbox)).output
+    assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {"EUR": "42.00"}
+
+
 def test_replay_usage_errors_exit_2(tokenbridge) -> None:
     assert tokenbridge("replay").exit_code == 2
     assert tokenbridge("replay", "/no/such/dir").exit_code == 2

@@ -53,6 +53,16 @@ def test_good_settings_load() -> None:
     assert settings.batch_size == 1 and settings.prefetch == 65535
 
 
+def test_reply_version_overrides_reach_the_bus_for_the_2026_release_too() -> None:
+    from adapters.bootstrap import bridge_config
+    settings = load_settings({"TOKENBRIDGE_REPLY_VERSIONS":
+                              "pacs.008.001.08=pacs.002.001.12, pacs.008.001.14=pacs.002.001.15"})
+    assert bridge_config(settings).reply_versions == {"pacs.008.001.08": "pacs.002.001.12",
+                                                      "pacs.008.001.14": "pacs.002.001.15"}
+    with pytest.raises(ValueError, match="TOKENBRIDGE_REPLY_VERSIONS.*not a pacs.008 version"):
+        load_settings({"TOKENBRIDGE_REPLY_VERSIONS": "pacs.008.001.15=pacs.002.001.16"})
+
+
 def test_secrets_in_a_bad_url_or_key_are_not_repeated() -> None:
     for name, value in (("DATABASE_URL", f"postgresql://bridge:{SECRET}@db:port/x"),
                         ("AMQP_URL", f"amqp://bridge:{SECRET}@host:port/"),

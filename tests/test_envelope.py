@@ -93,8 +93,9 @@ def test_xsd_errors_carry_line_column_path_and_message(reader) -> None:
     assert finding.rule.startswith("xsd.") and finding.reason == "FF01"
 
 
-@pytest.mark.parametrize("message_type", ["pacs.008.001.02", "pacs.008.001.13", "camt.053.001.02",
-                                          "camt.053.001.14", "head.001.001.04", "pacs.002.001.10"])
+@pytest.mark.parametrize("message_type", ["pacs.008.001.02", "pacs.008.001.13", "pacs.008.001.14", "camt.053.001.02",
+                                          "camt.053.001.14", "head.001.001.04", "pacs.002.001.10",
+                                          "pacs.002.001.16", "pacs.004.001.15", "pacs.009.001.13"])
 def test_catalogue_holds_the_supported_versions(reader, message_type: str) -> None:
     assert message_type in reader.catalogue.message_types()
 

@@ -189,6 +189,24 @@ def test_a_follow_up_speaks_for_the_group_only_when_it_covers_every_transaction(
                                                                          every[0].message_id}
 
 
+def test_a_2026_payment_is_answered_and_followed_up_in_pacs_002_001_16(sqlite_url) -> None:
+    """The follow-up of a settled pacs.008.001.14 speaks the version of the first answer."""
+    from bridge.iso.reader import MessageReader
+    bridge = EvmBridge(sqlite_url)
+    outcome = bridge.pipeline.handle(pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=ALICE,
+                                                 end_to_end_id="E2E-V14")], version="14",
+                                             msg_id="MSG-V14").encode())
+    follow_ups = SettlementFollowUps(bridge.pipeline.reader, bridge.pipeline.config, bridge.pipeline.clock)
+    with bridge.store() as uow:
+        (follow_up,) = follow_ups.report([change(outcome.transactions[0].operation, "ACSC")],
+                                         uow.inbox, uow.outbox)
+        uow.commit()
+    for reply, status in ((outcome.reply, b"ACSP"), (follow_up, b"ACSC")):
+        read = MessageReader().read(reply.body)
+        assert (reply.message_type, read.message_type, read.valid) == ("pacs.002.001.16",) * 2 + (True,)
+        assert b"<TxSts>" + status + b"</TxSts>" in reply.body and b"MSG-V14" in reply.body
+
+
 # -- the `worker` command on a real node, killed mid-stream --------------------------------------
 
 @pytest.fixture(scope="module")

@@ -248,9 +248,18 @@ def test_default_reply_versions_pair_each_release() -> None:
     assert reply_version("pacs.008.001.07") == "pacs.002.001.09"  # same 2018 release, not .08
     assert reply_version("pacs.008.001.08") == "pacs.002.001.10"  # CBPR+
     assert reply_version("pacs.008.001.13") == "pacs.002.001.15"
+    assert reply_version("pacs.008.001.14") == "pacs.002.001.16"  # 2026, both 2026 Mar 02
     assert reply_version("pacs.008.001.01") == "pacs.002.001.02"  # both 2006 Sep 08
-    assert list(REPLY_VERSIONS) == [f"pacs.008.001.{n:02d}" for n in range(1, 14)]
+    assert list(REPLY_VERSIONS) == [f"pacs.008.001.{n:02d}" for n in range(1, 15)]
     assert set(REPLY_VERSIONS.values()) <= set(SUPPORTED_VERSIONS)
+
+
+def test_every_carried_release_is_answered_and_writable(catalogue) -> None:
+    """A release added to schemas/ (pacs.008.001.14 and pacs.002.001.16 in 2026) is mapped and
+    written, not only validated: every pacs.008 XSD has a reply version, every pacs.002 one a writer."""
+    carried = catalogue.message_types()
+    assert [t for t in carried if t.startswith("pacs.008.")] == list(REPLY_VERSIONS)
+    assert [t for t in carried if t.startswith("pacs.002.")] == list(SUPPORTED_VERSIONS)
 
 
 def test_paired_versions_are_generated_together() -> None:
@@ -271,11 +280,13 @@ def test_overrides_win() -> None:
     assert reply_version("pacs.008.001.08", overrides) == "pacs.002.001.12"
     assert reply_version("pacs.008.001.09", overrides) == "pacs.002.001.11"
     assert reply_version("pacs.008.001.01", overrides) == "pacs.002.001.03"
+    assert reply_version("pacs.008.001.14", {"pacs.008.001.14": "pacs.002.001.15"}) == "pacs.002.001.15"
+    assert reply_version("pacs.008.001.08", {"pacs.008.001.08": "pacs.002.001.16"}) == "pacs.002.001.16"
     with pytest.raises(ValueError, match="pacs.002.001.99"):
         reply_version("pacs.008.001.08", {"pacs.008.001.08": "pacs.002.001.99"})
 
 
-@pytest.mark.parametrize("input_type", ["pacs.008.001.14", "camt.053.001.08", ""])
+@pytest.mark.parametrize("input_type", ["pacs.008.001.15", "camt.053.001.08", ""])
 def test_unknown_input_has_no_reply_version(input_type: str) -> None:
     with pytest.raises(ValueError, match="no pacs.002 reply version"):
         reply_version(input_type)

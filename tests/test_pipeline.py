@@ -3,6 +3,7 @@ ports (tests/fakes.py); what the store must keep (balances, inbox, outbox, a dry
 runs on the real stores too (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
 from bridge.iso.reader import MessageReader
@@ -155,8 +156,105 @@ def test_reply_version_follows_the_input_release(memory_registry) -> None:
     run = pipeline(memory_registry)
     assert run.handle(pacs008([mint()], version="02").encode()).reply.message_type == "pacs.002.001.03"
     assert run.handle(pacs008([mint()], version="13").encode()).reply.message_type == "pacs.002.001.15"
-    custom = pipeline(memory_registry, reply_versions={"pacs.008.001.08": "pacs.002.001.12"})
+    assert run.handle(pacs008([mint()], version="14").encode()).reply.message_type == "pacs.002.001.16"
+    custom = pipeline(memory_registry, reply_versions={"pacs.008.001.08": "pacs.002.001.12",
+                                                       "pacs.008.001.14": "pacs.002.001.15"})
     assert custom.handle(pacs008([mint()]).encode()).reply.message_type == "pacs.002.001.12"
+    assert custom.handle(pacs008([mint()], version="14").encode()).reply.message_type == "pacs.002.001.15"
+
+
+def _the_2026_release_story(store) -> None:
+    """pacs.008.001.14 (2026) minted, transferred, burnt and rejected like .13, each answered by
+    an XSD-valid pacs.002.001.16 (with an AppHdr related to the original's when it had one);
+    replays answer the same and change nothing."""
+    issuer = "TOKNDEFFXXX"  # debits come through the issuer's own channel ("Who may cause what")
+    run = pipeline(store, issuer_bic=issuer)
+    messages = [
+        pacs008([mint("1250.00")], version="14").encode(),
+        swift_envelope(pacs008([Tx(amount="200.50", debtor_iban=ALICE, creditor_iban=BRUNO, debtor_bic=issuer)],
+                               version="14", instructing_bic=issuer),
+                       app_header(msg_def="pacs.008.001.14", biz_msg_id="BIZ-2026-2",
+                                  sender=issuer, receiver=issuer)).encode(),
+        pacs008([Tx(amount="50.25", debtor_iban=BRUNO, creditor_iban=GEORGE, debtor_bic=issuer,
+                    creditor_bic="BARCGB22XXX")], version="14", instructing_bic=issuer).encode(),
+        pacs008([Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ERIK)], version="14").encode(),
+    ]
+    outcomes = [run.handle(message) for message in messages]
+    assert [o.verdict for o in outcomes] == ["accepted"] * 3 + ["rejected"]
+    assert [o.transactions[0].operation.kind for o in outcomes[:3]] == ["mint", "transfer", "burn"]
+    assert [(t.status, t.reason) for t in outcomes[3].transactions] == [("RJCT", "AC06")]
+    expected = {("w-alice", "EUR"): 104950, ("w-bruno", "EUR"): 15025}
+    assert state(store) == (expected, {"EUR": 119975})
+    for outcome in outcomes:
+        assert outcome.message_type == "pacs.008.001.14"
+        assert outcome.reply.message_type == "pacs.002.001.16"
+        read = MessageReader().read(outcome.reply.body)
+        assert read.valid and read.message_type == "pacs.002.001.16", read.findings
+    assert [reply_statuses(o.reply.body) for o in outcomes] == [("ACSC", [("ACSC", None)])] * 3 + [
+        ("RJCT", [("RJCT", "AC06")])]
+    answered = MessageReader().read(outcomes[1].reply.body)
+    assert answered.header.message_definition_id == "pacs.002.001.16"
+    assert answered.header.to_bic == "TOKNDEFFXXX" and outcomes[1].reply.correlation_id == "BIZ-2026-2"
+    related = etree.fromstring(outcomes[1].reply.body).xpath(
+        "string(//*[local-name()='Rltd']/*[local-name()='MsgDefIdr'])")
+    assert related == "pacs.008.001.14"
+    for message, first in zip(messages, outcomes):
+        again = run.handle(message)
+        assert again.seen_before and again.verdict == first.verdict
+        assert again.reply.body == first.reply.body
+    assert state(store) == (expected, {"EUR": 119975})
+
+
+def test_the_2026_release_is_applied_and_answered_on_the_fake(memory_registry) -> None:
+    _the_2026_release_story(memory_registry)
+
+
+def test_the_2026_release_is_applied_and_answered_on_the_stores(registry) -> None:
+    _the_2026_release_story(registry)
+
+
+def _return(version: str) -> str:
+    """A minimal pacs.004 PmtRtr (one return of an earlier payment), valid in .14 and .15."""
+    return (f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{version}"><PmtRtr><GrpHdr>'
+            "<MsgId>RTR-1</MsgId><CreDtTm>2026-11-24T10:00:00Z</CreDtTm><NbOfTxs>1</NbOfTxs>"
+            "<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf></GrpHdr><TxInf>"
+            "<OrgnlEndToEndId>E2E-1</OrgnlEndToEndId>"
+            "<OrgnlUETR>7f9c1e2a-3b4d-4c5e-8f6a-7b8c9d0e1f2a</OrgnlUETR>"
+            '<RtrdIntrBkSttlmAmt Ccy="EUR">10.00</RtrdIntrBkSttlmAmt>'
+            "<RtrRsnInf><Rsn><Cd>AC04</Cd></Rsn></RtrRsnInf></TxInf></PmtRtr></Document>")
+
+
+def _bank_transfer(version: str) -> str:
+    """A minimal pacs.009 FICdtTrf (one bank-to-bank transfer), valid in .12 and .13."""
+    return (f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{version}"><FICdtTrf><GrpHdr>'
+            "<MsgId>FI-1</MsgId><CreDtTm>2026-11-24T10:00:00Z</CreDtTm><NbOfTxs>1</NbOfTxs>"
+            "<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf></GrpHdr><CdtTrfTxInf>"
+            "<PmtId><EndToEndId>E2E-FI-1</EndToEndId></PmtId>"
+            '<IntrBkSttlmAmt Ccy="EUR">10.00</IntrBkSttlmAmt>'
+            "<Dbtr><FinInstnId><BICFI>BNPAFRPPXXX</BICFI></FinInstnId></Dbtr>"
+            "<Cdtr><FinInstnId><BICFI>TOKNDEFFXXX</BICFI></FinInstnId></Cdtr>"
+            "</CdtTrfTxInf></FICdtTrf></Document>")
+
+
+@pytest.mark.parametrize("build, earlier, latest", [
+    (_return, "pacs.004.001.14", "pacs.004.001.15"),
+    (_bank_transfer, "pacs.009.001.12", "pacs.009.001.13"),
+])
+def test_the_2026_pacs004_and_pacs009_are_validated_and_refused_like_earlier_ones(
+        memory_registry, build, earlier: str, latest: str) -> None:
+    """Validated against their own XSD, not acted on yet: refused (no reply), recorded once."""
+    run = pipeline(memory_registry)
+    for version in (earlier, latest):
+        read = MessageReader().read(build(version).encode())
+        assert read.valid and read.document_valid and read.message_type == version, read.findings
+        outcome = run.handle(build(version).encode())
+        assert (outcome.verdict, outcome.message_type, outcome.reply) == ("refused", version, None)
+        assert outcome.summary == f"refused: {version} is not a payment instruction this pipeline applies"
+        assert run.handle(build(version).encode()).seen_before
+        broken = run.handle(build(version).replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode())
+        assert broken.verdict == "refused" and broken.reply is None
+        assert [f.rule for f in broken.findings][:1] == ["xsd.element_content"]
+    assert state(memory_registry) == ({}, {})
 
 
 def test_dry_run_plans_but_applies_and_records_nothing(registry) -> None:

@@ -272,6 +272,90 @@ def test_reads_pacs_008_001_13_with_prefixes_proxy_account_and_header_fallbacks(
     assert tx.remittance == ("REF-A", "REF-B")
 
 
+PACS_008_14 = """
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.14">
+  <FIToFICstmrCdtTrf>
+    <GrpHdr>
+      <MsgId>MSG-14-0001</MsgId>
+      <CreDtTm>2026-03-16T08:15:00.250+01:00</CreDtTm>
+      <NbOfTxs>1</NbOfTxs>
+      <CtrlSum>2500.00</CtrlSum>
+      <IntrBkSttlmDt>2026-03-16</IntrBkSttlmDt>
+      <SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>
+      <InstgAgt><FinInstnId><BICFI>BNPAFRPPXXX</BICFI></FinInstnId></InstgAgt>
+    </GrpHdr>
+    <CdtTrfTxInf>
+      <PmtId>
+        <EndToEndId>E2E-14</EndToEndId>
+        <TxId>TX-14</TxId>
+        <UETR>5b2e1c3d-8a4f-4e6b-9c7d-1f2a3b4c5d6e</UETR>
+      </PmtId>
+      <IntrBkSttlmAmt Ccy="EUR">2500.00</IntrBkSttlmAmt>
+      <ChrgBr>SLEV</ChrgBr>
+      <Dbtr><Nm>Fatima Ouali</Nm></Dbtr>
+      <DbtrAcct><Id><IBAN>FR7630004008280001058392658</IBAN></Id></DbtrAcct>
+      <DbtrAgt><FinInstnId><BICFI>BNPAFRPPXXX</BICFI></FinInstnId></DbtrAgt>
+      <CdtrAgt><FinInstnId><BICFI>TOKNDEFFXXX</BICFI></FinInstnId></CdtrAgt>
+      <Cdtr><Nm>Alice Weber</Nm></Cdtr>
+      <CdtrAcct><Id><IBAN>DE82500199000417283905</IBAN></Id></CdtrAcct>
+      <RgltryRptg>
+        <DbtCdtRptgInd>CRED</DbtCdtRptgInd>
+        <Dtls><Tp><Cd>TRD</Cd></Tp><Ctry>DE</Ctry><RptgCd>150</RptgCd></Dtls>
+      </RgltryRptg>
+      <RmtInf>
+        <Ustrd>Invoice 2026-77</Ustrd>
+        <Strd>
+          <CdtrRefInf><Ref>RF18539007547034</Ref></CdtrRefInf>
+          <SctiesData><UnqTxIdr>529900T8BM49AURSDO5501ABC</UnqTxIdr><Amt Ccy="EUR">2500.00</Amt></SctiesData>
+        </Strd>
+      </RmtInf>
+    </CdtTrfTxInf>
+  </FIToFICstmrCdtTrf>
+</Document>
+"""
+
+
+def test_reads_pacs_008_001_14_with_the_2026_only_elements():
+    """.14 (2026) changed only what the reader does not read (regulatory reporting, securities
+    data in structured remittance): read exactly like .13. The message uses those elements in
+    their .14 shape, which .13 refuses, so the test holds a real .14."""
+    document = _valid_document(PACS_008_14, "pacs.008.001.14")
+    as_13 = etree.fromstring(etree.tostring(document).replace(b"pacs.008.001.14", b"pacs.008.001.13"))
+    assert not _schema("pacs.008.001.13").validate(as_13)  # RptgCd, Tp/Cd and SctiesData are new
+    message = read_credit_transfer_message(document)
+
+    assert message.message_type == "pacs.008.001.14"
+    header = message.group_header
+    assert header.message_id == "MSG-14-0001"
+    assert header.created_at == datetime(2026, 3, 16, 8, 15, 0, 250000, tzinfo=timezone(timedelta(hours=1)))
+    assert header.created_at_text == "2026-03-16T08:15:00.250+01:00"
+    assert header.control_sum == Decimal("2500.00")
+    assert header.settlement_method == "INDA"
+    assert header.instructing_agent == Agent(bic="BNPAFRPPXXX")
+
+    (tx,) = message.transactions
+    assert (tx.end_to_end_id, tx.transaction_id, tx.instruction_id) == ("E2E-14", "TX-14", None)
+    assert tx.uetr == "5b2e1c3d-8a4f-4e6b-9c7d-1f2a3b4c5d6e"
+    assert tx.amount == Amount(Decimal("2500.00"), "EUR")
+    assert tx.settlement_date == date(2026, 3, 16)
+    assert tx.charge_bearer == "SLEV"
+    assert tx.debtor == Party("Fatima Ouali", AccountId(iban="FR7630004008280001058392658"))
+    assert tx.creditor == Party("Alice Weber", AccountId(iban="DE82500199000417283905"))
+    assert (tx.debtor_agent, tx.creditor_agent) == (Agent(bic="BNPAFRPPXXX"), Agent(bic="TOKNDEFFXXX"))
+    assert tx.instructing_agent == Agent(bic="BNPAFRPPXXX")
+    assert tx.remittance == ("Invoice 2026-77", "RF18539007547034")
+
+
+def test_a_pacs_008_001_13_in_the_2026_namespace_reads_the_same():
+    """Every element of the .13 example exists unchanged in .14: the same Document under the .14
+    namespace is valid and gives the same domain objects, the message type aside."""
+    thirteen = read_credit_transfer_message(_valid_document(PACS_008_13, "pacs.008.001.13"))
+    fourteen = read_credit_transfer_message(
+        _valid_document(PACS_008_13.replace("pacs.008.001.13", "pacs.008.001.14"), "pacs.008.001.14"))
+    assert fourteen.message_type == "pacs.008.001.14"
+    assert (fourteen.group_header, fourteen.transactions) == (thirteen.group_header, thirteen.transactions)
+
+
 @pytest.mark.parametrize(
     "xml, expected",
     [

@@ -95,7 +95,7 @@ def test_every_version_reads_the_same_references(version: str, reader) -> None:
 def test_each_request_is_answered_in_the_pacs002_of_its_release() -> None:
     assert [reply_version(f"pacs.028.001.{n:02d}") for n in range(1, 8)] == [
         "pacs.002.001.08", "pacs.002.001.09", "pacs.002.001.10", "pacs.002.001.11",
-        "pacs.002.001.12", "pacs.002.001.14", "pacs.002.001.15"]
+        "pacs.002.001.12", "pacs.002.001.14", "pacs.002.001.16"]
     assert STATUS_REQUEST_REPLY_VERSIONS["pacs.028.001.03"] == "pacs.002.001.10"
     overrides = parse_reply_versions("pacs.028.001.03=pacs.002.001.12")
     assert reply_version("pacs.028.001.03", overrides) == "pacs.002.001.12"

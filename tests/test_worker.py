@@ -86,6 +86,19 @@ def test_every_pacs008_gets_a_confirmed_pacs002_with_the_documented_properties(r
         assert uow.outbox.backlog() == 0
 
 
+def test_each_release_is_answered_in_its_own_version_2026_included(registry, amqp_prefix) -> None:
+    bodies = [pacs008([Tx(amount="1.00", debtor_iban=FATIMA, creditor_iban=ALICE)], version=version).encode()
+              for version in ("13", "14")]
+    with RunningWorker(registry, amqp_prefix):
+        publish(amqp_prefix, bodies)
+        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= len(bodies))
+    assert sorted(p.type for p, _ in replies) == ["pacs.002.001.15", "pacs.002.001.16"]
+    for properties, body in replies:
+        read = MessageReader().read(body)
+        assert read.valid and read.message_type == properties.type, read.findings
+    assert supply(registry) == {"EUR": 200}
+
+
 def test_poison_is_dead_lettered_with_its_reason_and_answered_where_possible(registry, amqp_prefix) -> None:
     schema_invalid = pacs008([Tx()], msg_id="POISON-1").replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode()
     bodies = [b"not xml at all", b"<invoice/>", schema_invalid, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>']

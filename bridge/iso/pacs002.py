@@ -1,4 +1,4 @@
-"""Writing the pacs.002 `FIToFIPmtStsRpt` that answers a pacs.008, versions .02 to .15.
+"""Writing the pacs.002 `FIToFIPmtStsRpt` that answers a pacs.008, versions .02 to .16.
 
 Differences between versions, checked against the official XSDs (only what a reply writes):
 - .02 (2006, the answer to pacs.008.001.01) names its root `pacs.002.001.02`, writes a reason as
@@ -14,7 +14,12 @@ Differences between versions, checked against the official XSDs (only what a rep
 - everything else the reply writes (GrpHdr, OrgnlGrpInfAndSts, StsRsnInf/Rsn/Cd, AddtlInf as
   Max105Text, ISODateTime without a pattern) has the same name, order and type in all of them.
   OrgnlCreDtTm is an ISODateTime (xs:dateTime) everywhere, as is the pacs.008's CreDtTm in every
-  version: the original's text is echoed as written.
+  version: the original's text is echoed as written;
+- .16 (2026) differs from .15 (2025) only inside `TxInfAndSts/OrgnlTxRef`, which the reply does
+  not write: `RmtInf/Strd` gains `SctiesData` before `AddtlRmtInf`, and `MndtRltdInf` must now
+  hold one of its `DrctDbtMndt`/`CdtTrfMndt` choices (both were optional, so it could be empty).
+  Element by element from `Document`, everything else is unchanged (type numbers aside), so .16
+  is written exactly like .15.
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ REPLY_VERSIONS: dict[str, str] = {
     "pacs.008.001.11": "pacs.002.001.13",  # 2023
     "pacs.008.001.12": "pacs.002.001.14",  # 2024
     "pacs.008.001.13": "pacs.002.001.15",  # 2025
+    "pacs.008.001.14": "pacs.002.001.16",  # 2026
 }
 """The pacs.002 that answers each pacs.008 by default: the one of the same ISO release. Source:
 the generation dates in the official XSDs' headers (schemas/, e.g. pacs.008.001.07 and
@@ -60,16 +66,17 @@ STATUS_REQUEST_REPLY_VERSIONS: dict[str, str] = {
     "pacs.028.001.04": "pacs.002.001.11",  # 2020
     "pacs.028.001.05": "pacs.002.001.12",  # 2021
     "pacs.028.001.06": "pacs.002.001.14",  # 2024
-    "pacs.028.001.07": "pacs.002.001.15",  # 2026; its sibling pacs.002.001.16 is not written yet
+    "pacs.028.001.07": "pacs.002.001.16",  # 2026
 }
 """The pacs.002 that answers each pacs.028 status request by default: the one of the same ISO
 release, by the generation dates in the official XSDs' headers (pacs.028.001.01 and
-pacs.002.001.08 both "2017 Jan 27", ... .06 and pacs.002.001.14 "2024 Feb 29"). Overridable
+pacs.002.001.08 both "2017 Jan 27", ... .06 and pacs.002.001.14 "2024 Feb 29", .07 and
+pacs.002.001.16 "2026 Mar 02"). Overridable
 like REPLY_VERSIONS (TOKENBRIDGE_REPLY_VERSIONS)."""
 
 _ANSWERED = {**REPLY_VERSIONS, **STATUS_REQUEST_REPLY_VERSIONS}
 
-SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(2, 16))
+SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(2, 17))
 """pacs.002 versions the bridge writes."""
 
 OLDEST_SHAPE = "pacs.002.001.02"
@@ -140,7 +147,7 @@ def parse_reply_versions(text: str) -> dict[str, str]:
 
 
 def write_status_report(report: StatusReport, version: str) -> etree._Element:
-    """The pacs.002 `Document` for `report` in `version` (pacs.002.001.02 to .15).
+    """The pacs.002 `Document` for `report` in `version` (pacs.002.001.02 to .16).
 
     Raises ValueError for an unsupported version or a status the version cannot express.
     """

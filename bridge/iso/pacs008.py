@@ -1,11 +1,17 @@
-"""Reading a pacs.008 `FIToFICstmrCdtTrf` (versions .02 to .13) into a CreditTransferMessage.
+"""Reading a pacs.008 `FIToFICstmrCdtTrf` (versions .02 to .14) into a CreditTransferMessage.
 
 The caller has already validated the Document against its own XSD; this module only maps it.
 Differences between versions, checked against the official XSDs:
 - agents: `FinInstnId/BIC` in .02, `FinInstnId/BICFI` from .03 on;
 - `PmtId/UETR` exists from .08 on (and `PmtId/TxId` becomes optional there);
 - parties (`Dbtr`, `Cdtr`) carry `Nm` directly in every version: the `Pty` wrapper of newer
-  messages is a camt.053 `RltdPties` matter, not a pacs.008 one.
+  messages is a camt.053 `RltdPties` matter, not a pacs.008 one;
+- .14 (2026) differs from .13 (2025) only where the bridge does not read, so it is read exactly
+  like .13. Element by element from `Document` (types renumbered, same names, order and facets
+  elsewhere): `CdtTrfTxInf/RgltryRptg` now requires `DbtCdtRptgInd`, and in its `Dtls` the
+  `Tp` text (Max35Text) becomes a `Cd`/`Prtry` choice and `Cd` is renamed `RptgCd`;
+  `RmtInf/Strd` gains `SctiesData` (`UnqTxIdr`, `Amt`) before `AddtlRmtInf`. GrpHdr, PmtId
+  (UETR pattern included), amounts, agents, parties, accounts and `Ustrd` are unchanged.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessag
 MESSAGE_FAMILY = "pacs.008.001"
 #: Versions this reader maps; .01 has another root (`pacs.008.001.01`) and another shape: it is
 #: validated and answered (a pacs.002.001.02 RJCT), never applied.
-SUPPORTED_VERSIONS = frozenset(f"{n:02d}" for n in range(2, 14))
+SUPPORTED_VERSIONS = frozenset(f"{n:02d}" for n in range(2, 15))
 ROOT = "FIToFICstmrCdtTrf"
 
 
@@ -43,7 +49,7 @@ def read_credit_transfer_message(document: etree._Element) -> CreditTransferMess
     """Map an XSD-valid pacs.008 Document to a CreditTransferMessage, one CreditTransfer per
     `CdtTrfTxInf`, in document order.
 
-    Raises MessageReadError when `document` is not a pacs.008.001.02-.13 Document.
+    Raises MessageReadError when `document` is not a pacs.008.001.02-.14 Document.
     """
     message_type, root = components.message_root(document, MESSAGE_FAMILY, SUPPORTED_VERSIONS, ROOT)
     header = _group_header(root)

@@ -1,6 +1,6 @@
 """pacs.008 in domain terms: a credit transfer message, its group header and its transactions.
 
-One shape for every version from pacs.008.001.02 to .13; the reader absorbs the differences.
+One shape for every version from pacs.008.001.02 to .14; the reader absorbs the differences.
 """
 from __future__ import annotations
 
