@@ -11,13 +11,12 @@ from datetime import datetime
 from bridge.codes import Reason, Status, Verdict
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
-from bridge.iso.pacs002 import reply_version
 from bridge.iso.reader import ReadMessage
 from bridge.operations import Rejection, TokenOperation
-from bridge.outcomes import MessageOutcome, TransactionOutcome, refused
+from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.authorisation import authorise_instruction, authorise_operation
 from bridge.payments.credit_transfer import CreditTransferMessage
-from bridge.payments.replies import status_report, transaction_statuses
+from bridge.payments.replies import answerable, status_report, transaction_statuses
 from bridge.payments.translation import translate_message
 from bridge.ports import PAYMENT_ROAD, UnitOfWork
 from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
@@ -53,13 +52,10 @@ class CreditTransfers:
 
     def handle(self, message: Inbound, uow: UnitOfWork, *, dry_run: bool) -> MessageOutcome:
         read, digest = message.read, message.digest
-        message_id = read.message_id
-        if message_id is None:
-            return refused(read, digest, "no GrpHdr/MsgId to answer to")
-        try:
-            version = reply_version(read.message_type, self.config.reply_versions)
-        except ValueError as exc:  # a pacs.008 version without a pacs.002 to answer in
-            return refused(read, digest, str(exc), message_id)
+        answer = answerable(read, digest, self.config.reply_versions)
+        if isinstance(answer, MessageOutcome):
+            return answer
+        message_id, version = answer
         rejection = _message_rejection(read) or authorise_instruction(read.payload, read.header,
                                                                       self.config.authority)
         if rejection is not None:

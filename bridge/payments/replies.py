@@ -4,16 +4,16 @@ settlement that finished later (bridge.settlement.follow_ups)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bridge.config import BridgeConfig
 from bridge.iso.apphdr import reply_header
-from bridge.iso.pacs002 import write_reply
+from bridge.iso.pacs002 import reply_version, write_reply
 from bridge.iso.reader import ReadMessage
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import Rejection
-from bridge.outcomes import TransactionOutcome
+from bridge.outcomes import MessageOutcome, TransactionOutcome, refused
 from bridge.payments.credit_transfer import CreditTransferMessage
 from bridge.status import StatusReport, TransactionStatus
 
@@ -21,6 +21,19 @@ _STRICT_BIC = re.compile(r"[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?")
 
 OLDEST_HEADER = "head.001.001.02"
 """The AppHdr version of a reply to a message that came without one (a bare Document)."""
+
+
+def answerable(read: ReadMessage, digest: str,
+               overrides: Mapping[str, str]) -> tuple[str, str] | MessageOutcome:
+    """The MsgId a pacs.002 answers and the version it is written in, or the refusal when there
+    is nothing to answer to (no MsgId) or no pacs.002 version to answer in."""
+    message_id = read.message_id
+    if message_id is None:
+        return refused(read, digest, "no GrpHdr/MsgId to answer to")
+    try:
+        return message_id, reply_version(read.message_type, overrides)
+    except ValueError as exc:
+        return refused(read, digest, str(exc), message_id)
 
 
 def transaction_statuses(read: ReadMessage,

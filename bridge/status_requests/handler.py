@@ -13,14 +13,14 @@ from bridge.codes import Reason, Status, Verdict
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.apphdr import reply_header
-from bridge.iso.pacs002 import reply_version, write_reply
+from bridge.iso.pacs002 import write_reply
 from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import Rejection
-from bridge.outcomes import MessageOutcome, TransactionOutcome, refused
+from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.parties import same_institution
 from bridge.payments.authorisation import Authority
-from bridge.payments.replies import OLDEST_HEADER, reply_bic
+from bridge.payments.replies import OLDEST_HEADER, answerable, reply_bic
 from bridge.ports import UnitOfWork
 from bridge.status import StatusReport, TransactionStatus
 from bridge.status_requests.lookup import CurrentStatus, current_status
@@ -40,13 +40,10 @@ class StatusRequests:
 
     def handle(self, message: Inbound, uow: UnitOfWork, *, dry_run: bool) -> MessageOutcome:
         read, digest = message.read, message.digest
-        message_id = read.message_id
-        if message_id is None:
-            return refused(read, digest, "no GrpHdr/MsgId to answer to")
-        try:
-            version = reply_version(read.message_type, self.config.reply_versions)
-        except ValueError as exc:
-            return refused(read, digest, str(exc), message_id)
+        answer = answerable(read, digest, self.config.reply_versions)
+        if isinstance(answer, MessageOutcome):
+            return answer
+        message_id, version = answer
         request: StatusRequestMessage | None = read.payload
         rejection = _message_rejection(read) or authorise_request(read, self.config.authority)
         if rejection is not None or request is None:
