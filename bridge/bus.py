@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import structlog
@@ -23,6 +24,7 @@ from bridge.iso.reader import MessageReader
 from bridge.messages import InboundRecord
 from bridge.outcomes import MessageOutcome, not_acted_on
 from bridge.ports import UnitOfWork
+from bridge.rejects import message_reject
 
 log = structlog.get_logger("tokenbridge.bus")
 
@@ -157,9 +159,14 @@ class MessageBus:
 
     def _dispatch(self, message: Inbound, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
         handler = self.handlers.get(family_of(message.read.message_type))
-        if handler is None:
-            return not_acted_on(message.read, message.digest)
-        return handler.handle(message, uow, dry_run=dry_run)
+        outcome = (not_acted_on(message.read, message.digest) if handler is None
+                   else handler.handle(message, uow, dry_run=dry_run))
+        if outcome.refusal is not None and outcome.reply is None:
+            # Nothing of its own family answers it: an admi.002 says why (recorded and queued
+            # like any reply, so a redelivery is answered the same).
+            outcome = replace(outcome, reply=message_reject(message, outcome, outcome.refusal,
+                                                            self.clock()))
+        return outcome
 
 
 def _seen_before(uow: UnitOfWork, digest: str) -> MessageOutcome:

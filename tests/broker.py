@@ -32,6 +32,25 @@ def drain(queue: str, until: Callable[[list], bool], timeout_s: float = 60.0) ->
     return got
 
 
+def drain_routed(queue: str, until: Callable[[list], bool],
+                 timeout_s: float = 60.0) -> list[tuple[str, object, bytes]]:
+    """`drain`, each message with the routing key it was published with first."""
+    connection, ch = channel()
+    got: list[tuple] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        for method, properties, body in ch.consume(queue, inactivity_timeout=0.2):
+            if method is not None:
+                got.append((method.routing_key, properties, body))
+                ch.basic_ack(method.delivery_tag)
+            if until(got) or time.monotonic() > deadline:
+                break
+        ch.cancel()
+    finally:
+        connection.close()
+    return got
+
+
 def queue_depth(queue: str) -> int:
     connection, ch = channel()
     try:

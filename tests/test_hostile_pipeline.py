@@ -21,8 +21,13 @@ def test_replay_answers_or_refuses_each_hostile_input(sqlite_registry_module, na
     outcome = pipeline.handle(data)
     assert outcome.verdict == VERDICT[expected], outcome.summary
     assert outcome.summary
-    if expected == "refused":
-        assert outcome.reply is None
+    if expected == "refused":  # issue 15: answered with an admi.002 message reject (was: no reply)
+        assert outcome.reply is not None and outcome.reply.message_type == "admi.002.001.01"
+        assert MessageReader().read(outcome.reply.body).valid
+        read = MessageReader().read(data)
+        quoted = (read.header.business_message_id if read.header else None) or read.message_id
+        assert outcome.reply.correlation_id == (quoted or outcome.digest)
+        assert f"<Ref>{quoted or 'NOTAVAILABLE'}</Ref>".encode() in outcome.reply.body
     else:
         assert outcome.reply is not None and MessageReader().read(outcome.reply.body).valid
     poison = dead_letter_reason(outcome)
@@ -31,17 +36,23 @@ def test_replay_answers_or_refuses_each_hostile_input(sqlite_registry_module, na
 
 @pytest.mark.slow  # the real broker
 def test_worker_dead_letters_poison_and_answers_the_rest(registry, amqp_prefix) -> None:
-    from broker import drain, queue_depth
+    from broker import drain, drain_routed, queue_depth
     from test_worker import RunningWorker, publish
     bodies = [data for data, _ in CASES.values() if len(data) < (10 << 20)]
     expected_dead = sum(1 for data, e in CASES.values() if len(data) < (10 << 20)
                         and e in ("refused", "rjct-poison"))
+    # issue 15: the refused are answered too, with an admi.002 (were: not answered)
+    expected_rejects = sum(1 for data, e in CASES.values() if len(data) < (10 << 20) and e == "refused")
     expected_replies = sum(1 for data, e in CASES.values() if len(data) < (10 << 20) and e != "refused")
     with RunningWorker(registry, amqp_prefix):
         publish(amqp_prefix, bodies)
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= expected_dead)
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= expected_replies)
-    assert len(dead) == expected_dead and len(replies) == expected_replies
+        replies = drain_routed(f"{amqp_prefix}.out", lambda got: len(got) >= expected_replies + expected_rejects)
+    rejects = [(p, body) for key, p, body in replies if key == "admi.002.001.01"]
+    assert len(dead) == expected_dead and len(replies) - len(rejects) == expected_replies
+    assert len(rejects) == expected_rejects
+    assert all(p.type == "admi.002.001.01" and p.correlation_id and MessageReader().read(body).valid
+               for p, body in rejects)
     assert queue_depth(f"{amqp_prefix}.in") == 0
 
 

@@ -133,12 +133,14 @@ def test_message_level_rule_rejects_every_transaction(memory_registry) -> None:
     assert state(memory_registry)[1] == {}
 
 
-def test_not_iso_is_refused_and_recorded_without_reply(registry) -> None:
+def test_not_iso_is_refused_recorded_and_answered_with_a_message_reject(registry) -> None:
     run = pipeline(registry)
     outcome = run.handle(b"<invoice/>")
-    assert outcome.verdict == "refused" and outcome.reply is None
+    # issue 15: answered with an admi.002 (was: no reply)
+    assert outcome.verdict == "refused" and outcome.reply.message_type == "admi.002.001.01"
     assert "no ISO 20022 Document" in outcome.summary
-    assert run.handle(b"<invoice/>").seen_before
+    again = run.handle(b"<invoice/>")
+    assert again.seen_before and again.reply.message_id == outcome.reply.message_id
 
 
 def test_apphdr_in_gives_apphdr_out_related_to_the_original(memory_registry) -> None:
@@ -242,17 +244,20 @@ def _bank_transfer(version: str) -> str:
 ])
 def test_the_2026_pacs004_and_pacs009_are_validated_and_refused_like_earlier_ones(
         memory_registry, build, earlier: str, latest: str) -> None:
-    """Validated against their own XSD, not acted on yet: refused (no reply), recorded once."""
+    """Validated against their own XSD, not acted on yet: refused (answered with an admi.002,
+    issue 15), recorded once."""
     run = pipeline(memory_registry)
     for version in (earlier, latest):
         read = MessageReader().read(build(version).encode())
         assert read.valid and read.document_valid and read.message_type == version, read.findings
         outcome = run.handle(build(version).encode())
-        assert (outcome.verdict, outcome.message_type, outcome.reply) == ("refused", version, None)
+        assert (outcome.verdict, outcome.message_type, outcome.reply.message_type) == (
+            "refused", version, "admi.002.001.01")
+        assert b"<RjctgPtyRsn>AG03<" in outcome.reply.body
         assert outcome.summary == f"refused: {version} is not a payment instruction this pipeline applies"
         assert run.handle(build(version).encode()).seen_before
         broken = run.handle(build(version).replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode())
-        assert broken.verdict == "refused" and broken.reply is None
+        assert broken.verdict == "refused" and broken.reply.message_type == "admi.002.001.01"
         assert [f.rule for f in broken.findings][:1] == ["xsd.element_content"]
     assert state(memory_registry) == ({}, {})
 

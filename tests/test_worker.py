@@ -2,6 +2,7 @@
 scale-out. Crash and restart tests are in test_worker_faults.py."""
 from __future__ import annotations
 
+import hashlib
 import threading
 import pytest
 
@@ -11,7 +12,7 @@ from adapters.rabbitmq.worker import REASON_HEADER, Worker, WorkerOptions, publi
 from bridge.delivery import RetryPolicy
 from bridge.iso.reader import MessageReader
 from bridge.bus import MessageBus
-from broker import AMQP_URL, drain, queue_depth
+from broker import AMQP_URL, drain, drain_routed, queue_depth
 from builders import Tx, app_header, pacs008, swift_envelope
 
 pytestmark = pytest.mark.slow  # the real broker
@@ -105,11 +106,18 @@ def test_poison_is_dead_lettered_with_its_reason_and_answered_where_possible(reg
     with RunningWorker(registry, amqp_prefix):
         publish(amqp_prefix, bodies)
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 4)
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=10)
+        routed = drain_routed(f"{amqp_prefix}.out", lambda got: len(got) >= 4, timeout_s=10)
     reasons = sorted(p.headers[REASON_HEADER].split(":")[0] for p, _ in dead)
     assert len(dead) == 4 and reasons == ["refused", "refused", "refused", "xsd.element_content"]
+    replies = [(p, body) for key, p, body in routed if key.startswith("pacs.002")]
     assert [p.correlation_id for p, _ in replies] == ["POISON-1"]
     assert b"FF01" in replies[0][1] and b"RJCT" in replies[0][1]
+    # issue 15: the three refused are answered too, each with an admi.002 message reject
+    # (were: not answered), correlated by the input's digest (none shows a BizMsgIdr or MsgId).
+    rejects = sorted((p.correlation_id, body) for key, p, body in routed if key == "admi.002.001.01")
+    assert [c for c, _ in rejects] == sorted(hashlib.sha256(b).hexdigest() for b in bodies[:2] + bodies[3:])
+    assert all(MessageReader().read(body).valid and b"<RjctgPtyRsn>FF01<" in body for _, body in rejects)
+    assert len(routed) == 4
     assert queue_depth(f"{amqp_prefix}.in") == 0
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from bridge.codes import Reason
 from bridge.config import BridgeConfig
 from bridge.iso.apphdr import reply_header
 from bridge.iso.pacs002 import reply_version, write_reply
@@ -33,7 +34,7 @@ def answerable(read: ReadMessage, digest: str,
     try:
         return message_id, reply_version(read.message_type, overrides)
     except ValueError as exc:
-        return refused(read, digest, str(exc), message_id)
+        return refused(read, digest, str(exc), message_id, code=Reason.TRANSACTION_NOT_SUPPORTED)
 
 
 def transaction_statuses(read: ReadMessage,

@@ -75,7 +75,9 @@ class StatementReconciliation:
             return not_acted_on(read, digest)
         problem = authorise_statement(read.payload, read.header, self.config.authority)
         if problem is not None:
-            return refused(read, digest, problem, read.message_id)
+            # A statement read and understood, refused for who sent it: not a message reject (no
+            # admi.002), as one of an account not registered is not; the inbox says why.
+            return refused(read, digest, problem, read.message_id, code=None)
         done = handle_statement(
             read.payload, uow, apply=not dry_run, clock=self.clock,
             correlation_id=read.header.business_message_id if read.header else None)

@@ -1,0 +1,30 @@
+"""The admi.002 message reject that answers a refused message (bridge.outcomes.refused): input
+not readable as ISO 20022, of a type or version the bridge does not act on, or that no
+pacs.002 or report can answer. The sender learns of it without reading our dead-letter queue
+(the worker still dead-letters the input)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bridge.inbound import Inbound
+from bridge.iso.admi002 import MESSAGE_TYPE, MessageReject, write_message_reject
+from bridge.messages import OutboundMessage, new_message_id
+from bridge.outcomes import MessageOutcome, Refusal
+
+
+def message_reject(message: Inbound, outcome: MessageOutcome, refusal: Refusal,
+                   now: datetime) -> OutboundMessage:
+    """The admi.002 answering `message`, refused for `refusal`. It quotes the input's BizMsgIdr
+    or MsgId as the sender wrote it (`RltdRef/Ref`, and the correlation id); of input showing
+    neither, the correlation id is the input's sha256 digest: the bus has only the bytes (the
+    transport's own message id never reaches the core), and the digest keys our inbox."""
+    read = message.read
+    reference = ((read.header.business_message_id if read.header else None)
+                 or outcome.message_id or read.message_id)
+    details = [f"rule {refusal.rule}"] if refusal.rule else []
+    details.append(f"input sha256 {message.digest}")
+    reject = MessageReject(
+        related_reference=reference, reason=refusal.code, rejected_at=now,
+        description=refusal.text, location=refusal.location, additional_data="; ".join(details))
+    return OutboundMessage(new_message_id(), reference or message.digest, MESSAGE_TYPE,
+                           write_message_reject(reject))
