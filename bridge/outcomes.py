@@ -70,12 +70,12 @@ def refused(read: ReadMessage, digest: str, reason: str,
                           if code is not None else None)
 
 
-def not_acted_on(read: ReadMessage, digest: str) -> MessageOutcome:
+def not_acted_on(read: ReadMessage, digest: str, message_id: str | None = None) -> MessageOutcome:
     """A message of a family no handler takes, or unreadable: refused for its first finding."""
     what = read.message_type or "input"
     if not read.findings:
         return refused(read, digest, f"{what} is not a payment instruction this pipeline applies",
-                       code=Reason.TRANSACTION_NOT_SUPPORTED)
+                       message_id, code=Reason.TRANSACTION_NOT_SUPPORTED)
     first = read.findings[0]
     code = Reason.TRANSACTION_NOT_SUPPORTED if first.rule in _NOT_ACTED_ON_RULES else first.reason
-    return refused(read, digest, first.message, code=code, finding=first)
+    return refused(read, digest, first.message, message_id, code=code, finding=first)

@@ -11,13 +11,17 @@ from bridge.iso.admi002 import MESSAGE_TYPE, MessageReject, write_message_reject
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.outcomes import MessageOutcome, Refusal
 
+DIGEST_CORRELATION = 32
+"""Hex digits of the input's sha256 that correlate a reject of input showing no id."""
+
 
 def message_reject(message: Inbound, outcome: MessageOutcome, refusal: Refusal,
                    now: datetime) -> OutboundMessage:
     """The admi.002 answering `message`, refused for `refusal`. It quotes the input's BizMsgIdr
     or MsgId as the sender wrote it (`RltdRef/Ref`, and the correlation id); of input showing
-    neither, the correlation id is the input's sha256 digest: the bus has only the bytes (the
-    transport's own message id never reaches the core), and the digest keys our inbox."""
+    neither, the correlation id is the first 32 hex digits of the input's sha256 digest (the
+    outbox keeps 35 characters): the bus has only the bytes (the transport's own message id
+    never reaches the core), and the digest keys our inbox."""
     read = message.read
     reference = ((read.header.business_message_id if read.header else None)
                  or outcome.message_id or read.message_id)
@@ -26,5 +30,6 @@ def message_reject(message: Inbound, outcome: MessageOutcome, refusal: Refusal,
     reject = MessageReject(
         related_reference=reference, reason=refusal.code, rejected_at=now,
         description=refusal.text, location=refusal.location, additional_data="; ".join(details))
-    return OutboundMessage(new_message_id(), reference or message.digest, MESSAGE_TYPE,
+    return OutboundMessage(new_message_id(), (reference or message.digest[:DIGEST_CORRELATION])[:35],
+                           MESSAGE_TYPE,
                            write_message_reject(reject))

@@ -115,7 +115,7 @@ def test_poison_is_dead_lettered_with_its_reason_and_answered_where_possible(reg
     # issue 15: the three refused are answered too, each with an admi.002 message reject
     # (were: not answered), correlated by the input's digest (none shows a BizMsgIdr or MsgId).
     rejects = sorted((p.correlation_id, body) for key, p, body in routed if key == "admi.002.001.01")
-    assert [c for c, _ in rejects] == sorted(hashlib.sha256(b).hexdigest() for b in bodies[:2] + bodies[3:])
+    assert [c for c, _ in rejects] == sorted(hashlib.sha256(b).hexdigest()[:32] for b in bodies[:2] + bodies[3:])
     assert all(MessageReader().read(body).valid and b"<RjctgPtyRsn>FF01<" in body for _, body in rejects)
     assert len(routed) == 4
     assert queue_depth(f"{amqp_prefix}.in") == 0

@@ -14,7 +14,7 @@ from bridge.iso.pacs002 import reply_version, write_reply
 from bridge.iso.reader import ReadMessage
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import Rejection
-from bridge.outcomes import MessageOutcome, TransactionOutcome, refused
+from bridge.outcomes import MessageOutcome, TransactionOutcome, not_acted_on, refused
 from bridge.payments.credit_transfer import CreditTransferMessage
 from bridge.status import StatusReport, TransactionStatus
 
@@ -34,6 +34,8 @@ def answerable(read: ReadMessage, digest: str,
     try:
         return message_id, reply_version(read.message_type, overrides)
     except ValueError as exc:
+        if read.findings:  # a version without its XSD here: that is what the sender must learn
+            return not_acted_on(read, digest, message_id)
         return refused(read, digest, str(exc), message_id, code=Reason.TRANSACTION_NOT_SUPPORTED)
 
 
