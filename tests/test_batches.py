@@ -43,7 +43,10 @@ def test_a_batch_ends_as_the_same_messages_one_at_a_time(registry, tmp_path) -> 
     assert [o.verdict for o in single] == [o.verdict for o in batched]
     assert state(other) == state(registry)
     with registry() as uow:  # every reply is in the outbox, every message in the inbox
-        assert uow.outbox.backlog() == 3
+        # issue 15: 4, the refused message's admi.002 reject among them (was 3: no reply to it)
+        assert uow.outbox.backlog() == 4
+        assert uow.inbox.find(batched[3].digest).reply_id == batched[3].reply.message_id
+        assert batched[3].reply.message_type == "admi.002.001.01"
         assert all(uow.inbox.find(o.digest) is not None for o in batched)
 
 

@@ -99,8 +99,11 @@ def test_replay_applies_and_answers_the_2026_release(tokenbridge, tmp_path: Path
     said = " ".join(result.output.split())  # the console wraps long lines
     assert result.exit_code == 1 and "b-pacs004-v15.xml: refused: pacs.004.001.15 is not a payment " \
         "instruction this pipeline applies" in said
-    (reply,) = out.glob("*.xml")
+    # issue 15: the refused pacs.004 is answered with an admi.002 (was: no reply file)
+    reject, reply = sorted(out.glob("*.xml"), key=lambda p: p.name.endswith(".pacs.002.001.16.xml"))
     assert reply.name.endswith(".pacs.002.001.16.xml")
+    assert reject.name == "b-pacs004-v15.admi.002.001.01.xml"
+    assert MessageReader().read(reject.read_bytes()).valid and b"<Ref>RTR-15</Ref>" in reject.read_bytes()
     read = MessageReader().read(reply.read_bytes())
     assert read.valid and read.message_type == "pacs.002.001.16", read.findings
     assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {"EUR": "42.00"}
