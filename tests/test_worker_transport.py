@@ -22,7 +22,7 @@ from adapters.rabbitmq.worker import ATTEMPTS_HEADER, REASON_HEADER
 from bridge.delivery import RetryPolicy, attempts_so_far
 from bridge.iso.reader import MessageReader
 from bridge.bus import MessageBus
-from broker import AMQP_URL, channel, drain, queue_depth
+from broker import AMQP_URL, channel, drain, drain_routed, queue_depth
 from builders import Tx, pacs008
 from test_worker import ALICE, FATIMA, RunningWorker, supply
 
@@ -198,10 +198,12 @@ def test_an_undecodable_header_table_does_not_stop_the_worker(bridge_store, amqp
     raw = RawProperties(raw_headers(FAR_FUTURE))
     with RunningWorker(bridge_store, amqp_prefix) as running:
         send(amqp_prefix, [(mint("4.00"), raw), (b"<invoice/>", raw), (mint("5.00"), pika.BasicProperties())])
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2)
+        routed = drain_routed(f"{amqp_prefix}.out", lambda got: len(got) >= 3)
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 1)
         assert running.thread.is_alive()
-    assert len(replies) == 2 and supply(bridge_store) == {"EUR": 900}
+    # issue 15: <invoice/> is answered with an admi.002 besides its dead letter (was: 2 replies)
+    assert sorted(key[:8] for key, _, _ in routed) == ["admi.002", "pacs.002", "pacs.002"]
+    assert supply(bridge_store) == {"EUR": 900}
     assert dead[0][1] == b"<invoice/>" and dead[0][0].message_id == "raw-1"
     assert FAR_FUTURE in dead[0][0].headers[UNREADABLE_HEADERS]
 
@@ -233,8 +235,11 @@ def test_compressed_bodies_are_read_and_bad_encodings_dead_lettered_with_every_p
              (gzip.compress(mint("8.00")), props("br", "brotli"))]
     with RunningWorker(bridge_store, amqp_prefix, max_message_bytes=1024 * 1024):
         send(amqp_prefix, items)
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 3)
+        routed = drain_routed(f"{amqp_prefix}.out", lambda got: len(got) >= 4)
         dead = {p.message_id: (p, body) for p, body in drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 3)}
+    # issue 15: the inflated poison (<invoice/>) is answered with an admi.002 too (was: 3 replies)
+    replies = [(p, body) for key, p, body in routed if key.startswith("pacs.002")]
+    assert [key for key, _, _ in routed].count("admi.002.001.01") == 1 and len(routed) == 4
     assert len(replies) == 3 and len({p.message_id for p, _ in replies}) == 2  # gz and plain: one reply
     assert supply(bridge_store) == {"EUR": 1300}
     assert set(dead) == {"gz-poison", "bomb", "brotli"}
