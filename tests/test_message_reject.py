@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from click.testing import CliRunner
 from lxml import etree
 
 from bridge.bus import MessageBus
-from bridge.config import BridgeConfig
 from bridge.iso.admi002 import MESSAGE_TYPE, MessageReject, write_message_reject
 from bridge.iso.catalogue import default_schema_dir
 from bridge.iso.reader import MessageReader
