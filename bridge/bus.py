@@ -24,6 +24,7 @@ from bridge.iso.reader import MessageReader
 from bridge.messages import InboundRecord
 from bridge.outcomes import MessageOutcome, not_acted_on
 from bridge.ports import UnitOfWork
+from bridge.iso.admi002 import MESSAGE_TYPE as REJECT_TYPE
 from bridge.rejects import message_reject
 
 log = structlog.get_logger("tokenbridge.bus")
@@ -161,9 +162,11 @@ class MessageBus:
         handler = self.handlers.get(family_of(message.read.message_type))
         outcome = (not_acted_on(message.read, message.digest) if handler is None
                    else handler.handle(message, uow, dry_run=dry_run))
-        if outcome.refusal is not None and outcome.reply is None:
+        if (outcome.refusal is not None and outcome.reply is None
+                and family_of(message.read.message_type) != family_of(REJECT_TYPE)):
             # Nothing of its own family answers it: an admi.002 says why (recorded and queued
-            # like any reply, so a redelivery is answered the same).
+            # like any reply, so a redelivery is answered the same). Never a reject of a
+            # reject: two systems would answer each other for ever.
             outcome = replace(outcome, reply=message_reject(message, outcome, outcome.refusal,
                                                             self.clock()))
         return outcome

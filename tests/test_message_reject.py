@@ -77,6 +77,19 @@ def test_the_reject_quotes_the_bizmsgidr_else_the_msgid(memory_registry) -> None
     assert (outcome.reply.correlation_id, field(valid(outcome.reply.body), "Ref")) == ("BIZ-42",) * 2
 
 
+def test_a_reject_is_never_answered_with_a_reject(memory_registry, corpus_root: Path) -> None:
+    """An admi.002 that reaches us (ours echoed back, or a peer's) is refused, with no answer:
+    two systems must not answer each other's rejects for ever."""
+    run = MessageBus(MessageReader(), memory_registry)
+    ours = run.handle(b"not xml at all").reply.body
+    theirs = (corpus_root / "corpus" / MESSAGE_TYPE
+              / "moov-fednow20022__MessageReject_Scenario1_Step2a_admi.002_invalidXML.xml").read_bytes()
+    for body in (ours, theirs, ours.replace(b"<RjctgPtyRsn>", b"<Bogus/><RjctgPtyRsn>")):
+        outcome = run.handle(body)
+        assert outcome.verdict == "refused" and outcome.message_type == MESSAGE_TYPE
+        assert outcome.reply is None
+
+
 def test_no_reject_where_a_pacs002_answers(memory_registry) -> None:
     """A schema-invalid pacs.008 with a MsgId is answered RJCT FF01 in a pacs.002, as before."""
     broken = pacs008([Tx()], msg_id="BROKEN-1").replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode()
