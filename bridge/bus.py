@@ -168,7 +168,7 @@ class MessageBus:
             # like any reply, so a redelivery is answered the same). Never a reject of a
             # reject: two systems would answer each other for ever.
             outcome = replace(outcome, reply=message_reject(message, outcome, outcome.refusal,
-                                                            self.clock()))
+                                                            self.clock(), self.config.issuer_bic))
         return outcome
 
 

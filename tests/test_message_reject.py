@@ -74,7 +74,12 @@ def test_the_reject_quotes_the_bizmsgidr_else_the_msgid(memory_registry) -> None
     wrapped = swift_envelope(unknown.split("?>", 1)[-1], app_header(biz_msg_id="BIZ-42"))
     outcome = run.handle(wrapped.encode())
     assert outcome.verdict == "refused", outcome.summary
-    assert (outcome.reply.correlation_id, field(valid(outcome.reply.body), "Ref")) == ("BIZ-42",) * 2
+    # An input with an AppHdr is answered with one related to it (in the Envelope, as a pacs.002)
+    reply = MessageReader().read(outcome.reply.body)
+    assert reply.valid and reply.message_type == MESSAGE_TYPE and reply.header_valid, reply.findings
+    assert reply.header.message_definition_id == MESSAGE_TYPE and reply.header.to_bic == "BNPAFRPPXXX"
+    assert b"<Rltd><Fr>" in outcome.reply.body and b"<BizMsgIdr>BIZ-42</BizMsgIdr>" in outcome.reply.body
+    assert outcome.reply.correlation_id == "BIZ-42" and b"<Ref>BIZ-42</Ref>" in outcome.reply.body
 
 
 def test_a_reject_is_never_answered_with_a_reject(memory_registry, corpus_root: Path) -> None:

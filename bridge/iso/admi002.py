@@ -1,7 +1,8 @@
 """Writing the admi.002.001.01 message reject: the answer to input that cannot be read as an ISO
 20022 message the bridge acts on (not XML, no Document, a type or version it does not act on),
-where no pacs.002 or report can answer. One version exists; it has no AppHdr of its own shape,
-so a bare Document is written (as the FedNow and RTP samples in the corpus are)."""
+where no pacs.002 or report can answer. One version exists. With a header (the input had a
+readable AppHdr), the Envelope holds the AppHdr related to the input's and then the Document, as
+a pacs.002 reply does; else a bare Document (as the FedNow and RTP samples in the corpus are)."""
 from __future__ import annotations
 
 import re
@@ -10,8 +11,10 @@ from datetime import datetime
 
 from lxml import etree
 
-from bridge.iso.apphdr import iso_utc_datetime
+from bridge.iso.apphdr import iso_utc_datetime, write_reply_header
 from bridge.iso.building import new_document
+from bridge.iso.pacs002 import ENVELOPE_NAMESPACE
+from bridge.status import ReplyHeader
 
 MESSAGE_TYPE = "admi.002.001.01"
 """The only admi.002 version published; also the routing key on tokenbridge.out."""
@@ -37,9 +40,11 @@ class MessageReject:
     additional_data: str | None = None  # AddtlData: the rule id and the input's digest
 
 
-def write_message_reject(reject: MessageReject) -> bytes:
+def write_message_reject(reject: MessageReject, header: ReplyHeader | None = None,
+                         header_version: str = "head.001.001.02") -> bytes:
     """The admi.002.001.01 Document, valid against its official XSD whatever the input held:
-    every text is cleaned of what XML cannot hold and cut to its schema length."""
+    every text is cleaned of what XML cannot hold and cut to its schema length. With `header`,
+    in an Envelope after that AppHdr (ValueError when the AppHdr cannot be written)."""
     document, add = new_document(MESSAGE_TYPE)
     body = add(document, MESSAGE_TYPE)
     add(add(body, "RltdRef"), "Ref", _text(reject.related_reference, _MAX35, whole=True) or NOT_AVAILABLE)
@@ -52,7 +57,12 @@ def write_message_reject(reject: MessageReject) -> bytes:
         text = _text(value, size)
         if text:
             add(reason, name, text)
-    return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+    if header is None:
+        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+    envelope = etree.Element(f"{{{ENVELOPE_NAMESPACE}}}Envelope", nsmap={None: ENVELOPE_NAMESPACE})
+    envelope.append(write_reply_header(header, header_version))
+    envelope.append(document)
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 
 
 def _text(value: str | None, size: int, *, whole: bool = False) -> str | None:
