@@ -1,0 +1,99 @@
+"""`tokenbridge status REF`: a payment's lifecycle by UETR, EndToEndId or MsgId (0 found, 1 not)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from adapters.cli.common import major, settings, store_or_exit
+from bridge.iso.reader import MessageReader
+from bridge.status_requests.lifecycle import MessageLifecycle, TransactionLifecycle, lifecycle
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True,
+              help='One JSON object: {"ref", "found", "messages": [...]} (see the README).')
+def status(ref: str, as_json: bool) -> None:
+    """A payment's lifecycle: the message it came in, each transaction's ledger operation and
+    current status (as a pacs.028 would be answered), the replies sent and the statement
+    mints that claimed it. REF is a UETR, an EndToEndId or a MsgId (all its transactions)."""
+    if not ref.strip():
+        raise click.UsageError("REF is empty")
+    current = settings()
+    reader = MessageReader(max_bytes=current.max_message_bytes)
+    with store_or_exit(current) as store, store() as uow:
+        messages = lifecycle(ref, uow, reader)
+    if as_json:
+        click.echo(json.dumps({"ref": ref, "found": bool(messages),
+                               "messages": [_message_json(m) for m in messages]}))
+    elif messages:
+        _print(messages)
+    else:
+        click.echo(f"no payment found for {ref} (as UETR, EndToEndId or MsgId)", err=True)
+    if not messages:
+        raise SystemExit(1)
+
+
+def _message_json(m: MessageLifecycle) -> dict[str, object]:
+    return {"received_at": m.received_at.isoformat(), "message_type": m.message_type,
+            "message_id": m.message_id, "business_message_id": m.business_message_id,
+            "sender": m.sender, "verdict": m.verdict, "summary": m.summary,
+            "replies": [{"message_id": r.message_id, "message_type": r.message_type,
+                         "published": r.published} for r in m.replies],
+            "transactions": [_transaction_json(t) for t in m.transactions]}
+
+
+def _transaction_json(t: TransactionLifecycle) -> dict[str, object]:
+    recorded = t.operation
+    operation = None if recorded is None else {
+        "key": recorded.operation.key, "kind": recorded.operation.kind,
+        "amount": major(recorded.operation.amount, recorded.operation.currency),
+        "currency": recorded.operation.currency,
+        "debit_wallet": recorded.operation.debit_wallet,
+        "credit_wallet": recorded.operation.credit_wallet,
+        "sequence": recorded.sequence, "applied_at": recorded.applied_at.isoformat(),
+        "status": str(recorded.status)}
+    return {"index": t.index, "end_to_end_id": t.end_to_end_id, "uetr": t.uetr,
+            "instruction_id": t.instruction_id, "transaction_id": t.transaction_id,
+            "amount": t.amount, "currency": t.currency,
+            "status": str(t.current.status), "reason": _text(t.current.reason),
+            "info": t.current.info, "operation": operation,
+            "claims": [{"reference": c.reference, "operation_key": c.operation_key, "road": c.road}
+                       for c in t.claims]}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
+
+
+def _print(messages: list[MessageLifecycle]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    console = Console()
+    for m in messages:
+        replies = ", ".join(f"{r.message_type} {r.message_id}"
+                            f" ({'published' if r.published else 'in outbox'})" for r in m.replies)
+        console.print(f"[bold]{m.message_type or '?'} {m.message_id or '?'}[/bold] received "
+                      f"{m.received_at.isoformat()} from {m.sender or '?'}: {m.verdict} ({m.summary})")
+        console.print(f"  replies: {replies or 'none'}")
+        if not m.transactions:
+            continue
+        for t in m.transactions:  # one two-column table each: readable on a narrow terminal
+            op = t.operation.operation if t.operation else None
+            table = Table(title=f"transaction {t.index}", show_header=False)
+            table.add_column("field")
+            table.add_column("value", overflow="fold")
+            reason = " ".join(x for x in (_text(t.current.reason), t.current.info) if x)
+            rows = [("EndToEndId", t.end_to_end_id), ("UETR", t.uetr or ""),
+                    ("amount", f"{t.amount} {t.currency}"),
+                    ("status", f"{t.current.status} {reason}".strip())]
+            if op is not None and t.operation is not None:
+                rows += [("operation", f"{op.kind} {major(op.amount, op.currency)} {op.currency}"
+                                       f" ({t.operation.status})"),
+                         ("wallets", f"{op.debit_wallet or '-'} -> {op.credit_wallet or '-'}"),
+                         ("key", op.key)]
+            rows += [("claimed by", f"{c.road} {c.reference} -> {c.operation_key}") for c in t.claims]
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
