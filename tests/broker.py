@@ -14,15 +14,16 @@ def channel() -> tuple[pika.BlockingConnection, object]:
     return connection, connection.channel()
 
 
-def drain(queue: str, until: Callable[[list], bool], timeout_s: float = 60.0) -> list[tuple]:
-    """Consume (and ack) messages from `queue` until `until(messages)` or the timeout."""
+def _drain(queue: str, until: Callable[[list], bool], timeout_s: float, entry) -> list[tuple]:
+    """Consume (and ack) messages from `queue`, each kept as `entry(method, properties, body)`,
+    until `until(kept)` or the timeout."""
     connection, ch = channel()
     got: list[tuple] = []
     deadline = time.monotonic() + timeout_s
     try:
         for method, properties, body in ch.consume(queue, inactivity_timeout=0.2):
             if method is not None:
-                got.append((properties, body))
+                got.append(entry(method, properties, body))
                 ch.basic_ack(method.delivery_tag)
             if until(got) or time.monotonic() > deadline:
                 break
@@ -30,25 +31,19 @@ def drain(queue: str, until: Callable[[list], bool], timeout_s: float = 60.0) ->
     finally:
         connection.close()
     return got
+
+
+def drain(queue: str, until: Callable[[list], bool], timeout_s: float = 60.0) -> list[tuple]:
+    """Consume (and ack) messages from `queue` until `until(messages)` or the timeout:
+    (properties, body) each."""
+    return _drain(queue, until, timeout_s, lambda method, properties, body: (properties, body))
 
 
 def drain_routed(queue: str, until: Callable[[list], bool],
                  timeout_s: float = 60.0) -> list[tuple[str, object, bytes]]:
     """`drain`, each message with the routing key it was published with first."""
-    connection, ch = channel()
-    got: list[tuple] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        for method, properties, body in ch.consume(queue, inactivity_timeout=0.2):
-            if method is not None:
-                got.append((method.routing_key, properties, body))
-                ch.basic_ack(method.delivery_tag)
-            if until(got) or time.monotonic() > deadline:
-                break
-        ch.cancel()
-    finally:
-        connection.close()
-    return got
+    return _drain(queue, until, timeout_s,
+                  lambda method, properties, body: (method.routing_key, properties, body))
 
 
 def queue_depth(queue: str) -> int:
