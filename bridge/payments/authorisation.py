@@ -80,15 +80,22 @@ def instructing_parties(message: CreditTransferMessage, header: BusinessHeader |
 def authorise_instruction(message: CreditTransferMessage, header: BusinessHeader | None,
                           authority: Authority) -> Rejection | None:
     """The message-level rule: None when the message may be acted on at all, else an AG01."""
+    return authorise_senders(instructing_parties(message, header), header, authority)
+
+
+def authorise_senders(parties: list[tuple[str, str | None]], header: BusinessHeader | None,
+                      authority: Authority, *, may: str = "instruct") -> Rejection | None:
+    """Any message's sender rule: every party that says it sent it (`parties`: where, BIC or
+    None) is allowed to instruct, and the message is addressed to the issuer; else an AG01
+    saying what the sender may not (`may`) do."""
     if authority.allowed_senders is not None:
-        parties = instructing_parties(message, header)
         if not parties:
             return _forbidden("sender unknown: no AppHdr/Fr nor instructing agent")
         for where, bic in parties:
             if not bic:
                 return _forbidden(f"sender unknown: {where} names no BIC")
             if not authority.may_instruct(bic):
-                return _forbidden(f"sender {bic} ({where}) is not allowed to instruct")
+                return _forbidden(f"sender {bic} ({where}) is not allowed to {may}")
     return _misaddressed(header, authority)
 
 

@@ -18,8 +18,7 @@ from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import Rejection
 from bridge.outcomes import MessageOutcome, TransactionOutcome
-from bridge.parties import same_institution
-from bridge.payments.authorisation import Authority
+from bridge.payments.authorisation import Authority, authorise_senders
 from bridge.payments.replies import OLDEST_HEADER, answerable, reply_bic
 from bridge.ports import UnitOfWork
 from bridge.status import StatusReport, TransactionStatus
@@ -99,23 +98,12 @@ def authorise_request(read: ReadMessage, authority: Authority) -> Rejection | No
     """Who may ask: as for a payment (bridge.payments.authorisation), the sender (AppHdr `Fr`)
     and the instructing agents must be allowed to instruct, and the request addressed to us.
     A status tells nothing a payment's sender was not answered already; other banks may ask."""
-    if authority.allowed_senders is not None:
-        request: StatusRequestMessage = read.payload
-        parties = [("AppHdr/Fr", read.header.from_bic)] if read.header is not None else []
-        agents = ([("GrpHdr/InstgAgt", request.instructing_agent)]
-                  + [(f"TxInf[{tx.index + 1}]/InstgAgt", tx.instructing_agent) for tx in request.transactions])
-        parties += [(where, agent.bic) for where, agent in agents if agent is not None]
-        if not parties:
-            return Rejection(Reason.TRANSACTION_FORBIDDEN, "sender unknown: no AppHdr/Fr nor instructing agent")
-        for where, bic in parties:
-            if not bic:
-                return Rejection(Reason.TRANSACTION_FORBIDDEN, f"sender unknown: {where} names no BIC")
-            if not authority.may_instruct(bic):
-                return Rejection(Reason.TRANSACTION_FORBIDDEN, f"sender {bic} ({where}) is not allowed to ask")
-    addressee = read.header.to_bic if read.header else None
-    if authority.issuer_bic and addressee and not same_institution(addressee, authority.issuer_bic):
-        return Rejection(Reason.TRANSACTION_FORBIDDEN, f"addressed to {addressee}, not to {authority.issuer_bic}")
-    return None
+    request: StatusRequestMessage = read.payload
+    parties = [("AppHdr/Fr", read.header.from_bic)] if read.header is not None else []
+    agents = ([("GrpHdr/InstgAgt", request.instructing_agent)]
+              + [(f"TxInf[{tx.index + 1}]/InstgAgt", tx.instructing_agent) for tx in request.transactions])
+    parties += [(where, agent.bic) for where, agent in agents if agent is not None]
+    return authorise_senders(parties, read.header, authority, may="ask")
 
 
 def _message_rejection(read: ReadMessage) -> Rejection | None:
