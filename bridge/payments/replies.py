@@ -70,6 +70,13 @@ def status_report(read: ReadMessage, message_id: str, version: str,
         instructing_agent_bic=reply_bic(config.issuer_bic),
         instructed_agent_bic=reply_bic(read.sender),
         transactions=statuses)
+    return report_reply(read, message_id, report, version, config, now)
+
+
+def report_reply(read: ReadMessage, message_id: str, report: StatusReport, version: str,
+                 config: BridgeConfig, now: datetime) -> OutboundMessage:
+    """`report` written as a pacs.002 of `version` answering `read` (MsgId `message_id`): with an
+    AppHdr related to the input's where it had one, correlated to its BizMsgIdr or MsgId."""
     header = (reply_header(read.header, config.issuer_bic, version, new_message_id(), now)
               if read.header is not None else None)  # else a bare Document answers
     body = write_reply(report, version, header, read.header.version if read.header else OLDEST_HEADER)

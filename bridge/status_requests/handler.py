@@ -12,14 +12,12 @@ from datetime import datetime
 from bridge.codes import Reason, Status, Verdict
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
-from bridge.iso.apphdr import reply_header
-from bridge.iso.pacs002 import write_reply
 from bridge.iso.reader import MessageReader, ReadMessage
-from bridge.messages import OutboundMessage, new_message_id
+from bridge.messages import new_message_id
 from bridge.operations import Rejection
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.authorisation import Authority, authorise_senders
-from bridge.payments.replies import OLDEST_HEADER, answerable, reply_bic
+from bridge.payments.replies import answerable, reply_bic, report_reply
 from bridge.ports import UnitOfWork
 from bridge.status import StatusReport, TransactionStatus
 from bridge.status_requests.lookup import CurrentStatus, current_status
@@ -78,11 +76,7 @@ class StatusRequests:
                 status=f.status, original_end_to_end_id=f.end_to_end_id,
                 original_instruction_id=f.instruction_id, original_transaction_id=f.transaction_id,
                 original_uetr=f.uetr, reason=f.reason, additional_info=f.info) for f in found))
-        header = (reply_header(read.header, self.config.issuer_bic, version, new_message_id(), now)
-                  if read.header is not None else None)
-        body = write_reply(report, version, header, read.header.version if read.header else OLDEST_HEADER)
-        correlation = (read.header.business_message_id if read.header else None) or message_id
-        reply = OutboundMessage(report.message_id, correlation, version, body)
+        reply = report_reply(read, message_id, report, version, self.config, now)
         outcomes = tuple(TransactionOutcome(index, f.end_to_end_id, f.uetr, f.status,
                                             reason=f.reason, info=f.info)
                          for index, f in enumerate(found))
