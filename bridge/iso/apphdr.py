@@ -170,12 +170,8 @@ def _add_institution(parent: etree._Element, namespace: str, party: HeaderParty)
         child(institution, namespace, "BICFI", party.bic)
     if party.member_id:
         member = child(institution, namespace, "ClrSysMmbId")
-        if party.clearing_system or party.clearing_system_proprietary:
-            system = child(member, namespace, "ClrSysId")
-            if party.clearing_system:
-                child(system, namespace, "Cd", party.clearing_system)
-            else:
-                child(system, namespace, "Prtry", party.clearing_system_proprietary)
+        _add_choice(member, namespace, "ClrSysId", party.clearing_system,
+                    party.clearing_system_proprietary)
         child(member, namespace, "MmbId", party.member_id)
     if party.lei:
         child(institution, namespace, "LEI", party.lei)
@@ -184,11 +180,17 @@ def _add_institution(parent: etree._Element, namespace: str, party: HeaderParty)
     if party.other_id:
         other = child(institution, namespace, "Othr")
         child(other, namespace, "Id", party.other_id)
-        if party.other_scheme or party.other_scheme_proprietary:
-            scheme = child(other, namespace, "SchmeNm")
-            if party.other_scheme:
-                child(scheme, namespace, "Cd", party.other_scheme)
-            else:
-                child(scheme, namespace, "Prtry", party.other_scheme_proprietary)
+        _add_choice(other, namespace, "SchmeNm", party.other_scheme, party.other_scheme_proprietary)
         if party.other_issuer:
             child(other, namespace, "Issr", party.other_issuer)
+
+
+def _add_choice(parent: etree._Element, namespace: str, name: str, code: str | None,
+                proprietary: str | None) -> None:
+    """An ISO code-or-proprietary choice (`Cd` or `Prtry`) named `name`, when either is given."""
+    if code or proprietary:
+        choice = child(parent, namespace, name)
+        if code:
+            child(choice, namespace, "Cd", code)
+        else:
+            child(choice, namespace, "Prtry", proprietary)
