@@ -2,6 +2,7 @@
 (bridge.handlers) does the rest.
 
     read -> claim in the inbox -> handler (authorise, decide, apply, answer) -> record -> outbox
+                                                                   (the reply, then what it emits)
 
 The same bus serves `replay` (files, in-process) and the RabbitMQ worker. A message's effects,
 its inbox record and its reply commit in one unit of work: all or nothing. A message seen
@@ -156,6 +157,8 @@ class MessageBus:
             reply_id=outcome.reply.message_id if outcome.reply else None))
         if outcome.reply is not None:
             uow.outbox.add(outcome.reply)
+        for emitted in outcome.emitted:
+            uow.outbox.add(emitted)
         return outcome
 
     def _dispatch(self, message: Inbound, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:

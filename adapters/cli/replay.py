@@ -100,9 +100,8 @@ def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
                 outcome = bus.handle(read_bounded(path, current.max_message_bytes),
                                           dry_run=dry_run)
                 summary.add(outcome)
-                if outcome.reply is not None and out_dir is not None and not dry_run:
-                    (out_dir / f"{path.stem}.{outcome.reply.message_type}.xml").write_bytes(
-                        outcome.reply.body)
+                if out_dir is not None and not dry_run:
+                    _write_sent(out_dir, path.stem, outcome)
                 if len(files) < PROGRESS_FROM or outcome.verdict != Verdict.ACCEPTED:
                     # Any verdict gets a style (an empty one is not markup), and what the
                     # message says is text, never markup.
@@ -113,3 +112,16 @@ def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
     console.print(summary.table(dry_run))
     clean = set(summary.verdicts) == {Verdict.ACCEPTED}
     raise SystemExit(0 if clean else 1)
+
+
+def _write_sent(out_dir: Path, stem: str, outcome: MessageOutcome) -> None:
+    """Every message the bridge sent for one input: its reply as `<input>.<type>.xml`; when it
+    sent more (follow-ups, pacs.004, notifications, ...), each as `<input>.<n>.<type>.xml`, n
+    from 1 (the reply) in the order sent, so that sorting keeps their order."""
+    sent = ([outcome.reply] if outcome.reply is not None else []) + list(outcome.emitted)
+    if len(sent) == 1:
+        (out_dir / f"{stem}.{sent[0].message_type}.xml").write_bytes(sent[0].body)
+        return
+    width = len(str(len(sent)))
+    for position, message in enumerate(sent, start=1):
+        (out_dir / f"{stem}.{position:0{width}d}.{message.message_type}.xml").write_bytes(message.body)
