@@ -150,7 +150,8 @@ def dead_show(letter_id: str) -> None:
 @click.argument("letter_ids", nargs=-1)
 @click.option("--all", "everything", is_flag=True)
 def dead_redrive(letter_ids: tuple[str, ...], everything: bool) -> None:
-    """Publish dead letters back to the inbound queue; they keep their identity."""
+    """Publish dead letters back to the inbound queue; they keep their identity. Exit 1 when
+    an id names no dead letter (the others named are re-driven)."""
     if not letter_ids and not everything:
         raise click.UsageError("name dead letter ids, or --all")
     connection, channel, names = _channel(settings())
@@ -158,3 +159,6 @@ def dead_redrive(letter_ids: tuple[str, ...], everything: bool) -> None:
         letter.id.startswith(i) for i in letter_ids))
     connection.close()
     click.echo(f"re-drove {len(done)} message(s): {' '.join(done)}")
+    unknown = [i for i in letter_ids if not any(d.startswith(i) for d in done)]
+    if unknown:  # a mistyped id must not look like success to a script
+        raise click.ClickException(f"no dead letter {', '.join(unknown)} in {names.dead}")
