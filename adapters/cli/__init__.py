@@ -7,7 +7,7 @@ import click
 
 from adapters.cli.accounts import accounts
 from adapters.cli.audit import audit
-from adapters.cli.broker import dead, publish, topology, worker
+from adapters.cli.broker import dead, publish, replies, topology, worker
 from adapters.cli.demo import demo
 from adapters.cli.ledger import balances, ledger
 from adapters.cli.reconcile import reconcile
@@ -28,7 +28,7 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement, audit, status):
+                reconcile, statement, audit, status, replies):
     cli.add_command(command)
 
 
