@@ -14,7 +14,8 @@ from rich.progress import MofNCompleteColumn, Progress
 from adapters.cli.common import files_or_usage_error, settings, store_or_exit
 from adapters.config import Settings
 from adapters.files import read_bounded
-from adapters.rabbitmq.channel import CONNECTION_ERRORS, confirmed_channel, connect, redacted_url
+from adapters.rabbitmq.channel import (CONNECTION_ERRORS, confirmed_channel, connect, redacted_url,
+                                       wait_for_broker)
 from adapters.rabbitmq.dead_letters import list_dead, redrive
 from adapters.rabbitmq.replies import Reply, browse, follow
 from adapters.rabbitmq.topology import MigrationPending, Names, declare
@@ -82,10 +83,18 @@ def _run_worker(index: int, metrics_port: int) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Competing consumer processes.")
 def worker(workers: int) -> None:
-    """Consume from RabbitMQ until SIGTERM/SIGINT; finish and ack in-flight work; exit 0."""
+    """Consume from RabbitMQ until SIGTERM/SIGINT; finish and ack in-flight work; exit 0. A
+    broker not up yet is waited for, with back-off."""
     current = settings()
     with store_or_exit(current):
         pass  # fail fast (exit 1) when the store is not initialised
+    waiting = threading.Event()  # a shutdown request while the broker is not up yet
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: waiting.set())
+    reachable = wait_for_broker(current.amqp_url, waiting)
+    if reachable is None:
+        return  # stopped before the broker came up: nothing in flight
+    reachable.close()
     connection, _, _ = _channel(current)
     connection.close()
     if workers == 1:
