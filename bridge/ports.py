@@ -285,6 +285,10 @@ class Settlement(Protocol):
         """One round: each change reported once (to `on_changes` too), even with several
         processes settling the same store."""
 
+    def pending(self) -> int:
+        """Operations not final yet (planned or submitted): what `tokenbridge settle --wait`
+        runs rounds until there are none of."""
+
 
 @runtime_checkable
 class SettlingLedger(Protocol):

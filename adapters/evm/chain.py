@@ -16,6 +16,7 @@ from eth_utils import keccak, to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound
 
+from adapters.bootstrap import ConfigurationError
 from adapters.evm.artifact import deposit_token
 from adapters.evm.errors import (
     MORE_GAS,
@@ -59,7 +60,7 @@ _CALLS = {kind: (keccak(text=f"{name}({','.join(types)})")[:4], types) for kind,
     (TRANSFER, "transferBetween", ["address", "address", "uint256", "bytes32"]))}
 
 
-class ChainConfigurationError(RuntimeError):
+class ChainConfigurationError(ConfigurationError):
     """The node, key or contracts cannot work together (wrong chain, no code at an address, ...)."""
 
 
