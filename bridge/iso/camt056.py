@@ -7,8 +7,8 @@ Differences between versions, checked against the official XSDs (only what is re
   OrgnlMsgNmId, OrgnlCreDtTm, GrpCxl, CxlRsnInf) and any number of `TxInf`;
 - `TxInf` has CxlId, Case, OrgnlGrpInf, OrgnlInstrId, OrgnlEndToEndId, OrgnlTxId in every
   version; `OrgnlUETR` exists from .08 on;
-- `Assgnr`/`Assgne` are a Party choice (`Pty` or `Agt`); an agent is `FinInstnId/BIC` up to
-  .03 and `FinInstnId/BICFI` from .04, or `ClrSysMmbId/MmbId` (FedNow, RTP);
+- `Assgnr`/`Assgne` are a Party choice (`Pty` or `Agt`); an agent is `FinInstnId/BIC` in .01
+  and `FinInstnId/BICFI` from .02, or `ClrSysMmbId/MmbId` (FedNow, RTP);
 - `CxlRsnInf/Rsn/Cd` is a closed list in .01-.05 (CancellationReason4Code, then 5Code) and
   ExternalCancellationReason1Code from .06 on; `Prtry` in all.
 """

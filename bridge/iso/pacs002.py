@@ -124,7 +124,8 @@ def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -
 
 def parse_reply_versions(text: str) -> dict[str, str]:
     """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none);
-    a pacs.028 version may be mapped too.
+    a pacs.028 version may be mapped too, and a camt.056 one to its camt.029
+    (bridge.iso.camt029.REPLY_VERSIONS).
 
     Raises ValueError on bad syntax, an unknown pacs.008 or pacs.002 version, or a pacs.008
     named twice.
@@ -137,11 +138,18 @@ def parse_reply_versions(text: str) -> dict[str, str]:
         if not separator or not source or not target or "=" in target:
             raise ValueError(f"bad reply version mapping {item!r}: expected "
                              "'pacs.008.001.NN=pacs.002.001.NN'")
+        if source in overrides:
+            raise ValueError(f"bad reply version mapping: {source} is mapped twice")
+        if source.startswith("camt.056."):
+            from bridge.iso import camt029  # it builds on this module: imported when needed
+            if source not in camt029.REPLY_VERSIONS:
+                raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a camt.056 "
+                                 "version the bridge reads")
+            overrides[source] = camt029.reply_version(source, {source: target})
+            continue
         if source not in _ANSWERED:
             raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a pacs.008 "
                              f"version the bridge reads, nor a pacs.028 one ({', '.join(_ANSWERED)})")
-        if source in overrides:
-            raise ValueError(f"bad reply version mapping: {source} is mapped twice")
         overrides[source] = _supported_reply(target, f"mapping {item!r}", source)
     return overrides
 
