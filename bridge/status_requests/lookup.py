@@ -31,7 +31,7 @@ from bridge.iso.xmlnav import Node
 from bridge.messages import InboundRecord
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
-from bridge.ports import RecordedOperation, UnitOfWork
+from bridge.ports import Inbox, RecordedOperation, UnitOfWork
 from bridge.status_requests.request import OriginalGroup
 
 PAYMENT_FAMILY = "pacs.008"
@@ -95,7 +95,7 @@ def find_original(tx: TransactionReferences, group: OriginalGroup | None, uow: U
         recorded = uow.ledger.find(uetr_key(tx.uetr))
         if recorded is not None:
             refs = recorded.operation.refs
-            record = _payment_record(refs.message_id, uow)
+            record = payment_record(refs.message_id, uow.inbox)
             original = (OriginalGroup(refs.message_id or "", record.message_type or "", None,
                                       reader.read(record.raw).created_at_text) if record else None)
             current = CurrentStatus(*_settled(recorded), original=original,
@@ -172,11 +172,11 @@ def _settled(recorded: RecordedOperation) -> tuple[Status, str | None, str | Non
     return status, None, None
 
 
-def _payment_record(message_id: str | None, uow: UnitOfWork) -> InboundRecord | None:
-    """The pacs.008 a ledger operation came from, as the inbox keeps it."""
+def payment_record(message_id: str | None, inbox: Inbox) -> InboundRecord | None:
+    """The pacs.008 a ledger operation came from (its MsgId), as the inbox keeps it."""
     if not message_id:
         return None
-    return next((r for r in uow.inbox.by_message_id(message_id)
+    return next((r for r in inbox.by_message_id(message_id)
                  if (r.message_type or "").startswith(PAYMENT_FAMILY)), None)
 
 

@@ -1,0 +1,27 @@
+"""EVM operations can be cancelled on request (camt.056): who asked, and the no-op transaction
+that takes a submitted operation's nonce (state `cancelled` needs no schema change).
+
+Revision ID: 0009
+Revises: 0008
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("evm_operations") as batch:
+        batch.add_column(sa.Column("cancel_requested_by", sa.String(100)))
+        batch.add_column(sa.Column("cancel_tx_hash", sa.String(66)))
+        batch.add_column(sa.Column("cancel_raw_tx", sa.LargeBinary()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("evm_operations") as batch:
+        batch.drop_column("cancel_raw_tx")
+        batch.drop_column("cancel_tx_hash")
+        batch.drop_column("cancel_requested_by")
