@@ -68,7 +68,7 @@ class Cancelling:
             noop = self.chain.sign_filler(row.nonce, self.chain.replacement_fees(bytes(row.raw_tx)))
             with self.store.transaction() as transaction:
                 done = transaction.connection.execute(queries.REPLACED, {
-                    "row": row.seq, "tx_hash": noop.tx_hash, "raw_tx": noop.raw})
+                    "row": row.seq, "noop_hash": noop.tx_hash, "noop_raw": noop.raw})
             if done.rowcount != 1:
                 continue  # another settler replaced it
             verdict = self.chain.send(noop.raw)

@@ -124,7 +124,7 @@ TO_REPLACE = select(evm_operations).where(and_(
 
 REPLACED = update(evm_operations).where(and_(
     _op.seq == bindparam("row"), _op.cancel_tx_hash.is_(None))).values(
-    cancel_tx_hash=bindparam("tx_hash"), cancel_raw_tx=bindparam("raw_tx"))
+    cancel_tx_hash=bindparam("noop_hash"), cancel_raw_tx=bindparam("noop_raw"))
 
 CANCELLING = (select(evm_operations).where(and_(_UNMINED, _op.cancel_tx_hash.is_not(None)))
               .order_by(_op.nonce))

@@ -1,5 +1,5 @@
-"""EVM operations can be cancelled on request (camt.056): who asked, and the no-op transaction
-that takes a submitted operation's nonce (state `cancelled` needs no schema change).
+"""EVM operations can be cancelled on request (camt.056): the state `cancelled`, who asked, and
+the no-op transaction that takes a submitted operation's nonce.
 
 Revision ID: 0009
 Revises: 0008
@@ -13,15 +13,22 @@ branch_labels = None
 depends_on = None
 
 
+STATES = "state IN ('planned', 'submitted', 'confirmed', 'failed'{})"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("evm_operations") as batch:
         batch.add_column(sa.Column("cancel_requested_by", sa.String(100)))
         batch.add_column(sa.Column("cancel_tx_hash", sa.String(66)))
         batch.add_column(sa.Column("cancel_raw_tx", sa.LargeBinary()))
+        batch.drop_constraint("ck_evm_operations_state", type_="check")
+        batch.create_check_constraint("ck_evm_operations_state", STATES.format(", 'cancelled'"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("evm_operations") as batch:
+        batch.drop_constraint("ck_evm_operations_state", type_="check")
+        batch.create_check_constraint("ck_evm_operations_state", STATES.format(""))
         batch.drop_column("cancel_raw_tx")
         batch.drop_column("cancel_tx_hash")
         batch.drop_column("cancel_requested_by")
