@@ -9,7 +9,6 @@ from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
-from bridge.iso.reader import MessageReader
 from bridge.messages import OutboundMessage
 from bridge.bus import MessageBus
 from bridge.cancellations.follow_ups import CancellationFollowUps
@@ -53,12 +52,13 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         allowed_senders=settings.allowed_sender_bics,
         statement_senders=settings.statement_sender_bics,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
+        max_message_bytes=settings.max_message_bytes,
     )
 
 
 def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
-    return MessageBus(MessageReader(max_bytes=settings.max_message_bytes), store,
-                      bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
+    config = bridge_config(settings)
+    return MessageBus(config.reader(), store, config, is_transient=store.is_transient, clock=store.clock)
 
 
 def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:

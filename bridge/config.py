@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bridge.iso.reader import MessageReader
+from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 from bridge.payments.authorisation import Authority
 
 
@@ -15,6 +17,12 @@ class BridgeConfig:
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
+    max_message_bytes: int = DEFAULT_MAX_BYTES  # the largest input the bus reads
+
+    def reader(self) -> MessageReader:
+        """A reader with the bus's limits, for a handler that re-reads messages from the inbox
+        (an original the bus accepted must read again)."""
+        return MessageReader(max_bytes=self.max_message_bytes)
 
     @property
     def authority(self) -> Authority:

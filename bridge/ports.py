@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from bridge.accounts import RegisteredAccount
 from bridge.codes import Status
-from bridge.messages import InboundRecord, OutboundMessage
+from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
 from bridge.settlement.changes import SettlementChange
 
@@ -234,6 +234,11 @@ class Outbox(ABC):
 
     @abstractmethod
     def mark_published(self, message_ids: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def correlated(self, correlation_id: str) -> list[SentMessage]:
+        """Every message sent about one original (its BizMsgIdr or MsgId: the reply, follow-ups,
+        returns, resolutions, notifications), oldest first."""
 
 
 class UnitOfWork(ABC):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from bridge.accounts import RegisteredAccount
-from bridge.messages import InboundRecord, OutboundMessage
+from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.codes import Reason
 from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import TokenOperation
@@ -247,6 +247,10 @@ class InMemoryOutbox(Outbox):
         for message_id in message_ids:
             if message_id in self.books.outbox:
                 self.books.outbox[message_id].published = True
+
+    def correlated(self, correlation_id: str) -> list[SentMessage]:
+        return [SentMessage(q.message, q.created_at, q.published) for q in self.books.outbox.values()
+                if q.message.correlation_id == correlation_id[:35]]
 
 
 class InMemoryUnitOfWork(UnitOfWork):

@@ -273,3 +273,12 @@ def test_the_worker_answers_a_status_request_on_the_out_exchange(registry, amqp_
     assert properties.type == "pacs.002.001.10"
     assert properties.correlation_id == "BNPA20261124-1800-STS-001"
     assert [t[3:] for t in answer(body)["transactions"]] == [("ACSC", None), ("RJCT", "AC03"), ("RJCT", "AG09")]
+
+
+def test_status_requests_re_read_originals_with_the_bus_limit() -> None:
+    """An original the bus accepted under a raised TOKENBRIDGE_MAX_MESSAGE_BYTES must read again
+    when a status request asks about it: the handler's reader has the configured limit."""
+    from bridge.config import BridgeConfig
+    from bridge.status_requests.handler import StatusRequests
+    handler = StatusRequests(BridgeConfig(max_message_bytes=64 * 1024 * 1024), lambda: None)
+    assert handler.reader.max_bytes == 64 * 1024 * 1024

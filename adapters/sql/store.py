@@ -19,7 +19,7 @@ from adapters.sql.ledger import ChangedMeanwhile, as_utc, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import RegisteredAccount
 from bridge.audit import INBOX
-from bridge.messages import InboundRecord, OutboundMessage
+from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.parties import normalised_account
 from bridge.ports import AccountRegistry, Inbox, LedgerPlugin, Outbox, TransactionalStore, UnitOfWork
 
@@ -158,6 +158,13 @@ class SqlOutbox(Outbox):
             deferred.flush(self.connection)
             self.connection.execute(update(outbox).where(outbox.c.message_id.in_(ids))
                                     .values(published_at=utc_naive(self.clock())))
+
+
+    def correlated(self, correlation_id: str) -> list[SentMessage]:
+        deferred.flush(self.connection)
+        rows = self.connection.execute(select(outbox).where(outbox.c.correlation_id == correlation_id[:35])
+                                       .order_by(outbox.c.seq))
+        return [SentMessage(_outbound(r), as_utc(r.created_at), r.published_at is not None) for r in rows]
 
 
 def _outbound(row) -> OutboundMessage:

@@ -94,6 +94,7 @@ outbox = Table(
     Column("created_at", DateTime, nullable=False),
     Column("published_at", DateTime),
     Index("ix_outbox_unpublished", "published_at", "seq"),
+    Index("ix_outbox_correlation", "correlation_id"),  # migration 0009: what was sent about a payment
 )
 
 # Audit chain (migration 0003): one link per inbox record and ledger operation.

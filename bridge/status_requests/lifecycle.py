@@ -23,7 +23,8 @@ from bridge.status_requests.lookup import PAYMENT_FAMILY, CurrentStatus, current
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
 
 PENDING_SCAN = 10_000
-"""How many unpublished outbox messages are looked at to tell a reply published or not."""
+"""How many unpublished outbox messages are looked at to tell a reply that is not correlated to
+its message (an admi.002 to unreadable input) published or not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,6 @@ def lifecycle(ref: str, uow: UnitOfWork, reader: MessageReader) -> list[MessageL
     ref = ref.strip()
     if not ref:
         return []
-    pending = _pending(uow)
     found: list[MessageLifecycle] = []
     seen: set[str] = set()
     for message_id in _candidate_message_ids(ref, uow):
@@ -79,7 +79,7 @@ def lifecycle(ref: str, uow: UnitOfWork, reader: MessageReader) -> list[MessageL
             if record.digest in seen:
                 continue
             seen.add(record.digest)
-            entry = _message(ref, record, uow, reader, pending)
+            entry = _message(ref, record, uow, reader)
             if entry is not None:
                 found.append(entry)
     return sorted(found, key=lambda m: m.received_at)
@@ -100,8 +100,8 @@ def _candidate_message_ids(ref: str, uow: UnitOfWork) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _message(ref: str, record: InboundRecord, uow: UnitOfWork, reader: MessageReader,
-             pending: set[str]) -> MessageLifecycle | None:
+def _message(ref: str, record: InboundRecord, uow: UnitOfWork,
+             reader: MessageReader) -> MessageLifecycle | None:
     transactions: tuple[TransactionLifecycle, ...] = ()
     whole = record.message_id == ref
     if (record.message_type or "").startswith(PAYMENT_FAMILY):
@@ -113,7 +113,7 @@ def _message(ref: str, record: InboundRecord, uow: UnitOfWork, reader: MessageRe
         return None
     return MessageLifecycle(record.received_at, record.message_type, record.message_id,
                             record.business_message_id, record.sender, record.verdict,
-                            record.summary, _replies(record, uow, pending), transactions)
+                            record.summary, _replies(record, uow), transactions)
 
 
 def _names(ref: str, tx: CreditTransfer) -> bool:
@@ -136,17 +136,16 @@ def _transaction(tx: CreditTransfer, payload: CreditTransferMessage, record: Inb
                                 current, operation, claims)
 
 
-def _replies(record: InboundRecord, uow: UnitOfWork, pending: set[str]) -> tuple[Reply, ...]:
-    """The reply the record names (pacs.002 or admi.002)."""
-    if record.reply_id is None:
-        return ()
-    reply = uow.outbox.get(record.reply_id)
-    if reply is None:
-        return ()
-    return (Reply(reply.message_id, reply.message_type,
-                  reply.message_id not in pending),)
-
-
-def _pending(uow: UnitOfWork) -> set[str]:
-    """The ids of messages still waiting in the outbox (a reply not among them is published)."""
-    return {m.message_id for m in uow.outbox.pending(limit=PENDING_SCAN)}
+def _replies(record: InboundRecord, uow: UnitOfWork) -> tuple[Reply, ...]:
+    """Every message sent about the record's message (its reply, pacs.002 or admi.002, then
+    follow-ups, returns, resolutions, notifications), oldest first: the outbox finds them by the
+    original's BizMsgIdr or MsgId, their correlation id."""
+    correlation = record.business_message_id or record.message_id
+    sent = uow.outbox.correlated(correlation) if correlation else []
+    if record.reply_id is not None and all(s.message.message_id != record.reply_id for s in sent):
+        reply = uow.outbox.get(record.reply_id)  # a reply correlated otherwise (an admi.002)
+        if reply is not None:
+            published = reply.message_id not in {m.message_id for m in uow.outbox.pending(limit=PENDING_SCAN)}
+            return (Reply(reply.message_id, reply.message_type, published),
+                    *(Reply(s.message.message_id, s.message.message_type, s.published) for s in sent))
+    return tuple(Reply(s.message.message_id, s.message.message_type, s.published) for s in sent)
