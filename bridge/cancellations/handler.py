@@ -24,7 +24,7 @@ from bridge.codes import CancellationRejection, CancellationStatus, Reason, Stat
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.camt029 import reply_version
-from bridge.iso.reader import MessageReader, ReadMessage
+from bridge.iso.reader import ReadMessage
 from bridge.messages import OutboundMessage
 from bridge.operations import Rejection
 from bridge.outcomes import MessageOutcome, TransactionOutcome, not_acted_on, refused
@@ -48,7 +48,7 @@ class Cancellations:
     def __init__(self, config: BridgeConfig, clock: Callable[[], datetime]) -> None:
         self.config = config
         self.clock = clock
-        self.reader = MessageReader()  # re-reads originals from the inbox
+        self.reader = config.reader()  # re-reads originals from the inbox
         self.follow_ups = SettlementFollowUps(self.reader, config, clock)
 
     def prepare(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:

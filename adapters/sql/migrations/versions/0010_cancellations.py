@@ -1,14 +1,14 @@
 """EVM operations can be cancelled on request (camt.056): the state `cancelled`, who asked, and
 the no-op transaction that takes a submitted operation's nonce.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
