@@ -197,3 +197,72 @@ def test_an_unreadable_request_is_answered_with_an_admi002(memory_registry) -> N
     body = camt056([CancelTx(msg_id="P", end_to_end_id="E")]).replace("<CreDtTm>", "<CreDtTm>x").encode()
     outcome = pipeline(memory_registry).handle(body)
     assert outcome.verdict == "refused" and outcome.reply.message_type == "admi.002.001.01"
+
+
+def test_the_cancellation_policy_is_checked_when_loaded() -> None:
+    from adapters.config import load_settings
+    assert load_settings({"TOKENBRIDGE_CANCELLATION_POLICY": "refuse"}).cancellation_policy == "refuse"
+    assert load_settings({}).cancellation_policy == "refuse"
+    with pytest.raises(ValueError, match="TOKENBRIDGE_CANCELLATION_POLICY return is not available yet"):
+        load_settings({"TOKENBRIDGE_CANCELLATION_POLICY": "return"})
+    with pytest.raises(ValueError, match="must be one of refuse, return"):
+        load_settings({"TOKENBRIDGE_CANCELLATION_POLICY": "maybe"})
+
+
+# -- the samples, through replay and the worker -------------------------------------------------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+STORY = dict(issuer_bic="TOKNDEFFXXX", allowed_senders=frozenset({"BNPAFRPPXXX", "BARCGB22XXX", "BPKOPLPWXXX"}))
+SAMPLE_ANSWERS = {
+    "01": ("camt.029.001.09", "RJCR", [("RJCR", "AGNT"), ("RJCR", "AGNT"), ("RJCR", "NOOR")]),
+    "02": ("camt.029.001.14", "RJCR", [("RJCR", "AGNT")])}
+
+
+def test_the_sample_cancellation_requests_after_the_sample_payments(memory_registry) -> None:
+    bus = pipeline(memory_registry, **STORY)
+    for path in sorted((SAMPLES / "pacs008").glob("*.xml")):
+        bus.handle(path.read_bytes())
+    before = state(memory_registry)
+    for path in sorted((SAMPLES / "camt056").glob("*.xml")):
+        version, confirmation, transactions = SAMPLE_ANSWERS[path.name[:2]]
+        said = resolution(bus.handle(path.read_bytes()).reply.body)
+        assert (said["version"], said["confirmation"]) == (version, confirmation), path.name
+        assert [t[3:] for t in said["transactions"]] == transactions, path.name
+    assert state(memory_registry) == before
+    first = resolution(bus.handle((SAMPLES / "camt056").glob("01-*.xml").__next__().read_bytes()).reply.body)
+    assert first["related"] == "BNPA20261124-1830-CXL-001" and first["case"] == "BNPA-CASE-2026-1124-07"
+    assert first["transactions"][0][:3] == ("BNPA20261124-0917-004417", "OUALI-LOYER-2026-11",
+                                            "e9b0e81b-975e-4591-bb9f-15fccadfc99f")
+
+
+@pytest.mark.slow
+def test_replay_answers_the_sample_requests(seeded_cli, tmp_path: Path) -> None:
+    """`tokenbridge replay` (files, in-process, the SQL store): the same bus as the worker."""
+    seeded_cli("replay", str(SAMPLES / "pacs008"))
+    out = tmp_path / "replies"
+    result = seeded_cli("replay", "--out", str(out), str(SAMPLES / "camt056"))
+    assert result.exit_code == 1 and "messages rejected" in result.output  # every cancellation refused
+    replies = sorted(out.glob("*.camt.029.*.xml"))
+    assert sorted(resolution(r.read_bytes())["version"] for r in replies) == ["camt.029.001.09", "camt.029.001.14"]
+    balances = seeded_cli("balances", "--json").output
+    seeded_cli("replay", "--out", str(tmp_path / "again"), str(SAMPLES / "camt056"))
+    assert seeded_cli("balances", "--json").output == balances  # replayed: nothing changes
+
+
+@pytest.mark.slow
+def test_the_worker_answers_a_cancellation_request_on_the_out_exchange(registry, amqp_prefix) -> None:
+    """The RabbitMQ worker (real broker, real store): the reply routed by its type."""
+    from broker import drain
+    from test_worker import RunningWorker, publish
+
+    payments = [(SAMPLES / "pacs008" / "01-mint-fatima-to-alice-eur.xml").read_bytes()]
+    request = next((SAMPLES / "camt056").glob("01-*.xml")).read_bytes()
+    bus = MessageBus(MessageReader(), registry, BridgeConfig(**STORY), is_transient=registry.is_transient)
+    with RunningWorker(registry, amqp_prefix, pipeline=bus):
+        publish(amqp_prefix, payments)
+        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
+        publish(amqp_prefix, [request])
+        (properties, body), = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+    assert properties.type == "camt.029.001.09"
+    assert properties.correlation_id == "BNPA20261124-1830-CXL-001"
+    assert [t[3:] for t in resolution(body)["transactions"]] == [("RJCR", "AGNT"), ("RJCR", "NOOR"), ("RJCR", "NOOR")]
