@@ -19,7 +19,8 @@ from adapters.config import Settings
 from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.store import SqlStore
-from builders import CancelTx, Tx, camt056, pacs008
+from bridge.status_requests.lifecycle import lifecycle
+from builders import CancelTx, StatusTx, Tx, camt056, pacs008, pacs028
 
 pytestmark = pytest.mark.slow  # anvil
 
@@ -126,6 +127,11 @@ def test_a_planned_payment_is_cancelled_at_once_and_never_broadcast(chainside) -
                                             msg_id="PAY-1b").encode())
     assert [(t.status, t.reason) for t in replayed.transactions] == [("RJCT", "DS02")]  # never revived
     assert chainside.supply_on_chain() == 0
+    asked = chainside.bus.handle(pacs028([StatusTx(uetr=UETR_1)], msg_id="STS-1").encode())
+    assert said(asked.reply) == ("pacs.002", "RJCT", "DS02")  # its status: cancelled
+    with chainside.store() as uow:
+        (shown,) = lifecycle(UETR_1, uow, chainside.bus.config.reader())
+    assert (shown.transactions[0].current.status, shown.transactions[0].current.reason) == ("RJCT", "DS02")
 
 
 def test_a_submitted_payment_is_replaced_by_a_noop_and_later_ones_still_settle(chainside) -> None:
