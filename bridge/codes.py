@@ -76,7 +76,7 @@ class CancellationRejection(StrEnum):
     (`CxlStsRsnInf/Rsn/Cd`)."""
 
     # The payment is settled, final on the ledger: the bank (agent) cannot undo it; a return
-    # (pacs.004) can. No code says "already settled"; AGNT is the one EPC and CBPR+ use.
+    # (pacs.004) can. The list has no "already settled"; AgentDecision is the closest.
     AGENT_DECISION = "AGNT"
     ALREADY_RETURNED = "ARDT"
     NO_ORIGINAL = "NOOR"  # NoOriginalTransactionReceived
