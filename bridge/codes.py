@@ -80,7 +80,6 @@ class CancellationRejection(StrEnum):
     AGENT_DECISION = "AGNT"
     ALREADY_RETURNED = "ARDT"
     NO_ORIGINAL = "NOOR"  # NoOriginalTransactionReceived
-    LEGAL_DECISION = "LEGL"
 
 
 class Verdict(StrEnum):

@@ -17,18 +17,22 @@ STATES = "state IN ('planned', 'submitted', 'confirmed', 'failed'{})"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("evm_operations") as batch:
-        batch.add_column(sa.Column("cancel_requested_by", sa.String(100)))
-        batch.add_column(sa.Column("cancel_tx_hash", sa.String(66)))
-        batch.add_column(sa.Column("cancel_raw_tx", sa.LargeBinary()))
-        batch.drop_constraint("ck_evm_operations_state", type_="check")
-        batch.create_check_constraint("ck_evm_operations_state", STATES.format(", 'cancelled'"))
+    # One change per batch: SQLite's batch mode copies the table for each.
+    for column in (sa.Column("cancel_requested_by", sa.String(100)), sa.Column("cancel_tx_hash", sa.String(66)),
+                   sa.Column("cancel_raw_tx", sa.LargeBinary())):
+        with op.batch_alter_table("evm_operations") as batch:
+            batch.add_column(column)
+    _states(", 'cancelled'")
 
 
 def downgrade() -> None:
+    _states("")
+    for column in ("cancel_raw_tx", "cancel_tx_hash", "cancel_requested_by"):
+        with op.batch_alter_table("evm_operations") as batch:
+            batch.drop_column(column)
+
+
+def _states(extra: str) -> None:
     with op.batch_alter_table("evm_operations") as batch:
         batch.drop_constraint("ck_evm_operations_state", type_="check")
-        batch.create_check_constraint("ck_evm_operations_state", STATES.format(""))
-        batch.drop_column("cancel_raw_tx")
-        batch.drop_column("cancel_tx_hash")
-        batch.drop_column("cancel_requested_by")
+        batch.create_check_constraint("ck_evm_operations_state", STATES.format(extra))
