@@ -23,26 +23,16 @@ from bridge.iso.reader import MessageReader
 from bridge.parties import Agent
 from bridge.status_requests.request import OriginalGroup
 from builders import CancelTx, Tx, app_header, camt056, pacs008, swift_envelope
+from test_status_requests import STORY, pipeline, state, written
 
 ALICE, FATIMA = "DE82500199000417283905", "FR7630004008280001058392658"
 UETR = "8a562c67-ca16-48ba-b074-65581be6f011"
 
 
-def pipeline(store, **config) -> MessageBus:
-    return MessageBus(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient)
-
-
 def resolution(body: bytes) -> dict:
     """What a camt.029 says: version, Sts/Conf, the request answered, each TxInfAndSts; XSD-valid."""
-    read = MessageReader().read(body)
-    assert read.document_valid and read.header_valid in (None, True), read.findings
-    root = etree.fromstring(body)
-    document = root if root.tag.endswith("Document") else next(e for e in root if e.tag.endswith("Document"))
+    read, root, document, text = written(body)
     ns = etree.QName(document).namespace
-
-    def text(node, path):
-        return node.findtext("/".join(f"{{{ns}}}{step}" for step in path.split("/")))
-
     top = document[0]
     return dict(
         version=read.message_type, confirmation=text(top, "Sts/Conf"),
@@ -53,11 +43,6 @@ def resolution(body: bytes) -> dict:
                        text(t, "TxCxlSts"), text(t, "CxlStsRsnInf/Rsn/Cd") or text(t, "CxlStsRsnInf/Rsn/Prtry"))
                       for t in document.iter(f"{{{ns}}}TxInfAndSts")],
         header=read.header, related=root.findtext(".//{*}AppHdr/{*}Rltd/{*}BizMsgIdr"))
-
-
-def state(store) -> tuple[dict, dict]:
-    with store() as uow:
-        return ({(b.wallet, b.currency): b.balance for b in uow.ledger.balances()}, uow.ledger.supply())
 
 
 # -- the reader ---------------------------------------------------------------------------------
@@ -212,7 +197,6 @@ def test_the_cancellation_policy_is_checked_when_loaded() -> None:
 # -- the samples, through replay and the worker -------------------------------------------------
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-STORY = dict(issuer_bic="TOKNDEFFXXX", allowed_senders=frozenset({"BNPAFRPPXXX", "BARCGB22XXX", "BPKOPLPWXXX"}))
 SAMPLE_ANSWERS = {
     "01": ("camt.029.001.09", "RJCR", [("RJCR", "AGNT"), ("RJCR", "AGNT"), ("RJCR", "NOOR")]),
     "02": ("camt.029.001.14", "RJCR", [("RJCR", "AGNT")])}

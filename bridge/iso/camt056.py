@@ -19,6 +19,7 @@ from lxml import etree
 from bridge.cancellations.request import CancellationRequestMessage, TransactionCancellation
 from bridge.iso import components
 from bridge.iso.errors import MessageReadError
+from bridge.iso.pacs028 import original_group
 from bridge.iso.xmlnav import Node, to_datetime
 from bridge.status_requests.request import OriginalGroup
 
@@ -42,7 +43,7 @@ def read_cancellation_request(document: etree._Element) -> CancellationRequestMe
     groups: list[OriginalGroup] = []
     transactions: list[TransactionCancellation] = []
     for underlying in root.findall("Undrlyg"):
-        group = _original_group(underlying.find("OrgnlGrpInfAndCxl"))
+        group = original_group(underlying.find("OrgnlGrpInfAndCxl"))
         if group is not None:
             groups.append(group)
         for tx in underlying.findall("TxInf"):
@@ -55,18 +56,10 @@ def read_cancellation_request(document: etree._Element) -> CancellationRequestMe
         original_groups=tuple(groups), transactions=tuple(transactions))
 
 
-def _original_group(node: Node | None) -> OriginalGroup | None:
-    if node is None or node.text("OrgnlMsgId") is None:
-        return None
-    created = node.text("OrgnlCreDtTm")
-    return OriginalGroup(node.text("OrgnlMsgId"), node.text("OrgnlMsgNmId") or "",
-                         to_datetime(created), created)
-
-
 def _transaction(index: int, tx: Node, group: OriginalGroup | None) -> TransactionCancellation:
     return TransactionCancellation(
         index=index, cancellation_id=tx.text("CxlId"), case_id=tx.text("Case/Id"),
-        original_group=_original_group(tx.find("OrgnlGrpInf")) or group,
+        original_group=original_group(tx.find("OrgnlGrpInf")) or group,
         instruction_id=tx.text("OrgnlInstrId"), end_to_end_id=tx.text("OrgnlEndToEndId"),
         transaction_id=tx.text("OrgnlTxId"), uetr=tx.text("OrgnlUETR"),
         reason=tx.first_text("CxlRsnInf/Rsn/Cd", "CxlRsnInf/Rsn/Prtry"),
