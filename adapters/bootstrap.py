@@ -11,6 +11,7 @@ from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.messages import OutboundMessage
 from bridge.bus import MessageBus
+from bridge.cancellations.follow_ups import CancellationFollowUps
 from bridge.config import BridgeConfig
 from bridge.ports import LedgerPlugin, SettlingLedger, StoreTransaction
 from bridge.settlement.changes import SettlementChange
@@ -62,19 +63,21 @@ def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
 
 def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:
     """For a ledger that settles after the answer (a `SettlingLedger`, as the EVM ledger is):
-    a function running one settlement round and returning the follow-up pacs.002s it
-    committed to the outbox, for the worker to publish. None for a ledger whose answer is
-    final (SQL)."""
+    a function running one settlement round and returning the follow-up pacs.002s (and the
+    camt.029s of cancellations it decided) it committed to the outbox, for the worker to
+    publish. None for a ledger whose answer is final (SQL)."""
     if not isinstance(store.ledger_plugin, SettlingLedger):
         return None
     settler = store.ledger_plugin.settler(store)
     follow_ups = SettlementFollowUps(bus.reader, bus.config, bus.clock)
+    cancellations = CancellationFollowUps(bus.reader, bus.config, bus.clock)
     committed: list[OutboundMessage] = []
 
     def report(transaction: StoreTransaction, changes: Sequence[SettlementChange]) -> None:
         connection = sql_connection(transaction)  # the settler's, in the store
-        committed.extend(follow_ups.report(
-            list(changes), SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
+        inbox, outbox = SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)
+        committed.extend(follow_ups.report(list(changes), inbox, outbox))
+        committed.extend(cancellations.report(list(changes), inbox, outbox))
 
     settler.on_changes = report
 

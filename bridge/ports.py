@@ -51,6 +51,20 @@ class RecordedOperation:
     sequence: int
     applied_at: datetime
     status: str = Status.ACCEPTED_SETTLEMENT_COMPLETED
+    cancelled: bool = False  # cancelled on request before it took effect (status RJCT)
+
+
+# What asking a ledger to cancel an operation came to (Ledger.cancel).
+CANCELLED = "cancelled"  # it never takes effect: nothing of it remains
+CANCEL_PENDING = "pending"  # asked, not decided yet: a settlement round reports the outcome
+FINAL = "final"  # it took effect and is final: too late to cancel
+NEVER_APPLIED = "never applied"  # nothing under the key, or it failed: nothing to cancel
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationOutcome:
+    result: str  # CANCELLED, CANCEL_PENDING, FINAL or NEVER_APPLIED
+    first: bool = True  # False: asked before (a repeated request); nothing new was done
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +140,21 @@ class Ledger(ABC):
     @abstractmethod
     def find(self, key: str) -> RecordedOperation | None:
         """The operation recorded under an idempotency key."""
+
+    def cancel(self, key: str, requested_by: str) -> CancellationOutcome:
+        """Cancel the operation under `key`, in this unit of work, so that it never takes effect:
+        CANCELLED when it is not final yet, CANCEL_PENDING when only the settlement can tell
+        (reported later with `requested_by`, the request's reference, on its SettlementChange),
+        FINAL when it took effect. Asked again: the same outcome, `first` False, nothing new.
+        A ledger whose operations are final once applied (SQL) cancels nothing: this default."""
+        recorded = self.find(key)
+        if recorded is None:
+            return CancellationOutcome(NEVER_APPLIED)
+        if recorded.cancelled:
+            return CancellationOutcome(CANCELLED, first=False)
+        if recorded.status == Status.REJECTED:
+            return CancellationOutcome(NEVER_APPLIED)
+        return CancellationOutcome(FINAL)
 
     @abstractmethod
     def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:

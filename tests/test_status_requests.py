@@ -25,8 +25,9 @@ def pipeline(store, **config) -> MessageBus:
     return MessageBus(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient)
 
 
-def answer(body: bytes) -> dict:
-    """What a pacs.002 says: its version, OrgnlGrpInfAndSts, each TxInfAndSts; XSD-valid."""
+def written(body: bytes):
+    """A reply the bridge wrote, XSD-valid (Document and AppHdr): what the reader made of it, its
+    root, its Document, and `text(node, path)` reading a path in the Document's namespace."""
     read = MessageReader().read(body)
     assert read.document_valid and read.header_valid in (None, True), read.findings
     root = etree.fromstring(body)
@@ -35,7 +36,13 @@ def answer(body: bytes) -> dict:
 
     def text(node, path):
         return node.findtext("/".join(f"{{{ns}}}{step}" for step in path.split("/")))
+    return read, root, document, text
 
+
+def answer(body: bytes) -> dict:
+    """What a pacs.002 says: its version, OrgnlGrpInfAndSts, each TxInfAndSts; XSD-valid."""
+    read, root, document, text = written(body)
+    ns = etree.QName(document).namespace
     group = document.find(f".//{{{ns}}}OrgnlGrpInfAndSts")
     return dict(
         version=read.message_type,

@@ -36,7 +36,7 @@ from bridge.status import ReplyHeader, StatusReport
 
 __all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
            "parse_reply_versions", "write_status_report", "write_reply_header", "write_reply",
-           "additional_info_text"]
+           "additional_info_text", "enveloped", "UETR_PATTERN"]
 
 REPLY_VERSIONS: dict[str, str] = {
     "pacs.008.001.01": "pacs.002.001.02",  # 2006: validated and answered, never applied
@@ -104,7 +104,7 @@ _NEAREST_CLOSED_CODE = {"ACCC": "ACSC", "ACFC": "ACCP", "ACIS": "ACCP", "ACWP": 
                         "CANC": "RJCT"}
 # Characters XML 1.0 cannot carry at all (lxml refuses them); they become spaces.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_UETR = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
+UETR_PATTERN = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
 
 
 def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -> str:
@@ -124,7 +124,8 @@ def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -
 
 def parse_reply_versions(text: str) -> dict[str, str]:
     """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none);
-    a pacs.028 version may be mapped too.
+    a pacs.028 version may be mapped too, and a camt.056 one to its camt.029
+    (bridge.iso.camt029.REPLY_VERSIONS).
 
     Raises ValueError on bad syntax, an unknown pacs.008 or pacs.002 version, or a pacs.008
     named twice.
@@ -137,11 +138,18 @@ def parse_reply_versions(text: str) -> dict[str, str]:
         if not separator or not source or not target or "=" in target:
             raise ValueError(f"bad reply version mapping {item!r}: expected "
                              "'pacs.008.001.NN=pacs.002.001.NN'")
+        if source in overrides:
+            raise ValueError(f"bad reply version mapping: {source} is mapped twice")
+        if source.startswith("camt.056."):
+            from bridge.iso import camt029  # it builds on this module: imported when needed
+            if source not in camt029.REPLY_VERSIONS:
+                raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a camt.056 "
+                                 "version the bridge reads")
+            overrides[source] = camt029.reply_version(source, {source: target})
+            continue
         if source not in _ANSWERED:
             raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a pacs.008 "
                              f"version the bridge reads, nor a pacs.028 one ({', '.join(_ANSWERED)})")
-        if source in overrides:
-            raise ValueError(f"bad reply version mapping: {source} is mapped twice")
         overrides[source] = _supported_reply(target, f"mapping {item!r}", source)
     return overrides
 
@@ -203,7 +211,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
                 add(element, name, value)
         uetr = (transaction.original_uetr or "").lower()
         # OrgnlUETR exists from .10; a UETR the pattern refuses would make the whole reply invalid.
-        if number >= 10 and _UETR.fullmatch(uetr):
+        if number >= 10 and UETR_PATTERN.fullmatch(uetr):
             add(element, "OrgnlUETR", uetr)
         add(element, "TxSts", _status(transaction.status, number, _CLOSED_TRANSACTION_CODES))
         status_reason(element, transaction.reason, transaction.additional_info)
@@ -226,8 +234,13 @@ def write_reply(report: StatusReport, version: str, header: ReplyHeader | None =
     if header.related_created_at is None and header.related_created_at_text is None:
         header = replace(header, related_created_at=report.original_created_at,
                          related_created_at_text=report.original_created_at_text)
+    return enveloped(write_reply_header(header, header_version), document)
+
+
+def enveloped(header: etree._Element, document: etree._Element) -> bytes:
+    """`Envelope` (urn:swift:xsd:envelope) holding an AppHdr and then its Document, as bytes."""
     envelope = etree.Element(f"{{{ENVELOPE_NAMESPACE}}}Envelope", nsmap={None: ENVELOPE_NAMESPACE})
-    envelope.append(write_reply_header(header, header_version))
+    envelope.append(header)
     envelope.append(document)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.iso import camt053, pacs008, pacs028
+from bridge.iso import camt053, camt056, pacs008, pacs028
 from bridge.iso.camt053 import read_statement_message
+from bridge.iso.camt056 import read_cancellation_request
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
 from bridge.iso.envelope import EnvelopeError, unwrap
 from bridge.iso.errors import UnsafeXmlError
@@ -21,22 +22,25 @@ from bridge.iso.rules import check_credit_transfers, check_statement_totals, che
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES, parse_untrusted
 from bridge.iso.validation import validate_element
 from bridge.iso.xmlnav import Node
+from bridge.cancellations.request import CancellationRequestMessage
 from bridge.payments.credit_transfer import CreditTransferMessage
 from bridge.statements import StatementMessage
 from bridge.status_requests.request import StatusRequestMessage
 
-Payload = CreditTransferMessage | StatementMessage | StatusRequestMessage
+Payload = CreditTransferMessage | StatementMessage | StatusRequestMessage | CancellationRequestMessage
 
 _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any], list[Finding]]]] = {
     "pacs.008": (read_credit_transfer_message, check_credit_transfers),
     "camt.053": (read_statement_message, check_statements),
     "pacs.028": (read_status_request, lambda _: []),  # a question: no business rule to break
+    "camt.056": (read_cancellation_request, lambda _: []),  # its rules are the handler's
 }
 """Message families the bridge acts on. Others in the catalogue are validated, not acted on."""
 
 _READ_VERSIONS: dict[str, frozenset[str]] = {"pacs.008": pacs008.SUPPORTED_VERSIONS,
                                              "camt.053": camt053.SUPPORTED_VERSIONS,
-                                             "pacs.028": pacs028.SUPPORTED_VERSIONS}
+                                             "pacs.028": pacs028.SUPPORTED_VERSIONS,
+                                             "camt.056": camt056.SUPPORTED_VERSIONS}
 """The versions of each family the readers map; others (pacs.008.001.01) are validated only."""
 
 
@@ -61,9 +65,12 @@ class ReadMessage:
     @property
     def message_id(self) -> str | None:
         """GrpHdr/MsgId, what a reply answers to: the payload's; else, of schema-invalid input
-        and a pacs.008.001.01 (validated, not applied), as far as the Document shows it."""
+        and a pacs.008.001.01 (validated, not applied), as far as the Document shows it. A
+        camt.056 has no GrpHdr: its Assgnmt/Id."""
         if isinstance(self.payload, CreditTransferMessage):
             return self.payload.group_header.message_id
+        if isinstance(self.payload, CancellationRequestMessage):
+            return self.payload.assignment_id
         if isinstance(self.payload, (StatementMessage, StatusRequestMessage)):
             return self.payload.message_id
         found = group_header_text(self.document, "MsgId")
@@ -75,19 +82,22 @@ class ReadMessage:
         as far as the Document shows it."""
         if isinstance(self.payload, CreditTransferMessage):
             return self.payload.group_header.created_at_text
-        if isinstance(self.payload, StatusRequestMessage):
+        if isinstance(self.payload, (StatusRequestMessage, CancellationRequestMessage)):
             return self.payload.created_at_text
         return group_header_text(self.document, "CreDtTm")
 
     @property
     def sender(self) -> str | None:
-        """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's or pacs.028's instructing agent."""
+        """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's or pacs.028's instructing agent, or a
+        camt.056's assigner."""
         if self.header is not None and self.header.from_bic:
             return self.header.from_bic
         if isinstance(self.payload, CreditTransferMessage) and self.payload.group_header.instructing_agent:
             return self.payload.group_header.instructing_agent.bic
         if isinstance(self.payload, StatusRequestMessage) and self.payload.instructing_agent:
             return self.payload.instructing_agent.bic
+        if isinstance(self.payload, CancellationRequestMessage) and self.payload.assigner:
+            return self.payload.assigner.bic
         return None
 
 
