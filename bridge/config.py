@@ -9,12 +9,13 @@ from bridge.payments.authorisation import Authority
 
 @dataclass(frozen=True, slots=True)
 class BridgeConfig:
-    """The bank's BIC, whom it takes instructions and statements from, and its reply versions."""
+    """The bank's BIC, whom it takes instructions and statements from, its reply and return versions."""
 
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
+    return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
 
     @property
     def authority(self) -> Authority:

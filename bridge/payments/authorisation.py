@@ -119,7 +119,17 @@ def authorise_operation(operation: TokenOperation, tx: CreditTransfer, message: 
     if not same_institution(debtor_agent, issuer):
         return _forbidden(f"{what}: the debtor's agent is {debtor_agent or 'not named by BIC'}, "
                           f"not {issuer}; only {issuer} may debit its customers")
-    parties = instructing_parties(message, header, tx)
+    return authorise_debit(what, instructing_parties(message, header, tx), authority)
+
+
+def authorise_debit(what: str, parties: list[tuple[str, str | None]],
+                    authority: Authority) -> Rejection | None:
+    """A debit of a wallet (`what`, e.g. a payment's burn or a return's reversal) must come
+    through the issuer's own channel: every sender and instructing agent (`parties`: where,
+    BIC) is the issuer. None when no issuer is configured."""
+    issuer = authority.issuer_bic
+    if not issuer:
+        return None
     if not parties:
         return _forbidden(f"{what}: sender unknown; a debit must come from {issuer}")
     for where, bic in parties:

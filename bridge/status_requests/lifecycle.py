@@ -19,7 +19,8 @@ from bridge.messages import InboundRecord
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
 from bridge.ports import PaymentClaim, RecordedOperation, UnitOfWork
-from bridge.status_requests.lookup import PAYMENT_FAMILY, CurrentStatus, current_status
+from bridge.payments.originals import PAYMENT_FAMILY
+from bridge.status_requests.lookup import CurrentStatus, current_status
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
 
 PENDING_SCAN = 10_000

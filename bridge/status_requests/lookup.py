@@ -25,14 +25,11 @@ from bridge.iso.reader import MessageReader
 from bridge.iso.safe_xml import parse_untrusted
 from bridge.iso.xmlnav import Node
 from bridge.messages import InboundRecord
-from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
-from bridge.payments.keys import transaction_keys, uetr_key
+from bridge.payments.credit_transfer import CreditTransferMessage
+from bridge.payments.keys import uetr_key
+from bridge.payments.originals import OriginalRefs, in_message, is_payment
 from bridge.ports import RecordedOperation, UnitOfWork
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
-
-PAYMENT_FAMILY = "pacs.008"
-"""The payments a status request may ask about (pacs.009 and others: not received)."""
-
 
 @dataclass(frozen=True, slots=True)
 class CurrentStatus:
@@ -51,7 +48,7 @@ class CurrentStatus:
 def current_status(tx: RequestedTransaction, group: OriginalGroup | None, uow: UnitOfWork,
                    reader: MessageReader) -> CurrentStatus:
     """The current status of `tx`, whose original message is `group` when the request says."""
-    if group is not None and _references(tx):
+    if group is not None and _refs(tx).given():
         for record in uow.inbox.by_message_id(group.message_id):
             found = _in_original(tx, record, uow, reader)
             if found is not None:
@@ -70,25 +67,14 @@ def current_status(tx: RequestedTransaction, group: OriginalGroup | None, uow: U
                          tx.instruction_id, tx.end_to_end_id, tx.transaction_id, tx.uetr)
 
 
-def _references(tx: RequestedTransaction) -> tuple[tuple[str, str], ...]:
-    """The transaction references the request gives, by the field they match in a pacs.008."""
-    given = (("instruction_id", tx.instruction_id), ("end_to_end_id", tx.end_to_end_id),
-             ("transaction_id", tx.transaction_id), ("uetr", tx.uetr.lower() if tx.uetr else None))
-    return tuple((name, value) for name, value in given if value)
-
-
-def _matches(tx: RequestedTransaction, original: CreditTransfer) -> bool:
-    for name, value in _references(tx):
-        theirs = getattr(original, name)
-        if (theirs.lower() if name == "uetr" and theirs else theirs) != value:
-            return False
-    return True
+def _refs(tx: RequestedTransaction) -> OriginalRefs:
+    return OriginalRefs(tx.instruction_id, tx.end_to_end_id, tx.transaction_id, tx.uetr)
 
 
 def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWork,
                  reader: MessageReader) -> CurrentStatus | None:
     """`tx` as a transaction of the answered pacs.008 `record`, or None when it is not one."""
-    if not (record.message_type or "").startswith(PAYMENT_FAMILY) or record.reply_id is None:
+    if not is_payment(record) or record.reply_id is None:
         return None
     read = reader.read(record.raw)
     reply = uow.outbox.get(record.reply_id)
@@ -101,19 +87,18 @@ def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWor
             return None
         return CurrentStatus(Status.REJECTED, answered.group_reason, answered.group_info, group,
                              tx.instruction_id, tx.end_to_end_id, tx.transaction_id, tx.uetr)
-    index = next((t.index for t in payload.transactions if _matches(tx, t)), None)
-    if index is None:
+    found = in_message(_refs(tx), record, read, uow)
+    if found is None:
         return None
-    original = payload.transactions[index]
+    index, original = found.index, found.transaction
     refs = dict(original=group, instruction_id=original.instruction_id,
                 end_to_end_id=original.end_to_end_id, transaction_id=original.transaction_id,
                 uetr=original.uetr)
     said = answered.transactions[index] if answered and index < len(answered.transactions) else None
     if said is not None and said[0] == Status.REJECTED:
         return CurrentStatus(Status.REJECTED, said[1], said[2], **refs)
-    recorded = uow.ledger.find(transaction_keys(payload)[index])
-    if recorded is not None:
-        return CurrentStatus(*_settled(recorded), **refs)
+    if found.recorded is not None:
+        return CurrentStatus(*_settled(found.recorded), **refs)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
         return CurrentStatus(Status(said[0]), said[1], said[2], **refs)
     return None
@@ -134,7 +119,7 @@ def _message_group(message_id: str | None, uow: UnitOfWork,
     if not message_id:
         return None
     for record in uow.inbox.by_message_id(message_id):
-        if (record.message_type or "").startswith(PAYMENT_FAMILY):
+        if is_payment(record):
             return OriginalGroup(message_id, record.message_type or "", None,
                                  reader.read(record.raw).created_at_text)
     return None
