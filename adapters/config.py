@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bridge.iso.pacs002 import parse_reply_versions
+from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
 PREFIX = "TOKENBRIDGE_"
@@ -39,6 +40,7 @@ class Settings:
     evm_max_in_flight: int = 500  # submitted, unmined transactions at most
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
+    return_versions: str | None = None  # "pacs.008.001.08=pacs.004.001.10,...": returns we send
     amqp_prefix: str = "tokenbridge"  # names: <prefix>.in, <prefix>.out, <prefix>.dead, <prefix>.retry
     prefetch: int = 200
     batch_size: int = 100
@@ -153,6 +155,11 @@ def check(settings: Settings) -> None:
             parse_reply_versions(settings.reply_versions)
         except ValueError as error:
             fail("reply_versions", str(error))
+    if settings.return_versions:
+        try:
+            parse_return_versions(settings.return_versions)
+        except ValueError as error:
+            fail("return_versions", str(error))
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

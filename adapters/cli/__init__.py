@@ -12,6 +12,7 @@ from adapters.cli.demo import demo
 from adapters.cli.ledger import balances, ledger
 from adapters.cli.reconcile import reconcile
 from adapters.cli.replay import replay
+from adapters.cli.returns import return_
 from adapters.cli.statement import statement
 from adapters.cli.status import status
 from adapters.cli.validate import validate
@@ -28,7 +29,7 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement, audit, status):
+                reconcile, statement, audit, status, return_):
     cli.add_command(command)
 
 

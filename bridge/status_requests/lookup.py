@@ -8,7 +8,8 @@ that answered it, and the ledger keeps every applied operation under its idempot
   matched by the references given; its answer (the stored pacs.002) says what it was answered
   with. A rejection is final (RJCT with its reason, as answered); an accepted transaction's
   current status is its ledger operation's, found by the key the payment was applied under
-  (bridge.payments.keys): ACSP until final, then ACSC (RJCT MS03 if it failed to settle);
+  (bridge.payments.keys): ACSP until final, then ACSC (RJCT MS03 if it failed to settle); a
+  payment returned since (pacs.004) is ACSC with AddtlInf saying how much came back;
 - named by UETR only: the ledger operation under `uetr:<uetr>` (a rejected transaction has
   none: without its MsgId it is not found);
 - otherwise, or found nowhere: not received (AG09).
@@ -25,6 +26,7 @@ from bridge.iso.reader import MessageReader
 from bridge.iso.safe_xml import parse_untrusted
 from bridge.iso.xmlnav import Node
 from bridge.messages import InboundRecord
+from bridge.money import Amount
 from bridge.payments.credit_transfer import CreditTransferMessage
 from bridge.payments.keys import uetr_key
 from bridge.payments.originals import OriginalRefs, in_message, is_payment
@@ -57,7 +59,7 @@ def current_status(tx: RequestedTransaction, group: OriginalGroup | None, uow: U
         recorded = uow.ledger.find(uetr_key(tx.uetr))
         if recorded is not None:
             refs = recorded.operation.refs
-            return CurrentStatus(*_settled(recorded), original=_message_group(refs.message_id, uow, reader),
+            return CurrentStatus(*_settled(recorded, uow), original=_message_group(refs.message_id, uow, reader),
                                  instruction_id=refs.instruction_id or tx.instruction_id,
                                  end_to_end_id=refs.end_to_end_id or tx.end_to_end_id,
                                  transaction_id=refs.transaction_id or tx.transaction_id,
@@ -98,19 +100,31 @@ def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWor
     if said is not None and said[0] == Status.REJECTED:
         return CurrentStatus(Status.REJECTED, said[1], said[2], **refs)
     if found.recorded is not None:
-        return CurrentStatus(*_settled(found.recorded), **refs)
+        return CurrentStatus(*_settled(found.recorded, uow), **refs)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
         return CurrentStatus(Status(said[0]), said[1], said[2], **refs)
     return None
 
 
-def _settled(recorded: RecordedOperation) -> tuple[Status, str | None, str | None]:
+def _settled(recorded: RecordedOperation, uow: UnitOfWork) -> tuple[Status, str | None, str | None]:
     """Status, reason and info of a ledger operation. One that failed to settle after it was
-    accepted (EVM) is RJCT; the port does not say why (its follow-up pacs.002 did): MS03."""
+    accepted (EVM) is RJCT; the port does not say why (its follow-up pacs.002 did): MS03. One
+    returned since (pacs.004) stays ACSC, its AddtlInf saying how much came back."""
     status = Status(recorded.status)
     if status == Status.REJECTED:
         return status, Reason.NOT_SPECIFIED_AGENT, "the accepted operation failed to settle on the ledger"
-    return status, None, None
+    return status, None, returned_info(recorded, uow.returns.returned(recorded.operation.key))
+
+
+def returned_info(recorded: RecordedOperation, returned: int) -> str | None:
+    """`fully returned (100.00 EUR)` or `partly returned: 40.00 of 100.00 EUR`; None when none was."""
+    if returned <= 0:
+        return None
+    paid = recorded.operation
+    back, whole = (Amount.from_minor(units, paid.currency).value for units in (returned, paid.amount))
+    if returned >= paid.amount:
+        return f"fully returned ({back} {paid.currency})"
+    return f"partly returned: {back} of {whole} {paid.currency}"
 
 
 def _message_group(message_id: str | None, uow: UnitOfWork,
