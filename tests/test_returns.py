@@ -260,3 +260,18 @@ def test_a_dry_run_applies_nothing(bank) -> None:
     outcome = bus.handle(pacs004([returning(tx, "100.00")]).encode(), dry_run=True)
     assert [t.result for t in outcome.transactions] == ["planned"]
     assert money(store) == ({"w-alice": 10000}, {"EUR": 10000})
+
+
+def test_a_status_request_says_how_much_was_returned(bank) -> None:
+    from builders import StatusTx, pacs028
+    store, bus = bank
+    tx = Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE)
+    pay(bus, tx, "PAY-1")
+    asked = pacs028([StatusTx(uetr=tx.uetr)]).encode()
+    give_back(bus, returning(tx, "40.00"))
+    infos = [t.info for t in bus.handle(asked).transactions]
+    assert infos == ["partly returned: 40.00 of 100.00 EUR"]
+    give_back(bus, returning(tx, "60.00"))
+    reply = bus.handle(pacs028([StatusTx(msg_id="PAY-1", end_to_end_id=tx.end_to_end_id)]).encode()).reply
+    assert answer(reply.body)["transactions"] == [("ACSC", None, tx.tx_id)]
+    assert b"fully returned (100.00 EUR)" in reply.body
