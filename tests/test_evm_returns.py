@@ -4,17 +4,12 @@ end equal on the SQL and on the EVM ledger, and the contracts agree; each revers
 operation of its own key, ACSP until mined, then ACSC."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from conftest import start_anvil
-from eth_account import Account
-from ledger_contract import ManualClock
-from test_evm_replay import SAMPLES, address_of, evm_accounts_csv, import_registry, outcome_summary
+from test_evm_replay import SAMPLES, address_of, evm_bank, import_registry, outcome_summary
 
 from adapters.bootstrap import build_bus
 from adapters.config import Settings
-from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.ledger import SqlLedgerPlugin
 from adapters.sql.store import SqlStore
@@ -50,17 +45,7 @@ def test_the_sample_returns_end_equal_on_the_sql_and_the_evm_ledger(anvil, tmp_p
     engine.dispose()
     assert expected[-RETURNS:] == [[("accepted", None)]] * (RETURNS - 1) + [[("RJCT", "AM09")]]
 
-    issuer = Account.create()
-    anvil.fund(issuer.address)
-    clock = ManualClock(datetime.fromtimestamp(anvil.latest_timestamp() + 3600, UTC), timedelta(minutes=1))
-    settings = Settings(ledger="evm", evm_key=issuer.key.hex(), evm_currencies="EUR,JPY,KWD")
-    plugin = EvmLedgerPlugin(settings, web3=anvil.web3, clock=clock)
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'evm.db'}")
-    migrate(engine)
-    store = SqlStore(engine, plugin, clock=clock)
-    contracts = plugin.initialise(store)["contracts"]
-    csv_path, names = evm_accounts_csv(tmp_path / "accounts-evm.csv")
-    import_registry(store, csv_path)
+    settings, plugin, store, contracts, names = evm_bank(anvil, tmp_path)
     bus, settler = build_bus(settings, store), plugin.settler(store)
     summaries, final = [], {}
     for path in MESSAGES:
@@ -80,4 +65,4 @@ def test_the_sample_returns_end_equal_on_the_sql_and_the_evm_ledger(anvil, tmp_p
     # Replayed: the inbox answers, the chain is untouched.
     assert all(bus.handle(p.read_bytes()).seen_before for p in MESSAGES[-RETURNS:])
     assert settler.settle() == []
-    engine.dispose()
+    store.engine.dispose()

@@ -564,40 +564,14 @@ class Run:
 
     def check_payment(self, where: str, message: Pacs008, outcome: MessageOutcome,
                       expected, after: Books) -> None:
-        rules, balances, supply = expected
-        got = [(t.status, t.reason) for t in outcome.transactions]
-        assert len(got) == len(rules), \
-            f"{where}: {len(got)} outcomes for {len(rules)} transactions ({outcome.summary})"
-        for tx, rule, (status, reason) in zip(message.transactions, rules, got, strict=True):
-            if rule.status == SETTLED:
-                assert status == SETTLED, f"{where}: P{tx.pid} ({rule.rule}) must settle, got {status} {reason}"
-            else:
-                wanted = sorted(rule.reasons or ["with a reason"])
-                assert status == REJECTED and rule.allows(reason), \
-                    f"{where}: P{tx.pid} must be RJCT {wanted} ({rule.rule}), got {status} {reason}"
-        assert _nonzero(after.balances) == _nonzero(balances), \
-            f"{where}: balances {_nonzero(after.balances)}, the rules give {_nonzero(balances)}"
-        assert _nonzero(after.supply) == _nonzero(supply), \
-            f"{where}: supply {_nonzero(after.supply)}, the rules give {_nonzero(supply)}"
+        rules = check_as_ruled(where, [f"P{tx.pid}" for tx in message.transactions], outcome, expected, after)
         for tx, rule in zip(message.transactions, rules, strict=True):
             if rule.moves:
                 self.model.applied[tx.pid] = rule.rule
                 self.model.paid.add(tx.pid)
 
     def check_return(self, where: str, message: Pacs004, outcome: MessageOutcome, expected, after: Books) -> None:
-        rules, balances, supply = expected
-        got = [(t.status, t.reason) for t in outcome.transactions]
-        assert len(got) == len(rules), f"{where}: {len(got)} outcomes for {len(rules)} returns ({outcome.summary})"
-        for rtx, rule, (status, reason) in zip(message.transactions, rules, got, strict=True):
-            if rule.status == SETTLED:
-                assert status == SETTLED, f"{where}: {rtx!r} ({rule.rule}) must be returned, got {status} {reason}"
-            else:
-                assert status == REJECTED and rule.allows(reason), \
-                    f"{where}: {rtx!r} must be RJCT {sorted(rule.reasons or [])} ({rule.rule}), got {status} {reason}"
-        assert _nonzero(after.balances) == _nonzero(balances), \
-            f"{where}: balances {_nonzero(after.balances)}, the rules give {_nonzero(balances)}"
-        assert _nonzero(after.supply) == _nonzero(supply), \
-            f"{where}: supply {_nonzero(after.supply)}, the rules give {_nonzero(supply)}"
+        rules = check_as_ruled(where, [repr(rtx) for rtx in message.transactions], outcome, expected, after)
         for rtx, rule in zip(message.transactions, rules, strict=True):
             if rule.moves:
                 self.model.returned[rtx.pid] += rtx.amount
@@ -655,6 +629,26 @@ class Run:
             f"{where}: {reversals} reversals on the ledger, the rules returned {len(self.model.returns)} times"
         for pid, back in self.model.returned.items():
             assert back <= self.model.transfers[pid].amount, f"{where}: P{pid} returned {back}, more than it"
+
+
+def check_as_ruled(where: str, names: list[str], outcome: MessageOutcome, expected, after: Books) -> list[Expected]:
+    """Each transaction's status and reason (named `names`) as the rules expect, and the books
+    as the accepted ones lead to; the rules, for the model to remember what moved."""
+    rules, balances, supply = expected
+    got = [(t.status, t.reason) for t in outcome.transactions]
+    assert len(got) == len(rules), f"{where}: {len(got)} outcomes for {len(rules)} transactions ({outcome.summary})"
+    for name, rule, (status, reason) in zip(names, rules, got, strict=True):
+        if rule.status == SETTLED:
+            assert status == SETTLED, f"{where}: {name} ({rule.rule}) must settle, got {status} {reason}"
+        else:
+            wanted = sorted(rule.reasons or ["with a reason"])
+            assert status == REJECTED and rule.allows(reason), \
+                f"{where}: {name} must be RJCT {wanted} ({rule.rule}), got {status} {reason}"
+    assert _nonzero(after.balances) == _nonzero(balances), \
+        f"{where}: balances {_nonzero(after.balances)}, the rules give {_nonzero(balances)}"
+    assert _nonzero(after.supply) == _nonzero(supply), \
+        f"{where}: supply {_nonzero(after.supply)}, the rules give {_nonzero(supply)}"
+    return rules
 
 
 def _operations(postings) -> dict[str, list]:
