@@ -290,7 +290,8 @@ def test_mints_stored_before_migration_0007_claim_their_references_on_upgrade(re
                                                 SAME_DAY)))) == ["minted"]
     run.handle(pacs008([paid_tx], msg_id="PAY-2", version="02").encode())
     with store.engine.begin() as connection:  # the store as revision 0006 left it
-        connection.execute(text("DROP TABLE payment_refs"))
+        for later in ("payment_refs", "return_entries", "payment_returns"):  # 0007, 0009
+            connection.execute(text(f"DROP TABLE {later}"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
     migrate(store.engine)
     later = run.handle(pacs008([booked_tx], msg_id="PAY-1", version="08").encode())
