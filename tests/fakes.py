@@ -275,7 +275,11 @@ class InMemoryReturns(PaymentReturns):
         return True
 
     def release(self, original_key: str, amount: int) -> None:
-        self.books.returned[original_key] = self.returned(original_key) - amount
+        left = self.returned(original_key) - amount
+        if left:
+            self.books.returned[original_key] = left
+        else:  # a refused first return leaves nothing behind
+            self.books.returned.pop(original_key, None)
 
     def record(self, entry: ReturnEntry) -> None:
         self.books.written = True

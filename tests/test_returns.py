@@ -275,3 +275,48 @@ def test_a_status_request_says_how_much_was_returned(bank) -> None:
     reply = bus.handle(pacs028([StatusTx(msg_id="PAY-1", end_to_end_id=tx.end_to_end_id)]).encode()).reply
     assert answer(reply.body)["transactions"] == [("ACSC", None, tx.tx_id)]
     assert b"fully returned (100.00 EUR)" in reply.body
+
+
+def test_the_return_version_mapping_is_configurable(bank) -> None:
+    from adapters.bootstrap import bridge_config
+    from adapters.config import load_settings
+    from bridge.config import BridgeConfig
+    from bridge.iso.pacs004_writer import parse_return_versions, return_version
+    from bridge.payments.originals import OriginalRefs, find_original
+    from bridge.returns.return_message import ReturnReason
+    from bridge.returns.service import return_payment
+    assert parse_return_versions(" pacs.008.001.08=pacs.004.001.10 ,") == {"pacs.008.001.08": "pacs.004.001.10"}
+    for bad in ("pacs.008.001.08", "pacs.008.001.08=pacs.004.001.16", "pacs.028.001.03=pacs.004.001.09",
+                "pacs.008.001.08=pacs.004.001.09,pacs.008.001.08=pacs.004.001.10"):
+        with pytest.raises(ValueError):
+            parse_return_versions(bad)
+    with pytest.raises(ValueError, match="TOKENBRIDGE_RETURN_VERSIONS"):
+        load_settings({"TOKENBRIDGE_RETURN_VERSIONS": "pacs.008.001.08=pacs.002.001.10"})
+    config = bridge_config(load_settings({"TOKENBRIDGE_RETURN_VERSIONS": "pacs.008.001.08=pacs.004.001.13"}))
+    assert return_version("pacs.008.001.08", config.return_versions) == "pacs.004.001.13"
+    assert return_version("pacs.008.001.02") == "pacs.004.001.02"
+    store, bus = bank
+    tx = Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)
+    pay(bus, tx, "PAY-1")
+    with store() as uow:
+        original = find_original(OriginalRefs(uetr=tx.uetr), None, uow, MessageReader())
+        outcome = return_payment(uow, original, reason=ReturnReason("CUST"),
+                                 config=BridgeConfig(return_versions=config.return_versions), now=store.clock())
+    assert outcome.message.message_type == "pacs.004.001.13"
+    assert MessageReader().read(outcome.message.body).valid
+
+
+def test_a_refused_return_leaves_no_record_in_the_store(real_bank) -> None:
+    from sqlalchemy import func, select
+
+    from adapters.sql.tables import payment_returns, return_entries
+    store, bus = real_bank
+    pay(bus, Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE), "PAY-0")
+    transfer = Tx(amount="60.00", debtor_iban=ALICE, creditor_iban=BRUNO, debtor_bic=ISSUER)
+    pay(bus, transfer, "PAY-1", sender=ISSUER)
+    pay(bus, Tx(amount="50.00", debtor_iban=BRUNO, creditor_iban=FATIMA, debtor_bic=ISSUER), "PAY-2",
+        sender=ISSUER)
+    assert give_back(bus, returning(transfer, "60.00"))["transactions"][0][:2] == ("RJCT", "AM04")
+    with store.engine.connect() as connection:
+        for table in (payment_returns, return_entries):
+            assert connection.execute(select(func.count()).select_from(table)).scalar() == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from adapters.sql import audit, statements
 from adapters.sql.ledger import as_utc, utc_naive
@@ -57,6 +57,9 @@ class SqlPaymentReturns(PaymentReturns):
         self.connection.execute(update(payment_returns)
                                 .where(payment_returns.c.original_key == original_key)
                                 .values(returned=payment_returns.c.returned - amount))
+        # A refused first return leaves no row behind: a refusal changes nothing.
+        self.connection.execute(delete(payment_returns).where(payment_returns.c.original_key == original_key,
+                                                              payment_returns.c.returned == 0))
 
     def record(self, entry: ReturnEntry) -> None:
         row = dict(return_key=entry.return_key, original_key=entry.original_key, currency=entry.currency,

@@ -9,7 +9,10 @@ Two entry points:
 - `return_payment(uow, original, reason=..., amount=None, config=..., now=...)`: the return the
   bank makes of a payment it received (`tokenbridge return`; a cancellation the policy answers
   by returning): `apply_return`, then the outgoing pacs.004 in the original's version family,
-  queued in `uow.outbox` in the same unit of work. The caller commits.
+  queued in `uow.outbox` in the same unit of work. The caller commits. The original is found
+  with `bridge.payments.originals.find_original(OriginalRefs(...), msg_id, uow, reader)` (the
+  references a camt.056 or an operator gives); `ReturnOutcome.refused`, `.reason` and `.message`
+  say what came of it.
 """
 from __future__ import annotations
 
