@@ -27,7 +27,8 @@ messages (tests/campaign_programs.py). After EVERY message, on the whole store:
 - returns (pacs.004): a payment's returns never add up to more than it (AM09, ARDT when
   nothing is left), a return reverses its payment (a mint burnt, a transfer back, a burn
   minted back) unless the wallet cannot cover it (AM04), another currency is AM11, a debit
-  asked by another bank than the issuer AG01, a payment never applied AG09; the same return
+  asked by another bank than the issuer AG01 (a burn credited back: by the issuer or the bank
+  it went to), a payment never applied AG09; the same return
   id again applies nothing (AM05 with another amount); each reversal names its payment.
 
 Bounded (about 30 s of CPU): `TOKENBRIDGE_CAMPAIGN_SCALE` (default 1) multiplies the examples;
@@ -380,6 +381,9 @@ class Model:
         tx, kind = self.transfers[rtx.pid], self.applied[rtx.pid]
         if kind != BURN and not all(institution(s) == institution(ISSUER) for s in senders):
             return _rejected("foreign-debit", "AG01")
+        if kind == BURN and not all(institution(s) in (institution(ISSUER), institution(tx.creditor_agent))
+                                    for s in senders):
+            return _rejected("not-its-own-payment", "AG01")
         if (rtx.pid, rtx.rid) in self.returns:
             same = self.returns[rtx.pid, rtx.rid] == rtx.amount
             return Expected(SETTLED, rule="returned-before") if same else _rejected("return-id-reused", "AM05")

@@ -217,10 +217,11 @@ def test_a_transfer_whose_creditor_spent_the_tokens_is_refused_am04(bank) -> Non
 def test_a_burn_returned_is_minted_back_to_the_debtor(bank) -> None:
     store, bus = bank
     pay(bus, Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE), "PAY-0")
-    burn = Tx(amount="30.00", debtor_iban=ALICE, creditor_iban=FATIMA, debtor_bic=ISSUER)
+    burn = Tx(amount="30.00", debtor_iban=ALICE, creditor_iban=FATIMA, debtor_bic=ISSUER,
+              creditor_bic="BNPAFRPPXXX")
     pay(bus, burn, "PAY-1", sender=ISSUER)
     assert money(store) == ({"w-alice": 7000}, {"EUR": 7000})
-    # A credit back needs no issuer channel: the original's sender may return it.
+    # A credit back needs no issuer channel: the bank the payment went to may return it.
     found = give_back(bus, returning(burn, "30.00"), sender="BNPAFRPPXXX")
     assert found["transactions"][0][:2] == ("ACSC", None) and found["operations"] == ["mint"]
     assert money(store) == ({"w-alice": 10000}, {"EUR": 10000})
@@ -320,3 +321,16 @@ def test_a_refused_return_leaves_no_record_in_the_store(real_bank) -> None:
     with store.engine.connect() as connection:
         for table in (payment_returns, return_entries):
             assert connection.execute(select(func.count()).select_from(table)).scalar() == 0
+
+
+def test_another_bank_returns_only_its_own_earlier_payments(bank) -> None:
+    store, bus = bank
+    pay(bus, Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE), "PAY-0")
+    burn = Tx(amount="30.00", debtor_iban=ALICE, creditor_iban=FATIMA, debtor_bic=ISSUER,
+              creditor_bic="BNPAFRPPXXX")
+    pay(bus, burn, "PAY-1", sender=ISSUER)
+    stranger = give_back(bus, returning(burn, "30.00"), sender="BARCGB22XXX")
+    assert stranger["transactions"][0][:2] == ("RJCT", "AG01")
+    assert money(store) == ({"w-alice": 7000}, {"EUR": 7000})
+    assert give_back(bus, returning(burn, "30.00"), sender="BNPAFRPP")["transactions"][0][:2] == ("ACSC", None)
+    assert money(store) == ({"w-alice": 10000}, {"EUR": 10000})

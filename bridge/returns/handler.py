@@ -2,8 +2,9 @@
 pacs.002 (its version by the return's release, RETURN_REPLY_VERSIONS).
 
     message rules and sender -> each transaction: its finding, its original (bridge.payments.
-    originals), the debit rule for a reversal that debits a wallet, the return (bridge.returns.
-    service: refusals, the running total, the reversal) -> the group status and the reply
+    originals), who may ask for its reversal (bridge.payments.authorisation), the return
+    (bridge.returns.service: refusals, the running total, the reversal) -> the group status
+    and the reply
 
 Each return applies once: its reversal's key is derived from the original's key and the
 return's id (RtrId, else the pacs.004's MsgId and the transaction's position), so the same
@@ -22,8 +23,8 @@ from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.money import CurrencyError
 from bridge.operations import BURN, Rejection
 from bridge.outcomes import MessageOutcome, TransactionOutcome
-from bridge.payments.authorisation import authorise_debit, authorise_senders
-from bridge.payments.originals import OriginalRefs, find_original
+from bridge.payments.authorisation import authorise_credit_back, authorise_debit, authorise_senders
+from bridge.payments.originals import Original, OriginalRefs, find_original
 from bridge.payments.replies import answerable, group_status, message_rejection, status_report
 from bridge.ports import RETURN_BY_MESSAGE, UnitOfWork
 from bridge.returns.return_message import PaymentReturnMessage, ReturnedTransaction
@@ -77,10 +78,9 @@ class PaymentReturnsIn:
                                  tx.original_message.message_id if tx.original_message else None,
                                  uow, self.reader)
         recorded = original.recorded if original is not None else None
-        if recorded is not None and recorded.operation.kind != BURN:
-            # Its reversal debits the wallet the original credited: the issuer's channel only.
-            refused = authorise_debit(f"return of a {recorded.operation.kind}",
-                                      return_parties(read.payload, read.header, tx), self.config.authority)
+        if recorded is not None:
+            refused = self._authorise(recorded.operation.kind, original,
+                                      return_parties(read.payload, read.header, tx))
             if refused is not None:
                 return TransactionOutcome(**ids, status=Status.REJECTED, reason=refused.reason,
                                           info=refused.info)
@@ -91,6 +91,16 @@ class PaymentReturnsIn:
         outcome = apply_return(uow, recorded, request, dry_run=dry_run)
         return TransactionOutcome(**ids, status=outcome.status, operation=outcome.operation,
                                   result=outcome.result, reason=outcome.reason, info=outcome.info)
+
+    def _authorise(self, kind: str, original: Original, parties: Parties) -> Rejection | None:
+        """A reversal debiting the wallet the original credited (of a mint or a transfer) comes
+        through the issuer's own channel; crediting a burn back, from the issuer or the bank the
+        payment went to (its creditor agent)."""
+        what = f"return of a {kind}"
+        if kind != BURN:
+            return authorise_debit(what, parties, self.config.authority)
+        paid_to = original.transaction.creditor_agent
+        return authorise_credit_back(what, parties, paid_to.bic if paid_to else None, self.config.authority)
 
     def _answer(self, read: ReadMessage, digest: str, message_id: str, version: str,
                 transactions: tuple[TransactionOutcome, ...], rejection: Rejection | None) -> MessageOutcome:
