@@ -198,13 +198,20 @@ def test_stories_on_sqlite_and_postgresql(real_bank) -> None:
         assert [e.amount for e in uow.returns.entries(f"uetr:{tx.uetr}")] == [2000]
 
 
-def test_a_transfer_whose_creditor_spent_the_tokens_is_refused_am04(bank) -> None:
-    store, bus = bank
+def spent_transfer(bus) -> Tx:
+    """100.00 minted to Alice, 60.00 of it transferred to Bruno, who paid 50.00 away: the
+    transfer, which Bruno can no longer give back in full."""
     pay(bus, Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE), "PAY-0")
     transfer = Tx(amount="60.00", debtor_iban=ALICE, creditor_iban=BRUNO, debtor_bic=ISSUER)
     pay(bus, transfer, "PAY-1", sender=ISSUER)
     pay(bus, Tx(amount="50.00", debtor_iban=BRUNO, creditor_iban=FATIMA, debtor_bic=ISSUER), "PAY-2",
         sender=ISSUER)
+    return transfer
+
+
+def test_a_transfer_whose_creditor_spent_the_tokens_is_refused_am04(bank) -> None:
+    store, bus = bank
+    transfer = spent_transfer(bus)
     before = money(store)
     found = give_back(bus, returning(transfer, "60.00"))
     assert found["transactions"][0][:2] == ("RJCT", "AM04") and found["verdict"] == "rejected"
@@ -312,11 +319,7 @@ def test_a_refused_return_leaves_no_record_in_the_store(real_bank) -> None:
 
     from adapters.sql.tables import payment_returns, return_entries
     store, bus = real_bank
-    pay(bus, Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE), "PAY-0")
-    transfer = Tx(amount="60.00", debtor_iban=ALICE, creditor_iban=BRUNO, debtor_bic=ISSUER)
-    pay(bus, transfer, "PAY-1", sender=ISSUER)
-    pay(bus, Tx(amount="50.00", debtor_iban=BRUNO, creditor_iban=FATIMA, debtor_bic=ISSUER), "PAY-2",
-        sender=ISSUER)
+    transfer = spent_transfer(bus)
     assert give_back(bus, returning(transfer, "60.00"))["transactions"][0][:2] == ("RJCT", "AM04")
     with store.engine.connect() as connection:
         for table in (payment_returns, return_entries):
