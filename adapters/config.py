@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bridge.cancellations.handler import CANCELLATION_POLICIES, RETURN
 from bridge.iso.pacs002 import parse_reply_versions
+from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
 PREFIX = "TOKENBRIDGE_"
@@ -41,6 +42,7 @@ class Settings:
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
     cancellation_policy: str = "refuse"  # a camt.056 for a settled payment: refuse (return: not yet)
+    return_versions: str | None = None  # "pacs.008.001.08=pacs.004.001.10,...": returns we send
     amqp_prefix: str = "tokenbridge"  # names: <prefix>.in, <prefix>.out, <prefix>.dead, <prefix>.retry
     prefetch: int = 200
     batch_size: int = 100
@@ -161,6 +163,11 @@ def check(settings: Settings) -> None:
             parse_reply_versions(settings.reply_versions)
         except ValueError as error:
             fail("reply_versions", str(error))
+    if settings.return_versions:
+        try:
+            parse_return_versions(settings.return_versions)
+        except ValueError as error:
+            fail("return_versions", str(error))
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

@@ -31,10 +31,13 @@ class Reason(StrEnum):
     NOT_ALLOWED_CURRENCY = "AM03"
     INSUFFICIENT_FUNDS = "AM04"
     DUPLICATION = "AM05"  # a key or payment seen before with other content; ids repeated
+    # A return for more than is left of its original (what was paid less what came back).
+    WRONG_AMOUNT = "AM09"
     INVALID_CONTROL_SUM = "AM10"
     INVALID_TRANSACTION_CURRENCY = "AM11"
     INVALID_AMOUNT = "AM12"
     INVALID_NUMBER_OF_TRANSACTIONS = "AM18"
+    ALREADY_RETURNED = "ARDT"  # AlreadyReturnedTransaction: nothing is left of the original
     INVALID_FILE_FORMAT = "FF01"  # any XML or XSD failure, and an unreadable message
     BANK_IDENTIFIER_INCORRECT = "RC01"
     NOT_SPECIFIED_AGENT = "MS03"  # NotSpecifiedReasonAgentGenerated: a technical reject we cannot name

@@ -11,7 +11,7 @@ from bridge.payments.authorisation import Authority
 
 @dataclass(frozen=True, slots=True)
 class BridgeConfig:
-    """The bank's BIC, whom it takes instructions and statements from, and its reply versions."""
+    """The bank's BIC, whom it takes instructions and statements from, its reply and return versions."""
 
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
@@ -23,6 +23,7 @@ class BridgeConfig:
         """A reader with the bus's limits, for a handler that re-reads messages from the inbox
         (an original the bus accepted must read again)."""
         return MessageReader(max_bytes=self.max_message_bytes)
+    return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
 
     @property
     def authority(self) -> Authority:

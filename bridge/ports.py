@@ -241,6 +241,59 @@ class Outbox(ABC):
         returns, resolutions, notifications), oldest first."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReturnEntry:
+    """One return of (part of) a payment: its own idempotency key (the reversal's), the key of
+    the original operation it reverses, how much, why, and who asked (a pacs.004's MsgId, or
+    the operator)."""
+
+    return_key: str
+    original_key: str
+    currency: str
+    amount: int  # minor units, > 0
+    reason: str  # ExternalReturnReason1Code or a proprietary reason
+    origin: str  # RETURN_BY_MESSAGE or RETURN_BY_OPERATOR
+    message_id: str | None  # the pacs.004 that brought it, or the one the bridge wrote
+    return_id: str | None = None  # RtrId
+    returned_at: datetime | None = None
+
+
+RETURN_BY_MESSAGE = "pacs.004"  # a pacs.004 received
+RETURN_BY_OPERATOR = "operator"  # `tokenbridge return` (or a cancellation answered by a return)
+
+
+class PaymentReturns(ABC):
+    """What has been returned of each original payment: a running total per original, kept so
+    that the returns of one original never exceed it, even with units of work racing."""
+
+    @abstractmethod
+    def returned(self, original_key: str) -> int:
+        """Minor units returned of the original so far (0: none)."""
+
+    @abstractmethod
+    def find(self, return_key: str) -> ReturnEntry | None:
+        """The return recorded under its key."""
+
+    @abstractmethod
+    def entries(self, original_key: str) -> list[ReturnEntry]:
+        """The returns of an original, in the order recorded."""
+
+    @abstractmethod
+    def take(self, original_key: str, amount: int, limit: int) -> bool:
+        """Count `amount` more as returned of the original, only if the total stays within
+        `limit` (the original's amount): atomically against concurrent units of work (a
+        conditional update under the row's lock). False: it would pass it, nothing counted."""
+
+    @abstractmethod
+    def release(self, original_key: str, amount: int) -> None:
+        """Undo this unit's `take` (the ledger refused the reversal)."""
+
+    @abstractmethod
+    def record(self, entry: ReturnEntry) -> None:
+        """Keep the return (after its `take` and its reversal applied); chained in the audit
+        trail where the store keeps one."""
+
+
 class UnitOfWork(ABC):
     """One atomic unit: commit explicitly; leaving the block without commit rolls back."""
 
@@ -248,6 +301,7 @@ class UnitOfWork(ABC):
     ledger: Ledger
     inbox: Inbox
     outbox: Outbox
+    returns: PaymentReturns
 
     def __enter__(self) -> "UnitOfWork":
         return self

@@ -88,6 +88,25 @@ def sql_replay(tmp_path: Path):
     return summaries, balances, supply
 
 
+def evm_bank(devchain, tmp_path: Path):
+    """A SQLite store on the EVM ledger of `devchain` (a funded issuer, a token per sample
+    currency, the sample registry with addresses): settings, plugin, store, contracts, and the
+    wallet name of each address."""
+    issuer = Account.create()
+    devchain.fund(issuer.address)
+    clock = ManualClock(datetime.fromtimestamp(devchain.latest_timestamp() + 3600, UTC),
+                        timedelta(minutes=1))
+    settings = Settings(ledger="evm", evm_key=issuer.key.hex(), evm_currencies="EUR,JPY,KWD")
+    plugin = EvmLedgerPlugin(settings, web3=devchain.web3, clock=clock)
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'evm.db'}")
+    migrate(engine)
+    store = SqlStore(engine, plugin, clock=clock)
+    contracts = plugin.initialise(store)["contracts"]
+    csv_path, names = evm_accounts_csv(tmp_path / "accounts-evm.csv")
+    import_registry(store, csv_path)
+    return settings, plugin, store, contracts, names
+
+
 @pytest.fixture(scope="module")
 def anvil():
     node = start_anvil()
@@ -104,18 +123,7 @@ def test_the_samples_end_equal_on_the_sql_and_the_evm_ledger(devchain, tmp_path)
     expected_summaries, expected_balances, expected_supply = sql_replay(tmp_path)
     assert expected_supply  # the samples do mint
 
-    issuer = Account.create()
-    devchain.fund(issuer.address)
-    clock = ManualClock(datetime.fromtimestamp(devchain.latest_timestamp() + 3600, UTC),
-                        timedelta(minutes=1))
-    settings = Settings(ledger="evm", evm_key=issuer.key.hex(), evm_currencies="EUR,JPY,KWD")
-    plugin = EvmLedgerPlugin(settings, web3=devchain.web3, clock=clock)
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'evm.db'}")
-    migrate(engine)
-    store = SqlStore(engine, plugin, clock=clock)
-    contracts = plugin.initialise(store)["contracts"]
-    csv_path, names = evm_accounts_csv(tmp_path / "accounts-evm.csv")
-    import_registry(store, csv_path)
+    settings, plugin, store, contracts, names = evm_bank(devchain, tmp_path)
     pipeline = build_bus(settings, store)
     settler = plugin.settler(store)
 

@@ -13,6 +13,7 @@ from adapters.cli.ledger import balances, ledger
 from adapters.cli.reconcile import reconcile
 from adapters.cli.replay import replay
 from adapters.cli.settle import settle
+from adapters.cli.returns import return_
 from adapters.cli.statement import statement
 from adapters.cli.status import status
 from adapters.cli.validate import validate
@@ -29,7 +30,7 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement, audit, status, replies, settle):
+                reconcile, statement, audit, status, replies, settle, return_):
     cli.add_command(command)
 
 

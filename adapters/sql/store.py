@@ -16,6 +16,7 @@ from adapters.sql.audit import certified
 from adapters.sql.transaction import NotTheSqlStore, SqlTransaction
 from adapters.sql.claims import ClaimTakenMeanwhile
 from adapters.sql.ledger import ChangedMeanwhile, as_utc, utc_naive
+from adapters.sql.returns import SqlPaymentReturns
 from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import RegisteredAccount
 from bridge.audit import INBOX
@@ -188,6 +189,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.ledger = self.ledger_plugin.ledger_for(self.transaction)
         self.inbox = SqlInbox(self.connection, self.clock, defer=True)
         self.outbox = SqlOutbox(self.connection, self.clock, defer=True)
+        self.returns = SqlPaymentReturns(self.connection, self.clock)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -124,3 +124,26 @@ payment_refs = Table(
     Column("road", String(10), nullable=False),
     Index("ix_payment_refs_operation_key", "operation_key"),
 )
+
+# Payment returns (migration 0011): what came back of each original operation, kept per original
+# so that a conditional update under its row lock keeps the returns of one original within it
+# (adapters.sql.returns), and each return (chained in the audit trail as `return`).
+payment_returns = Table(
+    "payment_returns", metadata,
+    Column("original_key", String(100), primary_key=True),
+    Column("returned", BigInteger, nullable=False),  # minor units returned so far
+)
+
+return_entries = Table(
+    "return_entries", metadata,
+    Column("return_key", String(100), primary_key=True),  # the reversal's idempotency key
+    Column("original_key", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(35), nullable=False),
+    Column("origin", String(10), nullable=False),  # pacs.004 or operator
+    Column("message_id", String(35)),
+    Column("return_id", String(35)),
+    Column("returned_at", DateTime, nullable=False),
+    Index("ix_return_entries_original_key", "original_key"),
+)

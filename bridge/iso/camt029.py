@@ -24,7 +24,7 @@ from lxml import etree
 from bridge.cancellations.resolution import Resolution
 from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_header
 from bridge.iso.building import new_document
-from bridge.iso.pacs002 import UETR_PATTERN, additional_info_text, enveloped
+from bridge.iso.pacs002 import UETR_PATTERN, additional_info_text, message_bytes
 from bridge.parties import Agent
 from bridge.status import ReplyHeader
 
@@ -144,6 +144,4 @@ def write_resolution_reply(resolution: Resolution, version: str, header: ReplyHe
     """The camt.029 to publish, UTF-8 with an XML declaration: the bare Document, or with a
     header, `Envelope` holding the AppHdr (related to the request's) and then the Document."""
     document = write_resolution(resolution, version)
-    if header is None:
-        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
-    return enveloped(write_reply_header(header, header_version), document)
+    return message_bytes(document, write_reply_header(header, header_version) if header else None)

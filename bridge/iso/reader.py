@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.iso import camt053, camt056, pacs008, pacs028
+from bridge.iso import camt053, camt056, pacs004, pacs008, pacs028
 from bridge.iso.camt053 import read_statement_message
 from bridge.iso.camt056 import read_cancellation_request
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
@@ -17,30 +17,35 @@ from bridge.iso.errors import UnsafeXmlError
 from bridge.iso.findings import Finding
 from bridge.iso.header import BusinessHeader, read_business_header
 from bridge.iso.pacs008 import group_header_text, read_credit_transfer_message
+from bridge.iso.pacs004 import read_payment_return
 from bridge.iso.pacs028 import read_status_request
-from bridge.iso.rules import check_credit_transfers, check_statement_totals, check_statements
+from bridge.iso.rules import check_credit_transfers, check_returns, check_statement_totals, check_statements
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES, parse_untrusted
 from bridge.iso.validation import validate_element
 from bridge.iso.xmlnav import Node
 from bridge.cancellations.request import CancellationRequestMessage
 from bridge.payments.credit_transfer import CreditTransferMessage
+from bridge.returns.return_message import PaymentReturnMessage
 from bridge.statements import StatementMessage
 from bridge.status_requests.request import StatusRequestMessage
 
-Payload = CreditTransferMessage | StatementMessage | StatusRequestMessage | CancellationRequestMessage
+Payload = (CreditTransferMessage | StatementMessage | StatusRequestMessage | CancellationRequestMessage
+           | PaymentReturnMessage)
 
 _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any], list[Finding]]]] = {
     "pacs.008": (read_credit_transfer_message, check_credit_transfers),
     "camt.053": (read_statement_message, check_statements),
     "pacs.028": (read_status_request, lambda _: []),  # a question: no business rule to break
     "camt.056": (read_cancellation_request, lambda _: []),  # its rules are the handler's
+    "pacs.004": (read_payment_return, check_returns),
 }
 """Message families the bridge acts on. Others in the catalogue are validated, not acted on."""
 
 _READ_VERSIONS: dict[str, frozenset[str]] = {"pacs.008": pacs008.SUPPORTED_VERSIONS,
                                              "camt.053": camt053.SUPPORTED_VERSIONS,
                                              "pacs.028": pacs028.SUPPORTED_VERSIONS,
-                                             "camt.056": camt056.SUPPORTED_VERSIONS}
+                                             "camt.056": camt056.SUPPORTED_VERSIONS,
+                                             "pacs.004": pacs004.SUPPORTED_VERSIONS}
 """The versions of each family the readers map; others (pacs.008.001.01) are validated only."""
 
 
@@ -71,18 +76,18 @@ class ReadMessage:
             return self.payload.group_header.message_id
         if isinstance(self.payload, CancellationRequestMessage):
             return self.payload.assignment_id
-        if isinstance(self.payload, (StatementMessage, StatusRequestMessage)):
+        if isinstance(self.payload, (StatementMessage, StatusRequestMessage, PaymentReturnMessage)):
             return self.payload.message_id
         found = group_header_text(self.document, "MsgId")
         return found[:35] if found else None
 
     @property
     def created_at_text(self) -> str | None:
-        """A pacs.008's GrpHdr/CreDtTm as written (a reply echoes it); of an unreadable message,
+        """The GrpHdr/CreDtTm as written (a reply echoes it); of an unreadable message,
         as far as the Document shows it."""
         if isinstance(self.payload, CreditTransferMessage):
             return self.payload.group_header.created_at_text
-        if isinstance(self.payload, (StatusRequestMessage, CancellationRequestMessage)):
+        if isinstance(self.payload, (StatusRequestMessage, CancellationRequestMessage, PaymentReturnMessage)):
             return self.payload.created_at_text
         return group_header_text(self.document, "CreDtTm")
 
@@ -94,7 +99,7 @@ class ReadMessage:
             return self.header.from_bic
         if isinstance(self.payload, CreditTransferMessage) and self.payload.group_header.instructing_agent:
             return self.payload.group_header.instructing_agent.bic
-        if isinstance(self.payload, StatusRequestMessage) and self.payload.instructing_agent:
+        if isinstance(self.payload, (StatusRequestMessage, PaymentReturnMessage)) and self.payload.instructing_agent:
             return self.payload.instructing_agent.bic
         if isinstance(self.payload, CancellationRequestMessage) and self.payload.assigner:
             return self.payload.assigner.bic

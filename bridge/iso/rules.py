@@ -20,6 +20,7 @@ from bridge.money import Amount, decimals_of, is_active_currency, minor_units
 from bridge.parties import Agent, Party
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.reconciliation.entries import CLOSING_TYPE, Inconsistency, statement_totals, summary_mismatches
+from bridge.returns.return_message import PaymentReturnMessage
 from bridge.statements import StatementMessage
 
 
@@ -177,6 +178,25 @@ def check_credit_transfers(message: CreditTransferMessage) -> list[Finding]:
     for tx in message.transactions:
         findings.extend(_transaction_findings(tx))
     findings.extend(_duplicate_ids(message.transactions))
+    return findings
+
+
+def check_returns(message: PaymentReturnMessage) -> list[Finding]:
+    """Every business-rule finding of a pacs.004: NbOfTxs, each returned amount, return ids
+    (RtrId) unique within the message."""
+    root = "pacs.004.001.01" if message.message_type.endswith(".01") else "PmtRtr"
+    count = len(message.transactions)
+    findings: list[Finding] = []
+    if message.number_of_transactions != count:
+        findings.append(_finding(NB_OF_TXS, f"NbOfTxs says {message.number_of_transactions}, the "
+                                            f"message holds {count}", f"/Document/{root}/GrpHdr/NbOfTxs"))
+    seen: dict[str, int] = {}
+    for tx in message.transactions:
+        at = f"/Document/{root}/TxInf[{tx.index + 1}]"
+        findings.extend(check_amount(tx.returned, f"{at}/RtrdIntrBkSttlmAmt", tx.index))
+        if tx.return_id is not None and seen.setdefault(tx.return_id, tx.index) != tx.index:
+            findings.append(_finding(UNIQUE_IDS, f"RtrId {tx.return_id!r} repeats transaction "
+                                                 f"{seen[tx.return_id] + 1}", f"{at}/RtrId", tx.index))
     return findings
 
 

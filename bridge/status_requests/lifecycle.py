@@ -1,6 +1,6 @@
 """A payment's whole lifecycle, for `tokenbridge status REF`: the message it came in, each
 transaction's ledger operation and current status, the replies sent, the statement mints that
-claimed it.
+claimed it, and what was returned of it (pacs.004).
 
 REF is a UETR, an EndToEndId or a MsgId (a MsgId names every transaction of its message). The
 current status of each transaction is the one a pacs.028 would be answered with
@@ -18,8 +18,9 @@ from bridge.iso.reader import MessageReader
 from bridge.messages import InboundRecord
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
-from bridge.ports import PaymentClaim, RecordedOperation, UnitOfWork
-from bridge.status_requests.lookup import PAYMENT_FAMILY, CurrentStatus, current_status
+from bridge.ports import PaymentClaim, RecordedOperation, ReturnEntry, UnitOfWork
+from bridge.payments.originals import PAYMENT_FAMILY
+from bridge.status_requests.lookup import CurrentStatus, current_status
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
 
 PENDING_SCAN = 10_000
@@ -50,6 +51,8 @@ class TransactionLifecycle:
     current: CurrentStatus
     operation: RecordedOperation | None  # the ledger operation it was applied as, if any
     claims: tuple[PaymentClaim, ...] = ()  # statement/payment roads that claimed its references
+    returned: int = 0  # minor units returned since (pacs.004 in, `tokenbridge return`)
+    returns: tuple[ReturnEntry, ...] = ()  # each return, in the order recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +131,14 @@ def _transaction(tx: CreditTransfer, payload: CreditTransferMessage, record: Inb
                                  instruction_id=tx.instruction_id, end_to_end_id=tx.end_to_end_id,
                                  transaction_id=tx.transaction_id, uetr=tx.uetr)
     current = current_status(asked, group, uow, reader)
-    operation = uow.ledger.find(transaction_keys(payload)[tx.index])
+    key = transaction_keys(payload)[tx.index]
+    operation = uow.ledger.find(key)
     references = [r for r in (tx.uetr, tx.end_to_end_id) if r]
     claims = tuple(uow.ledger.find_claims(references)) if references else ()
     return TransactionLifecycle(tx.index, tx.end_to_end_id, tx.uetr, tx.instruction_id,
                                 tx.transaction_id, str(tx.amount.value), tx.amount.currency,
-                                current, operation, claims)
+                                current, operation, claims, uow.returns.returned(key),
+                                tuple(uow.returns.entries(key)))
 
 
 def _replies(record: InboundRecord, uow: UnitOfWork) -> tuple[Reply, ...]:
