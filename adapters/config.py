@@ -44,6 +44,7 @@ class Settings:
     batch_size: int = 100
     max_attempts: int = 7  # transient failures: first try + retries, then dead-letter
     metrics_port: int = 0  # Prometheus endpoint of the worker; 0 = off
+    http_addr: str = "127.0.0.1:8080"  # HOST:PORT of `tokenbridge serve`
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
@@ -148,11 +149,22 @@ def check(settings: Settings) -> None:
             fail("evm_currencies", f"item {item.strip()!r} is not a currency code")
     if not _NAME.fullmatch(settings.amqp_prefix):
         fail("amqp_prefix", "must be 1 to 200 letters, digits or . _ : -")
+    if http_address(settings.http_addr) is None:
+        fail("http_addr", f"must be HOST:PORT (a port from 1 to 65535), not {settings.http_addr!r}")
     if settings.reply_versions:
         try:
             parse_reply_versions(settings.reply_versions)
         except ValueError as error:
             fail("reply_versions", str(error))
+
+
+def http_address(text: str) -> tuple[str, int] | None:
+    """HOST:PORT (an IPv6 host in brackets) as (host, port); None when it is not one."""
+    host, _, port = text.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port)
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

@@ -11,6 +11,7 @@ from adapters.cli.broker import dead, publish, topology, worker
 from adapters.cli.demo import demo
 from adapters.cli.ledger import balances, ledger
 from adapters.cli.reconcile import reconcile
+from adapters.cli.serve import serve, tokens
 from adapters.cli.replay import replay
 from adapters.cli.statement import statement
 from adapters.cli.status import status
@@ -28,7 +29,7 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement, audit, status):
+                reconcile, statement, audit, status, serve, tokens):
     cli.add_command(command)
 
 
