@@ -64,19 +64,21 @@ class TimelineEvent:
 
 
 def timeline(messages: list[MessageLifecycle]) -> list[TimelineEvent]:
-    """Everything that happened to the payment, oldest first."""
+    """Everything that happened to the payment, message by message (oldest first), each in the
+    order of cause and effect: in, verdict, operations and statuses, then what was sent, oldest
+    first. (The inbox stamps a message when its unit of work records it, after its operations:
+    the times alone would put the effect before the cause.)"""
     events: list[TimelineEvent] = []
     for m in messages:
-        own = [TimelineEvent(m.received_at, "received", f"{m.message_type or 'unreadable message'} in",
-                             f"MsgId {m.message_id or '?'} from {m.sender or '?'}"),
-               TimelineEvent(m.received_at, "verdict", f"validated: {m.verdict}", m.summary)]
+        events.append(TimelineEvent(m.received_at, "received", f"{m.message_type or 'unreadable message'} in",
+                                    f"MsgId {m.message_id or '?'} from {m.sender or '?'}"))
+        events.append(TimelineEvent(m.received_at, "verdict", f"validated: {m.verdict}", m.summary))
         for t in m.transactions:
-            own.extend(_transaction_events(t))
-        own.extend(TimelineEvent(r.queued_at or m.received_at, "sent", f"{r.message_type} out",
-                                 f"{r.message_id} ({'published' if r.published else 'in the outbox'})")
-                   for r in m.replies)
-        events.extend(own)
-    return sorted(events, key=lambda e: (e.at is None, e.at.timestamp() if e.at else 0.0))
+            events.extend(_transaction_events(t))
+        events.extend(TimelineEvent(r.queued_at, "sent", f"{r.message_type} out",
+                                    f"{r.message_id} ({'published' if r.published else 'in the outbox'})")
+                      for r in sorted(m.replies, key=lambda r: r.queued_at.timestamp() if r.queued_at else 0.0))
+    return events
 
 
 def _transaction_events(t: TransactionLifecycle) -> list[TimelineEvent]:
