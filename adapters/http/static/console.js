@@ -38,8 +38,9 @@ async function api(path, options = {}) {
     ...(options.headers || {}), Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}`}});
   const type = response.headers.get("content-type") || "";
   const body = type.includes("json") ? await response.json() : await response.text();
-  if (response.status === 401) { logout(typeof body === "object" ? body.detail : body); throw new ApiError(401, "log in again"); }
-  if (!response.ok) throw new ApiError(response.status, typeof body === "object" ? body.detail : body);
+  const detail = typeof body === "object" ? body.detail : body;
+  if (response.status === 401) { logout(detail); throw new ApiError(401, detail); }
+  if (!response.ok) throw new ApiError(response.status, detail);
   return body;
 }
 
