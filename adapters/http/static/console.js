@@ -188,7 +188,9 @@ function chart(series, labels) {
   add("text", {x: left, y: height - 8}, new Date(x0).toISOString().slice(0, 16).replace("T", " "));
   add("text", {x: width - 130, y: height - 8}, new Date(x1).toISOString().slice(0, 16).replace("T", " "));
   for (const s of series) {
-    const d = s.data.map(([t, v], i) => `${i ? "L" : "M"}${x(Date.parse(t)).toFixed(1)},${y(Number(v)).toFixed(1)}`).join("");
+    // a balance holds until the next posting: steps, drawn on to the last time of the chart
+    const d = s.data.map(([t, v], i) => `${i ? "H" : "M"}${x(Date.parse(t)).toFixed(1)}${i ? "V" : ","}${y(Number(v)).toFixed(1)}`).join("")
+      + `H${x(x1 - 1).toFixed(1)}`;
     add("path", {d, fill: "none", stroke: s.colour, "stroke-width": s.width || 1.5});
   }
   return svg;
