@@ -292,6 +292,8 @@ def test_mints_stored_before_migration_0007_claim_their_references_on_upgrade(re
     with store.engine.begin() as connection:  # the store as revision 0006 left it
         connection.execute(text("DROP TABLE payment_refs"))
         connection.execute(text("DROP INDEX ix_outbox_correlation"))  # 0009's
+        connection.execute(text("DROP TABLE api_tokens"))  # 0010's
+        connection.execute(text("DROP TABLE operator_actions"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
     migrate(store.engine)
     later = run.handle(pacs008([booked_tx], msg_id="PAY-1", version="08").encode())
