@@ -165,6 +165,14 @@ async function reconciliationPage(id) {
       `${s.account} ${s.currency}`, `${when(s.from)} to ${when(s.to)}`, num(s.closing_booked),
       num(`${s.ledger_closing ?? ""} (${s.ledger_measure || ""})`), num(s.in_flight),
       el("span", {class: s.clean ? "ok" : "error"}, s.clean ? "clean" : "breaks")])),
+    found.report.statements.map((s) => el("div", {},
+      el("h2", {}, `${s.account} ${s.currency}: booked balance and ${s.ledger.measure}`),
+      chart([{data: s.series.statement, colour: "#1565c0", width: 2}, {data: s.series.ledger, colour: "#ef6c00", width: 2}],
+        `${s.account} booked balance and ledger over the statement's period`),
+      el("p", {}, el("span", {style: "color:#1565c0"}, "■ booked balance (statement) "),
+        el("span", {style: "color:#ef6c00"}, `■ ${s.ledger.measure} (ledger) `),
+        `in flight at the end: ${s.ledger.in_flight ?? "0"} ${s.currency} (booked on one side, not yet on the other)`))),
+    el("h2", {}, "The report"),
     el("iframe", {title: "report", sandbox: "", srcdoc: page})));
 }
 
