@@ -94,3 +94,20 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
         return list(committed)
 
     return settle
+
+
+def broker_inspection(settings: Settings):
+    """The broker's queues and dead letters, as the console reads and re-drives them."""
+    from adapters.rabbitmq.inspection import BrokerInspection
+    from adapters.rabbitmq.topology import Names
+    from bridge.delivery import RetryPolicy
+    return BrokerInspection(settings.amqp_url, Names(settings.amqp_prefix),
+                            RetryPolicy(max_attempts=settings.max_attempts).delays_s)
+
+
+def console_context(settings: Settings, store: SqlStore):
+    """What the HTTP API works with (`tokenbridge serve`)."""
+    from adapters.http.context import ConsoleContext
+    return ConsoleContext(store=store, reader=bridge_config(settings).reader(),
+                          broker=broker_inspection(settings), ledger_name=settings.ledger,
+                          clock=store.clock)

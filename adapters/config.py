@@ -48,6 +48,7 @@ class Settings:
     batch_size: int = 100
     max_attempts: int = 7  # transient failures: first try + retries, then dead-letter
     metrics_port: int = 0  # Prometheus endpoint of the worker; 0 = off
+    http_addr: str = "127.0.0.1:8080"  # HOST:PORT of `tokenbridge serve`
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
@@ -158,6 +159,8 @@ def check(settings: Settings) -> None:
     if settings.cancellation_policy == RETURN:
         fail("cancellation_policy", "return is not available yet: returning a settled payment on "
                                     "request needs the returns service (pacs.004); use refuse")
+    if http_address(settings.http_addr) is None:
+        fail("http_addr", f"must be HOST:PORT (a port from 1 to 65535), not {settings.http_addr!r}")
     if settings.reply_versions:
         try:
             parse_reply_versions(settings.reply_versions)
@@ -168,6 +171,15 @@ def check(settings: Settings) -> None:
             parse_return_versions(settings.return_versions)
         except ValueError as error:
             fail("return_versions", str(error))
+
+
+def http_address(text: str) -> tuple[str, int] | None:
+    """HOST:PORT (an IPv6 host in brackets) as (host, port); None when it is not one."""
+    host, _, port = text.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port)
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

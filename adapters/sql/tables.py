@@ -147,3 +147,25 @@ return_entries = Table(
     Column("returned_at", DateTime, nullable=False),
     Index("ix_return_entries_original_key", "original_key"),
 )
+
+# API tokens of `tokenbridge serve` (migration 0012): only the SHA-256 of each secret is kept.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(10), nullable=False),  # viewer or operator
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+# What operators did through the API (migration 0012): each row a link of the audit chain.
+operator_actions = Table(
+    "operator_actions", metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("acted_at", DateTime, nullable=False),
+    Column("token_name", String(64), nullable=False),
+    Column("action", String(40), nullable=False),  # redrive, ...
+    Column("target", String(200), nullable=False),  # what it acted on (dead letter ids, ...)
+    Column("outcome", String(20), nullable=False),  # done, not_found, ...
+    Column("detail", Text, nullable=False),
+)
