@@ -9,6 +9,7 @@ from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
+from bridge.cancellations.handler import RETURN
 from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.messages import OutboundMessage
 from bridge.bus import MessageBus
@@ -54,6 +55,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         statement_senders=settings.statement_sender_bics,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
         max_message_bytes=settings.max_message_bytes,
+        return_on_cancellation=settings.cancellation_policy == RETURN,
         return_versions=parse_return_versions(settings.return_versions) if settings.return_versions else {},
     )
 
