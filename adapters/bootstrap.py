@@ -110,6 +110,7 @@ def broker_inspection(settings: Settings):
 def console_context(settings: Settings, store: SqlStore):
     """What the HTTP API works with (`tokenbridge serve`)."""
     from adapters.http.context import ConsoleContext
-    return ConsoleContext(store=store, reader=bridge_config(settings).reader(),
+    config = bridge_config(settings)
+    return ConsoleContext(store=store, reader=config.reader(),
                           broker=broker_inspection(settings), ledger_name=settings.ledger,
-                          clock=store.clock)
+                          clock=store.clock, config=config)

@@ -133,9 +133,33 @@ def test_health_without_a_broker_still_shows_the_store(api) -> None:
     assert health["audit"]["intact"] is True and health["audit"]["links"] > 0
 
 
+def test_an_operator_returns_a_payment_and_the_action_is_audited(api) -> None:
+    client, secrets, store = api
+    path = f"/api/payments/{MINT_UETR}/return"
+    assert client.post(path, json={"reason": "MD06"}, headers=bearer(secrets["viewer"])).status_code == 403
+    assert client.post(path, json={"reason": "no!"}, headers=bearer(secrets["operator"])).status_code == 422
+    done = client.post(path, json={"reason": "MD06", "amount": "10.00"}, headers=bearer(secrets["operator"]))
+    assert done.status_code == 200, done.text
+    answer = done.json()
+    assert answer["operation"]["kind"] == "burn" and answer["returned_total"] == "10.00"
+    assert answer["message"]["message_type"].startswith("pacs.004")
+    too_much = client.post(path, json={"reason": "MD06", "amount": "99999.00"}, headers=bearer(secrets["operator"]))
+    assert too_much.status_code == 422 and "AM09" in too_much.json()["detail"]
+    unknown = client.post("/api/payments/nosuchref/return", json={"reason": "MD06"},
+                          headers=bearer(secrets["operator"]))
+    assert unknown.status_code == 404
+    actions = client.get("/api/audit/actions", headers=bearer(secrets["viewer"])).json()["actions"]
+    assert [(a["action"], a["outcome"], a["token"]) for a in actions] == [
+        ("return", "not_found", "otto"), ("return", "refused", "otto"), ("return", "done", "otto")]
+    shown = client.get(f"/api/payments/{MINT_UETR}", headers=bearer(secrets["viewer"])).json()
+    [tx] = shown["messages"][0]["transactions"]
+    assert tx["returned"] == "10.00"
+    assert any(r["message_type"].startswith("pacs.004") for r in shown["messages"][0]["replies"])
+
+
 def test_actions_not_available_yet_say_so_and_still_need_an_operator(api) -> None:
     client, secrets, store = api
-    for path in (f"/api/payments/{MINT_UETR}/return", "/api/holds/x/release", "/api/holds/x/void"):
+    for path in ("/api/holds/x/release", "/api/holds/x/void"):
         assert client.post(path, headers=bearer(secrets["viewer"])).status_code == 403
         answer = client.post(path, headers=bearer(secrets["operator"]))
         assert answer.status_code == 501 and "not available yet" in answer.json()["detail"]

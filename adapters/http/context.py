@@ -9,6 +9,7 @@ from fastapi import Request
 
 from adapters.rabbitmq.inspection import BrokerInspection
 from adapters.sql.store import SqlStore
+from bridge.config import BridgeConfig
 from bridge.iso.reader import MessageReader
 
 
@@ -19,6 +20,7 @@ class ConsoleContext:
     broker: BrokerInspection
     ledger_name: str
     clock: Callable[[], datetime]
+    config: BridgeConfig = BridgeConfig()  # the bank's, for the messages an action sends (pacs.004)
 
 
 def context(request: Request) -> ConsoleContext:
