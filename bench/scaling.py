@@ -5,6 +5,7 @@ were waiting for a lock and on which statement (the audit chain's head row, a cu
 supply row, a wallet's balance row).
 
     .venv/bin/python bench/scaling.py [--messages 4000] [--runs 3] [--workers 1 2 4]
+    .venv/bin/python bench/scaling.py --commits     (a commit, with and without a synchronous standby)
 
 Figures in docs/scaling.md; JSON in docs/bench/scaling.json (--out).
 """
@@ -105,13 +106,41 @@ def run(workers: int, count: int, workload: str) -> dict:
         drop()
 
 
+def commit_latency(commits: int = 500) -> dict:
+    """ms per commit of a one-row insert on a primary of tests/cluster/postgres.py: committed
+    locally only, and acknowledged by its synchronous standby (what a batch's commit costs more
+    in a replicated deployment)."""
+    from statistics import median
+
+    from cluster.postgres import StandbyPair
+    out = {}
+    with StandbyPair() as pair:
+        with psycopg.connect(f"host=127.0.0.1 port={pair.primary.port} user=postgres dbname={pair.database}",
+                             autocommit=True) as connection:
+            connection.execute("CREATE TABLE t (n bigint)")
+            for mode in ("local", "on"):
+                connection.execute(f"SET synchronous_commit = {mode}")
+                times = []
+                for n in range(commits):
+                    started = time.perf_counter()
+                    connection.execute("INSERT INTO t VALUES (%s)", (n,))
+                    times.append(time.perf_counter() - started)
+                out[f"commit_ms, synchronous_commit={mode}"] = median(times) * 1000
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench")
+    parser.add_argument("--commits", action="store_true", help="only the commit latency, with a standby")
     args = parser.parse_args()
+    if args.commits:
+        for key, value in commit_latency().items():
+            print(f"{key}: {value:.2f}")
+        return
     results = {"machine": machine(), "messages": args.messages}
     for workload, workers in ((w, n) for w in WORKLOADS for n in args.workers):
         runs = [run(workers, args.messages, workload) for _ in range(args.runs)]

@@ -4,6 +4,7 @@ names, ports, data and logs under a temporary directory, one Erlang cookie, join
 each node reads only the configuration files written here."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -154,16 +155,10 @@ class RabbitCluster:
         """The cluster's running nodes, as one of the live nodes sees them."""
         live = next(n for n in self.nodes if n.process is not None)
         out = self.ctl(live, "cluster_status", "--formatter", "json")
-        import json
         return sorted(json.loads(out)["running_nodes"])
-
-    def connections_on(self, node: Node) -> int:
-        return len([line for line in self.ctl(node, "list_connections", "--quiet", "--no-table-headers",
-                                              "peer_port").splitlines() if line.strip()])
 
     def members(self, queue: str) -> list[str]:
         """The quorum queue's replicas (Raft members)."""
         live = next(n for n in self.nodes if n.process is not None)
-        import json
         rows = json.loads(self.ctl(live, "list_queues", "name", "members", "--formatter", "json"))
         return sorted(next(row["members"] for row in rows if row["name"] == queue))
