@@ -28,7 +28,7 @@ import psycopg  # noqa: E402
 
 from common import machine, spread  # noqa: E402
 from builders import Tx, pacs008  # noqa: E402
-from replay import ALICE, FATIMA, fresh_postgres, messages  # noqa: E402
+from replay import ALICE, FATIMA, fresh_postgres, messages, seeded_store  # noqa: E402
 from worker import POSTGRES, run_once  # noqa: E402
 
 SAMPLE_S = 0.005
@@ -91,14 +91,43 @@ def mints(count: int) -> list[bytes]:
             for _ in range(count)]
 
 
-WORKLOADS = {"mix": messages, "mints": mints}
+SPREAD_WALLETS = 64
+
+
+def spread_ibans() -> list[str]:
+    from schwifty import IBAN
+    return [str(IBAN.generate("DE", bank_code="50019900", account_code=f"{7000 + i:010d}"))
+            for i in range(SPREAD_WALLETS)]
+
+
+def spread_mints(count: int) -> list[bytes]:
+    """Mints only, over 64 wallets in turn: no hot wallet, only the rows every mint shares."""
+    ibans = spread_ibans()
+    return [pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ibans[i % len(ibans)])]).encode()
+            for i in range(count)]
+
+
+def register_spread_wallets(url: str) -> None:
+    from bridge.accounts import parse_registry_rows
+    store = seeded_store(url)
+    with store() as uow:
+        uow.accounts.upsert(parse_registry_rows(
+            {"account": iban, "currency": "EUR", "wallet": f"w-spread-{i}", "status": "active",
+             "kind": "wallet", "scheme": "", "issuer": ""} for i, iban in enumerate(spread_ibans())))
+        uow.commit()
+    store.engine.dispose()
+
+
+WORKLOADS = {"mix": messages, "mints": mints, "spread": spread_mints}
 """mix: bench/replay.py's 2:1:1 mints, transfers and burns among three wallets (hot wallets);
-mints: issuance only."""
+mints: issuance only, to one wallet; spread: issuance only, to 64 wallets."""
 
 
 def run(workers: int, count: int, workload: str) -> dict:
     url, drop = fresh_postgres(POSTGRES)
     try:
+        if workload == "spread":
+            register_spread_wallets(url)
         with LockSampler(url.rsplit("/", 1)[1]) as sampler:
             got = run_once(url, workers, count, bodies=WORKLOADS[workload](count))
         return {**got, **sampler.figures()}
@@ -136,13 +165,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench")
     parser.add_argument("--commits", action="store_true", help="only the commit latency, with a standby")
+    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     args = parser.parse_args()
     if args.commits:
         for key, value in commit_latency().items():
             print(f"{key}: {value:.2f}")
         return
     results = {"machine": machine(), "messages": args.messages}
-    for workload, workers in ((w, n) for w in WORKLOADS for n in args.workers):
+    for workload, workers in ((w, n) for w in args.workloads for n in args.workers):
         runs = [run(workers, args.messages, workload) for _ in range(args.runs)]
         figures = {key: spread([r.get(key, 0.0) for r in runs]) for key in set().union(*runs)}
         results.setdefault(workload, {})[str(workers)] = figures

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -73,3 +74,21 @@ def ledger_state(store) -> tuple[dict, int, int]:
     with store() as uow:
         postings = uow.ledger.journal()
         return uow.ledger.supply(), len(postings), len({p.operation_key for p in postings})
+
+
+def stop_worker(worker: subprocess.Popen, log: Path) -> None:
+    """SIGTERM, and the worker finishes its batch and exits 0."""
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0, log.read_text()[-3000:]
+
+
+def assert_exactly_once(replies: dict[str, set[str]], store, count: int, expected_units: int,
+                        log: Path) -> None:
+    """Every message of the stream answered, each by one reply (a reply published again keeps
+    its message id, which a consumer dedupes on), and applied once: the supply exact, one wallet
+    posting per operation key."""
+    assert len(replies) == count, f"{count - len(replies)} unanswered; {log.read_text()[-3000:]}"
+    assert all(len(ids) == 1 for ids in replies.values())
+    supply, postings, keys = ledger_state(store)
+    assert supply == {"EUR": expected_units}
+    assert postings == keys == count

@@ -3,7 +3,6 @@ given every node's URL; the node it is connected to is stopped in the middle of 
 Every message is answered, none applied twice, none lost."""
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from broker import queue_depth, wait_answering, wait_consuming
 from cluster.rabbitmq import ClusterUnavailable, RabbitCluster
 from conftest import seeded_store, service_unavailable
-from streams import answers, ledger_state, publish, start_worker, stream
+from streams import answers, assert_exactly_once, publish, start_worker, stop_worker, stream
 
 pytestmark = pytest.mark.slow  # three broker nodes and a worker process
 
@@ -51,18 +50,10 @@ def test_stopping_the_workers_node_mid_stream_loses_nothing_and_applies_nothing_
         replies = answers(PREFIX, len(bodies), timeout_s=240, url=cluster.urls)
         wait_consuming(PREFIX, url=cluster.urls)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=60) == 0, log.read_text()[-3000:]
-    text = log.read_text()
+        stop_worker(worker, log)
     assert waiting > 0  # the node went away in the middle of the stream
-    assert len(replies) == len(bodies), f"{len(bodies) - len(replies)} unanswered; see {text[-3000:]}"
-    # A reply published again (its confirm lost with the node) keeps its message id: one
-    # answer per message, which a consumer can dedupe.
-    assert all(len(ids) == 1 for ids in replies.values())
-    supply, postings, keys = ledger_state(store)
-    assert supply == {"EUR": expected_units}
-    assert postings == keys == len(bodies)  # one wallet posting per mint: none applied twice
+    assert_exactly_once(replies, store, len(bodies), expected_units, log)
     assert queue_depth(f"{PREFIX}.in", url=cluster.urls) == 0
     assert queue_depth(f"{PREFIX}.dead", url=cluster.urls) == 0
-    assert f"127.0.0.1:{second.amqp_port}" in text  # it failed over to the next node
+    assert f"127.0.0.1:{second.amqp_port}" in log.read_text()  # it failed over to the next node
     store.engine.dispose()

@@ -4,7 +4,6 @@ one multi-host URL (`target_session_attrs=read-write`), reconnects to the promot
 every message answered once, the books exact, the audit trail intact."""
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from adapters.cli import cli
 from broker import queue_depth, wait_answering, wait_consuming
 from cluster.postgres import StandbyPair, StandbyUnavailable
 from conftest import seeded_store, service_unavailable
-from streams import answers, ledger_state, publish, start_worker, stream
+from streams import answers, assert_exactly_once, publish, start_worker, stop_worker, stream
 
 pytestmark = pytest.mark.slow  # two PostgreSQL servers, the real broker, a worker process
 
@@ -46,17 +45,11 @@ def test_promoting_the_standby_mid_stream_answers_every_message_once_and_keeps_t
         publish(amqp_prefix, bodies[4000:])
         replies = answers(amqp_prefix, len(bodies), timeout_s=300)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=60) == 0, log.read_text()[-3000:]
-    text = log.read_text()
+        stop_worker(worker, log)
     assert waiting > 0  # the primary went away in the middle of the stream
-    assert len(replies) == len(bodies), f"{len(bodies) - len(replies)} unanswered; {text[-3000:]}"
-    assert all(len(ids) == 1 for ids in replies.values())  # one answer per message
     promoted = seeded_store(pair.url)  # the same multi-host URL now reaches the promoted standby
-    supply, postings, keys = ledger_state(promoted)
+    assert_exactly_once(replies, promoted, len(bodies), expected_units, log)
     promoted.engine.dispose()
-    assert supply == {"EUR": expected_units}
-    assert postings == keys == len(bodies)  # one wallet posting per mint: none applied twice
     assert queue_depth(f"{amqp_prefix}.in") == 0 and queue_depth(f"{amqp_prefix}.dead") == 0
     verified = CliRunner().invoke(cli, ["audit", "verify"], env={"TOKENBRIDGE_DATABASE_URL": pair.url})
     assert verified.exit_code == 0, verified.output
