@@ -14,8 +14,11 @@ The model, each part a parameter:
 - a partition's worker is a batch server: it takes what has queued (up to `--batch`), then
   spends `--commit-ms` (a commit acknowledged by a synchronous standby) plus `--worker-us`
   per message; payments arrive as a Poisson stream at the partition's share of the load.
+- a router ahead of the partitions reads and validates each message (the reader's share of the
+  worker's CPU) and forwards it to the partition queue; the writer does the rest.
 Per-message CPU of the worker, broker and database default to the figures measured here
-(docs/scaling.md); --from-json reads them from bench/scaling.py's output instead.
+(docs/scaling.md, one worker on PostgreSQL); --from-json reads them from bench/scaling.py's
+output instead.
 
     .venv/bin/python bench/partitions.py [--rate 20000] [--partitions 4 8 16 32] [--seconds 5]
 """
@@ -42,20 +45,28 @@ MIX = {"mint": 0.25, "transfer": 0.50, "burn": 0.25}
 class Costs:
     """CPU µs per payment of each part, and what scales them."""
 
-    worker_us: float = 450.0  # parse, validate, translate, apply, reply: the worker process
-    broker_us: float = 250.0  # in, deliver, reply out, deliver: one node's share
-    database_us: float = 300.0  # the primary's backends for the batch's statements
+    worker_us: float = 560.0  # read, validate, translate, apply, reply: one worker, measured
+    broker_us: float = 270.0  # payment in and delivered, reply out and delivered: measured
+    database_us: float = 220.0  # the primary's backends for the batch's statements: measured
+    router_us: float = 120.0  # read and validate, find the wallet's partition (the reader's share)
     replicas: int = 3  # quorum queue replicas: each follower costs about half the leader
     standby_share: float = 0.3  # a synchronous standby replays WAL at about this share of the primary
 
+    @property
+    def writer_us(self) -> float:
+        """What is left to a partition's single writer once a router has read and validated."""
+        return self.worker_us - self.router_us
+
     def cores(self, rate: float, cross: float) -> dict[str, float]:
         """Cores at `rate` payments/s, `cross` of them with a second, cross-partition step
-        (a credit message through the broker and a second, smaller unit of work)."""
+        (a credit message through the broker and a second, smaller unit of work, about half)."""
         steps = 1 + cross * 0.5
-        broker = rate * steps * self.broker_us * (1 + 0.5 * (self.replicas - 1)) / 1e6
+        hops = steps + 0.5  # the router's hop: in and delivered once more, no reply
+        broker = rate * hops * self.broker_us * (1 + 0.5 * (self.replicas - 1)) / 1e6
         database = rate * steps * self.database_us / 1e6
-        return {"workers": rate * steps * self.worker_us / 1e6, "broker (all replicas)": broker,
-                "database primaries": database, "standbys": database * self.standby_share}
+        return {"routers": rate * self.router_us / 1e6, "writers": rate * steps * self.writer_us / 1e6,
+                "broker (all replicas)": broker, "database primaries": database,
+                "standbys": database * self.standby_share}
 
 
 def zipf_sampler(n: int, s: float, rng: random.Random):
@@ -120,7 +131,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def simulate(args: argparse.Namespace, costs: Costs) -> list[dict]:
     rows = []
-    per_message_s = costs.worker_us / 1e6
+    per_message_s = costs.writer_us / 1e6
     for partitions in args.partitions:
         shares, cross = spread(args.sample, partitions, args.wallets, args.skew, args.seed)
         hottest = max(shares) * args.rate
@@ -143,25 +154,26 @@ def main() -> None:
     parser.add_argument("--wallets", type=int, default=200_000)
     parser.add_argument("--skew", type=float, default=0.8, help="Zipf exponent of the wallets drawn")
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--commit-ms", type=float, default=2.0,
+    parser.add_argument("--commit-ms", type=float, default=2.3,
                         help="a batch's commit, synchronous standby included")
     parser.add_argument("--worker-us", type=float, default=Costs.worker_us)
     parser.add_argument("--broker-us", type=float, default=Costs.broker_us)
     parser.add_argument("--database-us", type=float, default=Costs.database_us)
+    parser.add_argument("--router-us", type=float, default=Costs.router_us)
     parser.add_argument("--from-json", type=Path, default=None,
                         help="bench/scaling.py's scaling.json: per-message CPU of one worker's run")
     parser.add_argument("--sample", type=int, default=100_000, help="payments drawn for the spread")
     parser.add_argument("--seconds", type=float, default=5.0, help="simulated time per partition")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    costs = Costs(args.worker_us, args.broker_us, args.database_us)
+    costs = Costs(args.worker_us, args.broker_us, args.database_us, args.router_us)
     if args.from_json:
         one = json.loads(args.from_json.read_text())["mix"]["1"]
         costs = Costs(*(one[f"cpu_us_per_message, {part}"]["median"]
-                        for part in ("worker", "broker", "database")))
+                        for part in ("worker", "broker", "database")), args.router_us)
     print(f"{args.rate:,.0f} payments/s over {args.wallets:,} wallets (Zipf {args.skew}), batches of "
-          f"{args.batch}, commit {args.commit_ms} ms; CPU per payment: worker {costs.worker_us:.0f} µs, "
-          f"broker {costs.broker_us:.0f} µs, database {costs.database_us:.0f} µs")
+          f"{args.batch}, commit {args.commit_ms} ms; CPU per payment: router {costs.router_us:.0f} µs, "
+          f"writer {costs.writer_us:.0f} µs, broker {costs.broker_us:.0f} µs, database {costs.database_us:.0f} µs")
     for row in simulate(args, costs):
         cores = ", ".join(f"{part} {n:.1f}" for part, n in row["cores"].items())
         waits = (f"p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms" if row["p99_ms"] is not None
