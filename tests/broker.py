@@ -100,3 +100,9 @@ def wait_answering(prefix: str, timeout_s: float = 30, url: str = AMQP_URL, at_l
     it is then in the middle of a stream, whatever the machine's speed."""
     _wait_on_queue(f"{prefix}.out", lambda q: q.message_count >= at_least, timeout_s, 0.02,
                    "the worker never answered", url)
+
+
+def wait_depth(queue: str, depth: int, timeout_s: float = 30) -> None:
+    """Until `queue` holds at least `depth` messages."""
+    _wait_on_queue(queue, lambda q: q.message_count >= depth, timeout_s, 0.05,
+                   f"{queue} never held {depth} message(s)")
