@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import shutil
 import socket
 import subprocess
@@ -103,9 +104,11 @@ class RabbitCluster:
 
     def start(self, node: Node) -> None:
         log = (node.base / "console.log").open("ab")
+        # A session of its own: the script starts the Erlang VM as its child, and the whole
+        # group is ended by its id if the node has to be killed.
         node.process = subprocess.Popen([str(SERVER)], env=self.env(node), stdout=log,
                                         stderr=subprocess.STDOUT, cwd=node.base,
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
         # `rabbitmqctl wait` follows the pid file the node writes as it boots, until it runs.
         try:
             self.ctl(node, "wait", str(node.base / "pid"), "--timeout", str(int(START_TIMEOUT_S)),
@@ -120,14 +123,19 @@ class RabbitCluster:
             return
         try:
             self.ctl(node, "stop", timeout_s=60)
-        except (ClusterUnavailable, subprocess.TimeoutExpired):
-            node.process.kill()
-        try:
             node.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            node.process.kill()
-            node.process.wait()
+        except (ClusterUnavailable, subprocess.TimeoutExpired):
+            self.kill(node)
         node.process = None
+
+    @staticmethod
+    def kill(node: Node) -> None:
+        """The node's script and its Erlang VM (the process group started for it)."""
+        try:
+            os.killpg(node.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        node.process.wait()
 
     def __enter__(self) -> RabbitCluster:
         try:
@@ -146,8 +154,7 @@ class RabbitCluster:
     def __exit__(self, *_exc) -> None:
         for node in self.nodes:
             if node.process is not None:
-                node.process.kill()  # the test is over: no need for a clean shutdown
-                node.process.wait()
+                self.kill(node)  # the test is over: no need for a clean shutdown
                 node.process = None
         shutil.rmtree(self.root, ignore_errors=True)
 
