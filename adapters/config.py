@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from adapters.sql.urls import normalise_url
 from bridge.cancellations.handler import CANCELLATION_POLICIES
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.pacs004_writer import parse_return_versions
@@ -125,7 +126,7 @@ def check(settings: Settings) -> None:
         if value < low or (high is not None and value > high):
             fail(name, f"must be from {low}{f' to {high}' if high is not None else ''}, not {value}")
     try:
-        make_url(settings.database_url)
+        make_url(normalise_url(settings.database_url))
     except (ArgumentError, ValueError):  # the URL may hold a password: not repeated
         fail("database_url", "is not an SQLAlchemy database URL (dialect://user:password@host/name)")
     parts = [u.strip() for u in settings.amqp_url.split(",")]

@@ -34,7 +34,7 @@ from broker import delete_names, queue_depth  # noqa: E402
 from hostile_inputs import catalogue  # noqa: E402
 from replay import fresh_postgres, seeded_store  # noqa: E402
 from test_fuzz import mutated  # noqa: E402
-from test_worker_faults import answered, ledger_state, publish, start_worker, stream  # noqa: E402
+from streams import answered, ledger_state, publish, start_worker, stream  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ROWS: list[tuple[str, str, str]] = []

@@ -46,15 +46,16 @@ def _consumers(channel, queue: str) -> int:
 
 
 def run_once(url: str, workers: int, count: int, *, offered: float | None = None,
-             naive: bool = False) -> dict:
-    """One run on a fresh store: {rate, p50_ms, p99_ms, answered}."""
+             naive: bool = False, bodies: list[bytes] | None = None) -> dict:
+    """One run on a fresh store: {rate, p50_ms, p99_ms, answered}; `bodies` (of `count`
+    messages) instead of bench/replay.py's mix."""
     seeded_store(url).engine.dispose()
     prefix = f"tbbench-{uuid.uuid4().hex[:8]}"
     names = Names(prefix)
     connection = connect(AMQP_URL, attempts=3)
     channel = confirmed_channel(connection)
     declare(channel, names, (1, 5, 15, 30, 60, 120))
-    bodies = messages(count)
+    bodies = bodies or messages(count)
     ids = [b.split(b"<MsgId>")[1].split(b"</MsgId>")[0].decode() for b in bodies]
     metrics_port = _free_port(workers)
     env = {**os.environ, "TOKENBRIDGE_DATABASE_URL": url, "TOKENBRIDGE_AMQP_PREFIX": prefix,

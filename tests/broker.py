@@ -9,15 +9,18 @@ import pika
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
-def channel() -> tuple[pika.BlockingConnection, object]:
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+def channel(url: str = AMQP_URL) -> tuple[pika.BlockingConnection, object]:
+    """A channel on the test broker, or on the first node of `url` (several comma-separated)
+    that answers."""
+    connection = pika.BlockingConnection([pika.URLParameters(one) for one in url.split(",")])
     return connection, connection.channel()
 
 
-def _drain(queue: str, until: Callable[[list], bool], timeout_s: float, entry) -> list[tuple]:
+def _drain(queue: str, until: Callable[[list], bool], timeout_s: float, entry,
+           url: str = AMQP_URL) -> list[tuple]:
     """Consume (and ack) messages from `queue`, each kept as `entry(method, properties, body)`,
     until `until(kept)` or the timeout."""
-    connection, ch = channel()
+    connection, ch = channel(url)
     got: list[tuple] = []
     deadline = time.monotonic() + timeout_s
     try:
@@ -33,10 +36,11 @@ def _drain(queue: str, until: Callable[[list], bool], timeout_s: float, entry) -
     return got
 
 
-def drain(queue: str, until: Callable[[list], bool], timeout_s: float = 60.0) -> list[tuple]:
+def drain(queue: str, until: Callable[[list], bool], timeout_s: float = 60.0,
+          url: str = AMQP_URL) -> list[tuple]:
     """Consume (and ack) messages from `queue` until `until(messages)` or the timeout:
     (properties, body) each."""
-    return _drain(queue, until, timeout_s, lambda method, properties, body: (properties, body))
+    return _drain(queue, until, timeout_s, lambda method, properties, body: (properties, body), url)
 
 
 def drain_routed(queue: str, until: Callable[[list], bool],
@@ -46,8 +50,8 @@ def drain_routed(queue: str, until: Callable[[list], bool],
                   lambda method, properties, body: (method.routing_key, properties, body))
 
 
-def queue_depth(queue: str) -> int:
-    connection, ch = channel()
+def queue_depth(queue: str, url: str = AMQP_URL) -> int:
+    connection, ch = channel(url)
     try:
         return ch.queue_declare(queue, passive=True).method.message_count
     finally:
@@ -63,16 +67,18 @@ def delete_names(prefix: str) -> None:
         for suffix in ("in", "out", "dead"):
             ch.queue_delete(f"{prefix}.{suffix}")
         for delay in RETRY_DELAYS_MS:
-            ch.queue_delete(f"{prefix}.retry.{delay}ms")
+            ch.queue_delete(f"{prefix}.retry.{delay}ms")  # classic, of earlier releases
+            ch.queue_delete(f"{prefix}.retry.{delay}ms.quorum")
         for suffix in ("in", "out", "dead", "retry"):
             ch.exchange_delete(f"{prefix}.{suffix}")
     finally:
         connection.close()
 
 
-def _wait_on_queue(queue: str, ready, timeout_s: float, poll_s: float, what: str) -> None:
+def _wait_on_queue(queue: str, ready, timeout_s: float, poll_s: float, what: str,
+                   url: str = AMQP_URL) -> None:
     """Poll `queue` (passively declared) until `ready(declare_ok.method)` holds."""
-    connection, ch = channel()
+    connection, ch = channel(url)
     deadline = time.monotonic() + timeout_s
     try:
         while not ready(ch.queue_declare(queue, passive=True).method):
@@ -82,18 +88,18 @@ def _wait_on_queue(queue: str, ready, timeout_s: float, poll_s: float, what: str
         connection.close()
 
 
-def wait_consuming(prefix: str, timeout_s: float = 30) -> None:
+def wait_consuming(prefix: str, timeout_s: float = 30, url: str = AMQP_URL) -> None:
     """Until a worker consumes from the inbound queue: a worker told to stop while Python is
     still importing (before its handlers exist) dies by the signal instead of stopping."""
     _wait_on_queue(f"{prefix}.in", lambda q: q.consumer_count >= 1, timeout_s, 0.1,
-                   "the worker never started consuming")
+                   "the worker never started consuming", url)
 
 
-def wait_answering(prefix: str, timeout_s: float = 30) -> None:
+def wait_answering(prefix: str, timeout_s: float = 30, url: str = AMQP_URL, at_least: int = 1) -> None:
     """Until the worker has answered at least one message (a reply waits in `<prefix>.out`):
     it is then in the middle of a stream, whatever the machine's speed."""
-    _wait_on_queue(f"{prefix}.out", lambda q: q.message_count >= 1, timeout_s, 0.02,
-                   "the worker never answered")
+    _wait_on_queue(f"{prefix}.out", lambda q: q.message_count >= at_least, timeout_s, 0.02,
+                   "the worker never answered", url)
 
 
 def wait_depth(queue: str, depth: int, timeout_s: float = 30) -> None:

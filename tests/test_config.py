@@ -91,3 +91,23 @@ def test_a_config_file_value_is_checked_too(tmp_path, monkeypatch) -> None:
     config.write_text("batch_size = true\n", encoding="utf-8")
     with pytest.raises(ValueError, match="TOKENBRIDGE_BATCH_SIZE"):
         load_settings({"TOKENBRIDGE_CONFIG": str(config)})
+
+
+@pytest.mark.parametrize("given, taken", [
+    ("postgresql://bridge:pw@db1:5432,db2:5433/bridge?target_session_attrs=read-write",
+     "postgresql+psycopg://bridge:pw@/bridge?host=db1:5432&host=db2:5433&target_session_attrs=read-write"),
+    ("postgresql+psycopg://postgres@127.0.0.1:6001,127.0.0.1:6002/db",
+     "postgresql+psycopg://postgres@/db?host=127.0.0.1:6001&host=127.0.0.1:6002"),
+    ("postgresql+psycopg://db1,db2", "postgresql+psycopg:///?host=db1&host=db2"),
+    ("postgresql+psycopg://bridge@db1:5432/bridge", "postgresql+psycopg://bridge@db1:5432/bridge"),
+    ("sqlite:///tokenbridge.db", "sqlite:///tokenbridge.db"),
+])
+def test_a_primary_and_its_standbys_in_one_url_are_taken_as_libpq_writes_them(given: str, taken: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from adapters.sql.urls import normalise_url
+    assert normalise_url(given) == taken
+    settings = load_settings({"TOKENBRIDGE_DATABASE_URL": given})  # accepted when loaded
+    assert settings.database_url == given
+    if "," in given:
+        assert len(make_url(taken).query["host"]) == 2  # SQLAlchemy hands psycopg both hosts

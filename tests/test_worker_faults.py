@@ -2,69 +2,19 @@
 restart. After each: every message answered, no key applied twice, supply as expected."""
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from adapters.rabbitmq.channel import confirmed_channel, connect
-from adapters.rabbitmq.topology import Names, declare
-from adapters.rabbitmq.worker import publish_files
-from broker import AMQP_URL, drain, queue_depth, wait_answering, wait_consuming
-from builders import Tx, pacs008
+from adapters.rabbitmq.channel import connect
+from broker import AMQP_URL, queue_depth, wait_answering, wait_consuming
+from streams import answered, ledger_state, publish, start_worker, stream
 
 pytestmark = pytest.mark.slow  # worker processes, fault injection, the real broker
-
-ALICE, FATIMA = "DE82500199000417283905", "FR7630004008280001058392658"
-WORKER = [sys.executable, "-c", "from adapters.cli import main; main()", "worker"]
-
-
-def start_worker(url: str, prefix: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "TOKENBRIDGE_DATABASE_URL": url, "TOKENBRIDGE_AMQP_PREFIX": prefix,
-           "TOKENBRIDGE_BATCH_SIZE": "50"}
-    return subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL,
-                            stderr=log.open("ab"))
-
-
-def stream(count: int, seed: int) -> tuple[list[bytes], int]:
-    rng = random.Random(seed)
-    amounts = [Decimal(rng.randint(1, 99_999)) / 100 for _ in range(count)]
-    bodies = [pacs008([Tx(amount=f"{a:.2f}", debtor_iban=FATIMA, creditor_iban=ALICE)],
-                      msg_id=f"CRASH-{seed}-{i}").encode() for i, a in enumerate(amounts)]
-    return bodies, int(sum(amounts) * 100)
-
-
-def publish(prefix: str, bodies: list[bytes], *, declaring: bool = True) -> None:
-    connection = connect(AMQP_URL, attempts=3)
-    channel = confirmed_channel(connection)
-    if declaring:
-        declare(channel, Names(prefix), (1, 5, 15, 30, 60, 120))
-    publish_files(channel, Names(prefix), [("stream", b) for b in bodies])
-    connection.close()
-
-
-def answered(prefix: str, expected: int, timeout_s: float) -> set[str]:
-    seen: set[str] = set()
-
-    def done(got: list) -> bool:
-        seen.update(p.correlation_id for p, _ in got[len(done.counted):])
-        done.counted = got[:]
-        return len(seen) >= expected
-    done.counted = []
-    drain(f"{prefix}.out", done, timeout_s=timeout_s)
-    return seen
-
-
-def ledger_state(store) -> tuple[dict, int, int]:
-    with store() as uow:
-        postings = uow.ledger.journal()
-        return uow.ledger.supply(), len(postings), len({p.operation_key for p in postings})
 
 
 @pytest.mark.parametrize("count", [8000])

@@ -286,7 +286,7 @@ def legacy_topology(prefix: str) -> None:
         "x-queue-type": "quorum", "x-delivery-limit": 20, "x-dead-letter-exchange": names.dead})
     ch.queue_bind(names.inbound, names.inbound, IN_ROUTING_KEY)
     for delay in RETRY.delays_s:
-        ch.queue_declare(names.retry_queue(delay), durable=True, arguments={
+        ch.queue_declare(names.classic_retry_queue(delay), durable=True, arguments={
             "x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": names.inbound,
             "x-dead-letter-routing-key": IN_ROUTING_KEY})
     connection.close()
@@ -316,7 +316,7 @@ def test_the_migration_waits_while_a_retry_queue_holds_messages(amqp_prefix) -> 
     legacy_topology(amqp_prefix)
     names = Names(amqp_prefix)
     connection, ch = channel()
-    parked = names.retry_queue(60.0)  # a long TTL: it stays while the test looks
+    parked = names.classic_retry_queue(60.0)  # a long TTL: it stays while the test looks
     ch.queue_declare(parked, durable=True, arguments={
         "x-message-ttl": 60000, "x-dead-letter-exchange": names.inbound,
         "x-dead-letter-routing-key": IN_ROUTING_KEY})
@@ -338,9 +338,19 @@ def test_the_migration_waits_while_a_retry_queue_holds_messages(amqp_prefix) -> 
 
 
 def test_several_broker_urls_are_tried_in_turn(amqp_prefix) -> None:
-    from adapters.rabbitmq.channel import redacted_url
+    from adapters.rabbitmq.channel import node_of, redacted_url
     urls = f"amqp://guest:nope@127.0.0.1:1/%2F, {AMQP_URL}"
     connection = connect(urls, attempts=1)
-    assert connection.is_open
+    assert connection.is_open and node_of(connection) == "127.0.0.1:5672"
     connection.close()
     assert redacted_url(urls) == "amqp://guest:***@127.0.0.1:1/,amqp://guest:***@127.0.0.1:5672/"
+
+
+def test_after_a_lost_node_its_successor_is_tried_first() -> None:
+    from adapters.rabbitmq.channel import parameters
+    urls = "amqp://u:p@a:1/%2F, amqp://u:p@b:2/%2F, amqp://u:p@c:3/%2F"
+    hosts = lambda after: [p.host for p in parameters(urls, after)]  # noqa: E731
+    assert hosts(None) == ["a", "b", "c"]
+    assert hosts("b:2") == ["c", "a", "b"]
+    assert hosts("c:3") == ["a", "b", "c"]
+    assert hosts("elsewhere:9") == ["a", "b", "c"]  # not one of the URLs: the given order

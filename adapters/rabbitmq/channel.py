@@ -19,8 +19,10 @@ CONNECTION_ERRORS = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPCh
                      pika.exceptions.StreamLostError, ConnectionError, OSError)
 
 
-def parameters(url: str) -> list[pika.URLParameters]:
-    """One URL, or several comma-separated (nodes of one cluster): pika tries them in turn."""
+def parameters(url: str, after: str | None = None) -> list[pika.URLParameters]:
+    """One URL, or several comma-separated (nodes of one cluster): pika tries them in turn.
+    With `after` (a node, as `node_of` names it), the list starts at the node after that one:
+    a worker whose node went away tries the others before coming back to it."""
     found = []
     for one in (part.strip() for part in url.split(",") if part.strip()):
         params = pika.URLParameters(one)
@@ -28,7 +30,20 @@ def parameters(url: str) -> list[pika.URLParameters]:
         params.blocked_connection_timeout = 60
         params.connection_attempts = 1
         found.append(params)
+    names = [_node_name(params) for params in found]
+    if after in names:
+        start = names.index(after) + 1
+        found = found[start:] + found[:start]
     return found
+
+
+def _node_name(params: pika.ConnectionParameters) -> str:
+    return f"{params.host}:{params.port}"
+
+
+def node_of(connection: pika.BlockingConnection) -> str:
+    """The node (host:port) a connection reached, out of the URLs it was given."""
+    return _node_name(connection._impl.params)  # pika keeps the parameters that succeeded there
 
 
 def redacted_url(url: str) -> str:
@@ -41,14 +56,14 @@ def redacted_url(url: str) -> str:
 
 
 def connect(url: str, *, attempts: int | None = None, max_backoff_s: float = 15.0,
-            stop=None) -> pika.BlockingConnection:
-    """Connect, retrying with exponential back-off (forever unless `attempts` is given or
-    `stop` is set)."""
+            stop=None, after: str | None = None) -> pika.BlockingConnection:
+    """Connect to the first node that answers (from the one after `after`, see `parameters`),
+    retrying with exponential back-off (forever unless `attempts` is given or `stop` is set)."""
     delay, attempt = 0.2, 0
     while True:
         attempt += 1
         try:
-            return pika.BlockingConnection(parameters(url))
+            return pika.BlockingConnection(parameters(url, after))
         except CONNECTION_ERRORS as error:
             if (attempts is not None and attempt >= attempts) or (stop is not None and stop.is_set()):
                 raise

@@ -3,8 +3,16 @@
     bank middleware --> [tokenbridge.in] (fanout: any key) --> (tokenbridge.in, quorum) --> workers
     workers --> [tokenbridge.out] (topic, key = reply type) --> (tokenbridge.out, quorum, '#')
     workers --> [tokenbridge.dead] (fanout) --> (tokenbridge.dead, quorum)
-    workers --> [tokenbridge.retry] (direct, key = delay) --> (tokenbridge.retry.<n>ms, TTL)
-                  --TTL expiry, dead-lettered--> [tokenbridge.in]
+    workers --> [tokenbridge.retry] (direct, key = queue) --> (tokenbridge.retry.<n>ms.quorum, TTL)
+                  --TTL expiry, dead-lettered at least once--> [tokenbridge.in]
+
+Every queue is a quorum queue: in a cluster it has a replica on every node (RabbitMQ's default
+for a quorum queue; `x-quorum-initial-group-size` is not set, because the broker refuses to
+redeclare an existing queue with an argument it was not declared with), so losing one node of
+three loses no message and blocks no declaration. Earlier releases declared the retry queues
+as classic queues (`tokenbridge.retry.<n>ms`), which live on one node: with that node down,
+the worker's declaration failed on every other node. Those are retired when empty; one that
+still holds messages keeps expiring them into the inbound queue (see `retire_classic_retry_queues`).
 
 Earlier releases declared the inbound exchange direct, bound with the key `inbound` only: a message
 published with any other key was confirmed and dropped. An existing direct (or other) inbound
@@ -59,6 +67,10 @@ class Names:
         return f"{self.prefix}.retry"
 
     def retry_queue(self, delay_s: float) -> str:
+        return f"{self.prefix}.retry.{int(delay_s * 1000)}ms.quorum"
+
+    def classic_retry_queue(self, delay_s: float) -> str:
+        """The retry queue of earlier releases: a classic queue (see the module's note)."""
         return f"{self.prefix}.retry.{int(delay_s * 1000)}ms"
 
 
@@ -79,11 +91,29 @@ def declare(channel: BlockingChannel, names: Names, retry_delays_s: tuple[float,
     channel.queue_bind(names.dead, names.dead)
     for delay in sorted(set(retry_delays_s)):
         queue = names.retry_queue(delay)
+        # At-least-once dead-lettering (which needs reject-publish overflow): an expiring
+        # message is dropped only once the inbound queue has confirmed it.
         channel.queue_declare(queue, durable=True, arguments={
-            "x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": names.inbound,
-            "x-dead-letter-routing-key": IN_ROUTING_KEY})
+            **quorum, "x-message-ttl": int(delay * 1000), "x-dead-letter-exchange": names.inbound,
+            "x-dead-letter-routing-key": IN_ROUTING_KEY, "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish"})
         channel.queue_bind(queue, names.retry, queue)
+    retire_classic_retry_queues(channel, names, retry_delays_s)
     declare_inbound_exchange(channel, names, retry_delays_s)
+
+
+def retire_classic_retry_queues(channel: BlockingChannel, names: Names,
+                                retry_delays_s: tuple[float, ...]) -> None:
+    """Delete earlier releases' classic retry queues that are empty. One that still holds
+    messages, or whose node is down, is left alone: nothing routes to it any more, and its
+    messages go on expiring into the inbound queue; a later declaration deletes it."""
+    for delay in sorted(set(retry_delays_s)):
+        probe = channel.connection.channel()  # the broker closes the channel that is refused
+        try:
+            probe.queue_delete(names.classic_retry_queue(delay), if_empty=True)
+        except pika.exceptions.ChannelClosedByBroker:
+            continue  # 406: not empty; 404: its node is down
+        probe.close()
 
 
 def declare_inbound_exchange(channel: BlockingChannel, names: Names,
@@ -100,8 +130,8 @@ def declare_inbound_exchange(channel: BlockingChannel, names: Names,
     if _declared(channel, names.inbound, INBOUND_EXCHANGE_TYPE):
         channel.queue_bind(names.inbound, names.inbound, IN_ROUTING_KEY)
         return False
-    waiting = {names.retry_queue(delay): channel.queue_declare(
-        names.retry_queue(delay), passive=True).method.message_count for delay in set(retry_delays_s)}
+    waiting = {queue: _waiting(channel, queue) for delay in set(retry_delays_s)
+               for queue in (names.retry_queue(delay), names.classic_retry_queue(delay))}
     if any(waiting.values()):
         raise MigrationPending(
             f"the exchange {names.inbound} is of an older type and still routes only the key "
@@ -113,6 +143,18 @@ def declare_inbound_exchange(channel: BlockingChannel, names: Names,
     log.warning("inbound exchange migrated to fanout; queued messages kept",
                 exchange=names.inbound, queue=names.inbound)
     return True
+
+
+def _waiting(channel: BlockingChannel, queue: str) -> int:
+    """The messages in `queue`; 0 when there is no such queue. On a channel of its own: the
+    broker closes the channel that asks for a queue that does not exist."""
+    probe = channel.connection.channel()
+    try:
+        waiting = probe.queue_declare(queue, passive=True).method.message_count
+    except pika.exceptions.ChannelClosedByBroker:
+        return 0
+    probe.close()
+    return waiting
 
 
 def _declared(channel: BlockingChannel, exchange: str, kind: str) -> bool:

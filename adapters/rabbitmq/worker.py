@@ -37,7 +37,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from adapters.metrics import WorkerMetrics
 from adapters.rabbitmq.channel import (CONNECTION_ERRORS, PERSISTENT, confirmed_channel, connect,
-                                       reply_properties)
+                                       node_of, reply_properties)
 from adapters.rabbitmq.properties import forwarded, header_text
 from adapters.rabbitmq.publisher import ConfirmedPublisher
 from adapters.rabbitmq.topology import IN_ROUTING_KEY, MigrationPending, Names, declare
@@ -99,12 +99,18 @@ class Worker:
         self._last_mark = 0.0
 
     def run(self, stop: threading.Event) -> None:
-        """Consume until `stop` is set; reconnect with back-off whenever the broker goes away."""
+        """Consume until `stop` is set; reconnect with back-off whenever the broker goes away.
+        With several broker URLs (nodes of one cluster), a lost node's successor is tried
+        first: nothing is lost in the move, as unacked deliveries come again (the inbox answers
+        them) and unconfirmed replies are published again (the outbox)."""
+        node = None
         while not stop.is_set():
             try:
-                connection = connect(self.amqp_url, stop=stop)
+                connection = connect(self.amqp_url, stop=stop, after=node)
             except CONNECTION_ERRORS:
                 return  # stop was set while the broker was unreachable
+            node = node_of(connection)
+            log.info("broker connected", node=node)
             try:
                 self._session(connection, stop)
             except CONNECTION_ERRORS as error:

@@ -8,17 +8,12 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
+from adapters.sql.urls import normalise_url
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for another process's write lock before failing."""
-
-
-def normalise_url(url: str) -> str:
-    """`postgresql://` means psycopg 3 here (the driver we install), not psycopg2."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def create_store_engine(url: str) -> Engine:
