@@ -15,7 +15,9 @@ class BridgeConfig:
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
+    corporate_senders: frozenset[str] = frozenset()  # corporate channels (pain.001); none: no corporate
 
     @property
     def authority(self) -> Authority:
-        return Authority(self.issuer_bic, self.allowed_senders, self.statement_senders)
+        return Authority(self.issuer_bic, self.allowed_senders, self.statement_senders,
+                         self.corporate_senders)

@@ -40,14 +40,14 @@ class SqlAccountRegistry(AccountRegistry):
 
     def upsert(self, rows: Iterable[RegisteredAccount]) -> int:
         values = [dict(account=a.account, currency=a.currency, wallet=a.wallet, status=a.status,
-                       kind=a.kind, scheme=a.scheme, issuer=a.issuer) for a in rows]
+                       kind=a.kind, scheme=a.scheme, issuer=a.issuer, group=a.group) for a in rows]
         if not values:
             return 0
         statement = statements.insert_for(self.connection.dialect.name)(accounts).values(values)
         self.connection.execute(statement.on_conflict_do_update(
             index_elements=["account"],
             set_={c: statement.excluded[c]
-                  for c in ("currency", "wallet", "status", "kind", "scheme", "issuer")}))
+                  for c in ("currency", "wallet", "status", "kind", "scheme", "issuer", "group")}))
         self._cache.clear()
         return len(values)
 
@@ -59,7 +59,7 @@ class SqlAccountRegistry(AccountRegistry):
 
 def _registered(row) -> RegisteredAccount:
     return RegisteredAccount(row.account, row.currency, row.wallet, row.status, row.kind,
-                             row.scheme, row.issuer)
+                             row.scheme, row.issuer, row.group)
 
 
 class SqlInbox(Inbox):

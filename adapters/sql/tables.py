@@ -18,6 +18,7 @@ accounts = Table(
     Column("kind", String(10), nullable=False),
     Column("scheme", String(41)),  # an Othr/Id's scheme, Cd:<code> or Prtry:<name> (0005)
     Column("issuer", String(35)),  # an Othr/Id's issuer (0005)
+    Column("group", String(256)),  # the customer (corporate channel id) owning it (0009)
 )
 
 operations = Table(

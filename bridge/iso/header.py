@@ -32,12 +32,13 @@ class BusinessHeader:
 
 
 def _party(party: Node | None) -> HeaderParty | None:
-    """`Fr`/`To` as `FIId/FinInstnId`; None for an `OrgId` party or an empty one."""
+    """`Fr`/`To` as `FIId/FinInstnId`, or as `OrgId` (a corporate's channel); None for an empty
+    one."""
     if party is None:
         return None
     institution = party.find("FIId/FinInstnId")
     if institution is None:
-        return None
+        return _organisation(party.find("OrgId"))
     found = HeaderParty(
         bic=institution.first_text("BICFI", "BIC"),
         clearing_system=institution.text("ClrSysMmbId/ClrSysId/Cd"),
@@ -53,6 +54,24 @@ def _party(party: Node | None) -> HeaderParty | None:
     return found if found.identified else None
 
 
+def _organisation(party: Node | None) -> HeaderParty | None:
+    """`Fr`/`To` `OrgId`: its name and `Id/OrgId` (AnyBIC, LEI, Othr); a private person
+    (`PrvtId`) is no channel the bridge knows."""
+    if party is None:
+        return None
+    found = HeaderParty(
+        organisation=True,
+        bic=party.text("Id/OrgId/AnyBIC"),
+        lei=party.text("Id/OrgId/LEI"),
+        name=party.text("Nm"),
+        other_id=party.text("Id/OrgId/Othr/Id"),
+        other_scheme=party.text("Id/OrgId/Othr/SchmeNm/Cd"),
+        other_scheme_proprietary=party.text("Id/OrgId/Othr/SchmeNm/Prtry"),
+        other_issuer=party.text("Id/OrgId/Othr/Issr"),
+    )
+    return found if found.identified else None
+
+
 def read_business_header(element: etree._Element) -> BusinessHeader:
     """Read an ISO AppHdr (head.001.001.01 to .04)."""
     node = Node(element, etree.QName(element).namespace or "")
@@ -60,8 +79,9 @@ def read_business_header(element: etree._Element) -> BusinessHeader:
     created = node.text("CreDt")
     return BusinessHeader(
         namespace=node.ns,
-        from_bic=sender.bic if sender else None,
-        to_bic=receiver.bic if receiver else None,
+        # An organisation's AnyBIC does not make it a bank: only an institution sends as a BIC.
+        from_bic=sender.bic if sender and not sender.organisation else None,
+        to_bic=receiver.bic if receiver and not receiver.organisation else None,
         business_message_id=node.text("BizMsgIdr"),
         message_definition_id=node.text("MsgDefIdr"),
         business_service=node.text("BizSvc"),

@@ -26,11 +26,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import replace
 
 from lxml import etree
 
-from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_header
+from bridge.iso.apphdr import (ENVELOPE_NAMESPACE, echoed_datetime, iso_utc_datetime, with_header,
+                               write_reply_header)
 from bridge.iso.building import new_document
 from bridge.status import ReplyHeader, StatusReport
 
@@ -82,14 +82,11 @@ SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(2, 17))
 OLDEST_SHAPE = "pacs.002.001.02"
 """The 2006 shape (own root name, closed reason list): it answers pacs.008.001.01 only."""
 
-_V02_REASON_CODES = frozenset({
+V02_REASON_CODES = frozenset({
     "AC01", "AC04", "AC06", "AM01", "AM02", "AM03", "AM04", "AM05", "AM06", "AM07", "BE01", "BE04",
     "BE05", "AG01", "AG02", "DT01", "RF01", "RC01", "TM01", "ED01", "ED03", "MS03", "MS02", "BE06",
     "BE07", "AM09", "AM10", "MD01", "MD02", "MD03", "MD04", "MD06", "MD07", "ED05", "NARR"})
 """`TransactionRejectReason2Code` of pacs.002.001.02, the only closed reason list."""
-
-ENVELOPE_NAMESPACE = "urn:swift:xsd:envelope"
-"""SWIFT's envelope, which carries an AppHdr and its Document side by side."""
 
 MAX_ADDITIONAL_INFO = 105
 """`AddtlInf` is Max105Text in every version."""
@@ -170,7 +167,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
             # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
             # reason, as is, in .02, any code outside its closed list.
             choice = add(reason, "StsRsn" if oldest else "Rsn")
-            if len(code) <= 4 and (not oldest or code in _V02_REASON_CODES):
+            if len(code) <= 4 and (not oldest or code in V02_REASON_CODES):
                 add(choice, "Cd", code)
             else:
                 add(choice, "Prtry", code[:35])
@@ -191,7 +188,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
     if original_created is not None:
         add(group, "OrgnlCreDtTm", original_created)
     if report.group_status is not None:  # a report on some of the transactions says none
-        add(group, "GrpSts", _status(report.group_status, number, _CLOSED_GROUP_CODES))
+        add(group, "GrpSts", status_code(report.group_status, number, _CLOSED_GROUP_CODES))
     status_reason(group, report.group_reason, report.group_additional_info)
 
     for transaction in report.transactions:
@@ -205,7 +202,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
         # OrgnlUETR exists from .10; a UETR the pattern refuses would make the whole reply invalid.
         if number >= 10 and _UETR.fullmatch(uetr):
             add(element, "OrgnlUETR", uetr)
-        add(element, "TxSts", _status(transaction.status, number, _CLOSED_TRANSACTION_CODES))
+        add(element, "TxSts", status_code(transaction.status, number, _CLOSED_TRANSACTION_CODES))
         status_reason(element, transaction.reason, transaction.additional_info)
     return document
 
@@ -214,22 +211,9 @@ def write_reply(report: StatusReport, version: str, header: ReplyHeader | None =
                 header_version: str = "head.001.001.02") -> bytes:
     """The reply to publish, UTF-8 with an XML declaration: the bare pacs.002 Document, or with
     a header, `Envelope` (urn:swift:xsd:envelope) holding the AppHdr and then the Document."""
-    document = write_status_report(report, version)
-    if header is None:
-        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
-    # The original AppHdr's MsgDefIdr and CreDt are mandatory in Rltd; the report knows the
-    # original Document's type and creation time, the closest values when the header did not say.
-    header = replace(
-        header,
-        related_message_definition_id=(header.related_message_definition_id
-                                       or report.original_message_type))
-    if header.related_created_at is None and header.related_created_at_text is None:
-        header = replace(header, related_created_at=report.original_created_at,
-                         related_created_at_text=report.original_created_at_text)
-    envelope = etree.Element(f"{{{ENVELOPE_NAMESPACE}}}Envelope", nsmap={None: ENVELOPE_NAMESPACE})
-    envelope.append(write_reply_header(header, header_version))
-    envelope.append(document)
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return with_header(write_status_report(report, version), header, header_version,
+                       report.original_message_type, report.original_created_at,
+                       report.original_created_at_text)
 
 
 def additional_info_text(text: str | None) -> str | None:
@@ -259,14 +243,16 @@ def _supported_reply(version: str, context: str, input_type: str | None = None) 
     return version
 
 
-def _status(code: str, number: int, closed_codes: frozenset[str]) -> str:
-    """`code` as the version can say it: any 1-4 characters from .08, the closed list before."""
+def status_code(code: str, number: int, closed_codes: frozenset[str],
+                family: str = "pacs.002.001") -> str:
+    """`code` as version `number` of a status report (pacs.002, pain.002) can say it: any 1-4
+    characters from .08, the closed list before."""
     if not 1 <= len(code) <= 4:
         raise ValueError(f"status {code!r} is not a 1-4 character ISO status code")
     if number >= 8 or code in closed_codes:
         return code
     nearest = _NEAREST_CLOSED_CODE.get(code)
     if nearest is None or nearest not in closed_codes:
-        raise ValueError(f"status {code} cannot be expressed in pacs.002.001.{number:02d} "
+        raise ValueError(f"status {code} cannot be expressed in {family}.{number:02d} "
                          f"(allowed: {', '.join(sorted(closed_codes))})")
     return nearest

@@ -8,7 +8,9 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.iso import camt053, pacs008, pacs028
+from bridge.initiations.channels import channel_of
+from bridge.initiations.initiation import PaymentInitiation
+from bridge.iso import camt053, pacs008, pacs028, pain001
 from bridge.iso.camt053 import read_statement_message
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
 from bridge.iso.envelope import EnvelopeError, unwrap
@@ -17,7 +19,8 @@ from bridge.iso.findings import Finding
 from bridge.iso.header import BusinessHeader, read_business_header
 from bridge.iso.pacs008 import group_header_text, read_credit_transfer_message
 from bridge.iso.pacs028 import read_status_request
-from bridge.iso.rules import check_credit_transfers, check_statements
+from bridge.iso.pain001 import read_payment_initiation
+from bridge.iso.rules import check_credit_transfers, check_initiations, check_statements
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES, parse_untrusted
 from bridge.iso.validation import validate_element
 from bridge.iso.xmlnav import Node
@@ -25,18 +28,20 @@ from bridge.payments.credit_transfer import CreditTransferMessage
 from bridge.statements import StatementMessage
 from bridge.status_requests.request import StatusRequestMessage
 
-Payload = CreditTransferMessage | StatementMessage | StatusRequestMessage
+Payload = CreditTransferMessage | StatementMessage | StatusRequestMessage | PaymentInitiation
 
 _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any], list[Finding]]]] = {
     "pacs.008": (read_credit_transfer_message, check_credit_transfers),
     "camt.053": (read_statement_message, check_statements),
     "pacs.028": (read_status_request, lambda _: []),  # a question: no business rule to break
+    "pain.001": (read_payment_initiation, check_initiations),
 }
 """Message families the bridge acts on. Others in the catalogue are validated, not acted on."""
 
 _READ_VERSIONS: dict[str, frozenset[str]] = {"pacs.008": pacs008.SUPPORTED_VERSIONS,
                                              "camt.053": camt053.SUPPORTED_VERSIONS,
-                                             "pacs.028": pacs028.SUPPORTED_VERSIONS}
+                                             "pacs.028": pacs028.SUPPORTED_VERSIONS,
+                                             "pain.001": pain001.SUPPORTED_VERSIONS}
 """The versions of each family the readers map; others (pacs.008.001.01) are validated only."""
 
 
@@ -62,7 +67,7 @@ class ReadMessage:
     def message_id(self) -> str | None:
         """GrpHdr/MsgId, what a reply answers to: the payload's; else, of schema-invalid input
         and a pacs.008.001.01 (validated, not applied), as far as the Document shows it."""
-        if isinstance(self.payload, CreditTransferMessage):
+        if isinstance(self.payload, (CreditTransferMessage, PaymentInitiation)):
             return self.payload.group_header.message_id
         if isinstance(self.payload, (StatementMessage, StatusRequestMessage)):
             return self.payload.message_id
@@ -73,7 +78,7 @@ class ReadMessage:
     def created_at_text(self) -> str | None:
         """A pacs.008's GrpHdr/CreDtTm as written (a reply echoes it); of an unreadable message,
         as far as the Document shows it."""
-        if isinstance(self.payload, CreditTransferMessage):
+        if isinstance(self.payload, (CreditTransferMessage, PaymentInitiation)):
             return self.payload.group_header.created_at_text
         if isinstance(self.payload, StatusRequestMessage):
             return self.payload.created_at_text
@@ -81,7 +86,10 @@ class ReadMessage:
 
     @property
     def sender(self) -> str | None:
-        """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's or pacs.028's instructing agent."""
+        """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's or pacs.028's instructing agent;
+        a pain.001's corporate channel (bridge.initiations.channels)."""
+        if isinstance(self.payload, PaymentInitiation):
+            return channel_of(self.header, self.payload)
         if self.header is not None and self.header.from_bic:
             return self.header.from_bic
         if isinstance(self.payload, CreditTransferMessage) and self.payload.group_header.instructing_agent:

@@ -1,0 +1,26 @@
+"""Registry `group`: the customer an account belongs to (a corporate's channel id), so that a
+pain.001 from that channel may debit it and no other.
+
+Rows imported before have no group: no corporate may debit them until they are re-imported
+with one.
+
+Revision ID: 0009
+Revises: 0008
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("group", sa.String(256)))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("accounts") as batch:
+        batch.drop_column("group")
