@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bridge.config import BridgeConfig
 from bridge.inbound import Handler
+from bridge.initiations.handler import CorporatePayments
 from bridge.payments.handler import CreditTransfers
 from bridge.reconciliation.handler import StatementReconciliation
 from bridge.status_requests.handler import StatusRequests
@@ -17,6 +18,7 @@ HANDLERS: Mapping[str, Callable[[BridgeConfig, Callable[[], datetime]], Handler]
     "pacs.008": CreditTransfers,  # a payment: authorise, translate, apply, answer with a pacs.002
     "camt.053": StatementReconciliation,  # a statement: reconcile, answer with the report
     "pacs.028": StatusRequests,  # a status request: answer each transaction's status (pacs.002)
+    "pain.001": CorporatePayments,  # a corporate's payments: transfer, or burn + outgoing pacs.008; pain.002
 }
 """Message family (the first 8 characters of the type) -> the handler's factory, given the
 bank's configuration and the clock."""

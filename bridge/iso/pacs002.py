@@ -121,7 +121,7 @@ def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -
 
 def parse_reply_versions(text: str) -> dict[str, str]:
     """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none);
-    a pacs.028 version may be mapped too.
+    a pacs.028 version may be mapped too, and a pain.001 version to a pain.002 one.
 
     Raises ValueError on bad syntax, an unknown pacs.008 or pacs.002 version, or a pacs.008
     named twice.
@@ -134,6 +134,15 @@ def parse_reply_versions(text: str) -> dict[str, str]:
         if not separator or not source or not target or "=" in target:
             raise ValueError(f"bad reply version mapping {item!r}: expected "
                              "'pacs.008.001.NN=pacs.002.001.NN'")
+        if source.startswith("pain.001"):  # a corporate's pain.001 -> its pain.002
+            from bridge.iso.pain002 import INITIATION_REPLY_VERSIONS, supported_initiation_reply
+            if source not in INITIATION_REPLY_VERSIONS:
+                raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a "
+                                 f"pain.001 version the bridge reads")
+            if source in overrides:
+                raise ValueError(f"bad reply version mapping: {source} is mapped twice")
+            overrides[source] = supported_initiation_reply(target, f"mapping {item!r}")
+            continue
         if source not in _ANSWERED:
             raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a pacs.008 "
                              f"version the bridge reads, nor a pacs.028 one ({', '.join(_ANSWERED)})")

@@ -8,8 +8,8 @@ Differences between versions, checked against the official XSDs (only what is re
   there; its accounts are `IBAN`, `BBAN`, `UPIC` or `PrtryAcct` (`Othr` from .03): only an IBAN
   names a registered account;
 - agents: `FinInstnId/BIC` in .02 and .03, `FinInstnId/BICFI` from .04 on;
-- the initiating party's organisation id: `OrgId/BIC`, `PrtryId` in .02; `BICOrBEI` and `Othr`
-  in .03; `AnyBIC` and `Othr` from .04; `LEI` as well from .09;
+- the initiating party's organisation id: `OrgId/BIC`, `BkPtyId`, `PrtryId` in .02; `BICOrBEI`, `Othr`
+  in .03; `AnyBIC` and `Othr` from .04; `LEI` as well from .09 (in .02: `BkPtyId`, `PrtryId/Id`);
 - `ReqdExctnDt` is an ISODate up to .07 and a `Dt`/`DtTm` choice from .08;
 - `PmtId/UETR` exists from .09 on.
 Everything else read (GrpHdr MsgId, CreDtTm, NbOfTxs, CtrlSum; PmtInf Dbtr, DbtrAcct, DbtrAgt,
@@ -33,7 +33,7 @@ SUPPORTED_VERSIONS = frozenset(f"{n:02d}" for n in range(2, 14))
 """Versions this reader maps; .01 is validated and answered, never applied."""
 ROOT = "CstmrCdtTrfInitn"
 
-_ORGANISATION_IDS = ("Othr/Id", "AnyBIC", "BICOrBEI", "LEI", "PrtryId/Id", "BIC")
+_ORGANISATION_IDS = ("Othr/Id", "AnyBIC", "BICOrBEI", "LEI", "BkPtyId", "PrtryId/Id", "BIC")
 """Where an organisation's id sits in `Id/OrgId`, across versions: the first found names it."""
 
 

@@ -56,7 +56,7 @@ class CreditTransfers:
         if isinstance(answer, MessageOutcome):
             return answer
         message_id, version = answer
-        rejection = _message_rejection(read) or authorise_instruction(read.payload, read.header,
+        rejection = message_rejection(read) or authorise_instruction(read.payload, read.header,
                                                                       self.config.authority)
         if rejection is not None:
             return self._answer(read, digest, message_id, version, _all_rejected(read.payload, rejection),
@@ -102,18 +102,24 @@ class CreditTransfers:
     def _answer(self, read: ReadMessage, digest: str, message_id: str, version: str,
                 transactions: tuple[TransactionOutcome, ...],
                 rejection: Rejection | None) -> MessageOutcome:
-        group, verdict = _group_status(transactions, rejection)
+        group, verdict = group_status(transactions, rejection)
         reply = status_report(read, message_id, version, transaction_statuses(read, transactions),
                               group, self.config, self.clock(), rejection)
-        rejected = [t for t in transactions if t.status == Status.REJECTED]
-        reasons = sorted({t.reason for t in rejected if t.reason} | ({rejection.reason} if rejection else set()))
-        summary = (f"{group}: {len(transactions) - len(rejected)} of {len(transactions)} accepted"
-                   + (f"; rejects {', '.join(reasons)}" if reasons else ""))
         return MessageOutcome(digest, verdict, read.message_type, message_id, transactions, reply,
-                              tuple(read.findings), summary)
+                              tuple(read.findings), answer_summary(group, transactions, rejection))
 
 
-def _group_status(transactions: tuple[TransactionOutcome, ...],
+def answer_summary(group: str, transactions: tuple[TransactionOutcome, ...],
+                   rejection: Rejection | None) -> str:
+    """The line for people an answered message's inbox record keeps: its group status, how many
+    transactions were accepted, the reasons of the rejected."""
+    rejected = [t for t in transactions if t.status == Status.REJECTED]
+    reasons = sorted({t.reason for t in rejected if t.reason} | ({rejection.reason} if rejection else set()))
+    return (f"{group}: {len(transactions) - len(rejected)} of {len(transactions)} accepted"
+            + (f"; rejects {', '.join(reasons)}" if reasons else ""))
+
+
+def group_status(transactions: tuple[TransactionOutcome, ...],
                   rejection: Rejection | None) -> tuple[Status, Verdict]:
     """The pacs.002 GrpSts of an answer, and the message's verdict."""
     statuses = {t.status for t in transactions}
@@ -126,7 +132,7 @@ def _group_status(transactions: tuple[TransactionOutcome, ...],
     return Status.ACCEPTED_SETTLEMENT_COMPLETED, Verdict.ACCEPTED
 
 
-def _message_rejection(read: ReadMessage) -> Rejection | None:
+def message_rejection(read: ReadMessage) -> Rejection | None:
     """The whole message is rejected when it is unreadable or breaks a message-level rule."""
     if read.payload is None or read.header_valid is False:
         first = read.findings[0] if read.findings else None

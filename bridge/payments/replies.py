@@ -4,11 +4,12 @@ settlement that finished later (bridge.settlement.follow_ups)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from bridge.codes import Reason
 from bridge.config import BridgeConfig
+from bridge.initiations.report import InitiationStatusReport
 from bridge.iso.apphdr import reply_header
 from bridge.iso.pacs002 import reply_version, write_reply
 from bridge.iso.reader import ReadMessage
@@ -73,13 +74,15 @@ def status_report(read: ReadMessage, message_id: str, version: str,
     return report_reply(read, message_id, report, version, config, now)
 
 
-def report_reply(read: ReadMessage, message_id: str, report: StatusReport, version: str,
-                 config: BridgeConfig, now: datetime) -> OutboundMessage:
+def report_reply(read: ReadMessage, message_id: str, report: StatusReport | InitiationStatusReport,
+                 version: str, config: BridgeConfig, now: datetime,
+                 write: Callable[..., bytes] = write_reply) -> OutboundMessage:
     """`report` written as a pacs.002 of `version` answering `read` (MsgId `message_id`): with an
-    AppHdr related to the input's where it had one, correlated to its BizMsgIdr or MsgId."""
+    AppHdr related to the input's where it had one, correlated to its BizMsgIdr or MsgId.
+    `write(report, version, header, header_version)` writes another family's report (a pain.002)."""
     header = (reply_header(read.header, config.issuer_bic, version, new_message_id(), now)
               if read.header is not None else None)  # else a bare Document answers
-    body = write_reply(report, version, header, read.header.version if read.header else OLDEST_HEADER)
+    body = write(report, version, header, read.header.version if read.header else OLDEST_HEADER)
     correlation = (read.header.business_message_id if read.header else None) or message_id
     return OutboundMessage(report.message_id, correlation, version, body)
 
