@@ -296,3 +296,25 @@ def test_reply_versions_can_be_overridden() -> None:
     assert outcome.reply.message_type == "pain.002.001.11" == xsd_valid(outcome.reply.body)
     with pytest.raises(ValueError, match="not a pain.002 version"):
         parse_reply_versions("pain.001.001.09=pacs.002.001.10")
+
+
+# -- tokenbridge status ------------------------------------------------------------------------------
+
+def test_status_finds_a_pain001s_transactions_by_msgid_end_to_end_id_and_fiat_leg_uetr() -> None:
+    from bridge.status_requests.lifecycle import lifecycle
+    store = corporate_store()
+    leg, here, refused = outsider("3.00"), Payment(amount="4.00"), Payment(amount="9999.00")
+    outcome = bus(store).handle(pain001([Block(payments=[leg, here, refused])], msg_id="ACME-ST").encode())
+    uetr = outcome.transactions[0].uetr
+    with store() as uow:
+        whole = lifecycle("ACME-ST", uow, MessageReader())
+        [message] = whole
+        assert message.message_type == "pain.001.001.09" and message.sender == ACME
+        assert [(t.current.status, t.current.reason) for t in message.transactions] == [
+            ("ACSC", None), ("ACSC", None), ("RJCT", "AM04")]
+        assert message.transactions[0].operation.operation.kind == "burn"
+        assert message.replies[0].message_type == "pain.002.001.10"
+        [by_e2e] = lifecycle(here.end_to_end_id, uow, MessageReader())
+        assert [t.end_to_end_id for t in by_e2e.transactions] == [here.end_to_end_id]
+        [by_uetr] = lifecycle(uetr, uow, MessageReader())
+        assert [t.uetr for t in by_uetr.transactions] == [uetr]

@@ -23,6 +23,10 @@ from bridge.messages import InboundRecord, OutboundMessage
 from bridge.parties import normalised_account
 from bridge.ports import AccountRegistry, Inbox, LedgerPlugin, Outbox, TransactionalStore, UnitOfWork
 
+SENDER_MAX = 256
+"""The inbox keeps a sender (a BIC, or a corporate channel id: an OrgId Othr/Id is Max256Text at
+most) up to this long."""
+
 _CLAIMED = "claimed"  # inbox verdict while the claiming unit of work is still open
 
 
@@ -90,7 +94,7 @@ class SqlInbox(Inbox):
             digest=record.digest, received_at=utc_naive(record.received_at),
             message_type=record.message_type, message_id=(record.message_id or "")[:35] or None,
             business_message_id=(record.business_message_id or "")[:35] or None,
-            sender=(record.sender or "")[:11] or None, verdict=record.verdict,
+            sender=(record.sender or "")[:SENDER_MAX] or None, verdict=record.verdict,
             summary=record.summary, raw=record.raw, reply_id=record.reply_id)
         params = {"d": record.digest, **{k: v for k, v in row.items() if k != "digest"}}
         if self.defer:

@@ -76,7 +76,7 @@ inbox = Table(
     Column("message_type", String(20)),
     Column("message_id", String(35)),
     Column("business_message_id", String(35)),
-    Column("sender", String(11)),
+    Column("sender", String(256)),  # a BIC, or a corporate channel id (0009)
     Column("verdict", String(10), nullable=False),
     Column("summary", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),

@@ -19,6 +19,11 @@ from bridge.initiations.initiation import PaymentInitiation
 from bridge.iso.header import BusinessHeader
 from bridge.operations import Rejection
 from bridge.payments.authorisation import Authority, authorise_addressee
+from bridge.payments.keys import transaction_keys
+
+CHANNEL_KEY_PREFIX = "corporate:"
+"""Stands for the instructing agent in a pain.001 transaction's key (payments.keys): a MsgId and
+EndToEndId are unique per corporate only."""
 
 
 def channel_name(identifier: str | None) -> str | None:
@@ -59,3 +64,10 @@ def authorise_debit(channel: str, account: RegisteredAccount) -> Rejection | Non
     return Rejection(Reason.TRANSACTION_FORBIDDEN,
                      f"debtor account {account.account} is not one of {channel}'s accounts: a "
                      f"corporate may debit its own accounts only")
+
+
+def initiation_keys(message: PaymentInitiation, channel: str | None) -> list[str]:
+    """The idempotency key of each transaction, by the payments' rules with the channel in the
+    instructing agent's place: `uetr:<UETR>` where given, else a hash of channel, MsgId,
+    EndToEndId (and InstrId or position where those repeat)."""
+    return transaction_keys(message.as_credit_transfers(), f"{CHANNEL_KEY_PREFIX}{channel or ''}")

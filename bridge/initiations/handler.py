@@ -20,7 +20,8 @@ from bridge.accounts import find_registered
 from bridge.codes import Reason, Status
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
-from bridge.initiations.channels import authorise_channel, authorise_debit, channel_of
+from bridge.initiations.channels import (authorise_channel, authorise_debit, channel_of,
+                                         initiation_keys)
 from bridge.initiations.fiat_leg import FIAT_LEG_VERSION, fiat_leg, routable, uetr_of
 from bridge.initiations.initiation import PaymentInitiation
 from bridge.initiations.replies import answerable_initiation, initiation_status_report
@@ -31,14 +32,8 @@ from bridge.operations import BURN, MINT, Rejection, TokenOperation
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.credit_transfer import CreditTransfer
 from bridge.payments.handler import answer_summary, group_status, message_rejection
-from bridge.payments.keys import transaction_keys
 from bridge.payments.translation import translate
 from bridge.ports import UnitOfWork
-
-CHANNEL_KEY_PREFIX = "corporate:"
-"""Stands for the instructing agent in a pain.001 transaction's key (payments.keys): a MsgId and
-EndToEndId are unique per corporate only."""
-
 
 class CorporatePayments:
     """The pain.001 handler (bridge.handlers)."""
@@ -65,7 +60,7 @@ class CorporatePayments:
                                                 reason=rejection.reason, info=rejection.info)
                              for tx in (initiation.transactions if initiation else ()))
             return self._answer(read, digest, message_id, version, rejected, (), rejection)
-        keys = transaction_keys(initiation.as_credit_transfers(), f"{CHANNEL_KEY_PREFIX}{channel}")
+        keys = initiation_keys(initiation, channel)
         outcomes, legs = [], []
         for tx, key in zip(initiation.transactions, keys, strict=True):
             outcome, leg = self._transaction(read, initiation, tx, key, channel, uow, dry_run)

@@ -60,7 +60,7 @@ def current_status(tx: RequestedTransaction, group: OriginalGroup | None, uow: U
         recorded = uow.ledger.find(uetr_key(tx.uetr))
         if recorded is not None:
             refs = recorded.operation.refs
-            return CurrentStatus(*_settled(recorded), original=_message_group(refs.message_id, uow, reader),
+            return CurrentStatus(*settled(recorded), original=_message_group(refs.message_id, uow, reader),
                                  instruction_id=refs.instruction_id or tx.instruction_id,
                                  end_to_end_id=refs.end_to_end_id or tx.end_to_end_id,
                                  transaction_id=refs.transaction_id or tx.transaction_id,
@@ -92,7 +92,7 @@ def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWor
         return None
     read = reader.read(record.raw)
     reply = uow.outbox.get(record.reply_id)
-    answered = _answer_of(reply.body) if reply is not None else None
+    answered = answer_of(reply.body) if reply is not None else None
     group = OriginalGroup(record.message_id or "", record.message_type or "",
                           None, read.created_at_text)
     payload = read.payload
@@ -113,13 +113,13 @@ def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWor
         return CurrentStatus(Status.REJECTED, said[1], said[2], **refs)
     recorded = uow.ledger.find(transaction_keys(payload)[index])
     if recorded is not None:
-        return CurrentStatus(*_settled(recorded), **refs)
+        return CurrentStatus(*settled(recorded), **refs)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
         return CurrentStatus(Status(said[0]), said[1], said[2], **refs)
     return None
 
 
-def _settled(recorded: RecordedOperation) -> tuple[Status, str | None, str | None]:
+def settled(recorded: RecordedOperation) -> tuple[Status, str | None, str | None]:
     """Status, reason and info of a ledger operation. One that failed to settle after it was
     accepted (EVM) is RJCT; the port does not say why (its follow-up pacs.002 did): MS03."""
     status = Status(recorded.status)
@@ -150,15 +150,16 @@ class _Answer:
     transactions: tuple[tuple[str, str | None, str | None], ...]  # TxSts, reason, AddtlInf
 
 
-def _answer_of(body: bytes) -> _Answer | None:
-    """Read a pacs.002 the bridge wrote (bare Document, or in an Envelope with its AppHdr)."""
+def answer_of(body: bytes) -> _Answer | None:
+    """Read a pacs.002 (or a pain.002: its transactions in document order, across payment
+    information blocks) the bridge wrote (bare Document, or in an Envelope with its AppHdr)."""
     root = parse_untrusted(body)
     document = root if etree.QName(root).localname == "Document" else next(
         (e for e in root if isinstance(e.tag, str) and etree.QName(e).localname == "Document"), None)
     if document is None:
         return None
     namespace = etree.QName(document).namespace or ""
-    if not (message_type_of(namespace) or "").startswith("pacs.002"):
+    if not (message_type_of(namespace) or "").startswith(("pacs.002", "pain.002")):
         return None
     report = next((Node(e, namespace) for e in document if isinstance(e.tag, str)), None)
     if report is None:
@@ -172,4 +173,5 @@ def _answer_of(body: bytes) -> _Answer | None:
     group = report.find("OrgnlGrpInfAndSts")
     group_reason = reason(group) if group is not None else (None, None)
     return _Answer(group.text("GrpSts") if group is not None else None, *group_reason,
-                   tuple((tx.text("TxSts") or "", *reason(tx)) for tx in report.findall("TxInfAndSts")))
+                   tuple((tx.text("TxSts") or "", *reason(tx)) for tx in [
+                       *report.findall("TxInfAndSts"), *report.findall("OrgnlPmtInfAndSts/TxInfAndSts")]))
