@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bridge.accounts import find_registered
 from bridge.codes import Reason, Status
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
@@ -28,11 +27,11 @@ from bridge.initiations.replies import answerable_initiation, initiation_status_
 from bridge.iso.pacs008_writer import write_fiat_leg
 from bridge.iso.reader import ReadMessage
 from bridge.messages import OutboundMessage, new_message_id
-from bridge.operations import BURN, MINT, Rejection, TokenOperation
+from bridge.operations import BURN, Rejection, TokenOperation
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.credit_transfer import CreditTransfer
 from bridge.payments.handler import answer_summary, group_status, message_rejection
-from bridge.payments.translation import translate
+from bridge.payments.translation import ours, translate
 from bridge.ports import UnitOfWork
 
 class CorporatePayments:
@@ -102,7 +101,8 @@ class CorporatePayments:
                 uow: UnitOfWork) -> TokenOperation | Rejection:
         """The operation a corporate's transaction asks for, or why there is none: the debtor's
         account is tokenized here and the channel's own, then the payments' translation."""
-        debtor = find_registered(tx.debtor.account, uow.accounts.get)
+        # ours: registered, and the debtor's agent (when named by BIC) is this bank
+        debtor = ours(tx.debtor, tx.debtor_agent, uow.accounts.get, self.config.issuer_bic)
         if debtor is None:
             return Rejection(Reason.INVALID_DEBTOR_ACCOUNT_NUMBER,
                              f"debtor account {tx.debtor.account or '(none)'} is not tokenized at "
@@ -116,13 +116,8 @@ class CorporatePayments:
             if decided.reason == Reason.NOT_ALLOWED_CURRENCY:
                 return Rejection(decided.reason, f"{decided.info}; a payment across currencies "
                                                  f"(PvP) is not settled here yet")
-            if decided.reason != Reason.INVALID_CREDITOR_ACCOUNT_NUMBER:
-                return decided
-        if isinstance(decided, Rejection) or decided.kind == MINT:
-            return Rejection(Reason.INVALID_DEBTOR_ACCOUNT_NUMBER,
-                             f"debtor agent {tx.debtor_agent.bic if tx.debtor_agent else ''} is not "
-                             f"this bank: the debtor account is not tokenized here")
-        if decided.kind != BURN:
+            return decided
+        if decided.kind != BURN:  # a TRANSFER (never a MINT: the debtor is ours)
             return decided
         if not self.config.issuer_bic:
             return Rejection(Reason.TRANSACTION_NOT_SUPPORTED,
