@@ -50,7 +50,7 @@ def test_accounts_import_is_all_or_nothing(tokenbridge, tmp_path: Path) -> None:
     assert json.loads(tokenbridge("accounts", "list", "--json").output) == []
     assert tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv")).exit_code == 0
     listed = json.loads(tokenbridge("accounts", "list", "--json").output)
-    assert len(listed) == 9 and {"account", "currency", "wallet", "status", "kind"} <= set(listed[0])
+    assert len(listed) == 19 and {"account", "currency", "wallet", "status", "kind", "group"} <= set(listed[0])
 
 
 def test_replay_writes_replies_exits_by_verdict_and_balances_add_up(tokenbridge, tmp_path: Path) -> None:
