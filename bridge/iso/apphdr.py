@@ -187,12 +187,7 @@ def _add_institution(parent: etree._Element, namespace: str, party: HeaderParty)
         child(institution, namespace, "LEI", party.lei)
     if party.name:
         child(institution, namespace, "Nm", party.name)
-    if party.other_id:
-        other = child(institution, namespace, "Othr")
-        child(other, namespace, "Id", party.other_id)
-        _add_choice(other, namespace, "SchmeNm", party.other_scheme, party.other_scheme_proprietary)
-        if party.other_issuer:
-            child(other, namespace, "Issr", party.other_issuer)
+    _add_other(institution, namespace, party)
 
 
 def _add_organisation(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
@@ -207,12 +202,17 @@ def _add_organisation(parent: etree._Element, namespace: str, party: HeaderParty
             child(identification, namespace, "AnyBIC", party.bic)
         if party.lei:
             child(identification, namespace, "LEI", party.lei)
-        if party.other_id:
-            other = child(identification, namespace, "Othr")
-            child(other, namespace, "Id", party.other_id)
-            _add_choice(other, namespace, "SchmeNm", party.other_scheme, party.other_scheme_proprietary)
-            if party.other_issuer:
-                child(other, namespace, "Issr", party.other_issuer)
+        _add_other(identification, namespace, party)
+
+
+def _add_other(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
+    """`Othr` (Id, SchmeNm, Issr) of an institution or an organisation, when it has one."""
+    if party.other_id:
+        other = child(parent, namespace, "Othr")
+        child(other, namespace, "Id", party.other_id)
+        _add_choice(other, namespace, "SchmeNm", party.other_scheme, party.other_scheme_proprietary)
+        if party.other_issuer:
+            child(other, namespace, "Issr", party.other_issuer)
 
 
 def _add_choice(parent: etree._Element, namespace: str, name: str, code: str | None,

@@ -46,10 +46,7 @@ def _party(party: Node | None) -> HeaderParty | None:
         member_id=institution.text("ClrSysMmbId/MmbId"),
         lei=institution.text("LEI"),
         name=institution.text("Nm"),
-        other_id=institution.text("Othr/Id"),
-        other_scheme=institution.text("Othr/SchmeNm/Cd"),
-        other_scheme_proprietary=institution.text("Othr/SchmeNm/Prtry"),
-        other_issuer=institution.text("Othr/Issr"),
+        **_other(institution, "Othr"),
     )
     return found if found.identified else None
 
@@ -64,12 +61,16 @@ def _organisation(party: Node | None) -> HeaderParty | None:
         bic=party.text("Id/OrgId/AnyBIC"),
         lei=party.text("Id/OrgId/LEI"),
         name=party.text("Nm"),
-        other_id=party.text("Id/OrgId/Othr/Id"),
-        other_scheme=party.text("Id/OrgId/Othr/SchmeNm/Cd"),
-        other_scheme_proprietary=party.text("Id/OrgId/Othr/SchmeNm/Prtry"),
-        other_issuer=party.text("Id/OrgId/Othr/Issr"),
+        **_other(party, "Id/OrgId/Othr"),
     )
     return found if found.identified else None
+
+
+def _other(node: Node, at: str) -> dict[str, str | None]:
+    """The `Othr` at `at` (Id, SchmeNm Cd or Prtry, Issr) as HeaderParty fields."""
+    return dict(other_id=node.text(f"{at}/Id"), other_scheme=node.text(f"{at}/SchmeNm/Cd"),
+                other_scheme_proprietary=node.text(f"{at}/SchmeNm/Prtry"),
+                other_issuer=node.text(f"{at}/Issr"))
 
 
 def read_business_header(element: etree._Element) -> BusinessHeader:

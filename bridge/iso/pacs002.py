@@ -31,7 +31,7 @@ from lxml import etree
 
 from bridge.iso.apphdr import (ENVELOPE_NAMESPACE, echoed_datetime, iso_utc_datetime, with_header,
                                write_reply_header)
-from bridge.iso.building import new_document
+from bridge.iso.building import ChildAdder, new_document
 from bridge.status import ReplyHeader, StatusReport
 
 __all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
@@ -168,20 +168,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
             add(institution, "BIC" if number <= 3 else "BICFI", bic)
 
     def status_reason(parent: etree._Element, code: str | None, info: str | None) -> None:
-        text = additional_info_text(info)
-        if not code and text is None:
-            return
-        reason = add(parent, "StsRsnInf")
-        if code:
-            # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
-            # reason, as is, in .02, any code outside its closed list.
-            choice = add(reason, "StsRsn" if oldest else "Rsn")
-            if len(code) <= 4 and (not oldest or code in V02_REASON_CODES):
-                add(choice, "Cd", code)
-            else:
-                add(choice, "Prtry", code[:35])
-        if text is not None:
-            add(reason, "AddtlStsRsnInf" if oldest else "AddtlInf", text)
+        write_status_reason(add, parent, code, info, closed_list=oldest)
 
     root = add(document, OLDEST_SHAPE if oldest else "FIToFIPmtStsRpt")
     header = add(root, "GrpHdr")
@@ -223,6 +210,27 @@ def write_reply(report: StatusReport, version: str, header: ReplyHeader | None =
     return with_header(write_status_report(report, version), header, header_version,
                        report.original_message_type, report.original_created_at,
                        report.original_created_at_text)
+
+
+def write_status_reason(add: ChildAdder, parent: etree._Element, code: str | None,
+                        info: str | None, *, closed_list: bool) -> None:
+    """`StsRsnInf` of a status report (pacs.002, pain.002): the reason code and why, in words.
+    `closed_list`: the 2006 shape (.02 of both), whose `StsRsn/Cd` is a closed list and whose
+    text is `AddtlStsRsnInf`."""
+    text = additional_info_text(info)
+    if not code and text is None:
+        return
+    reason = add(parent, "StsRsnInf")
+    if code:
+        # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
+        # reason, as is, in .02, any code outside its closed list.
+        choice = add(reason, "StsRsn" if closed_list else "Rsn")
+        if len(code) <= 4 and (not closed_list or code in V02_REASON_CODES):
+            add(choice, "Cd", code)
+        else:
+            add(choice, "Prtry", code[:35])
+    if text is not None:
+        add(reason, "AddtlStsRsnInf" if closed_list else "AddtlInf", text)
 
 
 def additional_info_text(text: str | None) -> str | None:

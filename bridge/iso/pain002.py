@@ -27,7 +27,7 @@ from lxml import etree
 from bridge.initiations.report import InitiationStatusReport
 from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, with_header
 from bridge.iso.building import new_document
-from bridge.iso.pacs002 import V02_REASON_CODES, additional_info_text, status_code
+from bridge.iso.pacs002 import status_code, write_status_reason
 from bridge.status import ReplyHeader, TransactionStatus
 
 INITIATION_REPLY_VERSIONS: dict[str, str] = {
@@ -90,18 +90,7 @@ def write_initiation_status_report(report: InitiationStatusReport, version: str)
         add(parent, name, status_code(code, number, closed, "pain.002.001"))
 
     def reason(parent: etree._Element, code: str | None, info: str | None) -> None:
-        text = additional_info_text(info)
-        if not code and text is None:
-            return
-        element = add(parent, "StsRsnInf")
-        if code:
-            choice = add(element, "StsRsn" if oldest else "Rsn")
-            if len(code) <= 4 and (not oldest or code in V02_REASON_CODES):
-                add(choice, "Cd", code)
-            else:
-                add(choice, "Prtry", code[:35])
-        if text is not None:
-            add(element, "AddtlStsRsnInf" if oldest else "AddtlInf", text)
+        write_status_reason(add, parent, code, info, closed_list=oldest)
 
     def transaction(parent: etree._Element, tx: TransactionStatus, block_id: str | None) -> None:
         element = add(parent, "TxInfAndSts")
