@@ -5,7 +5,6 @@ pain.002 answer in every version."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import xmlschema

@@ -34,6 +34,11 @@ def uetr_of(key: str) -> str:
     return str(uuid.UUID(bytes=hashlib.sha256(key.encode("utf-8")).digest()[:16], version=4))
 
 
+def leg_uetr(tx: CreditTransfer, key: str) -> str:
+    """The fiat leg's UETR: the pain.001's where it gave one, else one made from the key."""
+    return (tx.uetr or uetr_of(key)).lower()
+
+
 def transaction_id_of(key: str) -> str:
     """A TxId (Max35Text) made from an idempotency key."""
     return "TB" + hashlib.sha256(f"txid\x1f{key}".encode("utf-8")).hexdigest()[:30]
@@ -63,7 +68,7 @@ def fiat_leg(tx: CreditTransfer, key: str, message_id: str, issuer_bic: str,
              settlement_date: date) -> FiatLeg:
     """The outgoing credit transfer paying `tx`'s creditor, whose payment has key `key`."""
     return FiatLeg(
-        message_id=message_id, uetr=(tx.uetr or uetr_of(key)).lower(),
+        message_id=message_id, uetr=leg_uetr(tx, key),
         transaction_id=transaction_id_of(key), end_to_end_id=tx.end_to_end_id, amount=tx.amount,
         settlement_date=settlement_date, issuer_bic=issuer_bic, debtor=tx.debtor,
         creditor=tx.creditor, creditor_agent=tx.creditor_agent or Agent(),

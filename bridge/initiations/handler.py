@@ -21,7 +21,7 @@ from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.initiations.channels import (authorise_channel, authorise_debit, channel_of,
                                          initiation_keys)
-from bridge.initiations.fiat_leg import FIAT_LEG_VERSION, fiat_leg, routable, uetr_of
+from bridge.initiations.fiat_leg import FIAT_LEG_VERSION, fiat_leg, leg_uetr, routable
 from bridge.initiations.initiation import PaymentInitiation
 from bridge.initiations.replies import answerable_initiation, initiation_status_report
 from bridge.iso.pacs008_writer import write_fiat_leg
@@ -33,6 +33,7 @@ from bridge.payments.credit_transfer import CreditTransfer
 from bridge.payments.handler import answer_summary, group_status, message_rejection
 from bridge.payments.translation import ours, translate
 from bridge.ports import UnitOfWork
+
 
 class CorporatePayments:
     """The pain.001 handler (bridge.handlers)."""
@@ -82,14 +83,13 @@ class CorporatePayments:
         decided = self._decide(initiation, tx, key, channel, uow)
         if isinstance(decided, Rejection):
             return rejected(decided.reason, decided.info)
-        if decided.kind == BURN:
-            ids["uetr"] = decided.refs.uetr  # the fiat leg's, which a status request asks by
         if dry_run:
             return TransactionOutcome(**ids, status=Status.ACCEPTED_SETTLEMENT_COMPLETED,
                                       operation=decided, result="planned"), None
         applied = uow.ledger.apply(decided)
         if applied.rejection is not None:
             return rejected(applied.rejection.reason, applied.rejection.info)
+        ids["uetr"] = decided.refs.uetr  # of a burn, its fiat leg's: what a status request asks by
         outcome = TransactionOutcome(**ids, status=applied.status, operation=decided,
                                      result=applied.result)
         # The fiat leg leaves once, with the burn that first applies; a replay sends nothing.
@@ -127,7 +127,7 @@ class CorporatePayments:
             return Rejection(Reason.INVALID_CREDITOR_BIC_IDENTIFIER,
                              "the creditor is not tokenized here and CdtrAgt names no BIC nor "
                              "clearing member id: the fiat leg cannot reach the creditor's bank")
-        return replace(decided, refs=replace(decided.refs, uetr=(tx.uetr or uetr_of(key)).lower()))
+        return replace(decided, refs=replace(decided.refs, uetr=leg_uetr(tx, key)))
 
     def _fiat_leg(self, read: ReadMessage, tx: CreditTransfer, key: str) -> OutboundMessage:
         now = self.clock()
