@@ -317,3 +317,14 @@ def test_status_finds_a_pain001s_transactions_by_msgid_end_to_end_id_and_fiat_le
         assert [t.end_to_end_id for t in by_e2e.transactions] == [here.end_to_end_id]
         [by_uetr] = lifecycle(uetr, uow, MessageReader())
         assert [t.uetr for t in by_uetr.transactions] == [uetr]
+
+
+def test_a_pain001_of_2005_is_refused_with_a_message_reject() -> None:
+    """pain.001.001.01 has another shape (GrpId, no MsgId) and its XSD another namespace
+    (`urn:iso:std:iso:20022:xsd:`, no `tech:`): one claiming the `tech:` namespace is not acted on."""
+    document = (f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.01"><pain.001.001.01>'
+                f"<GrpHdr><GrpId>OLD-1</GrpId><CreDtTm>2026-12-01T09:00:00</CreDtTm>"
+                f"<InitgPty><Nm>{ACME}</Nm></InitgPty></GrpHdr></pain.001.001.01></Document>")
+    outcome = bus(corporate_store()).handle(document.encode())
+    assert outcome.verdict == "refused" and outcome.reply.message_type == "admi.002.001.01"
+    assert outcome.refusal.code == "AG03" and outcome.transactions == () and outcome.emitted == ()

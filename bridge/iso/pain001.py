@@ -2,8 +2,9 @@
 
 The caller has already validated the Document against its own XSD; this module only maps it.
 Differences between versions, checked against the official XSDs (only what is read):
-- .01 (2005) has another shape (`GrpId`, `PmtTx`, `FrstAgt`): it is validated and answered
-  (a pain.002.001.01 RJCT), never applied;
+- .01 (2005) has another shape (`GrpId`, `PmtTx`, `FrstAgt`) and its XSD declares another
+  namespace (`urn:iso:std:iso:20022:xsd:`, no `tech:`): never read, a Document claiming the
+  `tech:` one is refused as unknown (bridge.iso.catalogue);
 - .02 names its root `pain.001.001.02` (`CstmrCdtTrfInitn` from .03) and `PmtInfId` is optional
   there; its accounts are `IBAN`, `BBAN`, `UPIC` or `PrtryAcct` (`Othr` from .03): only an IBAN
   names a registered account;
@@ -30,7 +31,7 @@ from bridge.payments.credit_transfer import CreditTransfer, GroupHeader
 
 MESSAGE_FAMILY = "pain.001.001"
 SUPPORTED_VERSIONS = frozenset(f"{n:02d}" for n in range(2, 14))
-"""Versions this reader maps; .01 is validated and answered, never applied."""
+"""Versions this reader maps (.01: see above)."""
 ROOT = "CstmrCdtTrfInitn"
 
 _ORGANISATION_IDS = ("Othr/Id", "AnyBIC", "BICOrBEI", "LEI", "BkPtyId", "PrtryId/Id", "BIC")
