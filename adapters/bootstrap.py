@@ -9,9 +9,10 @@ from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
-from bridge.iso.reader import MessageReader
+from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.messages import OutboundMessage
 from bridge.bus import MessageBus
+from bridge.cancellations.follow_ups import CancellationFollowUps
 from bridge.config import BridgeConfig
 from bridge.ports import LedgerPlugin, SettlingLedger, StoreTransaction
 from bridge.settlement.changes import SettlementChange
@@ -53,29 +54,33 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         statement_senders=settings.statement_sender_bics,
         corporate_senders=settings.corporate_channels,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
+        max_message_bytes=settings.max_message_bytes,
+        return_versions=parse_return_versions(settings.return_versions) if settings.return_versions else {},
     )
 
 
 def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
-    return MessageBus(MessageReader(max_bytes=settings.max_message_bytes), store,
-                      bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
+    config = bridge_config(settings)
+    return MessageBus(config.reader(), store, config, is_transient=store.is_transient, clock=store.clock)
 
 
 def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:
     """For a ledger that settles after the answer (a `SettlingLedger`, as the EVM ledger is):
-    a function running one settlement round and returning the follow-up pacs.002s it
-    committed to the outbox, for the worker to publish. None for a ledger whose answer is
-    final (SQL)."""
+    a function running one settlement round and returning the follow-up pacs.002s (and the
+    camt.029s of cancellations it decided) it committed to the outbox, for the worker to
+    publish. None for a ledger whose answer is final (SQL)."""
     if not isinstance(store.ledger_plugin, SettlingLedger):
         return None
     settler = store.ledger_plugin.settler(store)
     follow_ups = SettlementFollowUps(bus.reader, bus.config, bus.clock)
+    cancellations = CancellationFollowUps(bus.reader, bus.config, bus.clock)
     committed: list[OutboundMessage] = []
 
     def report(transaction: StoreTransaction, changes: Sequence[SettlementChange]) -> None:
         connection = sql_connection(transaction)  # the settler's, in the store
-        committed.extend(follow_ups.report(
-            list(changes), SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
+        inbox, outbox = SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)
+        committed.extend(follow_ups.report(list(changes), inbox, outbox))
+        committed.extend(cancellations.report(list(changes), inbox, outbox))
 
     settler.on_changes = report
 

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bridge.cancellations.handler import CANCELLATION_POLICIES, RETURN
 from bridge.iso.pacs002 import parse_reply_versions
+from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
 PREFIX = "TOKENBRIDGE_"
@@ -40,6 +42,8 @@ class Settings:
     evm_max_in_flight: int = 500  # submitted, unmined transactions at most
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
+    cancellation_policy: str = "refuse"  # a camt.056 for a settled payment: refuse (return: not yet)
+    return_versions: str | None = None  # "pacs.008.001.08=pacs.004.001.10,...": returns we send
     amqp_prefix: str = "tokenbridge"  # names: <prefix>.in, <prefix>.out, <prefix>.dead, <prefix>.retry
     prefetch: int = 200
     batch_size: int = 100
@@ -154,11 +158,22 @@ def check(settings: Settings) -> None:
             fail("evm_currencies", f"item {item.strip()!r} is not a currency code")
     if not _NAME.fullmatch(settings.amqp_prefix):
         fail("amqp_prefix", "must be 1 to 200 letters, digits or . _ : -")
+    if settings.cancellation_policy not in CANCELLATION_POLICIES:
+        fail("cancellation_policy", f"must be one of {', '.join(CANCELLATION_POLICIES)}, "
+                                    f"not {settings.cancellation_policy!r}")
+    if settings.cancellation_policy == RETURN:
+        fail("cancellation_policy", "return is not available yet: returning a settled payment on "
+                                    "request needs the returns service (pacs.004); use refuse")
     if settings.reply_versions:
         try:
             parse_reply_versions(settings.reply_versions)
         except ValueError as error:
             fail("reply_versions", str(error))
+    if settings.return_versions:
+        try:
+            parse_return_versions(settings.return_versions)
+        except ValueError as error:
+            fail("return_versions", str(error))
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

@@ -4,18 +4,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bridge.iso.reader import MessageReader
+from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 from bridge.payments.authorisation import Authority
 
 
 @dataclass(frozen=True, slots=True)
 class BridgeConfig:
-    """The bank's BIC, whom it takes instructions and statements from, and its reply versions."""
+    """The bank's BIC, whom it takes instructions and statements from, its reply and return versions."""
 
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
+    max_message_bytes: int = DEFAULT_MAX_BYTES  # the largest input the bus reads
+    return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
     corporate_senders: frozenset[str] = frozenset()  # corporate channels (pain.001); none: no corporate
+
+    def reader(self) -> MessageReader:
+        """A reader with the bus's limits, for a handler that re-reads messages from the inbox
+        (an original the bus accepted must read again)."""
+        return MessageReader(max_bytes=self.max_message_bytes)
 
     @property
     def authority(self) -> Authority:

@@ -16,6 +16,9 @@ by hypothesis from scenario blocks. Each block is a real-world situation from is
 - reserved: the omnibus account as debtor or creditor, a payment from a wallet to itself;
 - othr: `Othr/Id` accounts with and without the right scheme, look-alike accounts at another bank;
 - statement_parts: omnibus batch entries with a 0.00 part or parts with one decimal too many;
+- returns: a payment sent earlier returned (pacs.004) in full or in parts, the parts sometimes
+  adding up to more than it, the same return id again (same or other amount), in another
+  currency, from the issuer or from another bank;
 - corporate: a corporate's pain.001 (listed channel or not; its own accounts, another's, one not
   tokenized, another bank's agent) paying customers here, elsewhere (a burn and its fiat leg)
   or in another currency.
@@ -28,8 +31,8 @@ from hypothesis import strategies as st
 
 from campaign_messages import (CORPORATE_SENDERS, CUSTOMERS, ELSEWHERE, EXPONENT, FOREIGN, ISSUER,
                                LEGACY, NOT_PROVIDED, OMNIBUS, UNLISTED, UNLISTED_CHANNEL, Acct,
-                               Camt053, CreditTransfer, Customer, Entry, Pacs008, Pain001, Part,
-                               PaymentBlock, Style, major, render, wallets_of)
+                               Camt053, CreditTransfer, Customer, Entry, Pacs004, Pacs008, Pain001,
+                               Part, PaymentBlock, ReturnedTx, Style, major, render, wallets_of)
 
 PACS_VERSIONS = ("02", "08", "09", "10", "11", "12", "13", "14")
 PAIN_VERSIONS = tuple(f"{n:02d}" for n in range(2, 14))  # .02: IBANs only (its accounts have no Othr)
@@ -51,7 +54,7 @@ class EndOfDay:
 
 @dataclass(frozen=True)
 class Step:
-    message: Pacs008 | Camt053 | Pain001 | EndOfDay
+    message: Pacs008 | Camt053 | Pacs004 | Pain001 | EndOfDay
     intent: str
     style: Style = Style()
     same_bytes_as: int | None = None  # an exact resend of that earlier step
@@ -459,9 +462,38 @@ class _Builder:
         message = Pain001(version, self.msg_id("C"), channel, tuple(blocks), header=self.flag())
         self.steps.append(Step(message, "corporate"))
 
+    def returns(self) -> None:
+        sent = [(step.message, tx) for step in self.steps if step.intent in ("mint", "transfer", "burn")
+                for tx in step.message.transactions if tx.end_to_end_id != NOT_PROVIDED]
+        if not sent:
+            self.draw(st.sampled_from([self.mint, self.transfer, self.burn]))()
+            return self.returns()
+        message, tx = self.draw(st.sampled_from(sent))
+        rids: list[str] = []
+        for _ in self.count(3):
+            amount = self.draw(st.sampled_from([tx.amount, max(1, tx.amount // 2), tx.amount + 1,
+                                                self.draw(st.integers(1, tx.amount))]))
+            # flag() draws lean towards True: the common case is its True side
+            rid = self.draw(st.sampled_from(rids)) if rids and not self.flag(0.8) else f"RT{self.pid()}"
+            rids.append(rid)
+            currency = (tx.currency if self.flag(0.9) else
+                        self.draw(st.sampled_from([c for c in ("EUR", "JPY", "KWD") if c != tx.currency])))
+            by_uetr = tx.uetr is not None and self.flag()
+            returned = ReturnedTx(rid, tx.pid, currency, amount, None if by_uetr else message.msg_id,
+                                  None if by_uetr else tx.end_to_end_id, tx.uetr if by_uetr else None)
+            sender = ISSUER if self.flag(0.8) else self.draw(st.sampled_from([FOREIGN, UNLISTED]))
+            header = self.flag()
+            self.steps.append(Step(Pacs004(self.draw(st.sampled_from(RETURN_VERSIONS)), self.msg_id("R"),
+                                           (returned,), self.bic(sender) if not header or self.flag() else None,
+                                           self.bic(sender) if header else None), "return"))
+        return None
+
+
+RETURN_VERSIONS = tuple(f"{n:02d}" for n in range(9, 16))  # OrgnlUETR from .09
 
 BLOCKS = ("mint", "transfer", "burn", "not_provided", "resend", "pair", "eod", "foreign_debit",
-          "unlisted", "foreign_statement", "overflow", "reserved", "othr", "statement_parts", "corporate")
+          "unlisted", "foreign_statement", "overflow", "reserved", "othr", "statement_parts", "returns",
+          "corporate")
 
 
 @st.composite

@@ -312,7 +312,8 @@ def test_status_finds_a_pain001s_transactions_by_msgid_end_to_end_id_and_fiat_le
         assert [(t.current.status, t.current.reason) for t in message.transactions] == [
             ("ACSC", None), ("ACSC", None), ("RJCT", "AM04")]
         assert message.transactions[0].operation.operation.kind == "burn"
-        assert message.replies[0].message_type == "pain.002.001.10"
+        # the pain.002, then the fiat leg: every message sent about it
+        assert [r.message_type for r in message.replies] == ["pain.002.001.10", "pacs.008.001.08"]
         [by_e2e] = lifecycle(here.end_to_end_id, uow, MessageReader())
         assert [t.end_to_end_id for t in by_e2e.transactions] == [here.end_to_end_id]
         [by_uetr] = lifecycle(uetr, uow, MessageReader())

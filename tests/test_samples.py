@@ -25,9 +25,10 @@ ISO = "urn:iso:std:iso:20022:tech:xsd:"
 
 PACS008 = sorted((SAMPLES / "pacs008").glob("*.xml"))
 CAMT053 = sorted((SAMPLES / "camt053").glob("*.xml"))
+PACS004 = sorted((SAMPLES / "pacs004").glob("*.xml"))
 INVALID = sorted((SAMPLES / "invalid").glob("*.xml"))
 CORPORATES = sorted((SAMPLES / "corporates").glob("*.xml"))  # funding pacs.008s, then pain.001s
-VALID = PACS008 + CAMT053 + CORPORATES
+VALID = PACS008 + CAMT053 + PACS004 + CORPORATES
 
 # Customers of other banks: never in the registry, but legitimate counterparties.
 NON_TOKENIZED = {
@@ -105,7 +106,7 @@ def valid_id(path: Path) -> str:
 def test_sample_is_valid_against_its_xsd(path):
     tree = parse(path)
     doc = document(tree)
-    families = {"pacs008": ("pacs.008.",), "camt053": ("camt.053.",),
+    families = {"pacs008": ("pacs.008.",), "camt053": ("camt.053.",), "pacs004": ("pacs.004.",),
                 "corporates": ("pacs.008.", "pain.001.")}[path.parent.name]
     assert msg_type(doc).startswith(families), msg_type(doc)
     xsd = schema(msg_type(doc))

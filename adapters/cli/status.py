@@ -16,8 +16,9 @@ from bridge.status_requests.lifecycle import MessageLifecycle, TransactionLifecy
               help='One JSON object: {"ref", "found", "messages": [...]} (see the README).')
 def status(ref: str, as_json: bool) -> None:
     """A payment's lifecycle: the message it came in, each transaction's ledger operation and
-    current status (as a pacs.028 would be answered), the replies sent and the statement
-    mints that claimed it. REF is a UETR, an EndToEndId or a MsgId (all its transactions)."""
+    current status (as a pacs.028 would be answered), the replies sent, the statement mints
+    that claimed it and its returns. REF is a UETR, an EndToEndId or a MsgId (all its
+    transactions)."""
     if not ref.strip():
         raise click.UsageError("REF is empty")
     current = settings()
@@ -60,7 +61,12 @@ def _transaction_json(t: TransactionLifecycle) -> dict[str, object]:
             "status": str(t.current.status), "reason": _text(t.current.reason),
             "info": t.current.info, "operation": operation,
             "claims": [{"reference": c.reference, "operation_key": c.operation_key, "road": c.road}
-                       for c in t.claims]}
+                       for c in t.claims],
+            "returned": major(t.returned, t.currency) if t.returned else None,
+            "returns": [{"return_key": r.return_key, "amount": major(r.amount, r.currency),
+                         "reason": r.reason, "origin": r.origin, "message_id": r.message_id,
+                         "returned_at": r.returned_at.isoformat() if r.returned_at else None}
+                        for r in t.returns]}
 
 
 def _text(value: object) -> str | None:
@@ -94,6 +100,8 @@ def _print(messages: list[MessageLifecycle]) -> None:
                          ("wallets", f"{op.debit_wallet or '-'} -> {op.credit_wallet or '-'}"),
                          ("key", op.key)]
             rows += [("claimed by", f"{c.road} {c.reference} -> {c.operation_key}") for c in t.claims]
+            rows += [("returned", f"{major(r.amount, r.currency)} {r.currency} {r.reason} by {r.origin}"
+                                  f" ({r.message_id or '-'})") for r in t.returns]
             for row in rows:
                 table.add_row(*row)
             console.print(table)

@@ -18,7 +18,7 @@ accounts = Table(
     Column("kind", String(10), nullable=False),
     Column("scheme", String(41)),  # an Othr/Id's scheme, Cd:<code> or Prtry:<name> (0005)
     Column("issuer", String(35)),  # an Othr/Id's issuer (0005)
-    Column("group", String(256)),  # the customer (corporate channel id) owning it (0009)
+    Column("group", String(256)),  # the customer (corporate channel id) owning it (0012)
 )
 
 operations = Table(
@@ -76,7 +76,7 @@ inbox = Table(
     Column("message_type", String(20)),
     Column("message_id", String(35)),
     Column("business_message_id", String(35)),
-    Column("sender", String(256)),  # a BIC, or a corporate channel id (0009)
+    Column("sender", String(256)),  # a BIC, or a corporate channel id (0012)
     Column("verdict", String(10), nullable=False),
     Column("summary", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),
@@ -95,6 +95,7 @@ outbox = Table(
     Column("created_at", DateTime, nullable=False),
     Column("published_at", DateTime),
     Index("ix_outbox_unpublished", "published_at", "seq"),
+    Index("ix_outbox_correlation", "correlation_id"),  # migration 0009: what was sent about a payment
 )
 
 # Audit chain (migration 0003): one link per inbox record and ledger operation.
@@ -123,4 +124,27 @@ payment_refs = Table(
     Column("operation_key", String(100), nullable=False),
     Column("road", String(10), nullable=False),
     Index("ix_payment_refs_operation_key", "operation_key"),
+)
+
+# Payment returns (migration 0011): what came back of each original operation, kept per original
+# so that a conditional update under its row lock keeps the returns of one original within it
+# (adapters.sql.returns), and each return (chained in the audit trail as `return`).
+payment_returns = Table(
+    "payment_returns", metadata,
+    Column("original_key", String(100), primary_key=True),
+    Column("returned", BigInteger, nullable=False),  # minor units returned so far
+)
+
+return_entries = Table(
+    "return_entries", metadata,
+    Column("return_key", String(100), primary_key=True),  # the reversal's idempotency key
+    Column("original_key", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(35), nullable=False),
+    Column("origin", String(10), nullable=False),  # pacs.004 or operator
+    Column("message_id", String(35)),
+    Column("return_id", String(35)),
+    Column("returned_at", DateTime, nullable=False),
+    Index("ix_return_entries_original_key", "original_key"),
 )

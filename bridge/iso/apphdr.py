@@ -25,9 +25,6 @@ from bridge.iso.header import BusinessHeader
 from bridge.iso.xmlnav import to_datetime
 from bridge.status import HeaderParty, ReplyHeader
 
-ENVELOPE_NAMESPACE = "urn:swift:xsd:envelope"
-"""SWIFT's envelope, which carries an AppHdr and its Document side by side."""
-
 HEADER_VERSIONS = tuple(f"head.001.001.{n:02d}" for n in range(1, 5))
 """AppHdr versions the bridge writes."""
 
@@ -225,22 +222,3 @@ def _add_choice(parent: etree._Element, namespace: str, name: str, code: str | N
         else:
             child(choice, namespace, "Prtry", proprietary)
 
-
-def with_header(document: etree._Element, header: ReplyHeader | None, header_version: str,
-                original_type: str, original_created_at: datetime | None,
-                original_created_at_text: str | None) -> bytes:
-    """A reply to publish, UTF-8 with an XML declaration: the bare `document`, or with a header,
-    `Envelope` (urn:swift:xsd:envelope) holding the AppHdr and then the Document. The original
-    AppHdr's MsgDefIdr and CreDt are mandatory in Rltd: where the header did not say, the
-    original Document's type and creation time are the closest values."""
-    if header is None:
-        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
-    header = replace(header, related_message_definition_id=(header.related_message_definition_id
-                                                            or original_type))
-    if header.related_created_at is None and header.related_created_at_text is None:
-        header = replace(header, related_created_at=original_created_at,
-                         related_created_at_text=original_created_at_text)
-    envelope = etree.Element(f"{{{ENVELOPE_NAMESPACE}}}Envelope", nsmap={None: ENVELOPE_NAMESPACE})
-    envelope.append(write_reply_header(header, header_version))
-    envelope.append(document)
-    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from lxml import etree
 
 from bridge.initiations.report import InitiationStatusReport
-from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, with_header
+from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime
 from bridge.iso.building import new_document
-from bridge.iso.pacs002 import status_code, write_status_reason
+from bridge.iso.pacs002 import message_bytes, reply_app_header, status_code, write_status_reason
 from bridge.status import ReplyHeader, TransactionStatus
 
 INITIATION_REPLY_VERSIONS: dict[str, str] = {
@@ -140,7 +140,10 @@ def write_initiation_status_report(report: InitiationStatusReport, version: str)
 def write_initiation_reply(report: InitiationStatusReport, version: str,
                            header: ReplyHeader | None = None,
                            header_version: str = "head.001.001.02") -> bytes:
-    """The pain.002 to publish: bare, or in an `Envelope` with its AppHdr (apphdr.with_header)."""
-    return with_header(write_initiation_status_report(report, version), header, header_version,
-                       report.original_message_type, report.original_created_at,
-                       report.original_created_at_text)
+    """The pain.002 to publish: bare, or in an `Envelope` with its AppHdr."""
+    document = write_initiation_status_report(report, version)
+    if header is None:
+        return message_bytes(document)
+    return message_bytes(document, reply_app_header(
+        header, header_version, report.original_message_type, report.original_created_at,
+        report.original_created_at_text))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bridge.codes import Reason, Status, Verdict
+from bridge.codes import Status
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.reader import ReadMessage
@@ -16,7 +16,8 @@ from bridge.operations import Rejection, TokenOperation
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.authorisation import authorise_instruction, authorise_operation
 from bridge.payments.credit_transfer import CreditTransferMessage
-from bridge.payments.replies import answerable, status_report, transaction_statuses
+from bridge.payments.replies import (answer_summary, answerable, group_status, message_rejection,
+                                    status_report, transaction_statuses)
 from bridge.payments.translation import translate_message
 from bridge.ports import PAYMENT_ROAD, UnitOfWork
 from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
@@ -107,39 +108,6 @@ class CreditTransfers:
                               group, self.config, self.clock(), rejection)
         return MessageOutcome(digest, verdict, read.message_type, message_id, transactions, reply,
                               tuple(read.findings), answer_summary(group, transactions, rejection))
-
-
-def answer_summary(group: str, transactions: tuple[TransactionOutcome, ...],
-                   rejection: Rejection | None) -> str:
-    """The line for people an answered message's inbox record keeps: its group status, how many
-    transactions were accepted, the reasons of the rejected."""
-    rejected = [t for t in transactions if t.status == Status.REJECTED]
-    reasons = sorted({t.reason for t in rejected if t.reason} | ({rejection.reason} if rejection else set()))
-    return (f"{group}: {len(transactions) - len(rejected)} of {len(transactions)} accepted"
-            + (f"; rejects {', '.join(reasons)}" if reasons else ""))
-
-
-def group_status(transactions: tuple[TransactionOutcome, ...],
-                  rejection: Rejection | None) -> tuple[Status, Verdict]:
-    """The pacs.002 GrpSts of an answer, and the message's verdict."""
-    statuses = {t.status for t in transactions}
-    if rejection is not None or not transactions or statuses == {Status.REJECTED}:
-        return Status.REJECTED, Verdict.REJECTED
-    if Status.REJECTED in statuses:
-        return Status.PARTIALLY_ACCEPTED, Verdict.PARTIAL
-    if Status.ACCEPTED_SETTLEMENT_IN_PROCESS in statuses:
-        return Status.ACCEPTED_SETTLEMENT_IN_PROCESS, Verdict.ACCEPTED
-    return Status.ACCEPTED_SETTLEMENT_COMPLETED, Verdict.ACCEPTED
-
-
-def message_rejection(read: ReadMessage) -> Rejection | None:
-    """The whole message is rejected when it is unreadable or breaks a message-level rule."""
-    if read.payload is None or read.header_valid is False:
-        first = read.findings[0] if read.findings else None
-        return Rejection(first.reason if first else Reason.INVALID_FILE_FORMAT,
-                         str(first) if first else "message could not be read")
-    first = next((f for f in read.findings if f.transaction is None), None)
-    return Rejection(first.reason, str(first)) if first else None
 
 
 def _all_rejected(payload: CreditTransferMessage | None,
