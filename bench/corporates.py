@@ -13,7 +13,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from bridge.bus import MessageBus  # noqa: E402
 from bridge.config import BridgeConfig  # noqa: E402
 from bridge.iso.reader import MessageReader  # noqa: E402
 from pain001_builders import Block, Payment, pain001, with_app_header  # noqa: E402
-from replay import fresh_postgres, seeded_store  # noqa: E402
+from replay import on_fresh_store, seeded_store  # noqa: E402
 
 CHANNEL, ISSUER = "NORTHWIND-TRADING", "TOKNDEFFXXX"
 NORTHWIND, LUMEN = "NORTHWIND-USD-001", "LUMEN-USD-001"
@@ -74,19 +73,11 @@ def main() -> None:
     print(f"corporates, {args.messages} single-transaction pain.001.001.09 (AppHdr) per run, half "
           f"burns with a fiat leg, one unit of work each, {args.runs} runs; "
           f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    for label in ("SQLite", "PostgreSQL"):
+    for label, store in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql")):
         rates = []
         for _ in range(args.runs):
             batch = messages(args.messages)
-            if label == "SQLite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    rates.append(run_once(f"sqlite:///{tmp}/bench.db", batch))
-            else:
-                url, drop = fresh_postgres(args.postgres)
-                try:
-                    rates.append(run_once(url, batch))
-                finally:
-                    drop()
+            rates.append(on_fresh_store(store, args.postgres, lambda url: run_once(url, batch)))
         print(f"  {label:<11} median {statistics.median(rates):7.0f} msg/s  "
               f"(min {min(rates):.0f}, max {max(rates):.0f})")
 
