@@ -232,6 +232,7 @@ def check_statement_totals(message: StatementMessage) -> list[Finding]:
         if isinstance(totals, Inconsistency) and totals.balances_do_not_add_up:
             closing = next(n for n, b in enumerate(statement.balances, start=1) if b.type == CLOSING_TYPE)
             findings.append(_finding(STATEMENT_BALANCES, totals.reason, f"{at}/Bal[{closing}]/Amt"))
+    return findings
 
 
 def check_initiations(message: PaymentInitiation) -> list[Finding]:
