@@ -9,6 +9,7 @@ from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
+from bridge.cancellations.handler import RETURN
 from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.messages import OutboundMessage
 from bridge.bus import MessageBus
@@ -55,6 +56,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         corporate_senders=settings.corporate_channels,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
         max_message_bytes=settings.max_message_bytes,
+        return_on_cancellation=settings.cancellation_policy == RETURN,
         return_versions=parse_return_versions(settings.return_versions) if settings.return_versions else {},
     )
 
@@ -95,3 +97,21 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
         return list(committed)
 
     return settle
+
+
+def broker_inspection(settings: Settings):
+    """The broker's queues and dead letters, as the console reads and re-drives them."""
+    from adapters.rabbitmq.inspection import BrokerInspection
+    from adapters.rabbitmq.topology import Names
+    from bridge.delivery import RetryPolicy
+    return BrokerInspection(settings.amqp_url, Names(settings.amqp_prefix),
+                            RetryPolicy(max_attempts=settings.max_attempts).delays_s)
+
+
+def console_context(settings: Settings, store: SqlStore):
+    """What the HTTP API works with (`tokenbridge serve`)."""
+    from adapters.http.context import ConsoleContext
+    config = bridge_config(settings)
+    return ConsoleContext(store=store, reader=config.reader(),
+                          broker=broker_inspection(settings), ledger_name=settings.ledger,
+                          clock=store.clock, config=config)

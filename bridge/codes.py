@@ -86,6 +86,7 @@ class CancellationRejection(StrEnum):
     # (pacs.004) can. The list has no "already settled"; AgentDecision is the closest.
     AGENT_DECISION = "AGNT"
     ALREADY_RETURNED = "ARDT"
+    INSUFFICIENT_FUNDS = "AM04"  # returning it (the policy) would overdraw the wallet
     NO_ORIGINAL = "NOOR"  # NoOriginalTransactionReceived
 
 

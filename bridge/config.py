@@ -19,6 +19,7 @@ class BridgeConfig:
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
     max_message_bytes: int = DEFAULT_MAX_BYTES  # the largest input the bus reads
     return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
+    return_on_cancellation: bool = False  # a camt.056 for a settled payment: returned (pacs.004), not refused
     corporate_senders: frozenset[str] = frozenset()  # corporate channels (pain.001); none: no corporate
 
     def reader(self) -> MessageReader:

@@ -245,7 +245,7 @@ def test_a_batch_in_one_unit_of_work_verifies_and_its_tampering_is_caught(store_
 # -- a store from before the money was chained (schema 0007) -----------------------------------
 
 REGISTRY_0007 = ("account", "currency", "wallet", "status", "kind", "scheme", "issuer")
-"""The registry's columns at 0007 (`group` came with 0012)."""
+"""The registry's columns at 0007 (`group` came with 0013)."""
 
 
 def store_at_0007(url: str) -> SqlStore:
@@ -259,7 +259,7 @@ def store_at_0007(url: str) -> SqlStore:
 
 
 def registry_as_0007(registry: SqlAccountRegistry, account: str) -> RegisteredAccount | None:
-    """The registry read as the code before 0012 did: without the `group` column."""
+    """The registry read as the code before 0013 did: without the `group` column."""
     row = registry.connection.execute(select(*(accounts.c[c] for c in REGISTRY_0007)).where(
         accounts.c.account == normalised_account(account))).first()
     return None if row is None else RegisteredAccount(*row)

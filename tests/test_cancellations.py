@@ -188,10 +188,45 @@ def test_the_cancellation_policy_is_checked_when_loaded() -> None:
     from adapters.config import load_settings
     assert load_settings({"TOKENBRIDGE_CANCELLATION_POLICY": "refuse"}).cancellation_policy == "refuse"
     assert load_settings({}).cancellation_policy == "refuse"
-    with pytest.raises(ValueError, match="TOKENBRIDGE_CANCELLATION_POLICY return is not available yet"):
-        load_settings({"TOKENBRIDGE_CANCELLATION_POLICY": "return"})
+    assert load_settings({"TOKENBRIDGE_CANCELLATION_POLICY": "return"}).cancellation_policy == "return"
     with pytest.raises(ValueError, match="must be one of refuse, return"):
         load_settings({"TOKENBRIDGE_CANCELLATION_POLICY": "maybe"})
+
+
+def returned_on_request(store) -> None:
+    """The policy `return`: a settled payment asked to be cancelled is returned in full (pacs.004,
+    reason FOCR), the camt.029 saying so; asked again, no second return; the money stays exact."""
+    bus = pipeline(store, return_on_cancellation=True)
+    paid = Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE, uetr=UETR,
+              end_to_end_id="E2E-RT", tx_id="TX-RT")
+    assert bus.handle(pacs008([paid], msg_id="PAY-RT").encode()).verdict == "accepted"
+    balances, supply = state(store)
+    outcome = bus.handle(camt056([CancelTx(msg_id="PAY-RT", end_to_end_id="E2E-RT")],
+                                 assignment_id="CXL-RT-1").encode())
+    said = resolution(outcome.reply.body)
+    assert said["confirmation"] == "CNCL" and said["transactions"] == [("PAY-RT", "E2E-RT", UETR, "ACCR", None)]
+    [pacs004] = outcome.emitted
+    assert pacs004.message_type == "pacs.004.001.09" and pacs004.message_id in outcome.transactions[0].info
+    returned = MessageReader().read(pacs004.body)
+    assert returned.valid, returned.findings
+    [tx] = returned.payload.transactions
+    assert (tx.end_to_end_id, tx.uetr, str(tx.returned.value), tx.reason.code) == ("E2E-RT", UETR, "100.00", "FOCR")
+    after = state(store)
+    assert after[1]["EUR"] == supply["EUR"] - 10000  # the mint's reversal: a burn
+    assert after[0][("w-alice", "EUR")] == balances[("w-alice", "EUR")] - 10000
+    resent = bus.handle(camt056([CancelTx(uetr=UETR)], assignment_id="CXL-RT-2").encode())
+    assert resolution(resent.reply.body)["transactions"][0][3] == "ACCR"
+    assert resent.emitted == () and "earlier request" in resent.transactions[0].info
+    assert state(store) == after
+
+
+def test_a_settled_payment_is_returned_on_request_under_the_return_policy(memory_registry) -> None:
+    returned_on_request(memory_registry)
+
+
+@pytest.mark.slow
+def test_returned_on_request_on_the_real_stores(registry) -> None:
+    returned_on_request(registry)
 
 
 # -- the samples, through replay and the worker -------------------------------------------------

@@ -16,7 +16,7 @@ from adapters.config import Settings
 from adapters.files import read_bounded
 from adapters.rabbitmq.channel import (CONNECTION_ERRORS, confirmed_channel, connect, redacted_url,
                                        wait_for_broker)
-from adapters.rabbitmq.dead_letters import list_dead, redrive
+from adapters.rabbitmq.dead_letters import find_dead, list_dead, redrive, with_ids
 from adapters.rabbitmq.replies import Reply, browse, follow
 from adapters.rabbitmq.topology import MigrationPending, Names, declare
 from adapters.rabbitmq.worker import Worker, WorkerOptions, describe_headers, publish_files
@@ -160,11 +160,10 @@ def dead_list() -> None:
 @click.argument("letter_id")
 def dead_show(letter_id: str) -> None:
     connection, channel, names = _channel(settings())
-    letters = [letter for letter in list_dead(channel, names) if letter.id.startswith(letter_id)]
+    letter = find_dead(channel, names, letter_id)
     connection.close()
-    if not letters:
+    if letter is None:
         raise click.ClickException(f"no dead letter {letter_id}")
-    letter = letters[0]
     click.echo(f"id: {letter.id}\nreason: {letter.reason}\nmessage_id: {letter.properties.message_id}\n"
                f"headers: {describe_headers(letter.headers)}\n--- first 2000 bytes ---")
     click.echo(letter.body[:2000].decode("utf-8", errors="replace"))
@@ -179,8 +178,8 @@ def dead_redrive(letter_ids: tuple[str, ...], everything: bool) -> None:
     if not letter_ids and not everything:
         raise click.UsageError("name dead letter ids, or --all")
     connection, channel, names = _channel(settings())
-    done = redrive(channel, names, lambda letter: everything or any(
-        letter.id.startswith(i) for i in letter_ids))
+    chosen = with_ids(letter_ids)
+    done = redrive(channel, names, lambda letter: everything or chosen(letter))
     connection.close()
     click.echo(f"re-drove {len(done)} message(s): {' '.join(done)}")
     unknown = [i for i in letter_ids if not any(d.startswith(i) for d in done)]

@@ -18,7 +18,7 @@ accounts = Table(
     Column("kind", String(10), nullable=False),
     Column("scheme", String(41)),  # an Othr/Id's scheme, Cd:<code> or Prtry:<name> (0005)
     Column("issuer", String(35)),  # an Othr/Id's issuer (0005)
-    Column("group", String(256)),  # the customer (corporate channel id) owning it (0012)
+    Column("group", String(256)),  # the customer (corporate channel id) owning it (0013)
 )
 
 operations = Table(
@@ -76,7 +76,7 @@ inbox = Table(
     Column("message_type", String(20)),
     Column("message_id", String(35)),
     Column("business_message_id", String(35)),
-    Column("sender", String(256)),  # a BIC, or a corporate channel id (0012)
+    Column("sender", String(256)),  # a BIC, or a corporate channel id (0013)
     Column("verdict", String(10), nullable=False),
     Column("summary", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),
@@ -147,4 +147,26 @@ return_entries = Table(
     Column("return_id", String(35)),
     Column("returned_at", DateTime, nullable=False),
     Index("ix_return_entries_original_key", "original_key"),
+)
+
+# API tokens of `tokenbridge serve` (migration 0012): only the SHA-256 of each secret is kept.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(10), nullable=False),  # viewer or operator
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+# What operators did through the API (migration 0012): each row a link of the audit chain.
+operator_actions = Table(
+    "operator_actions", metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("acted_at", DateTime, nullable=False),
+    Column("token_name", String(64), nullable=False),
+    Column("action", String(40), nullable=False),  # redrive, ...
+    Column("target", String(200), nullable=False),  # what it acted on (dead letter ids, ...)
+    Column("outcome", String(20), nullable=False),  # done, not_found, ...
+    Column("detail", Text, nullable=False),
 )

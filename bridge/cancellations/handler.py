@@ -7,7 +7,10 @@ Per transaction (the original found as a status request finds it, bridge.status_
   and the original pacs.008 gets its follow-up pacs.002 (RJCT DS02), emitted with the answer;
   where only the settlement can tell (a submitted chain transaction): PDCR, and a settlement
   round sends both follow-ups (bridge.cancellations.follow_ups);
-- final: RJCR AGNT (the policy `refuse`; a settled payment is returned with a pacs.004);
+- final: RJCR AGNT under the policy `refuse` (the default); under `return`
+  (`BridgeConfig.return_on_cancellation`) it is returned (bridge.returns.service, reason FOCR):
+  ACCR saying so, and the pacs.004 emitted with the answer (a return refused: RJCR with its
+  reason, ARDT when nothing is left); asked again, the same return replays, no second pacs.004;
 - rejected, never applied: RJCR AGNT; not received: RJCR NOOR; not its sender's: RJCR AGNT.
 Asked again (another camt.056, same original): the same answer, nothing cancelled twice and no
 second follow-up. The same bytes again are answered from the inbox by the bus.
@@ -33,6 +36,10 @@ from bridge.payments.authorisation import authorise_senders
 from bridge.ports import CANCEL_PENDING, CANCELLED, FINAL, UnitOfWork
 from bridge.settlement.changes import SettlementChange
 from bridge.settlement.follow_ups import SettlementFollowUps
+from bridge.payments.originals import OriginalRefs
+from bridge.payments.originals import find_original as find_received
+from bridge.returns.return_message import ReturnReason
+from bridge.returns.service import return_payment
 from bridge.status_requests.lookup import FoundOriginal, find_original
 
 REFUSE, RETURN = "refuse", "return"
@@ -70,15 +77,16 @@ class Cancellations:
             return not_acted_on(read, digest, message_id)  # no camt.029 can say what: an admi.002
         rejection = authorise_request(read, self.config)
         changes: list[SettlementChange] = []
-        resolved = tuple(self._resolve(tx, read, digest, uow, rejection, dry_run, changes)
+        returns: list[OutboundMessage] = []  # pacs.004s of settled payments returned on request
+        resolved = tuple(self._resolve(tx, read, digest, uow, rejection, dry_run, changes, returns)
                          for tx in request.transactions)
         reply = resolution_reply(read, version, resolved, self.config, self.clock())
-        emitted = tuple(self.follow_ups.follow_ups(changes, uow.inbox)) if changes else ()
+        emitted = (tuple(self.follow_ups.follow_ups(changes, uow.inbox)) if changes else ()) + tuple(returns)
         return _outcome(read, digest, message_id, resolved, reply, emitted)
 
     def _resolve(self, tx: TransactionCancellation, read: ReadMessage, digest: str, uow: UnitOfWork,
-                 rejection: Rejection | None, dry_run: bool,
-                 changes: list[SettlementChange]) -> TransactionResolution:
+                 rejection: Rejection | None, dry_run: bool, changes: list[SettlementChange],
+                 returns: list[OutboundMessage]) -> TransactionResolution:
         named = dict(instruction_id=tx.instruction_id, end_to_end_id=tx.end_to_end_id,
                      transaction_id=tx.transaction_id, uetr=tx.uetr, original_group=tx.original_group)
         if rejection is not None:
@@ -101,11 +109,40 @@ class Cancellations:
                                               "nothing to cancel")
         if dry_run:  # what it would come to, from the current status; nothing asked of the ledger
             final = current.status == Status.ACCEPTED_SETTLEMENT_COMPLETED
+            if final and self.config.return_on_cancellation:
+                return TransactionResolution(_ACCR, **named, info="dry run: settled; would be returned (pacs.004)")
             return (self._final(named) if final else
                     TransactionResolution(_PDCR, **named, info="dry run: would be cancelled if not final"))
         # The request's digest: a settlement round that decides later finds it in the inbox.
         outcome = uow.ledger.cancel(found.key, digest)
+        if outcome.result == FINAL and self.config.return_on_cancellation:
+            return self._return(found, named, read, uow, returns)
         return self._after(outcome.result, outcome.first, found, named, uow, changes)
+
+    def _return(self, found: FoundOriginal, named: dict, read: ReadMessage, uow: UnitOfWork,
+                returns: list[OutboundMessage]) -> TransactionResolution:
+        """The policy `return`: a settled payment asked to be cancelled is returned in full,
+        once per original whatever the number of requests (one return id per original)."""
+        refs = OriginalRefs(named["instruction_id"], named["end_to_end_id"], named["transaction_id"],
+                            named["uetr"])
+        group = named["original_group"]
+        original = find_received(refs, group.message_id if group else None, uow, self.reader)
+        if original is None or original.recorded is None:
+            return self._final(named)
+        done = return_payment(uow, original, reason=ReturnReason(
+            code="FOCR", info=f"following cancellation request {read.message_id}"),
+            config=self.config, now=self.clock(), return_id=f"cxl:{found.key}", queue=False)
+        if done.refused:
+            code = (CancellationRejection.ALREADY_RETURNED if done.reason == Reason.ALREADY_RETURNED
+                    else CancellationRejection.INSUFFICIENT_FUNDS if done.reason == Reason.INSUFFICIENT_FUNDS
+                    else CancellationRejection.AGENT_DECISION)
+            return TransactionResolution(_RJCR, **named, reason=code,
+                                         info=f"settled; returning it was refused: {done.reason} {done.info}")
+        if done.message is not None:
+            returns.append(done.message)
+            return TransactionResolution(_ACCR, **named, info=f"settled: returned with pacs.004 "
+                                                              f"{done.message.message_id}")
+        return TransactionResolution(_ACCR, **named, info="settled: returned (pacs.004) on an earlier request")
 
     def _after(self, result: str, first: bool, found: FoundOriginal, named: dict, uow: UnitOfWork,
                changes: list[SettlementChange]) -> TransactionResolution:

@@ -143,20 +143,26 @@ def apply_return(uow: UnitOfWork, original: RecordedOperation | None, request: R
 
 
 def return_payment(uow: UnitOfWork, original: Original, *, reason: ReturnReason, config: BridgeConfig,
-                   now: datetime, amount: int | None = None) -> ReturnOutcome:
+                   now: datetime, amount: int | None = None, return_id: str | None = None,
+                   queue: bool = True) -> ReturnOutcome:
     """The bank returns (part of) a payment it received: `amount` minor units (None: all that is
     left) for `reason`. Applied: the reversal is on the ledger and the pacs.004 (in the version
     RETURN_VERSIONS and `config.return_versions` give the original's, with an AppHdr related to
     the original's where it had one) is queued in `uow.outbox`, in the outcome's `message`.
-    Refused: nothing changed, no message. The caller commits `uow`."""
+    Refused: nothing changed, no message. The caller commits `uow`.
+
+    `return_id` names a return asked for more than once (a cancellation request resent): the
+    same id again replays, and no second pacs.004 is written. `queue=False` leaves queueing the
+    pacs.004 to the caller (a handler emits it with its answer)."""
     message_id = new_message_id()
-    request = ReturnRequest(return_id=message_id, reason=reason, origin=RETURN_BY_OPERATOR,
+    request = ReturnRequest(return_id=return_id or message_id, reason=reason, origin=RETURN_BY_OPERATOR,
                             message_id=message_id, amount=amount)
     outcome = apply_return(uow, original.recorded, request)
-    if outcome.refused or outcome.operation is None:
+    if outcome.refused or outcome.operation is None or outcome.result != APPLIED:
         return outcome
     message = outgoing_return(original, outcome.operation, message_id, reason, config, now)
-    uow.outbox.add(message)
+    if queue:
+        uow.outbox.add(message)
     return ReturnOutcome(outcome.status, outcome.original, outcome.operation, outcome.result,
                          returned=outcome.returned, message=message)
 

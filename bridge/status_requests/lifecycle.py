@@ -19,7 +19,7 @@ from bridge.codes import Status
 from bridge.initiations.channels import initiation_keys
 from bridge.initiations.initiation import PaymentInitiation
 from bridge.iso.reader import MessageReader
-from bridge.messages import InboundRecord
+from bridge.messages import InboundRecord, SentMessage
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
 from bridge.ports import PaymentClaim, RecordedOperation, ReturnEntry, UnitOfWork
@@ -42,6 +42,7 @@ class Reply:
     message_id: str
     message_type: str
     published: bool
+    queued_at: datetime | None = None  # when it went into the outbox (None: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,5 +192,9 @@ def _replies(record: InboundRecord, uow: UnitOfWork) -> tuple[Reply, ...]:
         if reply is not None:
             published = reply.message_id not in {m.message_id for m in uow.outbox.pending(limit=PENDING_SCAN)}
             return (Reply(reply.message_id, reply.message_type, published),
-                    *(Reply(s.message.message_id, s.message.message_type, s.published) for s in sent))
-    return tuple(Reply(s.message.message_id, s.message.message_type, s.published) for s in sent)
+                    *(_sent(s) for s in sent))
+    return tuple(_sent(s) for s in sent)
+
+
+def _sent(sent: SentMessage) -> Reply:
+    return Reply(sent.message.message_id, sent.message.message_type, sent.published, sent.created_at)
