@@ -53,6 +53,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         issuer_bic=settings.issuer_bic,
         allowed_senders=settings.allowed_sender_bics,
         statement_senders=settings.statement_sender_bics,
+        corporate_senders=settings.corporate_channels,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
         max_message_bytes=settings.max_message_bytes,
         return_on_cancellation=settings.cancellation_policy == RETURN,

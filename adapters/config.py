@@ -32,6 +32,7 @@ class Settings:
     issuer_bic: str | None = None
     allowed_senders: str | None = None  # comma-separated BICs; None = any
     statement_senders: str | None = None  # comma-separated BICs; None = the issuer (bridge.payments.authorisation)
+    corporate_senders: str | None = None  # comma-separated corporate channel ids (pain.001); None = none
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     ledger: str = "sql"
     evm_url: str | None = None
@@ -58,6 +59,11 @@ class Settings:
     @property
     def statement_sender_bics(self) -> frozenset[str] | None:
         return _bic_list(self.statement_senders)
+
+    @property
+    def corporate_channels(self) -> frozenset[str]:
+        """The corporate channel ids that may send pain.001 (bridge.initiations.channels)."""
+        return frozenset(c.strip() for c in (self.corporate_senders or "").split(",") if c.strip())
 
     def __repr__(self) -> str:  # keep the key out of any log line or traceback
         shown = {f.name: ("***" if f.name == "evm_key" and getattr(self, f.name) else getattr(self, f.name))

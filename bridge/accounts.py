@@ -25,6 +25,7 @@ ZERO_ADDRESS = "0x" + "0" * 40
 """The EVM ledger's own book: mints come from and burns go to the zero address."""
 
 _SCHEME_CODE_MAX, _NAME_MAX = 4, 35  # ExternalAccountIdentification1Code, Max35Text
+_GROUP_MAX = 256  # a channel id: an OrgId Othr/Id is Max256Text in the newest AppHdr
 
 AccountLookup = Callable[[str], "RegisteredAccount | None"]
 """Registry lookup by normalised account identifier (AccountRegistry.get)."""
@@ -49,6 +50,7 @@ class RegisteredAccount:
     kind: str = WALLET
     scheme: str | None = None  # an Othr/Id's scheme, `Cd:<CODE>` or `Prtry:<NAME>` (scheme_name)
     issuer: str | None = None  # an Othr/Id's issuer (issuer_name)
+    group: str | None = None  # the customer the account belongs to: a corporate's channel id
 
     @property
     def is_wallet(self) -> bool:
@@ -100,7 +102,7 @@ class RegistryError(ValueError):
 
 
 def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[RegisteredAccount]:
-    """Validate CSV-like rows (`account,currency,wallet,status,kind[,scheme,issuer]`; row 1 is
+    """Validate CSV-like rows (`account,currency,wallet,status,kind[,scheme,issuer,group]`; row 1 is
     the header). Identifiers are stored normalised, as they are compared (find_registered).
 
     All or nothing: raises RegistryError naming every bad row.
@@ -116,6 +118,7 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
         status = (row.get("status") or ACTIVE).strip().lower()
         kind = (row.get("kind") or WALLET).strip().lower()
         issuer = issuer_name(row.get("issuer"))
+        group = " ".join((row.get("group") or "").split()) or None
         errors = []
         try:
             scheme = registry_scheme(row.get("scheme")) or None
@@ -126,6 +129,8 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
             errors.append("account is empty")
         if issuer and len(issuer) > _NAME_MAX:
             errors.append(f"issuer has more than {_NAME_MAX} characters")
+        if group and len(group) > _GROUP_MAX:
+            errors.append(f"group has more than {_GROUP_MAX} characters")
         try:
             minor_units(currency)
         except CurrencyError as exc:
@@ -151,7 +156,8 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
         seen[account] = line
         if kind == OMNIBUS:
             omnibus[currency] = line
-        accounts.append(RegisteredAccount(account, currency, wallet, status, kind, scheme, issuer))
+        accounts.append(RegisteredAccount(account, currency, wallet, status, kind, scheme, issuer,
+                                          group))
     if problems:
         raise RegistryError(problems)
     return accounts

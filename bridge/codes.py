@@ -14,6 +14,7 @@ class Reason(StrEnum):
     are named as ISO names the code."""
 
     INCORRECT_ACCOUNT_NUMBER = "AC01"  # an IBAN with a bad structure or check digits
+    INVALID_DEBTOR_ACCOUNT_NUMBER = "AC02"  # a pain.001's debtor account is not tokenized here
     INVALID_CREDITOR_ACCOUNT_NUMBER = "AC03"  # neither side is an account of ours
     CLOSED_ACCOUNT_NUMBER = "AC04"
     BLOCKED_ACCOUNT = "AC06"
@@ -40,6 +41,9 @@ class Reason(StrEnum):
     ALREADY_RETURNED = "ARDT"  # AlreadyReturnedTransaction: nothing is left of the original
     INVALID_FILE_FORMAT = "FF01"  # any XML or XSD failure, and an unreadable message
     BANK_IDENTIFIER_INCORRECT = "RC01"
+    # A payment to a creditor elsewhere whose bank the legacy rail cannot reach (no BIC nor
+    # clearing member id): its fiat leg cannot be addressed.
+    INVALID_CREDITOR_BIC_IDENTIFIER = "RC07"
     NOT_SPECIFIED_AGENT = "MS03"  # NotSpecifiedReasonAgentGenerated: a technical reject we cannot name
     # OrderCancelled: the follow-up pacs.002 of a payment cancelled on request (camt.056) before
     # it took effect.

@@ -18,14 +18,16 @@ class BridgeConfig:
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
     max_message_bytes: int = DEFAULT_MAX_BYTES  # the largest input the bus reads
+    return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
+    return_on_cancellation: bool = False  # a camt.056 for a settled payment: returned (pacs.004), not refused
+    corporate_senders: frozenset[str] = frozenset()  # corporate channels (pain.001); none: no corporate
 
     def reader(self) -> MessageReader:
         """A reader with the bus's limits, for a handler that re-reads messages from the inbox
         (an original the bus accepted must read again)."""
         return MessageReader(max_bytes=self.max_message_bytes)
-    return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
-    return_on_cancellation: bool = False  # a camt.056 for a settled payment: returned (pacs.004), not refused
 
     @property
     def authority(self) -> Authority:
-        return Authority(self.issuer_bic, self.allowed_senders, self.statement_senders)
+        return Authority(self.issuer_bic, self.allowed_senders, self.statement_senders,
+                         self.corporate_senders)

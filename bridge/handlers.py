@@ -10,6 +10,7 @@ from datetime import datetime
 from bridge.cancellations.handler import Cancellations
 from bridge.config import BridgeConfig
 from bridge.inbound import Handler
+from bridge.initiations.handler import CorporatePayments
 from bridge.payments.handler import CreditTransfers
 from bridge.reconciliation.handler import StatementReconciliation
 from bridge.returns.handler import PaymentReturnsIn
@@ -19,6 +20,7 @@ HANDLERS: Mapping[str, Callable[[BridgeConfig, Callable[[], datetime]], Handler]
     "pacs.008": CreditTransfers,  # a payment: authorise, translate, apply, answer with a pacs.002
     "camt.053": StatementReconciliation,  # a statement: reconcile, answer with the report
     "pacs.028": StatusRequests,  # a status request: answer each transaction's status (pacs.002)
+    "pain.001": CorporatePayments,  # a corporate's payments: transfer, or burn + outgoing pacs.008; pain.002
     "camt.056": Cancellations,  # a cancellation request: cancel what is not final, answer (camt.029)
     "pacs.004": PaymentReturnsIn,  # a return: reverse each original, answer with a pacs.002
 }

@@ -38,7 +38,8 @@ class StatusReport:
 
 @dataclass(frozen=True, slots=True)
 class HeaderParty:
-    """A financial institution as an AppHdr `Fr`/`To` (`FIId/FinInstnId`) names it: by BIC, by
+    """A financial institution as an AppHdr `Fr`/`To` (`FIId/FinInstnId`) names it (or an
+    organisation, `OrgId`, named by AnyBIC, LEI, name or other id): by BIC, by
     clearing-system member id (Fedwire: `ClrSysId/Cd` USABA and the ABA routing number as
     `MmbId`), by LEI, name or another id. A reply names each party the way the original did."""
 
@@ -52,6 +53,9 @@ class HeaderParty:
     other_scheme: str | None = None  # Othr/SchmeNm/Cd
     other_scheme_proprietary: str | None = None  # Othr/SchmeNm/Prtry
     other_issuer: str | None = None  # Othr/Issr
+    # An organisation (`OrgId`: a corporate's channel) rather than an institution (`FIId`):
+    # then `bic` is its AnyBIC, `lei`, `name` and `other_*` its OrgId's, and no clearing member.
+    organisation: bool = False
 
     @property
     def identified(self) -> bool:

@@ -1,6 +1,6 @@
 """The adversarial campaign's bank and its messages (tests/test_money_campaign.py): who the
-accounts are, and XSD-valid pacs.008 (.02, .08 to .14), camt.053 (.02, .08) and pacs.004
-(.09 to .15) written as
+accounts are, and XSD-valid pacs.008 (.02, .08 to .14), camt.053 (.02, .08), pacs.004
+(.09 to .15) and corporates' pain.001 (.02 to .13) written as
 real traffic writes them: AppHdr or bare Document, BIC8 or BIC11, IBANs in lower case,
 `Othr/Id` with or without its scheme, optional ids left out, batch entries, and the same
 message serialised again another way (prefix, indentation, declaration, CRLF).
@@ -84,6 +84,7 @@ class Customer:
     currency: str
     wallet: str | None
     status: str = "active"
+    group: str | None = None  # the corporate (channel id) whose account it is
 
     @property
     def kind(self) -> str:
@@ -91,15 +92,19 @@ class Customer:
 
 
 CUSTOMERS = (
-    Customer(Acct(iban="DE82500199000417283905"), "EUR", "w-alice"),
-    Customer(Acct(iban="NL68TOKN0417164300"), "EUR", "w-bruno"),  # letters in the BBAN
-    Customer(Acct(other="TOKN-ALICE-EUR-2", scheme=SCHEME), "EUR", "w-alice"),  # Alice's 2nd account
-    Customer(Acct(iban="DE28500199000385091644"), "EUR", "w-erik", "blocked"),
-    Customer(Acct(other="JP-TANAKA-001", scheme=SCHEME), "JPY", "w-chiyo"),
+    Customer(Acct(iban="DE82500199000417283905"), "EUR", "w-alice", group="ALICE-CORP"),
+    Customer(Acct(iban="NL68TOKN0417164300"), "EUR", "w-bruno", group="BRUNO-CORP"),  # letters in the BBAN
+    Customer(Acct(other="TOKN-ALICE-EUR-2", scheme=SCHEME), "EUR", "w-alice",  # Alice's 2nd account
+             group="ALICE-CORP"),
+    Customer(Acct(iban="DE28500199000385091644"), "EUR", "w-erik", "blocked", group="ALICE-CORP"),
+    Customer(Acct(other="JP-TANAKA-001", scheme=SCHEME), "JPY", "w-chiyo", group="CHIYO-KK"),
     Customer(Acct(other="JP-SATO-002", scheme=SCHEME, issuer="TOKENBANK AG"), "JPY", "w-kenji"),
-    Customer(Acct(iban="KW03TOKN0000000000000045301187"), "KWD", "w-dana"),
+    Customer(Acct(iban="KW03TOKN0000000000000045301187"), "KWD", "w-dana", group="DANA-CO"),
     Customer(Acct(iban="KW85TOKN0000000000000098765432"), "KWD", "w-fahad"),
 )
+CORPORATE_SENDERS = frozenset({"ALICE-CORP", "BRUNO-CORP", "CHIYO-KK", "DANA-CO"})
+"""The corporate channels allowed to send pain.001 (each debits the accounts of its group)."""
+UNLISTED_CHANNEL = "MALLORY-LTD"  # a corporate channel nobody listed
 OMNIBUS = {
     "EUR": Customer(Acct(iban="DE56500199000990000018"), "EUR", None),
     "JPY": Customer(Acct(other="TOKN-OMNIBUS-JPY", scheme=SCHEME), "JPY", None),
@@ -142,6 +147,8 @@ def registry_row(customer: Customer, written: str) -> dict[str, str]:
         row["scheme"] = f"{account.scheme[0]}:{account.scheme[1]}"  # `Prtry:TOKENBANK`, `Cd:CUID`
     if account.issuer:
         row["issuer"] = account.issuer
+    if customer.group:
+        row["group"] = customer.group
     return row
 
 
@@ -225,6 +232,90 @@ def pacs008_document(message: Pacs008) -> str:
             f"<MsgId>{message.msg_id}</MsgId><CreDtTm>2026-11-24T10:00:00Z</CreDtTm>"
             f"<NbOfTxs>{len(txs)}</NbOfTxs>{ctrl}<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>"
             f"{group_agent}</GrpHdr>{''.join(parts)}</FIToFICstmrCdtTrf></Document>")
+
+
+# -- pain.001 --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PaymentBlock:
+    """One `PmtInf`: the debtor's account and agent, and its transactions (each a
+    CreditTransfer naming the same debtor, as the bridge reads them)."""
+
+    block_id: str
+    debtor: Acct
+    debtor_agent: str
+    transactions: tuple[CreditTransfer, ...]
+
+
+@dataclass(frozen=True)
+class Pain001:
+    """A corporate's customer credit transfer initiation, from `channel` (its AppHdr `Fr/OrgId`
+    when `header`, and always its initiating party's organisation id)."""
+
+    version: str  # "02" .. "13"
+    msg_id: str
+    channel: str
+    blocks: tuple[PaymentBlock, ...]
+    header: bool = False
+
+    @property
+    def transactions(self) -> tuple[CreditTransfer, ...]:
+        return tuple(tx for block in self.blocks for tx in block.transactions)
+
+    @property
+    def header_from(self) -> None:  # no BIC: a corporate is no bank (sender_of)
+        return None
+
+    def __repr__(self) -> str:
+        return (f"pain.001.001.{self.version} {self.msg_id} (channel {self.channel}"
+                f"{', AppHdr' if self.header else ''}): {[list(b.transactions) for b in self.blocks]!r}")
+
+
+def pain001_document(message: Pain001) -> str:
+    n = int(message.version)
+    bic = "BIC" if n <= 3 else "BICFI"
+
+    def agent(tag: str, value: str) -> str:
+        return f"<{tag}><FinInstnId><{bic}>{value}</{bic}></FinInstnId></{tag}>"
+
+    def account(acct: Acct) -> str:
+        if n == 2 and not acct.iban:
+            return f"<Id><PrtryAcct><Id>{acct.other}</Id></PrtryAcct></Id>"
+        return acct.xml()
+
+    blocks = []
+    for block in message.blocks:
+        txs = []
+        for tx in block.transactions:
+            ids = "".join(f"<{tag}>{value}</{tag}>" for tag, value in (
+                ("InstrId", tx.instr_id), ("EndToEndId", tx.end_to_end_id),
+                ("UETR", tx.uetr if n >= 9 else None)) if value)
+            txs.append(f"<CdtTrfTxInf><PmtId>{ids}</PmtId>"
+                       f'<Amt><InstdAmt Ccy="{tx.currency}">{major(tx.amount, tx.currency)}</InstdAmt></Amt>'
+                       f"{agent('CdtrAgt', tx.creditor_agent)}<Cdtr><Nm>Creditor {tx.pid}</Nm></Cdtr>"
+                       f"<CdtrAcct>{account(tx.creditor)}</CdtrAcct>"
+                       f"<RmtInf><Ustrd>Corporate payment {tx.pid}</Ustrd></RmtInf></CdtTrfTxInf>")
+        date = "2026-11-24" if n < 8 else "<Dt>2026-11-24</Dt>"
+        count = f"<NbOfTxs>{len(block.transactions)}</NbOfTxs>" if n > 2 else ""
+        blocks.append(f"<PmtInf><PmtInfId>{block.block_id}</PmtInfId><PmtMtd>TRF</PmtMtd>{count}"
+                      f"<ReqdExctnDt>{date}</ReqdExctnDt><Dbtr><Nm>Debtor</Nm></Dbtr>"
+                      f"<DbtrAcct>{account(block.debtor)}</DbtrAcct>{agent('DbtrAgt', block.debtor_agent)}"
+                      + "".join(txs) + "</PmtInf>")
+    organisation = (f"<BkPtyId>{message.channel}</BkPtyId>" if n == 2
+                    else f"<Othr><Id>{message.channel}</Id></Othr>")
+    root = "pain.001.001.02" if n == 2 else "CstmrCdtTrfInitn"
+    return (f'<Document xmlns="{NS}pain.001.001.{message.version}"><{root}><GrpHdr>'
+            f"<MsgId>{message.msg_id}</MsgId><CreDtTm>2026-11-24T10:00:00Z</CreDtTm>"
+            f"<NbOfTxs>{len(message.transactions)}</NbOfTxs>{'<Grpg>MIXD</Grpg>' if n == 2 else ''}"
+            f"<InitgPty><Nm>Corporate</Nm><Id><OrgId>{organisation}</OrgId></Id></InitgPty></GrpHdr>"
+            + "".join(blocks) + f"</{root}></Document>")
+
+
+def corporate_header(channel: str, receiver: str, message_definition: str, business_id: str) -> str:
+    return (f'<AppHdr xmlns="{NS}head.001.001.02"><Fr><OrgId><Id><OrgId><Othr><Id>{channel}</Id></Othr>'
+            f"</OrgId></Id></OrgId></Fr><To><FIId><FinInstnId><BICFI>{receiver}</BICFI></FinInstnId></FIId></To>"
+            f"<BizMsgIdr>{business_id}</BizMsgIdr><MsgDefIdr>{message_definition}</MsgDefIdr>"
+            f"<CreDt>2026-11-24T10:00:00Z</CreDt></AppHdr>")
 
 
 @dataclass(frozen=True)
@@ -412,17 +503,22 @@ def _prefixed(document: str) -> str:
     return _TAG.sub(r"<\1p:\2", document).replace('<p:Document xmlns="', '<p:Document xmlns:p="', 1)
 
 
-def render(message: Pacs008 | Camt053 | Pacs004, style: Style = Style()) -> bytes:
+def render(message: Pacs008 | Camt053 | Pacs004 | Pain001, style: Style = Style()) -> bytes:
     if isinstance(message, Pacs008):
         document, definition = pacs008_document(message), f"pacs.008.001.{message.version}"
     elif isinstance(message, Pacs004):
         document, definition = pacs004_document(message), f"pacs.004.001.{message.version}"
+    elif isinstance(message, Pain001):
+        document, definition = pain001_document(message), f"pain.001.001.{message.version}"
     else:
         document, definition = camt053_document(message), f"camt.053.001.{message.version}"
     if style.prefix:
         document = _prefixed(document)
     text = document
-    if message.header_from:
+    if isinstance(message, Pain001) and message.header:
+        header = corporate_header(message.channel, ISSUER, definition, f"B-{message.msg_id}")
+        text = f'<Envelope xmlns="{ENVELOPE}">{header}{document}</Envelope>'
+    elif message.header_from:
         header = app_header(message.header_from, message.header_to, definition, f"B-{message.msg_id}")
         text = f'<Envelope xmlns="{ENVELOPE}">{header}{document}</Envelope>'
     if style.pretty:

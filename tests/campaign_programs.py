@@ -18,7 +18,10 @@ by hypothesis from scenario blocks. Each block is a real-world situation from is
 - statement_parts: omnibus batch entries with a 0.00 part or parts with one decimal too many;
 - returns: a payment sent earlier returned (pacs.004) in full or in parts, the parts sometimes
   adding up to more than it, the same return id again (same or other amount), in another
-  currency, from the issuer or from another bank.
+  currency, from the issuer or from another bank;
+- corporate: a corporate's pain.001 (listed channel or not; its own accounts, another's, one not
+  tokenized, another bank's agent) paying customers here, elsewhere (a burn and its fiat leg)
+  or in another currency.
 """
 from __future__ import annotations
 
@@ -26,12 +29,13 @@ from dataclasses import dataclass, field, replace
 
 from hypothesis import strategies as st
 
-from campaign_messages import (CUSTOMERS, ELSEWHERE, EXPONENT, FOREIGN, ISSUER, LEGACY,
-                               NOT_PROVIDED, OMNIBUS, UNLISTED, Acct, Camt053,
-                               CreditTransfer, Customer, Entry, Pacs004, Pacs008, Part, ReturnedTx,
-                               Style, major, render, wallets_of)
+from campaign_messages import (CORPORATE_SENDERS, CUSTOMERS, ELSEWHERE, EXPONENT, FOREIGN, ISSUER,
+                               LEGACY, NOT_PROVIDED, OMNIBUS, UNLISTED, UNLISTED_CHANNEL, Acct,
+                               Camt053, CreditTransfer, Customer, Entry, Pacs004, Pacs008, Pain001,
+                               Part, PaymentBlock, ReturnedTx, Style, major, render, wallets_of)
 
 PACS_VERSIONS = ("02", "08", "09", "10", "11", "12", "13", "14")
+PAIN_VERSIONS = tuple(f"{n:02d}" for n in range(2, 14))  # .02: IBANs only (its accounts have no Othr)
 LATER_VERSIONS = PACS_VERSIONS[1:]  # TxId and UETR optional
 HUGE = 10 ** 18 - 1  # the largest amount an XSD-valid message carries (18 digits)
 REGISTRY_FORMS = ("canonical", "lower", "grouped", "grouped-lower")
@@ -50,7 +54,7 @@ class EndOfDay:
 
 @dataclass(frozen=True)
 class Step:
-    message: Pacs008 | Camt053 | Pacs004 | EndOfDay
+    message: Pacs008 | Camt053 | Pacs004 | Pain001 | EndOfDay
     intent: str
     style: Style = Style()
     same_bytes_as: int | None = None  # an exact resend of that earlier step
@@ -417,6 +421,47 @@ class _Builder:
         self.steps.append(self.statement(currency, [entry], f"statement-{how}"))
 
 
+    def corporate(self) -> None:
+        """A corporate's pain.001: from a listed channel (or not), one or two payment information
+        blocks, each debiting one of its own accounts (or another customer's, or one not
+        tokenized here), each paying customers here (TRANSFER), elsewhere (BURN and its fiat
+        leg) or in another currency (refused until PvP)."""
+        channel = self.draw(st.sampled_from(sorted(CORPORATE_SENDERS) + [UNLISTED_CHANNEL]))
+        own = [c for c in CUSTOMERS if c.group == channel]
+        blocks = []
+        for _ in self.count(2):
+            how = self.draw(st.sampled_from(["own"] * 6 + ["another's", "not-tokenized", "other-agent"]))
+            debtor = (self.draw(st.sampled_from(own)) if own and how in ("own", "other-agent")
+                      else self.draw(st.sampled_from([c for c in CUSTOMERS if c.group != channel])))
+            if debtor.wallet and debtor.status == "active" and self.flag(0.7):
+                self.funded(debtor)
+            account = (LEGACY[debtor.currency] if how == "not-tokenized" else self.written(debtor))
+            agent = "BPKOPLPWXXX" if how == "other-agent" else self.bic(ISSUER)
+            txs = []
+            for _ in self.count(3):
+                pid = self.pid()
+                where = self.draw(st.sampled_from(["here", "here", "elsewhere", "elsewhere", "other-currency"]))
+                currency = debtor.currency
+                if where == "other-currency":
+                    currency = self.draw(st.sampled_from([c for c in ("EUR", "JPY", "KWD") if c != currency]))
+                if where == "elsewhere":
+                    creditor, creditor_agent = self.elsewhere(currency)
+                else:
+                    payee = self.draw(st.sampled_from([c for c in CUSTOMERS if c.currency == currency and c.wallet]))
+                    creditor, creditor_agent = self.written(payee), ISSUER
+                ids = self.ids(pid, "09")
+                txs.append(CreditTransfer(pid, currency, self.amount(currency, 400_000), account, agent,
+                                          creditor, self.bic(creditor_agent), ids["end_to_end_id"],
+                                          uetr=ids["uetr"], instr_id=ids["instr_id"]))
+            blocks.append(PaymentBlock(f"PI-{self.next_pid}-{len(blocks)}", account, agent, tuple(txs)))
+        ibans_only = all(b.debtor.iban and all(t.creditor.iban for t in b.transactions) for b in blocks)
+        version = self.draw(st.sampled_from(PAIN_VERSIONS if ibans_only else PAIN_VERSIONS[1:]))
+        if int(version) < 9:  # no UETR before .09
+            blocks = [replace(b, transactions=tuple(replace(t, uetr=None) for t in b.transactions))
+                      for b in blocks]
+        message = Pain001(version, self.msg_id("C"), channel, tuple(blocks), header=self.flag())
+        self.steps.append(Step(message, "corporate"))
+
     def returns(self) -> None:
         sent = [(step.message, tx) for step in self.steps if step.intent in ("mint", "transfer", "burn")
                 for tx in step.message.transactions if tx.end_to_end_id != NOT_PROVIDED]
@@ -447,7 +492,8 @@ class _Builder:
 RETURN_VERSIONS = tuple(f"{n:02d}" for n in range(9, 16))  # OrgnlUETR from .09
 
 BLOCKS = ("mint", "transfer", "burn", "not_provided", "resend", "pair", "eod", "foreign_debit",
-          "unlisted", "foreign_statement", "overflow", "reserved", "othr", "statement_parts", "returns")
+          "unlisted", "foreign_statement", "overflow", "reserved", "othr", "statement_parts", "returns",
+          "corporate")
 
 
 @st.composite

@@ -213,7 +213,7 @@ class InMemoryInbox(Inbox):
             record, received_at=aware(record.received_at),
             message_id=(record.message_id or "")[:35] or None,
             business_message_id=(record.business_message_id or "")[:35] or None,
-            sender=(record.sender or "")[:11] or None)
+            sender=(record.sender or "")[:256] or None)
 
     def find(self, digest: str) -> InboundRecord | None:
         return self.books.inbox.get(digest)

@@ -35,7 +35,7 @@ def catalogue() -> dict[str, tuple[bytes, str]]:
         "not XML": (b"%PDF-1.7 not xml", "refused"),
         "XML, not ISO 20022": (b"<invoice><total>12</total></invoice>", "refused"),
         "unknown ISO version": (valid.replace("pacs.008.001.08", "pacs.008.001.42").encode(), "refused"),
-        "unknown ISO message": (valid.replace("pacs.008.001.08", "pain.001.001.09").encode(), "refused"),
+        "unknown ISO message": (valid.replace("pacs.008.001.08", "pain.008.001.08").encode(), "refused"),
         "AppHdr names another message": (swift_envelope(valid, app_header(msg_def="camt.053.001.08")).encode(),
                                          "rjct-poison"),
         "schema-invalid": (valid.replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode(), "rjct-poison"),

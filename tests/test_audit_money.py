@@ -9,16 +9,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from adapters.cli import cli
 from adapters.sql import audit
 from adapters.sql.engine import create_store_engine, migrate
 from adapters.sql.ledger import SqlLedgerPlugin
-from adapters.sql.store import SqlStore
-from bridge.accounts import parse_registry_rows
+from adapters.sql.store import SqlAccountRegistry, SqlStore
+from adapters.sql.tables import accounts
+from bridge.accounts import RegisteredAccount, parse_registry_rows
 from bridge.audit import OPERATION, POSTINGS
 from bridge.iso.reader import MessageReader
+from bridge.parties import normalised_account
 from bridge.bus import MessageBus
 from builders import Tx, pacs008
 
@@ -242,15 +244,25 @@ def test_a_batch_in_one_unit_of_work_verifies_and_its_tampering_is_caught(store_
 
 # -- a store from before the money was chained (schema 0007) -----------------------------------
 
+REGISTRY_0007 = ("account", "currency", "wallet", "status", "kind", "scheme", "issuer")
+"""The registry's columns at 0007 (`group` came with 0013)."""
+
+
 def store_at_0007(url: str) -> SqlStore:
-    """A store migrated up to 0007 only, with the sample registry."""
+    """A store migrated up to 0007 only, with the sample registry written as the code then did."""
     engine = create_store_engine(url)
     migrate(engine, "0007")
-    store = SqlStore(engine, SqlLedgerPlugin())
-    with (SAMPLES / "accounts.csv").open(newline="") as handle, store() as uow:
-        uow.accounts.upsert(parse_registry_rows(csv.DictReader(handle)))
-        uow.commit()
-    return store
+    with (SAMPLES / "accounts.csv").open(newline="") as handle, engine.begin() as connection:
+        rows = parse_registry_rows(csv.DictReader(handle))
+        connection.execute(accounts.insert(), [{c: getattr(r, c) for c in REGISTRY_0007} for r in rows])
+    return SqlStore(engine, SqlLedgerPlugin())
+
+
+def registry_as_0007(registry: SqlAccountRegistry, account: str) -> RegisteredAccount | None:
+    """The registry read as the code before 0013 did: without the `group` column."""
+    row = registry.connection.execute(select(*(accounts.c[c] for c in REGISTRY_0007)).where(
+        accounts.c.account == normalised_account(account))).first()
+    return None if row is None else RegisteredAccount(*row)
 
 
 def run_as_0007(store: SqlStore, monkeypatch, *bodies: str) -> None:
@@ -260,6 +272,7 @@ def run_as_0007(store: SqlStore, monkeypatch, *bodies: str) -> None:
         audit.record(connection, OPERATION, row["key"], audit.certified(OPERATION, row))
     with monkeypatch.context() as patched:
         patched.setattr(audit, "record_operation", operation_row_only)
+        patched.setattr(SqlAccountRegistry, "get", registry_as_0007)
         run = MessageBus(MessageReader(), store, is_transient=store.is_transient)
         for body in bodies:
             assert run.handle(body.encode()).verdict == "accepted"

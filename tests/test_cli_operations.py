@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_accounts_import_is_all_or_nothing(tokenbridge, tmp_path: Path) -> None:
     assert json.loads(tokenbridge("accounts", "list", "--json").output) == []
     assert tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv")).exit_code == 0
     listed = json.loads(tokenbridge("accounts", "list", "--json").output)
-    assert len(listed) == 9 and {"account", "currency", "wallet", "status", "kind"} <= set(listed[0])
+    assert len(listed) == 19 and {"account", "currency", "wallet", "status", "kind", "group"} <= set(listed[0])
 
 
 def test_replay_writes_replies_exits_by_verdict_and_balances_add_up(tokenbridge, tmp_path: Path) -> None:
@@ -117,10 +118,16 @@ def test_demo_tells_the_whole_story(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["demo", "--samples", str(SAMPLES)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    for expected in ("a fresh ledger", "imported 9 account(s)", "mint 1250.00 EUR", "RJCT AC03",
-                     "Token supply", "10625.00"):
+    for expected in ("a fresh ledger", "imported 19 account(s)", "mint 1250.00 EUR", "RJCT AC03",
+                     "Token supply", "10625.00",
+                     # the corporates' stories: a transfer, burns with their fiat legs, a refusal
+                     "the corporates' stories", "48200.00 USD w-northwind-usd -> w-lumen-usd",
+                     "burn 12500.00", "RJCT AG01", "199950.00", "1010625.00", "848150.00", "487500.00"):
         assert expected in result.output
-    assert len(list((tmp_path / "tokenbridge-demo" / "replies").glob("*.xml"))) == 9
+    replies = sorted(p.name for p in (tmp_path / "tokenbridge-demo" / "replies").glob("*.xml"))
+    assert len(replies) == 9 + 10
+    assert len([name for name in replies if name.endswith(".pacs.008.001.08.xml")]) == 2
+    assert "TOKENBRIDGE_CORPORATE_SENDERS" not in os.environ  # the demo's settings do not stay
 
 
 def test_database_password_never_shown(monkeypatch) -> None:

@@ -47,7 +47,7 @@ def test_every_document_verdict_matches_the_official_xsd(corpus_root: Path, read
 def test_a_version_without_its_xsd_here_is_named_unsupported(corpus_root: Path, reader) -> None:
     uncarried = [local for local, row in document_rows(corpus_root).items()
                  if not carried(row) and not no_document(row)]
-    assert uncarried  # camt.029/052/056, pacs.028, pain.001/002, admi.002: later issues
+    assert uncarried  # camt.029/052/056: later issues
     for local in uncarried:
         findings = reader.read((corpus_root / local).read_bytes()).findings
         assert [f.rule for f in findings] == ["iso.unknown-message"], local

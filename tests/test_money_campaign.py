@@ -29,7 +29,10 @@ messages (tests/campaign_programs.py). After EVERY message, on the whole store:
   minted back) unless the wallet cannot cover it (AM04), another currency is AM11, a debit
   asked by another bank than the issuer AG01 (a burn credited back: by the issuer or the bank
   it went to), a payment never applied AG09; the same return
-  id again applies nothing (AM05 with another amount); each reversal names its payment.
+  id again applies nothing (AM05 with another amount); each reversal names its payment;
+- corporates (pain.001): a corporate debits only its own group's accounts tokenized here
+  (never a mint), and each burn it causes sends exactly one valid pacs.008 fiat leg the first
+  time it applies, none on a resend.
 
 Bounded (about 30 s of CPU): `TOKENBRIDGE_CAMPAIGN_SCALE` (default 1) multiplies the examples;
 derandomized (the same examples every run) unless `TOKENBRIDGE_CAMPAIGN_RANDOM=1`; a failure is
@@ -63,9 +66,10 @@ from bridge.bus import MessageBus
 from bridge.config import BridgeConfig
 from bridge.outcomes import MessageOutcome
 from bridge.returns.reversal import RETURN_KEY_PREFIX
-from campaign_messages import (ALLOWED_SENDERS, CUSTOMERS, EXPONENT, ISSUER, MAX_MINOR,
-                               NOT_PROVIDED, OMNIBUS, Acct, Camt053, CreditTransfer, Customer,
-                               Entry, Pacs004, Pacs008, Part, major, registry_row, render)
+from campaign_messages import (ALLOWED_SENDERS, CORPORATE_SENDERS, CUSTOMERS, EXPONENT, ISSUER,
+                               MAX_MINOR, NOT_PROVIDED, OMNIBUS, Acct, Camt053, CreditTransfer,
+                               Customer, Entry, Pacs004, Pacs008, Pain001, Part, major, registry_row,
+                               render)
 from campaign_programs import EndOfDay, Program, Step, programs
 from reconcile_support import ManualClock
 
@@ -93,10 +97,10 @@ def campaign(examples: int):
 # -- the bank: a store per example -----------------------------------------------------------
 
 def bridge_config() -> BridgeConfig:
-    """The issuer, the banks allowed to send (the issuer and one other), and statements only
-    from the issuer (`statement_senders`)."""
+    """The issuer, the banks allowed to send (the issuer and one other), statements only
+    from the issuer (`statement_senders`), and the corporate channels."""
     return BridgeConfig(issuer_bic=ISSUER, allowed_senders=ALLOWED_SENDERS,
-                        statement_senders=frozenset({ISSUER}))
+                        statement_senders=frozenset({ISSUER}), corporate_senders=CORPORATE_SENDERS)
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +275,7 @@ class Model:
     def __post_init__(self) -> None:
         for step in self.program.steps:
             message = step.message
-            if isinstance(message, Pacs008):
+            if isinstance(message, (Pacs008, Pain001)):
                 for tx in message.transactions:
                     self.transfers.setdefault(tx.pid, tx)
                     self.message_of.setdefault(tx.pid, message.msg_id)
@@ -306,14 +310,15 @@ class Model:
 
     # -- the rules of a pacs.008 ------------------------------------------------------------
 
-    def expect(self, message: Pacs008, books: Books) -> tuple[list[Expected], dict, dict]:
+    def expect(self, message: Pacs008 | Pain001, books: Books) -> tuple[list[Expected], dict, dict]:
         """Each transaction's expected outcome, and the balances and supply they lead to."""
         balances = defaultdict(int, books.balances)
         supply = defaultdict(int, books.supply)
-        sender = sender_of(message)
+        sender = sender_of(message) if isinstance(message, Pacs008) else None
         results = []
         for tx in message.transactions:
-            outcome = self._rule(tx, sender, balances, supply)
+            outcome = (self._initiation_rule(tx, message.channel, balances) if isinstance(message, Pain001)
+                       else self._rule(tx, sender, balances, supply))
             if outcome.moves:
                 debtor = ours(tx.debtor, tx.debtor_agent)
                 creditor = ours(tx.creditor, tx.creditor_agent)
@@ -351,6 +356,32 @@ class Model:
             return _rejected("out-of-range", "AM..")
         kind = TRANSFER if debtor and creditor else MINT if creditor else BURN
         return Expected(SETTLED, moves=True, rule=kind)
+
+    def _initiation_rule(self, tx: CreditTransfer, channel: str, balances) -> Expected:
+        """A corporate's payment: from a listed channel, debiting an account of its own group
+        tokenized here (never a mint), to a customer here (TRANSFER) or elsewhere (BURN)."""
+        if channel not in CORPORATE_SENDERS:
+            return _rejected("channel-not-listed", "AG01")
+        debtor = ours(tx.debtor, tx.debtor_agent)
+        if debtor is None:
+            return _rejected("debtor-not-tokenized", "AC02")
+        if debtor.group != channel:
+            return _rejected("another-customers-account", "AG01")
+        creditor = ours(tx.creditor, tx.creditor_agent)
+        for row in (debtor, creditor):
+            if row is not None and row.status != "active":
+                return _rejected("blocked-or-closed", "AC04", "AC06")
+            if row is not None and row.currency != tx.currency:
+                return _rejected("across-currencies", "AM03")
+        if creditor and creditor.wallet == debtor.wallet:
+            return _rejected("same-wallet-both-sides", "AG03")
+        if tx.pid in self.applied:
+            return Expected(SETTLED, rule="applied-before")
+        if balances[debtor.wallet, tx.currency] < tx.amount:
+            return _rejected("insufficient", "AM04")
+        if creditor and balances[creditor.wallet, tx.currency] + tx.amount > MAX_MINOR:
+            return _rejected("out-of-range", "AM..")
+        return Expected(SETTLED, moves=True, rule=TRANSFER if creditor else BURN)
 
     # -- the rules of a pacs.004 ------------------------------------------------------------
 
@@ -454,19 +485,20 @@ class Figures:
 FIGURES: dict[str, Figures] = defaultdict(Figures)
 
 
-def reply_statuses(outcome: MessageOutcome) -> list[tuple[str, str | None]]:
-    """(TxSts, first StsRsnInf/Rsn/Cd) of each TxInfAndSts of the pacs.002 answer; the group's
-    status and reason when it lists no transaction."""
-    assert outcome.reply is not None and outcome.reply.message_type.startswith("pacs.002"), \
-        f"a pacs.008 was not answered with a pacs.002: {outcome.summary}"
+def reply_statuses(outcome: MessageOutcome, family: str = "pacs.002") -> list[tuple[str, str | None]]:
+    """(TxSts, first StsRsnInf/Rsn code) of each TxInfAndSts of the pacs.002 (or pain.002)
+    answer; the group's status and reason when it lists no transaction."""
+    assert outcome.reply is not None and outcome.reply.message_type.startswith(family), \
+        f"a {outcome.message_type} was not answered with a {family}: {outcome.summary}"
     root = etree.fromstring(outcome.reply.body)
 
     def local(element, name):
         return [e for e in element.iter() if etree.QName(e).localname == name]
 
     def reason_of(element):
-        codes = [c.text for info in local(element, "StsRsnInf") for r in local(info, "Rsn")
-                 for c in local(r, "Cd")]
+        codes = [c.text for info in local(element, "StsRsnInf")
+                 for r in local(info, "Rsn") + local(info, "StsRsn")
+                 for c in local(r, "Cd") + local(r, "Prtry")]
         return codes[0] if codes else None
 
     found = [(local(t, "TxSts")[0].text, reason_of(t)) for t in local(root, "TxInfAndSts")]
@@ -500,7 +532,7 @@ class Run:
         read = self.check_reader.read(raw)
         assert read.valid, f"{where}: the campaign wrote an invalid message: {[str(f) for f in read.findings]}"
         expected = None
-        if isinstance(message, Pacs008) and same_bytes_as is None:
+        if isinstance(message, (Pacs008, Pain001)) and same_bytes_as is None:
             expected = self.model.expect(message, self.books)
         elif isinstance(message, Pacs004) and same_bytes_as is None:
             expected = self.model.expect_returns(message, self.books)
@@ -517,7 +549,7 @@ class Run:
             assert outcome.seen_before and outcome.verdict == first.verdict and same_reply, \
                 f"{where}: the same bytes again were not answered as the first time ({outcome.summary})"
             assert after.same_money(before), f"{where}: the same bytes again moved money"
-        elif isinstance(message, Pacs008):
+        elif isinstance(message, (Pacs008, Pain001)):
             self.check_payment(where, message, outcome, expected, after)
         elif isinstance(message, Pacs004):
             self.check_return(where, message, outcome, expected, after)
@@ -555,8 +587,9 @@ class Run:
         if outcome.verdict == "refused":
             reason = outcome.summary.removeprefix("refused:").strip()
             assert reason, f"{where}: refused without a reason"
-        if outcome.message_type and outcome.message_type[:8] in ("pacs.008", "pacs.004") and not outcome.seen_before:
-            listed_statuses = reply_statuses(outcome)
+        family = (outcome.message_type or "")[:8]
+        if family in ("pacs.008", "pacs.004", "pain.001") and not outcome.seen_before:
+            listed_statuses = reply_statuses(outcome, "pain.002" if family == "pain.001" else "pacs.002")
             for status, reason in listed_statuses:
                 assert status != REJECTED or reason, f"{where}: RJCT without a reason in the pacs.002"
             rejected = [t for t in outcome.transactions if t.status == REJECTED]
@@ -566,9 +599,12 @@ class Run:
                 assert sum(s == REJECTED for s, _ in listed_statuses) == len(rejected), \
                     f"{where}: the pacs.002 does not say RJCT for each rejected transaction"
 
-    def check_payment(self, where: str, message: Pacs008, outcome: MessageOutcome,
+    def check_payment(self, where: str, message: Pacs008 | Pain001, outcome: MessageOutcome,
                       expected, after: Books) -> None:
         rules = check_as_ruled(where, [f"P{tx.pid}" for tx in message.transactions], outcome, expected, after)
+        burns = [tx for tx, rule in zip(message.transactions, rules, strict=True)
+                 if rule.moves and rule.rule == BURN and isinstance(message, Pain001)]
+        self.check_fiat_legs(where, burns, outcome)
         for tx, rule in zip(message.transactions, rules, strict=True):
             if rule.moves:
                 self.model.applied[tx.pid] = rule.rule
@@ -580,6 +616,21 @@ class Run:
             if rule.moves:
                 self.model.returned[rtx.pid] += rtx.amount
                 self.model.returns[rtx.pid, rtx.rid] = rtx.amount
+
+    def check_fiat_legs(self, where: str, burns: list[CreditTransfer], outcome: MessageOutcome) -> None:
+        """A corporate's burn sends exactly one fiat leg, the first time it applies: a valid
+        pacs.008 for its amount to its creditor; nothing else is ever emitted."""
+        assert len(outcome.emitted) == len(burns), \
+            f"{where}: {len(outcome.emitted)} fiat legs sent for {len(burns)} burns applied"
+        for tx, leg in zip(burns, outcome.emitted, strict=True):
+            read = self.check_reader.read(leg.body)
+            assert read.valid and leg.message_type == "pacs.008.001.08", \
+                f"{where}: the fiat leg of P{tx.pid} is not a valid pacs.008: {read.findings}"
+            [credit] = read.payload.transactions
+            assert credit.amount.to_minor() == tx.amount and credit.end_to_end_id == tx.end_to_end_id, \
+                f"{where}: the fiat leg of P{tx.pid} says {credit.amount} {credit.end_to_end_id}"
+            assert credit.uetr and (tx.uetr is None or credit.uetr == tx.uetr), \
+                f"{where}: the fiat leg of P{tx.pid} has UETR {credit.uetr}, the payment {tx.uetr}"
 
     def check_statement(self, where: str, message: Camt053, outcome: MessageOutcome,
                         before: Books, after: Books) -> None:
@@ -768,6 +819,14 @@ def test_the_omnibus_account_and_one_wallet_on_both_sides_are_never_a_payment(te
 
 
 @campaign(40)
+@given(program=programs(("corporate", "resend", "mint", "eod"), max_blocks=6))
+def test_corporates_debit_only_their_own_accounts_and_each_burn_sends_one_fiat_leg(template, program) -> None:
+    """pain.001 from listed and unlisted channels, debiting their own accounts, another's, one
+    not tokenized; transfers, burns with their fiat legs, payments across currencies; resent
+    the same way or another, and end-of-day statements booking the burns."""
+    run_program(template, program, "corporates")
+
+
 @given(program=programs(("returns", "mint", "transfer", "burn", "resend", "eod"), max_blocks=6))
 def test_returns_never_exceed_their_payment_and_apply_once(template, program) -> None:
     """Full and partial returns of mints, transfers and burns, parts adding up to more than the

@@ -27,7 +27,8 @@ PACS008 = sorted((SAMPLES / "pacs008").glob("*.xml"))
 CAMT053 = sorted((SAMPLES / "camt053").glob("*.xml"))
 PACS004 = sorted((SAMPLES / "pacs004").glob("*.xml"))
 INVALID = sorted((SAMPLES / "invalid").glob("*.xml"))
-VALID = PACS008 + CAMT053 + PACS004
+CORPORATES = sorted((SAMPLES / "corporates").glob("*.xml"))  # funding pacs.008s, then pain.001s
+VALID = PACS008 + CAMT053 + PACS004 + CORPORATES
 
 # Customers of other banks: never in the registry, but legitimate counterparties.
 NON_TOKENIZED = {
@@ -105,8 +106,9 @@ def valid_id(path: Path) -> str:
 def test_sample_is_valid_against_its_xsd(path):
     tree = parse(path)
     doc = document(tree)
-    family = {"pacs008": "pacs.008.", "camt053": "camt.053.", "pacs004": "pacs.004."}[path.parent.name]
-    assert msg_type(doc).startswith(family), msg_type(doc)
+    families = {"pacs008": ("pacs.008.",), "camt053": ("camt.053.",), "pacs004": ("pacs.004.",),
+                "corporates": ("pacs.008.", "pain.001.")}[path.parent.name]
+    assert msg_type(doc).startswith(families), msg_type(doc)
     xsd = schema(msg_type(doc))
     assert xsd.validate(detached(doc)), f"{msg_type(doc)}: {xsd.error_log}"
     for hdr in iso_parts(tree, "AppHdr", "head.001."):
@@ -282,23 +284,30 @@ def test_every_iban_in_samples_is_valid():
 
 def test_accounts_csv_is_the_demo_registry():
     raw = (SAMPLES / "accounts.csv").read_text(encoding="utf-8")
-    assert raw.splitlines()[0] == "account,currency,wallet,status,kind,scheme,issuer"
+    assert raw.splitlines()[0] == "account,currency,wallet,status,kind,scheme,issuer,group"
     rows = registry()
     assert len({r["account"] for r in rows}) == len(rows)
     assert len({r["wallet"] for r in rows if r["wallet"]}) == len([r for r in rows if r["wallet"]])
     for r in rows:
         assert r["status"] in {"active", "blocked", "closed"}
         assert r["kind"] in {"wallet", "omnibus"}
-        assert r["currency"] in {"EUR", "JPY", "KWD"}
+        assert r["currency"] in {"EUR", "JPY", "KWD", "USD", "SGD"}
         assert (r["wallet"] == "") == (r["kind"] == "omnibus")
         assert r["account"] not in NON_TOKENIZED
     omnibus = {r["currency"]: r["account"] for r in rows if r["kind"] == "omnibus"}
-    assert omnibus.keys() == {"EUR", "JPY", "KWD"}
+    assert omnibus.keys() == {"EUR", "JPY", "KWD", "USD", "SGD"}
     assert omnibus["JPY"] == "TOKN-OMNIBUS-JPY" and omnibus["KWD"] == "TOKN-OMNIBUS-KWD"
     # The samples name these Othr/Ids in the TOKENBANK scheme; the registry must say so to match.
-    assert {r["account"]: r["scheme"] for r in rows if r["scheme"]} == {
-        "TOKN-OMNIBUS-JPY": "Prtry:TOKENBANK", "TOKN-OMNIBUS-KWD": "Prtry:TOKENBANK",
-        "JP-TANAKA-001": "Prtry:TOKENBANK"}
+    assert {r["account"] for r in rows if r["scheme"]} == {
+        r["account"] for r in rows if r["account"][:2] not in ("DE", "KW")}
+    assert {r["scheme"] for r in rows if r["scheme"]} == {"Prtry:TOKENBANK"}
+    # The corporates' accounts: each tied to its customer's channel (the group), the only
+    # channel that may debit it.
+    groups = {r["wallet"]: r["group"] for r in rows if r["group"]}
+    assert set(groups.values()) == {"NORTHWIND-TRADING", "LUMEN-ELECTRONICS", "HELIX-GROUP-TREASURY"}
+    assert [w for w, g in groups.items() if g == "HELIX-GROUP-TREASURY"] == [
+        "w-helix-treasury-eur", "w-helix-treasury-usd", "w-helix-treasury-sgd", "w-helix-europe-eur",
+        "w-helix-americas-usd", "w-helix-asia-sgd"]
     statuses = {r["wallet"]: r["status"] for r in rows if r["wallet"]}
     assert statuses["w-erik"] == "blocked"
     assert "closed" in statuses.values()

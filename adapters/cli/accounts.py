@@ -10,7 +10,7 @@ import click
 from adapters.cli.common import settings, store_or_exit
 from bridge.accounts import RegistryError, parse_registry_rows
 
-HEADER = ["account", "currency", "wallet", "status", "kind", "scheme", "issuer"]
+HEADER = ["account", "currency", "wallet", "status", "kind", "scheme", "issuer", "group"]
 
 
 @click.group()
@@ -21,14 +21,14 @@ def accounts() -> None:
 @accounts.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
 def import_(csv_file: str) -> None:
-    """Upsert the registry from CSV (account,currency,wallet,status,kind[,scheme,issuer]). All rows
+    """Upsert the registry from CSV (account,currency,wallet,status,kind[,scheme,issuer,group]). All rows
     or none: a bad row (unknown currency, a reserved ledger name, ...) is named, none applied."""
     with open(csv_file, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ("account", "currency") if c not in (reader.fieldnames or [])]
         if missing:
             raise click.ClickException(f"{csv_file}: header lacks {', '.join(missing)}; "
-                                       f"expected {','.join(HEADER[:5])} (optional: scheme,issuer)")
+                                       f"expected {','.join(HEADER[:5])} (optional: scheme,issuer,group)")
         rows = list(reader)
     try:
         parsed = parse_registry_rows(rows)
@@ -58,5 +58,5 @@ def list_(as_json: bool) -> None:
         table.add_column(column)
     for r in rows:
         table.add_row(r.account, r.currency, r.wallet or "", r.status, r.kind, r.scheme or "",
-                      r.issuer or "")
+                      r.issuer or "", r.group or "")
     Console().print(table)

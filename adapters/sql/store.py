@@ -24,6 +24,10 @@ from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.parties import normalised_account
 from bridge.ports import AccountRegistry, Inbox, LedgerPlugin, Outbox, TransactionalStore, UnitOfWork
 
+SENDER_MAX = 256
+"""The inbox keeps a sender (a BIC, or a corporate channel id: an OrgId Othr/Id is Max256Text at
+most) up to this long."""
+
 _CLAIMED = "claimed"  # inbox verdict while the claiming unit of work is still open
 
 
@@ -41,14 +45,14 @@ class SqlAccountRegistry(AccountRegistry):
 
     def upsert(self, rows: Iterable[RegisteredAccount]) -> int:
         values = [dict(account=a.account, currency=a.currency, wallet=a.wallet, status=a.status,
-                       kind=a.kind, scheme=a.scheme, issuer=a.issuer) for a in rows]
+                       kind=a.kind, scheme=a.scheme, issuer=a.issuer, group=a.group) for a in rows]
         if not values:
             return 0
         statement = statements.insert_for(self.connection.dialect.name)(accounts).values(values)
         self.connection.execute(statement.on_conflict_do_update(
             index_elements=["account"],
             set_={c: statement.excluded[c]
-                  for c in ("currency", "wallet", "status", "kind", "scheme", "issuer")}))
+                  for c in ("currency", "wallet", "status", "kind", "scheme", "issuer", "group")}))
         self._cache.clear()
         return len(values)
 
@@ -60,7 +64,7 @@ class SqlAccountRegistry(AccountRegistry):
 
 def _registered(row) -> RegisteredAccount:
     return RegisteredAccount(row.account, row.currency, row.wallet, row.status, row.kind,
-                             row.scheme, row.issuer)
+                             row.scheme, row.issuer, row.group)
 
 
 class SqlInbox(Inbox):
@@ -91,7 +95,7 @@ class SqlInbox(Inbox):
             digest=record.digest, received_at=utc_naive(record.received_at),
             message_type=record.message_type, message_id=(record.message_id or "")[:35] or None,
             business_message_id=(record.business_message_id or "")[:35] or None,
-            sender=(record.sender or "")[:11] or None, verdict=record.verdict,
+            sender=(record.sender or "")[:SENDER_MAX] or None, verdict=record.verdict,
             summary=record.summary, raw=record.raw, reply_id=record.reply_id)
         params = {"d": record.digest, **{k: v for k, v in row.items() if k != "digest"}}
         if self.defer:

@@ -18,6 +18,7 @@ accounts = Table(
     Column("kind", String(10), nullable=False),
     Column("scheme", String(41)),  # an Othr/Id's scheme, Cd:<code> or Prtry:<name> (0005)
     Column("issuer", String(35)),  # an Othr/Id's issuer (0005)
+    Column("group", String(256)),  # the customer (corporate channel id) owning it (0013)
 )
 
 operations = Table(
@@ -75,7 +76,7 @@ inbox = Table(
     Column("message_type", String(20)),
     Column("message_id", String(35)),
     Column("business_message_id", String(35)),
-    Column("sender", String(11)),
+    Column("sender", String(256)),  # a BIC, or a corporate channel id (0013)
     Column("verdict", String(10), nullable=False),
     Column("summary", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),

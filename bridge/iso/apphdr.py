@@ -7,7 +7,9 @@ what a reply needs (Fr, To, BizMsgIdr, MsgDefIdr, BizSvc, CreDt, ..., Rltd). The
   every version, LEI from .02 on; BICFI is `BICFIIdentifier` in .01 (letters in the first six
   places), `BICFIDec2014Identifier` from .02;
 - Rltd: at most one in .01, any number from .02 on. In every version Rltd's Fr, To, BizMsgIdr,
-  MsgDefIdr and CreDt are mandatory.
+  MsgDefIdr and CreDt are mandatory;
+- Fr/To `OrgId` (a corporate's channel): Nm and `Id/OrgId` with AnyBIC and Othr in every
+  version, LEI from .02 on (AnyBIC is `AnyBICIdentifier` in .01, `AnyBICDec2014Identifier` after).
 """
 from __future__ import annotations
 
@@ -84,6 +86,8 @@ def writable_party(party: HeaderParty | None, version: str) -> HeaderParty | Non
         party, **too_long,
         bic=party.bic if party.bic and bic_pattern.fullmatch(party.bic) else None,
         lei=party.lei if version != "head.001.001.01" and party.lei and _LEI.fullmatch(party.lei) else None)
+    if kept.organisation:  # an OrgId has no clearing-system membership
+        kept = replace(kept, member_id=None)
     if not kept.member_id:  # ClrSysId alone is no identification (MmbId is mandatory)
         kept = replace(kept, clearing_system=None, clearing_system_proprietary=None)
     if not kept.other_id:  # Othr/Id is mandatory in Othr
@@ -158,7 +162,10 @@ def _add_parties_and_ids(parent: etree._Element, namespace: str, sender: HeaderP
                          receiver: HeaderParty, business_message_id: str,
                          message_definition_id: str) -> None:
     for name, party in (("Fr", sender), ("To", receiver)):
-        _add_institution(child(child(parent, namespace, name), namespace, "FIId"), namespace, party)
+        if party.organisation:
+            _add_organisation(child(parent, namespace, name), namespace, party)
+        else:
+            _add_institution(child(child(parent, namespace, name), namespace, "FIId"), namespace, party)
     child(parent, namespace, "BizMsgIdr", business_message_id)
     child(parent, namespace, "MsgDefIdr", message_definition_id)
 
@@ -177,8 +184,28 @@ def _add_institution(parent: etree._Element, namespace: str, party: HeaderParty)
         child(institution, namespace, "LEI", party.lei)
     if party.name:
         child(institution, namespace, "Nm", party.name)
+    _add_other(institution, namespace, party)
+
+
+def _add_organisation(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
+    """`OrgId` in the XSD's order: Nm, then `Id/OrgId` with AnyBIC, LEI, Othr (a corporate's
+    channel, named as its own message named it)."""
+    organisation = child(parent, namespace, "OrgId")
+    if party.name:
+        child(organisation, namespace, "Nm", party.name)
+    if party.bic or party.lei or party.other_id:
+        identification = child(child(organisation, namespace, "Id"), namespace, "OrgId")
+        if party.bic:
+            child(identification, namespace, "AnyBIC", party.bic)
+        if party.lei:
+            child(identification, namespace, "LEI", party.lei)
+        _add_other(identification, namespace, party)
+
+
+def _add_other(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
+    """`Othr` (Id, SchmeNm, Issr) of an institution or an organisation, when it has one."""
     if party.other_id:
-        other = child(institution, namespace, "Othr")
+        other = child(parent, namespace, "Othr")
         child(other, namespace, "Id", party.other_id)
         _add_choice(other, namespace, "SchmeNm", party.other_scheme, party.other_scheme_proprietary)
         if party.other_issuer:
@@ -194,3 +221,4 @@ def _add_choice(parent: etree._Element, namespace: str, name: str, code: str | N
             child(choice, namespace, "Cd", code)
         else:
             child(choice, namespace, "Prtry", proprietary)
+

@@ -1,7 +1,9 @@
 """The schema catalogue: Document/AppHdr namespace -> its official XSD, compiled once, lazily."""
 from __future__ import annotations
 
+import re
 import threading
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -30,13 +32,30 @@ _COMPILED: dict[Path, etree.XMLSchema] = {}
 _COMPILE_LOCK = threading.Lock()  # process-wide: libxml2 fails when two threads compile one XSD
 
 
+_TARGET_NAMESPACE = re.compile(rb'targetNamespace="([^"]+)"')
+
+
+@lru_cache(maxsize=8)
+def _by_target_namespace(directory: Path) -> tuple[tuple[str, Path], ...]:
+    """Each XSD of `directory` by the namespace it declares. Nearly all declare
+    `urn:iso:std:iso:20022:tech:xsd:<its name>`; the 2005 pain.001.001.01 and pain.002.001.01
+    declare `urn:iso:std:iso:20022:xsd:...` (no `tech:`), so a Document claiming the `tech:`
+    one has no XSD here (iso.unknown-message), never the wrong one."""
+    found = []
+    for path in sorted(directory.glob("*.xsd")):
+        with path.open("rb") as handle:
+            declared = _TARGET_NAMESPACE.search(handle.read(8192))
+        found.append((declared.group(1).decode() if declared else ISO_NAMESPACE_PREFIX + path.stem, path))
+    return tuple(found)
+
+
 class SchemaCatalogue:
     """Official XSDs by namespace. Thread-safe; each schema file is compiled at most once per
     process, whichever catalogue asks first."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or default_schema_dir()
-        self._paths = {ISO_NAMESPACE_PREFIX + p.stem: p for p in self.directory.glob("*.xsd")}
+        self._paths = dict(_by_target_namespace(self.directory))
         self._compiled: dict[str, etree.XMLSchema] = {}
 
     def __contains__(self, namespace: object) -> bool:

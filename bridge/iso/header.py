@@ -32,12 +32,13 @@ class BusinessHeader:
 
 
 def _party(party: Node | None) -> HeaderParty | None:
-    """`Fr`/`To` as `FIId/FinInstnId`; None for an `OrgId` party or an empty one."""
+    """`Fr`/`To` as `FIId/FinInstnId`, or as `OrgId` (a corporate's channel); None for an empty
+    one."""
     if party is None:
         return None
     institution = party.find("FIId/FinInstnId")
     if institution is None:
-        return None
+        return _organisation(party.find("OrgId"))
     found = HeaderParty(
         bic=institution.first_text("BICFI", "BIC"),
         clearing_system=institution.text("ClrSysMmbId/ClrSysId/Cd"),
@@ -45,12 +46,31 @@ def _party(party: Node | None) -> HeaderParty | None:
         member_id=institution.text("ClrSysMmbId/MmbId"),
         lei=institution.text("LEI"),
         name=institution.text("Nm"),
-        other_id=institution.text("Othr/Id"),
-        other_scheme=institution.text("Othr/SchmeNm/Cd"),
-        other_scheme_proprietary=institution.text("Othr/SchmeNm/Prtry"),
-        other_issuer=institution.text("Othr/Issr"),
+        **_other(institution, "Othr"),
     )
     return found if found.identified else None
+
+
+def _organisation(party: Node | None) -> HeaderParty | None:
+    """`Fr`/`To` `OrgId`: its name and `Id/OrgId` (AnyBIC, LEI, Othr); a private person
+    (`PrvtId`) is no channel the bridge knows."""
+    if party is None:
+        return None
+    found = HeaderParty(
+        organisation=True,
+        bic=party.text("Id/OrgId/AnyBIC"),
+        lei=party.text("Id/OrgId/LEI"),
+        name=party.text("Nm"),
+        **_other(party, "Id/OrgId/Othr"),
+    )
+    return found if found.identified else None
+
+
+def _other(node: Node, at: str) -> dict[str, str | None]:
+    """The `Othr` at `at` (Id, SchmeNm Cd or Prtry, Issr) as HeaderParty fields."""
+    return dict(other_id=node.text(f"{at}/Id"), other_scheme=node.text(f"{at}/SchmeNm/Cd"),
+                other_scheme_proprietary=node.text(f"{at}/SchmeNm/Prtry"),
+                other_issuer=node.text(f"{at}/Issr"))
 
 
 def read_business_header(element: etree._Element) -> BusinessHeader:
@@ -60,8 +80,9 @@ def read_business_header(element: etree._Element) -> BusinessHeader:
     created = node.text("CreDt")
     return BusinessHeader(
         namespace=node.ns,
-        from_bic=sender.bic if sender else None,
-        to_bic=receiver.bic if receiver else None,
+        # An organisation's AnyBIC does not make it a bank: only an institution sends as a BIC.
+        from_bic=sender.bic if sender and not sender.organisation else None,
+        to_bic=receiver.bic if receiver and not receiver.organisation else None,
         business_message_id=node.text("BizMsgIdr"),
         message_definition_id=node.text("MsgDefIdr"),
         business_service=node.text("BizSvc"),

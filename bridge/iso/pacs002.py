@@ -27,11 +27,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 
 from lxml import etree
 
 from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_header
-from bridge.iso.building import new_document
+from bridge.iso.building import ChildAdder, new_document
 from bridge.status import ReplyHeader, StatusReport
 
 __all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
@@ -151,8 +152,8 @@ def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -
 
 def parse_reply_versions(text: str) -> dict[str, str]:
     """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none);
-    a pacs.028 or pacs.004 version may be mapped too, and a camt.056 one to its camt.029
-    (bridge.iso.camt029.REPLY_VERSIONS).
+    a pacs.028 or pacs.004 version may be mapped too, a camt.056 one to its camt.029
+    (bridge.iso.camt029.REPLY_VERSIONS), and a pain.001 one to its pain.002.
 
     Raises ValueError on bad syntax, an unknown pacs.008 or pacs.002 version, or a pacs.008
     named twice.
@@ -167,6 +168,13 @@ def parse_reply_versions(text: str) -> dict[str, str]:
                              "'pacs.008.001.NN=pacs.002.001.NN'")
         if source in overrides:
             raise ValueError(f"bad reply version mapping: {source} is mapped twice")
+        if source.startswith("pain.001"):  # a corporate's pain.001 -> its pain.002
+            from bridge.iso.pain002 import INITIATION_REPLY_VERSIONS, supported_initiation_reply
+            if source not in INITIATION_REPLY_VERSIONS:
+                raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a "
+                                 f"pain.001 version the bridge reads")
+            overrides[source] = supported_initiation_reply(target, f"mapping {item!r}")
+            continue
         if source.startswith("camt.056."):
             from bridge.iso import camt029  # it builds on this module: imported when needed
             if source not in camt029.REPLY_VERSIONS:
@@ -197,20 +205,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
             add(institution, "BIC" if number <= 3 else "BICFI", bic)
 
     def status_reason(parent: etree._Element, code: str | None, info: str | None) -> None:
-        text = additional_info_text(info)
-        if not code and text is None:
-            return
-        reason = add(parent, "StsRsnInf")
-        if code:
-            # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
-            # reason, as is, in .02, any code outside its closed list.
-            choice = add(reason, "StsRsn" if oldest else "Rsn")
-            if len(code) <= 4 and (not oldest or code in CLOSED_REASON_CODES_2006):
-                add(choice, "Cd", code)
-            else:
-                add(choice, "Prtry", code[:35])
-        if text is not None:
-            add(reason, "AddtlStsRsnInf" if oldest else "AddtlInf", text)
+        write_status_reason(add, parent, code, info, closed_list=oldest)
 
     root = add(document, OLDEST_SHAPE if oldest else "FIToFIPmtStsRpt")
     header = add(root, "GrpHdr")
@@ -226,7 +221,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
     if original_created is not None:
         add(group, "OrgnlCreDtTm", original_created)
     if report.group_status is not None:  # a report on some of the transactions says none
-        add(group, "GrpSts", _status(report.group_status, number, _CLOSED_GROUP_CODES))
+        add(group, "GrpSts", status_code(report.group_status, number, _CLOSED_GROUP_CODES))
     status_reason(group, report.group_reason, report.group_additional_info)
 
     for transaction in report.transactions:
@@ -240,7 +235,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
         # OrgnlUETR exists from .10; a UETR the pattern refuses would make the whole reply invalid.
         if number >= 10 and UETR_PATTERN.fullmatch(uetr):
             add(element, "OrgnlUETR", uetr)
-        add(element, "TxSts", _status(transaction.status, number, _CLOSED_TRANSACTION_CODES))
+        add(element, "TxSts", status_code(transaction.status, number, _CLOSED_TRANSACTION_CODES))
         status_reason(element, transaction.reason, transaction.additional_info)
     return document
 
@@ -252,16 +247,44 @@ def write_reply(report: StatusReport, version: str, header: ReplyHeader | None =
     document = write_status_report(report, version)
     if header is None:
         return message_bytes(document)
-    # The original AppHdr's MsgDefIdr and CreDt are mandatory in Rltd; the report knows the
-    # original Document's type and creation time, the closest values when the header did not say.
-    header = replace(
-        header,
-        related_message_definition_id=(header.related_message_definition_id
-                                       or report.original_message_type))
+    return message_bytes(document, reply_app_header(
+        header, header_version, report.original_message_type, report.original_created_at,
+        report.original_created_at_text))
+
+
+def reply_app_header(header: ReplyHeader, header_version: str, original_type: str,
+                     original_created_at: datetime | None,
+                     original_created_at_text: str | None) -> etree._Element:
+    """The AppHdr of a status report (pacs.002, pain.002). The original AppHdr's MsgDefIdr and
+    CreDt are mandatory in Rltd; the report knows the original Document's type and creation
+    time, the closest values when the header did not say."""
+    header = replace(header, related_message_definition_id=(header.related_message_definition_id
+                                                            or original_type))
     if header.related_created_at is None and header.related_created_at_text is None:
-        header = replace(header, related_created_at=report.original_created_at,
-                         related_created_at_text=report.original_created_at_text)
-    return message_bytes(document, write_reply_header(header, header_version))
+        header = replace(header, related_created_at=original_created_at,
+                         related_created_at_text=original_created_at_text)
+    return write_reply_header(header, header_version)
+
+
+def write_status_reason(add: ChildAdder, parent: etree._Element, code: str | None,
+                        info: str | None, *, closed_list: bool) -> None:
+    """`StsRsnInf` of a status report (pacs.002, pain.002): the reason code and why, in words.
+    `closed_list`: the 2006 shape (.02 of both), whose `StsRsn/Cd` is a closed list and whose
+    text is `AddtlStsRsnInf`."""
+    text = additional_info_text(info)
+    if not code and text is None:
+        return
+    reason = add(parent, "StsRsnInf")
+    if code:
+        # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
+        # reason, as is, in .02, any code outside its closed list.
+        choice = add(reason, "StsRsn" if closed_list else "Rsn")
+        if len(code) <= 4 and (not closed_list or code in CLOSED_REASON_CODES_2006):
+            add(choice, "Cd", code)
+        else:
+            add(choice, "Prtry", code[:35])
+    if text is not None:
+        add(reason, "AddtlStsRsnInf" if closed_list else "AddtlInf", text)
 
 
 def message_bytes(document: etree._Element, app_header: etree._Element | None = None) -> bytes:
@@ -302,14 +325,16 @@ def _supported_reply(version: str, context: str, input_type: str | None = None) 
     return version
 
 
-def _status(code: str, number: int, closed_codes: frozenset[str]) -> str:
-    """`code` as the version can say it: any 1-4 characters from .08, the closed list before."""
+def status_code(code: str, number: int, closed_codes: frozenset[str],
+                family: str = "pacs.002.001") -> str:
+    """`code` as version `number` of a status report (pacs.002, pain.002) can say it: any 1-4
+    characters from .08, the closed list before."""
     if not 1 <= len(code) <= 4:
         raise ValueError(f"status {code!r} is not a 1-4 character ISO status code")
     if number >= 8 or code in closed_codes:
         return code
     nearest = _NEAREST_CLOSED_CODE.get(code)
     if nearest is None or nearest not in closed_codes:
-        raise ValueError(f"status {code} cannot be expressed in pacs.002.001.{number:02d} "
+        raise ValueError(f"status {code} cannot be expressed in {family}.{number:02d} "
                          f"(allowed: {', '.join(sorted(closed_codes))})")
     return nearest

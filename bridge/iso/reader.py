@@ -8,7 +8,9 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.iso import camt053, camt056, pacs004, pacs008, pacs028
+from bridge.initiations.channels import channel_of
+from bridge.initiations.initiation import PaymentInitiation
+from bridge.iso import camt053, camt056, pacs004, pacs008, pacs028, pain001
 from bridge.iso.camt053 import read_statement_message
 from bridge.iso.camt056 import read_cancellation_request
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
@@ -19,7 +21,9 @@ from bridge.iso.header import BusinessHeader, read_business_header
 from bridge.iso.pacs008 import group_header_text, read_credit_transfer_message
 from bridge.iso.pacs004 import read_payment_return
 from bridge.iso.pacs028 import read_status_request
-from bridge.iso.rules import check_credit_transfers, check_returns, check_statement_totals, check_statements
+from bridge.iso.pain001 import read_payment_initiation
+from bridge.iso.rules import (check_credit_transfers, check_initiations, check_returns,
+                              check_statement_totals, check_statements)
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES, parse_untrusted
 from bridge.iso.validation import validate_element
 from bridge.iso.xmlnav import Node
@@ -30,7 +34,7 @@ from bridge.statements import StatementMessage
 from bridge.status_requests.request import StatusRequestMessage
 
 Payload = (CreditTransferMessage | StatementMessage | StatusRequestMessage | CancellationRequestMessage
-           | PaymentReturnMessage)
+           | PaymentReturnMessage | PaymentInitiation)
 
 _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any], list[Finding]]]] = {
     "pacs.008": (read_credit_transfer_message, check_credit_transfers),
@@ -38,6 +42,7 @@ _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any
     "pacs.028": (read_status_request, lambda _: []),  # a question: no business rule to break
     "camt.056": (read_cancellation_request, lambda _: []),  # its rules are the handler's
     "pacs.004": (read_payment_return, check_returns),
+    "pain.001": (read_payment_initiation, check_initiations),
 }
 """Message families the bridge acts on. Others in the catalogue are validated, not acted on."""
 
@@ -45,7 +50,8 @@ _READ_VERSIONS: dict[str, frozenset[str]] = {"pacs.008": pacs008.SUPPORTED_VERSI
                                              "camt.053": camt053.SUPPORTED_VERSIONS,
                                              "pacs.028": pacs028.SUPPORTED_VERSIONS,
                                              "camt.056": camt056.SUPPORTED_VERSIONS,
-                                             "pacs.004": pacs004.SUPPORTED_VERSIONS}
+                                             "pacs.004": pacs004.SUPPORTED_VERSIONS,
+                                             "pain.001": pain001.SUPPORTED_VERSIONS}
 """The versions of each family the readers map; others (pacs.008.001.01) are validated only."""
 
 
@@ -72,7 +78,7 @@ class ReadMessage:
         """GrpHdr/MsgId, what a reply answers to: the payload's; else, of schema-invalid input
         and a pacs.008.001.01 (validated, not applied), as far as the Document shows it. A
         camt.056 has no GrpHdr: its Assgnmt/Id."""
-        if isinstance(self.payload, CreditTransferMessage):
+        if isinstance(self.payload, (CreditTransferMessage, PaymentInitiation)):
             return self.payload.group_header.message_id
         if isinstance(self.payload, CancellationRequestMessage):
             return self.payload.assignment_id
@@ -85,7 +91,7 @@ class ReadMessage:
     def created_at_text(self) -> str | None:
         """The GrpHdr/CreDtTm as written (a reply echoes it); of an unreadable message,
         as far as the Document shows it."""
-        if isinstance(self.payload, CreditTransferMessage):
+        if isinstance(self.payload, (CreditTransferMessage, PaymentInitiation)):
             return self.payload.group_header.created_at_text
         if isinstance(self.payload, (StatusRequestMessage, CancellationRequestMessage, PaymentReturnMessage)):
             return self.payload.created_at_text
@@ -94,7 +100,9 @@ class ReadMessage:
     @property
     def sender(self) -> str | None:
         """Who sent it: the AppHdr `Fr` BIC, else a pacs.008's or pacs.028's instructing agent, or a
-        camt.056's assigner."""
+        camt.056's assigner; a pain.001's corporate channel (bridge.initiations.channels)."""
+        if isinstance(self.payload, PaymentInitiation):
+            return channel_of(self.header, self.payload)
         if self.header is not None and self.header.from_bic:
             return self.header.from_bic
         if isinstance(self.payload, CreditTransferMessage) and self.payload.group_header.instructing_agent:

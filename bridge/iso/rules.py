@@ -15,6 +15,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from bridge.codes import Reason
+from bridge.initiations.initiation import PaymentInitiation
 from bridge.iso.findings import Finding
 from bridge.money import Amount, decimals_of, is_active_currency, minor_units
 from bridge.parties import Agent, Party
@@ -56,9 +57,12 @@ SUMMARY_COUNT = Rule("stmt.summary-count", Reason.INVALID_NUMBER_OF_TRANSACTIONS
 SUMMARY_SUM = Rule("stmt.summary-sum", Reason.INVALID_CONTROL_SUM,
                    "TxsSummry Sum equals the sum of the entries' amounts")
 
+CONVERSION = Rule("tx.conversion", Reason.NOT_ALLOWED_CURRENCY,
+                  "a pain.001 amount is in the currency it is paid in (no EqvtAmt conversion yet)")
+
 RULES: tuple[Rule, ...] = (NB_OF_TXS, CTRL_SUM, TOTAL_AMOUNT, CURRENCY, PRECISION, ZERO, NEGATIVE,
                            IBAN_CHECK, BIC_FORMAT, UETR_V4, UNIQUE_IDS, STATEMENT_BALANCES,
-                           SUMMARY_COUNT, SUMMARY_SUM)
+                           SUMMARY_COUNT, SUMMARY_SUM, CONVERSION)
 """Every business rule, for documentation and `validate --rules`."""
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -139,7 +143,8 @@ def _transaction_findings(tx: CreditTransfer) -> Iterator[Finding]:
                        f"{at}/PmtId/UETR", tx.index)
 
 
-def _duplicate_ids(transactions: Iterable[CreditTransfer]) -> Iterator[Finding]:
+def _duplicate_ids(transactions: Iterable[CreditTransfer],
+                   at: str = "/Document/FIToFICstmrCdtTrf/CdtTrfTxInf") -> Iterator[Finding]:
     seen: dict[tuple[str, str], int] = {}
     for tx in transactions:
         for field, value in (("TxId", tx.transaction_id), ("InstrId", tx.instruction_id),
@@ -149,7 +154,7 @@ def _duplicate_ids(transactions: Iterable[CreditTransfer]) -> Iterator[Finding]:
             first = seen.setdefault((field, value), tx.index)
             if first != tx.index:
                 yield _finding(UNIQUE_IDS, f"{field} {value!r} repeats transaction {first + 1}",
-                               f"/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[{tx.index + 1}]/PmtId/{field}",
+                               f"{at}[{tx.index + 1}]/PmtId/{field}",
                                tx.index)
 
 
@@ -227,4 +232,47 @@ def check_statement_totals(message: StatementMessage) -> list[Finding]:
         if isinstance(totals, Inconsistency) and totals.balances_do_not_add_up:
             closing = next(n for n, b in enumerate(statement.balances, start=1) if b.type == CLOSING_TYPE)
             findings.append(_finding(STATEMENT_BALANCES, totals.reason, f"{at}/Bal[{closing}]/Amt"))
+    return findings
+
+
+def check_initiations(message: PaymentInitiation) -> list[Finding]:
+    """Every business-rule finding of a pain.001: the group's and each payment information
+    block's NbOfTxs and CtrlSum (message-level), then each transaction's amount, IBANs, BICs,
+    UETR and repeated ids."""
+    root = "/Document/CstmrCdtTrfInitn"
+    findings: list[Finding] = []
+
+    def counts(declared: int | None, control_sum: Decimal | None,
+               transactions: tuple[CreditTransfer, ...], at: str) -> None:
+        if declared is not None and declared != len(transactions):
+            findings.append(_finding(NB_OF_TXS, f"NbOfTxs says {declared}, {at} holds "
+                                                f"{len(transactions)}", f"{at}/NbOfTxs"))
+        total = sum((tx.amount.value for tx in transactions), Decimal(0))
+        if control_sum is not None and control_sum != total:
+            findings.append(_finding(CTRL_SUM, f"CtrlSum says {control_sum}, the amounts of "
+                                               f"{at} add up to {total}", f"{at}/CtrlSum"))
+
+    header = message.group_header
+    counts(header.number_of_transactions, header.control_sum, message.transactions, f"{root}/GrpHdr")
+    for block in message.payment_informations:
+        at = f"{root}/PmtInf[{block.index + 1}]"
+        counts(block.number_of_transactions, block.control_sum, block.transactions, at)
+        for position, tx in enumerate(block.transactions, start=1):
+            where = f"{at}/CdtTrfTxInf[{position}]"
+            # The debtor's side is the block's: a fault there rejects each of its transactions.
+            findings.extend(check_iban(block.debtor, f"{at}/DbtrAcct", tx.index))
+            findings.extend(check_bic(block.debtor_agent, f"{at}/DbtrAgt", tx.index))
+            findings.extend(check_amount(tx.amount, f"{where}/Amt/InstdAmt", tx.index))
+            findings.extend(check_iban(tx.creditor, f"{where}/CdtrAcct", tx.index))
+            findings.extend(check_bic(tx.creditor_agent, f"{where}/CdtrAgt", tx.index))
+            if tx.uetr is not None and not _UUID4.match(tx.uetr):
+                findings.append(_finding(UETR_V4, f"UETR {tx.uetr!r} is not a lowercase UUID v4",
+                                         f"{where}/PmtId/UETR", tx.index))
+        for index, currency in block.conversions:
+            findings.append(_finding(CONVERSION, f"an equivalent amount to be transferred in "
+                                     f"{currency} asks for a currency conversion (payment versus "
+                                     f"payment), which this bridge does not settle yet",
+                                     f"{at}/CdtTrfTxInf[{index - block.transactions[0].index + 1}]"
+                                     f"/Amt/EqvtAmt", index))
+    findings.extend(_duplicate_ids(message.transactions, f"{root}/PmtInf/CdtTrfTxInf"))
     return findings

@@ -35,6 +35,7 @@ class Authority:
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     statement_senders: frozenset[str] | None = None  # None: the issuer (see statement_servicers)
+    corporate_senders: frozenset[str] = frozenset()  # channels that may send pain.001 (bridge.initiations)
 
     def may_instruct(self, bic: str) -> bool:
         """The issuer's own channel always may; another bank when it is an allowed sender."""
@@ -98,6 +99,11 @@ def authorise_senders(parties: list[tuple[str, str | None]], header: BusinessHea
                 return _forbidden(f"sender unknown: {where} names no BIC")
             if not authority.may_instruct(bic):
                 return _forbidden(f"sender {bic} ({where}) is not allowed to {may}")
+    return _misaddressed(header, authority)
+
+
+def authorise_addressee(header: BusinessHeader | None, authority: Authority) -> Rejection | None:
+    """An AG01 when the AppHdr addresses the message to another bank than the issuer."""
     return _misaddressed(header, authority)
 
 

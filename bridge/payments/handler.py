@@ -16,8 +16,8 @@ from bridge.operations import Rejection, TokenOperation
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.authorisation import authorise_instruction, authorise_operation
 from bridge.payments.credit_transfer import CreditTransferMessage
-from bridge.payments.replies import (answerable, group_status, message_rejection, status_report,
-                                    transaction_statuses)
+from bridge.payments.replies import (answer_summary, answerable, group_status, message_rejection,
+                                    status_report, transaction_statuses)
 from bridge.payments.translation import translate_message
 from bridge.ports import PAYMENT_ROAD, UnitOfWork
 from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
@@ -106,12 +106,8 @@ class CreditTransfers:
         group, verdict = group_status(transactions, rejection)
         reply = status_report(read, message_id, version, transaction_statuses(read, transactions),
                               group, self.config, self.clock(), rejection)
-        rejected = [t for t in transactions if t.status == Status.REJECTED]
-        reasons = sorted({t.reason for t in rejected if t.reason} | ({rejection.reason} if rejection else set()))
-        summary = (f"{group}: {len(transactions) - len(rejected)} of {len(transactions)} accepted"
-                   + (f"; rejects {', '.join(reasons)}" if reasons else ""))
         return MessageOutcome(digest, verdict, read.message_type, message_id, transactions, reply,
-                              tuple(read.findings), summary)
+                              tuple(read.findings), answer_summary(group, transactions, rejection))
 
 
 def _all_rejected(payload: CreditTransferMessage | None,

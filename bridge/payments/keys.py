@@ -29,7 +29,7 @@ def _digest(fields: Sequence[str]) -> str:
     return "sha256:" + hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 
 
-def transaction_keys(message: CreditTransferMessage) -> list[str]:
+def transaction_keys(message: CreditTransferMessage, sender: str | None = None) -> list[str]:
     """The idempotency key of each transaction of a message, in order: the UETR where present,
     else a stable hash of instructing agent, MsgId, EndToEndId and TxId.
 
@@ -38,12 +38,15 @@ def transaction_keys(message: CreditTransferMessage) -> list[str]:
     keeps its key) and each later one hashes in its InstrId where that is unique among them,
     else its position too. Two transactions of a message never share a key, except two with the
     same UETR, which rule tx.unique-ids refuses; the same message resent maps to the same keys.
+    `sender` stands for the instructing agent where another party instructs (a corporate's
+    channel, bridge.initiations), so that two senders' ids never give one key.
     """
     header = message.group_header
     keys: list[str] = []
     material: list[tuple[str, ...]] = []
     for tx in message.transactions:
-        fields = (_sender(tx, header), header.message_id, tx.end_to_end_id, tx.transaction_id or "")
+        fields = (_sender(tx, header) if sender is None else sender, header.message_id,
+                  tx.end_to_end_id, tx.transaction_id or "")
         material.append(fields)
         keys.append(uetr_key(tx.uetr) if tx.uetr else _digest(fields))
     sharing: dict[str, list[int]] = defaultdict(list)

@@ -5,11 +5,12 @@ bridge.returns.handler) and for the follow-ups of a settlement that finished lat
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from bridge.codes import Reason, Status, Verdict
 from bridge.config import BridgeConfig
+from bridge.initiations.report import InitiationStatusReport
 from bridge.iso.apphdr import reply_header
 from bridge.iso.pacs002 import reply_version, write_reply
 from bridge.iso.reader import ReadMessage
@@ -75,13 +76,15 @@ def status_report(read: ReadMessage, message_id: str, version: str,
     return report_reply(read, message_id, report, version, config, now)
 
 
-def report_reply(read: ReadMessage, message_id: str, report: StatusReport, version: str,
-                 config: BridgeConfig, now: datetime) -> OutboundMessage:
+def report_reply(read: ReadMessage, message_id: str, report: StatusReport | InitiationStatusReport,
+                 version: str, config: BridgeConfig, now: datetime,
+                 write: Callable[..., bytes] = write_reply) -> OutboundMessage:
     """`report` written as a pacs.002 of `version` answering `read` (MsgId `message_id`): with an
-    AppHdr related to the input's where it had one, correlated to its BizMsgIdr or MsgId."""
+    AppHdr related to the input's where it had one, correlated to its BizMsgIdr or MsgId.
+    `write(report, version, header, header_version)` writes another family's report (a pain.002)."""
     header = (reply_header(read.header, config.issuer_bic, version, new_message_id(), now)
               if read.header is not None else None)  # else a bare Document answers
-    body = write_reply(report, version, header, read.header.version if read.header else OLDEST_HEADER)
+    body = write(report, version, header, read.header.version if read.header else OLDEST_HEADER)
     correlation = (read.header.business_message_id if read.header else None) or message_id
     return OutboundMessage(report.message_id, correlation, version, body)
 
@@ -105,6 +108,16 @@ def group_status(transactions: tuple[TransactionOutcome, ...],
     if Status.ACCEPTED_SETTLEMENT_IN_PROCESS in statuses:
         return Status.ACCEPTED_SETTLEMENT_IN_PROCESS, Verdict.ACCEPTED
     return Status.ACCEPTED_SETTLEMENT_COMPLETED, Verdict.ACCEPTED
+
+
+def answer_summary(group: str, transactions: tuple[TransactionOutcome, ...],
+                   rejection: Rejection | None) -> str:
+    """The line for people an answered message's inbox record keeps: its group status, how many
+    transactions were accepted, the reasons of the rejected."""
+    rejected = [t for t in transactions if t.status == Status.REJECTED]
+    reasons = sorted({t.reason for t in rejected if t.reason} | ({rejection.reason} if rejection else set()))
+    return (f"{group}: {len(transactions) - len(rejected)} of {len(transactions)} accepted"
+            + (f"; rejects {', '.join(reasons)}" if reasons else ""))
 
 
 def message_rejection(read: ReadMessage) -> Rejection | None:

@@ -22,10 +22,10 @@ from bridge.parties import Agent, Party, same_institution
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage, GroupHeader
 from bridge.payments.keys import transaction_keys
 
-__all__ = ["AccountLookup", "translate", "translate_message"]
+__all__ = ["AccountLookup", "ours", "translate", "translate_message"]
 
 
-def _ours(party: Party, agent: Agent | None, lookup: AccountLookup,
+def ours(party: Party, agent: Agent | None, lookup: AccountLookup,
           issuer_bic: str | None) -> RegisteredAccount | None:
     """The registry account a party names, unless the message names another bank as the agent
     on its side (a look-alike elsewhere). An agent named without a BIC cannot be compared."""
@@ -69,8 +69,8 @@ def translate(tx: CreditTransfer, header: GroupHeader, lookup: AccountLookup, *,
         return Rejection(Reason.INVALID_AMOUNT, str(exc))
     if amount <= 0:
         return Rejection(Reason.ZERO_AMOUNT, f"amount {tx.amount} is not positive")
-    debtor = _ours(tx.debtor, tx.debtor_agent, lookup, issuer_bic)
-    creditor = _ours(tx.creditor, tx.creditor_agent, lookup, issuer_bic)
+    debtor = ours(tx.debtor, tx.debtor_agent, lookup, issuer_bic)
+    creditor = ours(tx.creditor, tx.creditor_agent, lookup, issuer_bic)
     if debtor is None and creditor is None:
         return Rejection(Reason.INVALID_CREDITOR_ACCOUNT_NUMBER,
                          "neither the debtor's nor the creditor's account is tokenized at this bank")

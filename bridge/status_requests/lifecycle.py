@@ -2,7 +2,8 @@
 transaction's ledger operation and current status, the replies sent, the statement mints that
 claimed it, and what was returned of it (pacs.004).
 
-REF is a UETR, an EndToEndId or a MsgId (a MsgId names every transaction of its message). The
+REF is a UETR, an EndToEndId or a MsgId (a MsgId names every transaction of its message); a
+corporate's pain.001 too (its transactions' status is the ledger's, else as its pain.002 said). The
 current status of each transaction is the one a pacs.028 would be answered with
 (`lookup.current_status`), so the command and the status report never disagree. Messages are
 found by MsgId in the inbox; a UETR or EndToEndId leads to its message through the ledger (the
@@ -14,14 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bridge.codes import Status
+from bridge.initiations.channels import initiation_keys
+from bridge.initiations.initiation import PaymentInitiation
 from bridge.iso.reader import MessageReader
 from bridge.messages import InboundRecord, SentMessage
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
 from bridge.ports import PaymentClaim, RecordedOperation, ReturnEntry, UnitOfWork
 from bridge.payments.originals import PAYMENT_FAMILY
-from bridge.status_requests.lookup import CurrentStatus, current_status
+from bridge.status_requests.lookup import CurrentStatus, answer_of, current_status, settled
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
+
+INITIATION_FAMILY = "pain.001"
+"""A corporate's payments: found by MsgId, EndToEndId, UETR or its fiat leg's UETR."""
 
 PENDING_SCAN = 10_000
 """How many unpublished outbox messages are looked at to tell a reply that is not correlated to
@@ -113,6 +120,8 @@ def _message(ref: str, record: InboundRecord, uow: UnitOfWork,
         if isinstance(payload, CreditTransferMessage):
             transactions = tuple(_transaction(t, payload, record, uow, reader)
                                  for t in payload.transactions if whole or _names(ref, t))
+    elif (record.message_type or "").startswith(INITIATION_FAMILY):
+        transactions = _initiated(ref, whole, record, uow, reader)
     if not whole and not transactions:
         return None
     return MessageLifecycle(record.received_at, record.message_type, record.message_id,
@@ -140,6 +149,36 @@ def _transaction(tx: CreditTransfer, payload: CreditTransferMessage, record: Inb
                                 tx.transaction_id, str(tx.amount.value), tx.amount.currency,
                                 current, operation, claims, uow.returns.returned(key),
                                 tuple(uow.returns.entries(key)))
+
+
+def _initiated(ref: str, whole: bool, record: InboundRecord, uow: UnitOfWork,
+               reader: MessageReader) -> tuple[TransactionLifecycle, ...]:
+    """The transactions of a pain.001 REF names (a burn also by its fiat leg's UETR): each with
+    its operation and its status, the ledger's where one was applied, else as answered."""
+    read = reader.read(record.raw)
+    payload = read.payload
+    if not isinstance(payload, PaymentInitiation):
+        return ()
+    reply = uow.outbox.get(record.reply_id) if record.reply_id else None
+    answered = answer_of(reply.body) if reply is not None else None
+    found = []
+    for tx, key in zip(payload.transactions, initiation_keys(payload, read.sender), strict=True):
+        operation = uow.ledger.find(key)
+        leg_uetr = operation.operation.refs.uetr if operation is not None else None
+        if not (whole or _names(ref, tx) or (leg_uetr and ref.lower() == leg_uetr.lower())):
+            continue
+        said = (answered.transactions[tx.index]
+                if answered is not None and tx.index < len(answered.transactions) else None)
+        if operation is not None:
+            current = CurrentStatus(*settled(operation, uow))
+        elif said is not None:
+            current = CurrentStatus(Status(said[0]), said[1], said[2])
+        else:
+            current = CurrentStatus(Status.REJECTED, None, "not answered")
+        found.append(TransactionLifecycle(tx.index, tx.end_to_end_id, tx.uetr or leg_uetr,
+                                          tx.instruction_id, None, str(tx.amount.value),
+                                          tx.amount.currency, current, operation))
+    return tuple(found)
 
 
 def _replies(record: InboundRecord, uow: UnitOfWork) -> tuple[Reply, ...]:

@@ -100,7 +100,7 @@ def find_original(tx: TransactionReferences, group: OriginalGroup | None, uow: U
             record = payment_record(refs.message_id, uow.inbox)
             original = (OriginalGroup(refs.message_id or "", record.message_type or "", None,
                                       reader.read(record.raw).created_at_text) if record else None)
-            current = CurrentStatus(*_settled(recorded, uow), original=original,
+            current = CurrentStatus(*settled(recorded, uow), original=original,
                                     instruction_id=refs.instruction_id or tx.instruction_id,
                                     end_to_end_id=refs.end_to_end_id or tx.end_to_end_id,
                                     transaction_id=refs.transaction_id or tx.transaction_id,
@@ -120,7 +120,7 @@ def _in_original(tx: TransactionReferences, record: InboundRecord, uow: UnitOfWo
         return None
     read = reader.read(record.raw)
     reply = uow.outbox.get(record.reply_id)
-    answered = _answer_of(reply.body) if reply is not None else None
+    answered = answer_of(reply.body) if reply is not None else None
     group = OriginalGroup(record.message_id or "", record.message_type or "",
                           None, read.created_at_text)
     payload = read.payload
@@ -142,7 +142,7 @@ def _in_original(tx: TransactionReferences, record: InboundRecord, uow: UnitOfWo
         return FoundOriginal(CurrentStatus(Status.REJECTED, said[1], said[2], **refs), key,
                              record.sender, True)
     if found.recorded is not None:
-        return FoundOriginal(CurrentStatus(*_settled(found.recorded, uow), **refs), key, record.sender,
+        return FoundOriginal(CurrentStatus(*settled(found.recorded, uow), **refs), key, record.sender,
                              False)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
         return FoundOriginal(CurrentStatus(Status(said[0]), said[1], said[2], **refs), key,
@@ -150,7 +150,7 @@ def _in_original(tx: TransactionReferences, record: InboundRecord, uow: UnitOfWo
     return None
 
 
-def _settled(recorded: RecordedOperation, uow: UnitOfWork) -> tuple[Status, str | None, str | None]:
+def settled(recorded: RecordedOperation, uow: UnitOfWork) -> tuple[Status, str | None, str | None]:
     """Status, reason and info of a ledger operation. One cancelled on request before it took
     effect is RJCT DS02. One that failed to settle after it was accepted (EVM) is RJCT; the port
     does not say why (its follow-up pacs.002 did): MS03. One returned since (pacs.004) stays
@@ -191,15 +191,16 @@ class _Answer:
     transactions: tuple[tuple[str, str | None, str | None], ...]  # TxSts, reason, AddtlInf
 
 
-def _answer_of(body: bytes) -> _Answer | None:
-    """Read a pacs.002 the bridge wrote (bare Document, or in an Envelope with its AppHdr)."""
+def answer_of(body: bytes) -> _Answer | None:
+    """Read a pacs.002 (or a pain.002: its transactions in document order, across payment
+    information blocks) the bridge wrote (bare Document, or in an Envelope with its AppHdr)."""
     root = parse_untrusted(body)
     document = root if etree.QName(root).localname == "Document" else next(
         (e for e in root if isinstance(e.tag, str) and etree.QName(e).localname == "Document"), None)
     if document is None:
         return None
     namespace = etree.QName(document).namespace or ""
-    if not (message_type_of(namespace) or "").startswith("pacs.002"):
+    if not (message_type_of(namespace) or "").startswith(("pacs.002", "pain.002")):
         return None
     report = next((Node(e, namespace) for e in document if isinstance(e.tag, str)), None)
     if report is None:
@@ -213,4 +214,5 @@ def _answer_of(body: bytes) -> _Answer | None:
     group = report.find("OrgnlGrpInfAndSts")
     group_reason = reason(group) if group is not None else (None, None)
     return _Answer(group.text("GrpSts") if group is not None else None, *group_reason,
-                   tuple((tx.text("TxSts") or "", *reason(tx)) for tx in report.findall("TxInfAndSts")))
+                   tuple((tx.text("TxSts") or "", *reason(tx)) for tx in [
+                       *report.findall("TxInfAndSts"), *report.findall("OrgnlPmtInfAndSts/TxInfAndSts")]))
