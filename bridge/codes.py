@@ -29,8 +29,12 @@ class Reason(StrEnum):
     ZERO_AMOUNT = "AM01"
     NOT_ALLOWED_AMOUNT = "AM02"  # beyond the largest amount, balance or supply the ledger holds
     NOT_ALLOWED_CURRENCY = "AM03"
-    INSUFFICIENT_FUNDS = "AM04"
+    INSUFFICIENT_FUNDS = "AM04"  # also an FX position wallet that cannot pay its PvP leg
     DUPLICATION = "AM05"  # a key or payment seen before with other content; ids repeated
+    # A cross-currency payment's rate outside the tolerance of the bank's rate table, or amounts
+    # disagreeing with the rate stated: no ExternalStatusReason1Code names an exchange rate, and
+    # the converted amount is not the one the bank agrees to (bridge.fx.exchange).
+    WRONG_AMOUNT = "AM09"
     INVALID_CONTROL_SUM = "AM10"
     INVALID_TRANSACTION_CURRENCY = "AM11"
     INVALID_AMOUNT = "AM12"

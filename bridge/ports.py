@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from bridge.accounts import RegisteredAccount
-from bridge.codes import Status
+from bridge.codes import Reason, Status
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
 from bridge.settlement.changes import SettlementChange
@@ -41,6 +41,22 @@ class LedgerOutcome:
     @classmethod
     def rejected(cls, reason: str, info: str) -> "LedgerOutcome":
         return cls("rejected", Rejection(reason, info), Status.REJECTED)
+
+
+def combine_legs(outcomes: Sequence[LedgerOutcome]) -> LedgerOutcome:
+    """What applying the legs of one payment together came to (`Ledger.apply_together`): the
+    first rejection; else REPLAYED when every leg was applied before, APPLIED when every leg
+    took effect now; a mix (some legs known, others not) is another payment under the same
+    keys: rejected AM05. The ledger undoes every leg of a rejected whole."""
+    rejected = next((o for o in outcomes if o.rejection is not None), None)
+    if rejected is not None:
+        return rejected
+    results = {o.result for o in outcomes}
+    if len(results) != 1:
+        return LedgerOutcome.rejected(Reason.DUPLICATION, "some legs of this payment were applied "
+                                                          "before under its keys, others not")
+    unfinal = next((o.status for o in outcomes if o.status != Status.ACCEPTED_SETTLEMENT_COMPLETED), None)
+    return LedgerOutcome(results.pop(), status=unfinal or Status.ACCEPTED_SETTLEMENT_COMPLETED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +138,15 @@ class Ledger(ABC):
         AM05, nothing applied, when this unit can see it; when a concurrent unit of work
         claimed it first, this unit of work fails (at the latest on commit) with an error
         the store reports as transient, and its retry sees the claim (`find_claims`)."""
+
+    def apply_together(self, operations: Sequence[TokenOperation]) -> LedgerOutcome:
+        """Apply `operations` (transfers: the legs of one payment-versus-payment, bridge.fx)
+        all or none, in this unit of work: `combine_legs` of their outcomes, and when that is a
+        rejection none of them took effect. A ledger that cannot tie legs together refuses
+        them (AG03), the default: it must never settle one leg without the other."""
+        return LedgerOutcome.rejected(Reason.TRANSACTION_NOT_SUPPORTED,
+                                      f"the {self.name} ledger cannot settle two legs as one "
+                                      "(payment versus payment)")
 
     @abstractmethod
     def find(self, key: str) -> RecordedOperation | None:
