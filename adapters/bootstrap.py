@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from adapters.config import Settings
+from adapters.config import Settings, load_rates
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
@@ -52,6 +52,8 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         allowed_senders=settings.allowed_sender_bics,
         statement_senders=settings.statement_sender_bics,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
+        rates=load_rates(settings.rates),
+        rate_tolerance_bps=settings.rate_tolerance_bps,
     )
 
 

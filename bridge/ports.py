@@ -16,7 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from bridge.accounts import RegisteredAccount
+from bridge.accounts import ACTIVE, RegisteredAccount
 from bridge.codes import Reason, Status
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
@@ -28,6 +28,7 @@ REPLAYED = "replayed"  # the same key and content was applied before: no new eff
 # The roads by which one payment reaches the bridge (one payment, one mint).
 PAYMENT_ROAD = "payment"  # its pacs.008
 STATEMENT_ROAD = "statement"  # the booked credit on the omnibus statement
+COVER_ROAD = "cover"  # a pacs.009 cover payment of it (its UndrlygCstmrCdtTrf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ class MintClaim:
     """What a mint claims: the references of its payment (`payment_references` in
     bridge.reconciliation.statement_mints) and the road it came by."""
 
-    road: str  # PAYMENT_ROAD or STATEMENT_ROAD
+    road: str  # PAYMENT_ROAD, STATEMENT_ROAD or COVER_ROAD
     references: tuple[str, ...]
 
 
@@ -90,7 +91,8 @@ class PaymentClaim:
 def claims_conflict(road: str, holder_road: str) -> bool:
     """Whether a mint coming by `road` is the payment that a mint by `holder_road` already
     holds a reference of. Two pacs.008 mints never are (their idempotency keys tell two
-    payments apart); a mint and a statement mint sharing a reference are one payment."""
+    payments apart); a mint and a statement mint sharing a reference are one payment, and so
+    are a pacs.008 and a pacs.009 covering it (or two covers)."""
     return not (road == PAYMENT_ROAD and holder_road == PAYMENT_ROAD)
 
 
@@ -187,6 +189,12 @@ class AccountRegistry(ABC):
 
     @abstractmethod
     def all(self) -> list[RegisteredAccount]: ...
+
+    def fx_positions(self) -> dict[str, str]:
+        """The wallet of the bank's active FX position account in each currency (kind `fx`),
+        by currency: where payment-versus-payment settles (bridge.fx)."""
+        return {a.currency: a.wallet for a in self.all()
+                if a.is_fx_position and a.status == ACTIVE and a.wallet}
 
 
 class Inbox(ABC):

@@ -52,17 +52,18 @@ def read_credit_transfer_message(document: etree._Element) -> CreditTransferMess
     Raises MessageReadError when `document` is not a pacs.008.001.02-.14 Document.
     """
     message_type, root = components.message_root(document, MESSAGE_FAMILY, SUPPORTED_VERSIONS, ROOT)
-    header = _group_header(root)
+    header = group_header(root)
     transactions = tuple(
         _credit_transfer(index, tx, header) for index, tx in enumerate(root.findall("CdtTrfTxInf"))
     )
     return CreditTransferMessage(message_type=message_type, group_header=header, transactions=transactions)
 
 
-def _group_header(root: Node) -> GroupHeader:
+def group_header(root: Node) -> GroupHeader:
+    """`GrpHdr` of a credit transfer message (pacs.008, pacs.009: the same elements)."""
     grp = root.find("GrpHdr")
     if grp is None:
-        raise MessageReadError(f"{ROOT} has no GrpHdr")
+        raise MessageReadError("the message has no GrpHdr")
     message_id = grp.text("MsgId")
     if message_id is None:
         raise MessageReadError("GrpHdr has no MsgId")
@@ -107,6 +108,8 @@ def _credit_transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfe
         instructing_agent=components.agent(tx.find("InstgAgt")) or header.instructing_agent,
         instructed_agent=components.agent(tx.find("InstdAgt")) or header.instructed_agent,
         remittance=components.remittance(tx.find("RmtInf")),
+        instructed_amount=components.amount(tx.find("InstdAmt"), f"{where}/InstdAmt"),
+        exchange_rate=to_decimal(tx.text("XchgRate")),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.iso import camt053, pacs008, pacs028
+from bridge.iso import camt053, pacs008, pacs009, pacs028
 from bridge.iso.camt053 import read_statement_message
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
 from bridge.iso.envelope import EnvelopeError, unwrap
@@ -16,6 +16,7 @@ from bridge.iso.errors import UnsafeXmlError
 from bridge.iso.findings import Finding
 from bridge.iso.header import BusinessHeader, read_business_header
 from bridge.iso.pacs008 import group_header_text, read_credit_transfer_message
+from bridge.iso.pacs009 import read_institution_transfer_message
 from bridge.iso.pacs028 import read_status_request
 from bridge.iso.rules import check_credit_transfers, check_statements
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES, parse_untrusted
@@ -29,12 +30,15 @@ Payload = CreditTransferMessage | StatementMessage | StatusRequestMessage
 
 _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any], list[Finding]]]] = {
     "pacs.008": (read_credit_transfer_message, check_credit_transfers),
+    # A pacs.009 is read into the pacs.008's shape: the same rules hold for its amounts and ids.
+    "pacs.009": (read_institution_transfer_message, check_credit_transfers),
     "camt.053": (read_statement_message, check_statements),
     "pacs.028": (read_status_request, lambda _: []),  # a question: no business rule to break
 }
 """Message families the bridge acts on. Others in the catalogue are validated, not acted on."""
 
 _READ_VERSIONS: dict[str, frozenset[str]] = {"pacs.008": pacs008.SUPPORTED_VERSIONS,
+                                             "pacs.009": pacs009.SUPPORTED_VERSIONS,
                                              "camt.053": camt053.SUPPORTED_VERSIONS,
                                              "pacs.028": pacs028.SUPPORTED_VERSIONS}
 """The versions of each family the readers map; others (pacs.008.001.01) are validated only."""
