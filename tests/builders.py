@@ -84,6 +84,7 @@ class FiTx:
     uetr: str | None = field(default_factory=lambda: str(uuid.uuid4()))
     cover: tuple[str, str] | None = None  # underlying (debtor IBAN, creditor IBAN)
     cover_agents: tuple[str, str] = ("BNPAFRPPXXX", "TOKNDEFFXXX")
+    debtor_agent: str | None = None  # DbtrAgt: who services the debtor institution's account
 
 
 def pacs009(transactions: list[FiTx] | None = None, *, version: str = "08", msg_id: str | None = None,
@@ -113,6 +114,7 @@ def pacs009(transactions: list[FiTx] | None = None, *, version: str = "08", msg_
             f'<IntrBkSttlmAmt Ccy="{t.currency}">{t.amount}</IntrBkSttlmAmt>'
             f"<IntrBkSttlmDt>2026-11-24</IntrBkSttlmDt>"
             f"{fi('Dbtr', t.debtor_bic)}{acct('DbtrAcct', t.debtor_iban)}"
+            f"{fi('DbtrAgt', t.debtor_agent) if t.debtor_agent else ''}"
             f"{fi('Cdtr', t.creditor_bic)}{acct('CdtrAcct', t.creditor_iban)}{cover}</CdtTrfTxInf>")
     return (
         f'<Document xmlns="{NS}pacs.009.001.{version}"><{root}><GrpHdr>'

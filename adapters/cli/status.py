@@ -7,6 +7,7 @@ import click
 
 from adapters.cli.common import major, settings, store_or_exit
 from bridge.iso.reader import MessageReader
+from bridge.ports import RecordedOperation
 from bridge.status_requests.lifecycle import MessageLifecycle, TransactionLifecycle, lifecycle
 
 
@@ -44,9 +45,8 @@ def _message_json(m: MessageLifecycle) -> dict[str, object]:
             "transactions": [_transaction_json(t) for t in m.transactions]}
 
 
-def _transaction_json(t: TransactionLifecycle) -> dict[str, object]:
-    recorded = t.operation
-    operation = None if recorded is None else {
+def _operation_json(recorded: RecordedOperation | None) -> dict[str, object] | None:
+    return None if recorded is None else {
         "key": recorded.operation.key, "kind": recorded.operation.kind,
         "amount": major(recorded.operation.amount, recorded.operation.currency),
         "currency": recorded.operation.currency,
@@ -54,13 +54,18 @@ def _transaction_json(t: TransactionLifecycle) -> dict[str, object]:
         "credit_wallet": recorded.operation.credit_wallet,
         "sequence": recorded.sequence, "applied_at": recorded.applied_at.isoformat(),
         "status": str(recorded.status)}
+
+
+def _transaction_json(t: TransactionLifecycle) -> dict[str, object]:
+    operation = _operation_json(t.operation)
     return {"index": t.index, "end_to_end_id": t.end_to_end_id, "uetr": t.uetr,
             "instruction_id": t.instruction_id, "transaction_id": t.transaction_id,
             "amount": t.amount, "currency": t.currency,
             "status": str(t.current.status), "reason": _text(t.current.reason),
             "info": t.current.info, "operation": operation,
             "claims": [{"reference": c.reference, "operation_key": c.operation_key, "road": c.road}
-                       for c in t.claims]}
+                       for c in t.claims],
+            "underlying": t.underlying, "fx_leg": _operation_json(t.fx_leg)}
 
 
 def _text(value: object) -> str | None:
@@ -93,6 +98,12 @@ def _print(messages: list[MessageLifecycle]) -> None:
                                        f" ({t.operation.status})"),
                          ("wallets", f"{op.debit_wallet or '-'} -> {op.credit_wallet or '-'}"),
                          ("key", op.key)]
+            if t.fx_leg is not None:
+                leg = t.fx_leg.operation
+                rows += [("FX leg", f"{leg.kind} {major(leg.amount, leg.currency)} {leg.currency} "
+                                    f"{leg.debit_wallet} -> {leg.credit_wallet} ({t.fx_leg.status})")]
+            if t.underlying:
+                rows += [("underlying", t.underlying)]
             rows += [("claimed by", f"{c.road} {c.reference} -> {c.operation_key}") for c in t.claims]
             for row in rows:
                 table.add_row(*row)

@@ -1,6 +1,7 @@
 """A payment's whole lifecycle, for `tokenbridge status REF`: the message it came in, each
 transaction's ledger operation and current status, the replies sent, the statement mints that
-claimed it.
+claimed it; a pacs.009 cover's underlying customer credit transfer; a payment across currencies'
+second leg (bridge.fx).
 
 REF is a UETR, an EndToEndId or a MsgId (a MsgId names every transaction of its message). The
 current status of each transaction is the one a pacs.028 would be answered with
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge.iso.reader import MessageReader
+from bridge.fx.exchange import credit_leg_key
 from bridge.messages import InboundRecord
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
@@ -49,6 +51,8 @@ class TransactionLifecycle:
     current: CurrentStatus
     operation: RecordedOperation | None  # the ledger operation it was applied as, if any
     claims: tuple[PaymentClaim, ...] = ()  # statement/payment roads that claimed its references
+    underlying: str | None = None  # a pacs.009 cover's underlying customer credit transfer
+    fx_leg: RecordedOperation | None = None  # a payment across currencies: its credit leg (bridge.fx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +132,15 @@ def _transaction(tx: CreditTransfer, payload: CreditTransferMessage, record: Inb
                                  instruction_id=tx.instruction_id, end_to_end_id=tx.end_to_end_id,
                                  transaction_id=tx.transaction_id, uetr=tx.uetr)
     current = current_status(asked, group, uow, reader)
-    operation = uow.ledger.find(transaction_keys(payload)[tx.index])
+    key = transaction_keys(payload)[tx.index]
+    operation = uow.ledger.find(key)
     references = [r for r in (tx.uetr, tx.end_to_end_id) if r]
     claims = tuple(uow.ledger.find_claims(references)) if references else ()
     return TransactionLifecycle(tx.index, tx.end_to_end_id, tx.uetr, tx.instruction_id,
                                 tx.transaction_id, str(tx.amount.value), tx.amount.currency,
-                                current, operation, claims)
+                                current, operation, claims,
+                                tx.underlying.describe() if tx.underlying is not None else None,
+                                uow.ledger.find(credit_leg_key(key)) if operation is not None else None)
 
 
 def _replies(record: InboundRecord, uow: UnitOfWork, pending: set[str]) -> tuple[Reply, ...]:

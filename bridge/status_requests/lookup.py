@@ -30,7 +30,8 @@ from bridge.payments.keys import transaction_keys, uetr_key
 from bridge.ports import RecordedOperation, UnitOfWork
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
 
-PAYMENT_FAMILY = "pacs.008"
+PAYMENT_FAMILY = ("pacs.008", "pacs.009")
+"""The payment families a status request asks about (a message type starts with one of them)."""
 """The payments a status request may ask about (pacs.009 and others: not received)."""
 
 
