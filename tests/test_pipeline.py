@@ -238,9 +238,23 @@ def _bank_transfer(version: str) -> str:
             "</CdtTrfTxInf></FICdtTrf></Document>")
 
 
+def test_the_2026_pacs009_is_answered_like_earlier_ones(memory_registry) -> None:
+    """pacs.009 is acted on (issue 16): .13 (2026) is read like .12 and answered with the
+    pacs.002 of its release; naming no account of ours, RJCT AC03; schema-invalid, RJCT FF01."""
+    run = pipeline(memory_registry)
+    for version, reply in (("pacs.009.001.12", "pacs.002.001.15"), ("pacs.009.001.13", "pacs.002.001.16")):
+        outcome = run.handle(_bank_transfer(version).encode())
+        assert (outcome.verdict, outcome.message_type, outcome.reply.message_type) == (
+            "rejected", version, reply)
+        assert reply_statuses(outcome.reply.body) == ("RJCT", [("RJCT", "AC03")])
+        broken = run.handle(_bank_transfer(version).replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode())
+        assert broken.reply.message_type == reply and reply_statuses(broken.reply.body)[0] == "RJCT"
+        assert [f.rule for f in broken.findings][:1] == ["xsd.element_content"]
+    assert state(memory_registry) == ({}, {})
+
+
 @pytest.mark.parametrize("build, earlier, latest", [
     (_return, "pacs.004.001.14", "pacs.004.001.15"),
-    (_bank_transfer, "pacs.009.001.12", "pacs.009.001.13"),
 ])
 def test_the_2026_pacs004_and_pacs009_are_validated_and_refused_like_earlier_ones(
         memory_registry, build, earlier: str, latest: str) -> None:
