@@ -67,8 +67,19 @@ evm_operations = Table(
     Column("planned_at", DateTime, nullable=False),
     Column("submitted_at", DateTime),
     Column("settled_at", DateTime),  # confirmed: the block's time; failed: when it was decided
+    # A PvP credit leg rides in its debit leg's transaction (0009): the debit leg's seq.
+    Column("carrier", BigInteger),
     Index("ix_evm_operations_state", "state", "seq"),
     Index("ix_evm_operations_nonce", "nonce"),
+)
+
+evm_settlement = Table(
+    "evm_settlement", metadata,  # the issuer's PvpSettlement contract (0009); one row at most
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("address", String(42), nullable=False),
+    Column("deployed_block", BigInteger, nullable=False),
+    Column("deploy_tx", String(66)),
+    Column("recorded_at", DateTime, nullable=False),
 )
 
 evm_senders = Table(

@@ -47,6 +47,11 @@ def credit_leg_key(key: str) -> str:
     return key + CREDIT_LEG_SUFFIX
 
 
+def is_credit_leg(key: str) -> bool:
+    """Whether `key` is a PvP credit leg's (its payment speaks through its debit leg)."""
+    return key.endswith(CREDIT_LEG_SUFFIX)
+
+
 @dataclass(frozen=True, slots=True)
 class CrossCurrencyPayment:
     """A payment between wallets of different currencies, not priced yet. At least one of the

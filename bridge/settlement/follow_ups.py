@@ -10,11 +10,13 @@ import structlog
 
 from bridge.codes import Verdict
 from bridge.config import BridgeConfig
+from bridge.fx.exchange import is_credit_leg
 from bridge.iso.pacs002 import reply_version
 from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.payments.replies import status_report
 from bridge.ports import Inbox, Outbox
+from bridge.status_requests.lookup import PAYMENT_FAMILY
 from bridge.settlement.changes import (SettlementChange, by_original_message, follow_up_group_status,
                                        transaction_status)
 
@@ -36,8 +38,10 @@ class SettlementFollowUps:
         """Follow-up pacs.002s for operations that became final (ACSC or RJCT) after their
         pacs.008 was answered ACSP: one per original message, added to `outbox` in the caller's
         transaction (the one that records the changes). Changes with no pacs.008 to answer
-        (minted from a statement) are logged only."""
+        (minted from a statement) are logged only. A payment across currencies is told by its
+        debit leg's change (its credit leg settles in the same chain transaction)."""
         replies = []
+        changes = [c for c in changes if not is_credit_leg(c.key)]
         for message_id, group in by_original_message(changes).items():
             original = self._original(message_id, group, inbox)
             if original is None:
@@ -62,7 +66,7 @@ class SettlementFollowUps:
         if not message_id:
             return None
         for record in inbox.by_message_id(message_id):
-            if (not (record.message_type or "").startswith("pacs.008")
+            if (not (record.message_type or "").startswith(PAYMENT_FAMILY)
                     or record.verdict not in (Verdict.ACCEPTED, Verdict.PARTIAL)):
                 continue
             read = self.reader.read(record.raw)

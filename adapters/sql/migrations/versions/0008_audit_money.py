@@ -29,7 +29,9 @@ def upgrade() -> None:
     for row in connection.execute(sa.select(operations).order_by(operations.c.seq)):
         audit.record_digest(connection, POSTINGS, row.key,
                             postings_digest(leg.content() for leg in legs.get(row.seq, ())))
-    for row in connection.execute(sa.select(evm_operations).order_by(evm_operations.c.seq)):
+    # The columns this revision knew (0009 adds `carrier`): never the model's later ones.
+    known = [c for c in evm_operations.c if c.name != "carrier"]
+    for row in connection.execute(sa.select(*known).order_by(evm_operations.c.seq)):
         audit.record(connection, EVM_OPERATION, row.key, audit.certified(EVM_OPERATION, row))
     audit.flush(connection)
 
