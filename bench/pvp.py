@@ -1,17 +1,23 @@
-"""Payment-versus-payment throughput: single-transaction USD -> EUR pacs.008.001.08 payments/s
-(InstdAmt, XchgRate; both legs in one unit of work) through the full pipeline (read, validate,
-translate, price, apply both legs, pacs.002, inbox and outbox), one commit per message, on SQLite
-(file) and PostgreSQL (127.0.0.1:5432); next to same-currency transfers of the same size, for
-the price of the second leg and the pricing. On EVM a payment across currencies is refused
-(no settlement contract yet): `--evm` measures how fast that refusal is answered on anvil, so the
-figure is not mistaken for a PvP one.
+"""Payment-versus-payment throughput.
 
-    .venv/bin/python bench/pvp.py [--messages 2000] [--runs 3] [--postgres URL]
+SQL: single-transaction USD -> EUR pacs.008.001.08 payments/s (InstdAmt, XchgRate; both legs in
+one unit of work) through the full pipeline (read, validate, translate, price, apply both legs,
+pacs.002, inbox and outbox), one commit per message, on SQLite (file) and PostgreSQL
+(127.0.0.1:5432); next to same-currency transfers of the same size, for the price of the second
+leg and the pricing.
+
+EVM (anvil on 127.0.0.1, automine, SQLite store, 1 confirmation): PvP payments/s from
+`apply_together` (each payment its own unit of work) to both legs ACSC, one chain transaction
+per payment through the settlement contract, pipelined (many in flight); next to plain
+transfers the same way (bench/evm.py's method).
+
+    .venv/bin/python bench/pvp.py [--messages 2000] [--runs 3] [--postgres URL] [--evm 500]
 """
 from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 import platform
 import statistics
 import sys
@@ -81,13 +87,62 @@ def _with_samples(store: SqlStore) -> SqlStore:
     return store
 
 
+def evm_rate(node, workdir: Path, count: int, across: bool) -> float:
+    """Payments/s on anvil: each applied in its own unit of work, then settled pipelined."""
+    from eth_account import Account
+
+    from bridge.operations import MINT, TRANSFER, TokenOperation
+    from evm import MAX_SECONDS, Bench
+    bench = Bench(node, workdir, f"pvp-{across}", max_in_flight=500)
+    # evm.Bench deploys EUR only: `ledger init` again deploys USD (and names the settlement)
+    bench.plugin.settings = replace(bench.plugin.settings, evm_currencies="EUR,USD")
+    bench.plugin.initialise(bench.store)
+    buyer, supplier, fx_usd, fx_eur = (Account.create().address for _ in range(4))
+    funding = [TokenOperation("fund-usd", MINT, "USD", count * 10_000, credit_wallet=buyer),
+               TokenOperation("fund-eur", MINT, "EUR", count * 10_000, credit_wallet=fx_eur)]
+    for op in funding:
+        bench.apply(op)
+    assert bench.settle_all(2, time.monotonic() + MAX_SECONDS) == 2
+    start = time.perf_counter()
+    for i in range(count):
+        key = f"pvp-{i}"
+        with bench.store() as uow:
+            if across:
+                outcome = uow.ledger.apply_together((
+                    TokenOperation(key, TRANSFER, "USD", 10_000, debit_wallet=buyer, credit_wallet=fx_usd),
+                    TokenOperation(key + "/fx", TRANSFER, "EUR", 9_200, debit_wallet=fx_eur,
+                                   credit_wallet=supplier)))
+            else:
+                outcome = uow.ledger.apply(TokenOperation(key, TRANSFER, "USD", 10_000, debit_wallet=buyer,
+                                                          credit_wallet=supplier))
+            uow.commit()
+        assert outcome.status == "ACSP", outcome
+    legs = 2 * count if across else count
+    done = bench.settle_all(legs, time.monotonic() + MAX_SECONDS)
+    elapsed = time.perf_counter() - start
+    assert done == legs, f"{done} of {legs} legs confirmed"
+    return count / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--evm", type=int, default=500, help="payments on anvil (0: skip)")
+    parser.add_argument("--skip-sql", action="store_true")
     args = parser.parse_args()
     configure_logging("warning")
+    if args.evm:
+        from adapters.evm.devchain import AnvilNode
+        with tempfile.TemporaryDirectory() as tmp, AnvilNode() as node:
+            for across in (True, False):
+                rate = evm_rate(node, Path(tmp), args.evm, across)
+                what = "USD->EUR PvP " if across else "USD transfer "
+                print(f"  anvil       {what} {args.evm} payments, pipelined: {rate:7.0f} payments/s",
+                      flush=True)
+    if args.skip_sql:
+        return
     print(f"PvP, {args.messages} single-transaction pacs.008.001.08 per run, one unit of work each, "
           f"{args.runs} runs; {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
