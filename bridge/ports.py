@@ -60,6 +60,18 @@ def combine_legs(outcomes: Sequence[LedgerOutcome]) -> LedgerOutcome:
     return LedgerOutcome(results.pop(), status=unfinal or Status.ACCEPTED_SETTLEMENT_COMPLETED)
 
 
+def apply_legs(apply: Callable[[TokenOperation], LedgerOutcome],
+               operations: Sequence[TokenOperation]) -> LedgerOutcome:
+    """Apply legs in order with `apply` until one is refused: `combine_legs` of their outcomes
+    (the caller undoes every leg when that is a rejection)."""
+    outcomes: list[LedgerOutcome] = []
+    for operation in operations:
+        outcomes.append(apply(operation))
+        if outcomes[-1].rejection is not None:
+            break
+    return combine_legs(outcomes)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedOperation:
     """An operation as the ledger holds it."""

@@ -25,7 +25,7 @@ from bridge.operations import TokenOperation
 from bridge.parties import normalised_account
 from bridge.ports import (APPLIED, REPLAYED, AccountRegistry, Inbox, Ledger, LedgerOutcome,
                           MintClaim, Outbox, PaymentClaim, Posting, RecordedOperation, UnitOfWork,
-                          WalletBalance, claims_conflict, combine_legs, issuance_holder)
+                          WalletBalance, apply_legs, claims_conflict, issuance_holder)
 
 DUPLICATE = Reason.DUPLICATION
 INSUFFICIENT = Reason.INSUFFICIENT_FUNDS
@@ -136,12 +136,7 @@ class InMemoryLedger(Ledger):
     def apply_together(self, operations: Sequence[TokenOperation]) -> LedgerOutcome:
         saved = (dict(self.books.operations), list(self.books.postings), dict(self.books.balances),
                  self.books.written)
-        outcomes = []
-        for operation in operations:
-            outcomes.append(self.apply(operation))
-            if outcomes[-1].rejection is not None:
-                break
-        combined = combine_legs(outcomes)
+        combined = apply_legs(self.apply, operations)
         if combined.rejection is not None:
             (self.books.operations, self.books.postings, self.books.balances,
              self.books.written) = saved

@@ -6,37 +6,22 @@ real node (anvil)."""
 from __future__ import annotations
 
 import pytest
-from conftest import start_anvil
 from eth_account import Account
 from sqlalchemy import update
 
-from adapters.evm.devchain import TesterChain
 from adapters.evm.tables import evm_available
 from bridge.operations import MINT, TRANSFER, TokenOperation
 from ledger_contract import ManualClock
-from test_evm_ledger import Bridge
+from test_evm_ledger import Bridge, anvil, devchain  # noqa: F401 - the chains, as fixtures
 
 BUYER, SUPPLIER = Account.create().address, Account.create().address
 FX_USD, FX_EUR = Account.create().address, Account.create().address
 
 
-@pytest.fixture(scope="module")
-def anvil_node():
-    node = start_anvil()
-    yield node
-    node.stop()
-
-
-@pytest.fixture(params=["eth-tester", pytest.param("anvil", marks=pytest.mark.slow)])
-def chain(request):
-    if request.param == "eth-tester":
-        return TesterChain()
-    return request.getfixturevalue("anvil_node")
-
-
 @pytest.fixture()
-def bridge(chain, sqlite_url):
-    return Bridge(chain, sqlite_url, ManualClock(), currencies="EUR,USD")
+def bridge(devchain, sqlite_url):
+    """test_evm_ledger's chains (eth-tester, and anvil marked slow) and Bridge."""
+    return Bridge(devchain, sqlite_url, ManualClock(), currencies="EUR,USD")
 
 
 def legs(key: str, debit: int = 10_000, credit: int = 9_200) -> tuple[TokenOperation, TokenOperation]:

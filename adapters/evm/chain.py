@@ -275,34 +275,30 @@ class TokenChain:
         setSettlement: payments across its currency cannot settle on chain)."""
         selector, types = _SET_SETTLEMENT
         data = "0x" + (selector + encode(types, [settlement])).hex()
-        signed = self.sign(token, data, self.nonce_at("pending"), 80_000, self.fees())
-        verdict = self.send(signed.raw)
-        if verdict is not None:
-            raise ChainConfigurationError(f"the token at {token} refused the settlement contract: "
-                                          f"{verdict.action} {verdict.info}")
-        receipt = self.web3.eth.wait_for_transaction_receipt(signed.tx_hash, timeout=timeout_s,
-                                                             poll_latency=0.2)
-        if receipt["status"] != 1:
-            raise ChainConfigurationError(f"the token at {token} refused the settlement contract "
-                                          f"(transaction {signed.tx_hash})")
+        self._mined(token, data, 80_000, None, f"naming the settlement on the token at {token}",
+                    timeout_s)
 
     def _deploy(self, artifact, arguments: tuple, what: str, fees: dict[str, int] | None,
                 timeout_s: float) -> tuple[str, int, str]:
         constructor = self.web3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor(
             *arguments)
-        nonce = self.nonce_at("pending")
-        signed = self.sign(None, constructor.data_in_transaction, nonce, DEPLOY_GAS,
-                           fees or self.fees())
+        receipt, tx_hash = self._mined(None, constructor.data_in_transaction, DEPLOY_GAS, fees,
+                                       f"deploying the {what}", timeout_s)
+        return to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"]), tx_hash
+
+    def _mined(self, to: str | None, data: str, gas: int, fees: dict[str, int] | None, what: str,
+               timeout_s: float) -> tuple[dict, str]:
+        """Sign and send one set-up transaction at the next nonce and wait for it; its receipt
+        and hash. ChainConfigurationError when the node refuses it or it reverts."""
+        signed = self.sign(to, data, self.nonce_at("pending"), gas, fees or self.fees())
         verdict = self.send(signed.raw)
         if verdict is not None:
-            raise ChainConfigurationError(f"deploying the {what} failed: {verdict.action} "
-                                          f"{verdict.info}")
+            raise ChainConfigurationError(f"{what} failed: {verdict.action} {verdict.info}")
         receipt = self.web3.eth.wait_for_transaction_receipt(signed.tx_hash, timeout=timeout_s,
                                                              poll_latency=0.2)
         if receipt["status"] != 1:
-            raise ChainConfigurationError(f"deploying the {what} reverted "
-                                          f"(transaction {signed.tx_hash})")
-        return to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"]), signed.tx_hash
+            raise ChainConfigurationError(f"{what} reverted (transaction {signed.tx_hash})")
+        return receipt, signed.tx_hash
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ from bridge.ports import (
     StoreTransaction,
     TransactionalStore,
     WalletBalance,
-    combine_legs,
+    apply_legs,
     issuance_holder,
 )
 
@@ -181,10 +181,7 @@ class EvmLedger(Ledger):
         debit_leg, credit_leg = operations
         audit_mark, planned_mark = audit.queued(self.connection), len(self._planned)
         savepoint = self.connection.begin_nested()
-        outcomes = [self.apply(debit_leg)]
-        if outcomes[0].rejection is None:
-            outcomes.append(self.apply(credit_leg))
-        combined = combine_legs(outcomes)
+        combined = apply_legs(self.apply, operations)
         if combined.rejection is not None:
             savepoint.rollback()
             audit.forget_since(self.connection, audit_mark)

@@ -33,7 +33,7 @@ from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, LedgerPlugin, MintClaim,
                           PaymentClaim, Posting, RecordedOperation, StoreTransaction, WalletBalance,
-                          combine_legs, issuance_holder)
+                          apply_legs, issuance_holder)
 
 DUPLICATE = Reason.DUPLICATION
 INSUFFICIENT = Reason.INSUFFICIENT_FUNDS
@@ -164,12 +164,7 @@ class SqlLedger(Ledger):
         # Writes wait in this unit until commit (`_send`), so undoing the legs of a refused whole
         # is putting back what this unit had decided before them.
         saved = dict(self._pending), dict(self._change), dict(self._supply_change)
-        outcomes = []
-        for operation in operations:
-            outcomes.append(self.apply(operation))
-            if outcomes[-1].rejection is not None:
-                break
-        combined = combine_legs(outcomes)
+        combined = apply_legs(self.apply, operations)
         if combined.rejection is not None:
             self._pending, self._change, self._supply_change = saved
         return combined

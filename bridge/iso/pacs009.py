@@ -24,9 +24,8 @@ from __future__ import annotations
 from lxml import etree
 
 from bridge.iso import components
-from bridge.iso.errors import MessageReadError
-from bridge.iso.pacs008 import group_header
-from bridge.iso.xmlnav import Node, to_date
+from bridge.iso.pacs008 import group_header, read_transaction
+from bridge.iso.xmlnav import Node
 from bridge.parties import Party
 from bridge.payments.credit_transfer import (CreditTransfer, CreditTransferMessage, GroupHeader,
                                              UnderlyingCustomerTransfer)
@@ -52,30 +51,9 @@ def read_institution_transfer_message(document: etree._Element) -> CreditTransfe
 
 
 def _transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfer:
-    where = f"CdtTrfTxInf[{index}]"
-    end_to_end_id = tx.text("PmtId/EndToEndId")
-    if end_to_end_id is None:
-        raise MessageReadError(f"{where} has no PmtId/EndToEndId")
-    amount = components.amount(tx.find("IntrBkSttlmAmt"), f"{where}/IntrBkSttlmAmt")
-    if amount is None:
-        raise MessageReadError(f"{where} has no IntrBkSttlmAmt")
-    return CreditTransfer(
-        index=index,
-        end_to_end_id=end_to_end_id,
-        amount=amount,
-        debtor=_institution(tx, "Dbtr"),
-        creditor=_institution(tx, "Cdtr"),
-        instruction_id=tx.text("PmtId/InstrId"),
-        transaction_id=tx.text("PmtId/TxId"),
-        uetr=tx.text("PmtId/UETR"),
-        settlement_date=to_date(tx.text("IntrBkSttlmDt")) or header.settlement_date,
-        debtor_agent=components.agent(tx.find("DbtrAgt")),
-        creditor_agent=components.agent(tx.find("CdtrAgt")),
-        instructing_agent=components.agent(tx.find("InstgAgt")) or header.instructing_agent,
-        instructed_agent=components.agent(tx.find("InstdAgt")) or header.instructed_agent,
-        remittance=components.remittance(tx.find("RmtInf")),
-        underlying=_underlying(tx.find("UndrlygCstmrCdtTrf"), where),
-    )
+    return read_transaction(index, tx, header, debtor=_institution(tx, "Dbtr"),
+                            creditor=_institution(tx, "Cdtr"),
+                            underlying=_underlying(tx.find("UndrlygCstmrCdtTrf"), f"CdtTrfTxInf[{index}]"))
 
 
 def _institution(tx: Node, role: str) -> Party:
