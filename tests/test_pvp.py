@@ -218,3 +218,32 @@ def test_validity_edges_and_the_latest_row_wins() -> None:
     assert table.quote("USD", "EUR", NOW).rate == Decimal("0.91")  # from, included
     assert table.quote("USD", "EUR", NOW.replace(day=25, hour=0)) is None  # until, excluded
     assert table.quote("EUR", "JPY", NOW) is None
+
+
+def test_each_currencys_omnibus_still_backs_its_supply_after_pvp(registry) -> None:
+    """Reconciliation counts the FX positions as wallets: the EUR omnibus statement booking the
+    fiat of the bank's EUR funding (and the USD one the buyer's) is clean after a PvP, which
+    moved tokens between the currencies' wallets and minted nothing."""
+    from bridge.fx.rates import parse_rate_csv
+    from bridge.accounts import RegisteredAccount
+    from camt053_builders import Ntry, camt053
+    from pvp_support import RATES
+    from reconcile_support import ManualClock, clocked, pipeline as reconciling, report
+    store = with_fx_accounts(registry)
+    with store() as uow:
+        uow.accounts.upsert([RegisteredAccount("DE86500199000888000001", "USD", None, kind="omnibus")])
+        uow.commit()
+    clock = ManualClock()
+    store = clocked(store, clock)
+    run = reconciling(store, clock, issuer_bic=ISSUER, rates=parse_rate_csv(RATES))
+    usd, eur = "9e1a7c2e-9b4d-4e8a-a1c3-5d6e7f8a9b01", "9e1a7c2e-9b4d-4e8a-a1c3-5d6e7f8a9b02"
+    assert run.handle(pacs008([Tx(amount="1000.00", currency="USD", debtor_iban=FATIMA,
+                                  creditor_iban=BUYER, uetr=usd)]).encode()).verdict == "accepted"
+    assert run.handle(pacs009([FiTx(amount="5000.00", debtor_bic=ISSUER, creditor_bic=ISSUER,
+                                    creditor_iban=FX_EUR, uetr=eur)], instructing_bic=ISSUER).encode()).verdict == "accepted"
+    assert run.handle(pvp().encode()).verdict == "accepted"
+    found = report(run.handle(camt053([Ntry("5000.00", uetr=eur, creditor_iban=FX_EUR)]).encode()))
+    assert found["clean"], found
+    found = report(run.handle(camt053([Ntry("1000.00", uetr=usd, creditor_iban=BUYER, currency="USD")],
+                                      account="DE86500199000888000001", currency="USD").encode()))
+    assert found["clean"], found
