@@ -114,15 +114,18 @@ def test_a_cover_shows_its_underlying_in_status_and_pacs028(memory_registry) -> 
     uetr = "6c1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
     run = pipeline(store)
     cover = pacs009([FiTx(amount="300.00", creditor_bic=ISSUER, end_to_end_id="E2E-COV-9",
-                          uetr=uetr, cover=(FATIMA, ALICE))])
+                          uetr=uetr, cover=(FATIMA, ALICE))], msg_id="COV-9")
     answered = run.handle(cover.encode())
     assert reply_transactions(answered.reply.body)[0][2] == "cover for Buyer -> Supplier 300.00 EUR"
     with store() as uow:
         [message] = lifecycle(uetr, uow, MessageReader())
     assert message.message_type == "pacs.009.001.08"
     assert message.transactions[0].underlying == "cover for Buyer -> Supplier 300.00 EUR"
-    asked = run.handle(pacs028([StatusTx(uetr=uetr)]).encode())
-    assert [s for s, _, _ in reply_transactions(asked.reply.body)] == ["ACSC"]
+    asked = run.handle(pacs028([StatusTx(uetr=uetr),
+                                StatusTx(msg_id="COV-9", end_to_end_id="E2E-COV-9",
+                                         original_type="pacs.009.001.08")]).encode())
+    assert reply_transactions(asked.reply.body) == [
+        ("ACSC", None, None), ("ACSC", None, "cover for Buyer -> Supplier 300.00 EUR")]
 
 
 def test_pacs009_across_currencies_settles_pvp(memory_registry) -> None:

@@ -114,7 +114,10 @@ def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWor
         return CurrentStatus(Status.REJECTED, said[1], said[2], **refs)
     recorded = uow.ledger.find(transaction_keys(payload)[index])
     if recorded is not None:
-        return CurrentStatus(*_settled(recorded), **refs)
+        status, reason, info = _settled(recorded)
+        if info is None and original.underlying is not None:  # a cover: what it covers
+            info = original.underlying.describe()
+        return CurrentStatus(status, reason, info, **refs)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
         return CurrentStatus(Status(said[0]), said[1], said[2], **refs)
     return None
