@@ -24,6 +24,9 @@ messages (tests/campaign_programs.py). After EVERY message, on the whole store:
   issuer is refused; a statement mints only payments it books, not yet applied, to the
   creditor it names, never a 0.00 or sub-minor part; one payment arriving by two roads, in
   either order, is applied exactly once.
+- payments across currencies (issue 16, tests/campaign_pvp.py): both legs or neither, each
+  amount as an independent model of the rate table, the tolerance and banker's rounding says,
+  the debtor's and the FX positions' funds; resends and an expired rate change nothing.
 
 Bounded (about 30 s of CPU): `TOKENBRIDGE_CAMPAIGN_SCALE` (default 1) multiplies the examples;
 derandomized (the same examples every run) unless `TOKENBRIDGE_CAMPAIGN_RANDOM=1`; a failure is
