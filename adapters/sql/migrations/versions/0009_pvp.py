@@ -22,8 +22,14 @@ def upgrade() -> None:
     with op.batch_alter_table("accounts") as batch:
         batch.alter_column("kind", existing_type=sa.String(10), type_=sa.String(16),
                            existing_nullable=False)
-    with op.batch_alter_table("evm_operations") as batch:
-        batch.add_column(sa.Column("carrier", sa.BigInteger()))
+    # What a store already has is kept: a store set back to an older revision by hand (as the
+    # upgrade tests do) is migrated again over its own tables.
+    inspector = sa.inspect(op.get_bind())
+    if "carrier" not in {c["name"] for c in inspector.get_columns("evm_operations")}:
+        with op.batch_alter_table("evm_operations") as batch:
+            batch.add_column(sa.Column("carrier", sa.BigInteger()))
+    if inspector.has_table("evm_settlement"):
+        return
     op.create_table(
         "evm_settlement",
         sa.Column("chain_id", sa.BigInteger(), primary_key=True),
