@@ -2,6 +2,7 @@
 (bridge.handlers) does the rest.
 
     read -> claim in the inbox -> handler (authorise, decide, apply, answer) -> record -> outbox
+                                                                   (the reply, then what it emits)
 
 The same bus serves `replay` (files, in-process) and the RabbitMQ worker. A message's effects,
 its inbox record and its reply commit in one unit of work: all or nothing. A message seen
@@ -144,7 +145,7 @@ class MessageBus:
         """One message's work inside `uow`: claim (unless the caller did), dispatch, record,
         queue the reply."""
         if not (uow.inbox.claim(message.digest) if claimed is None else claimed):
-            return _seen_before(uow, message.digest)
+            return _seen_before(uow, message)
         outcome = self._dispatch(message, uow, False)
         read, raw = message.read, message.raw
         uow.inbox.record(InboundRecord(
@@ -156,6 +157,8 @@ class MessageBus:
             reply_id=outcome.reply.message_id if outcome.reply else None))
         if outcome.reply is not None:
             uow.outbox.add(outcome.reply)
+        for emitted in outcome.emitted:
+            uow.outbox.add(emitted)
         return outcome
 
     def _dispatch(self, message: Inbound, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
@@ -172,14 +175,18 @@ class MessageBus:
         return outcome
 
 
-def _seen_before(uow: UnitOfWork, digest: str) -> MessageOutcome:
-    record = uow.inbox.find(digest)
+def _seen_before(uow: UnitOfWork, message: Inbound) -> MessageOutcome:
+    """The answer recorded for the same bytes, and the findings the reader makes of them again:
+    so a poison message re-driven is dead-lettered again with its reason, whether it was
+    answered with a pacs.002 (schema-invalid) or an admi.002 (not ISO 20022)."""
+    record = uow.inbox.find(message.digest)
     if record is None:
-        raise InboxClaimVanished(f"inbox claim of {digest[:16]} vanished: claimed by a unit that "
-                                 f"rolled back")
+        raise InboxClaimVanished(f"inbox claim of {message.digest[:16]} vanished: claimed by a unit "
+                                 f"that rolled back")
     reply = uow.outbox.get(record.reply_id) if record.reply_id else None
-    return MessageOutcome(digest, record.verdict, record.message_type, record.message_id,
-                          reply=reply, summary=record.summary, seen_before=True)
+    return MessageOutcome(message.digest, record.verdict, record.message_type, record.message_id,
+                          reply=reply, findings=tuple(message.read.findings), summary=record.summary,
+                          seen_before=True)
 
 
 def _log_outcome(outcome: MessageOutcome, dry_run: bool) -> None:

@@ -16,7 +16,7 @@ class TransactionOutcome:
     index: int
     end_to_end_id: str | None
     uetr: str | None
-    status: Status  # ACSC, ACSP or RJCT
+    status: str  # a Status (ACSC, ACSP, RJCT); of a camt.056, a CancellationStatus (ACCR, RJCR, PDCR)
     operation: TokenOperation | None = None
     result: str | None = None  # applied, replayed, planned (dry run), or None when rejected
     reason: str | None = None
@@ -51,6 +51,10 @@ class MessageOutcome:
     summary: str = ""
     seen_before: bool = False  # answered from the inbox: the same bytes were handled before
     refusal: Refusal | None = None  # of a refused message answered by an admi.002: why
+    # Messages the bridge sends because of this one, besides its reply (a follow-up pacs.002, a
+    # pacs.004, an outgoing pacs.008, notifications): queued in the same unit of work as its
+    # effects, after the reply, in this order. Of a message seen before: none (sent the first time).
+    emitted: tuple[OutboundMessage, ...] = ()
 
 
 def refused(read: ReadMessage, digest: str, reason: str,

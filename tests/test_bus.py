@@ -56,6 +56,9 @@ class ListOutbox(Outbox):
         for message_id in message_ids:
             self.messages.pop(message_id, None)
 
+    def correlated(self, correlation_id: str):
+        return []
+
 
 class InboxOnly(UnitOfWork):
     """A unit of work over an inbox and an outbox (a message no handler takes needs no more)."""
@@ -95,3 +98,32 @@ def test_a_claim_that_keeps_vanishing_goes_to_the_caller_as_transient() -> None:
         bus.handle(b"<not-iso/>")
     [result] = bus.handle_batch([b"<not-iso/>"])
     assert isinstance(result, InboxClaimVanished) and bus.is_transient(result)  # the worker retries it
+
+
+class Emitting:
+    """A handler that answers and sends two more messages, as a cancellation or a return does."""
+
+    def prepare(self, uow, messages) -> None:
+        pass
+
+    def handle(self, message, uow, *, dry_run: bool):
+        from bridge.outcomes import MessageOutcome
+
+        def sent(n: int, kind: str) -> OutboundMessage:
+            return OutboundMessage(f"{message.digest[:8]}-{n}", "ORIG", kind, b"<x/>")
+        return MessageOutcome(message.digest, "accepted", message.read.message_type, "ORIG",
+                              reply=sent(1, "pacs.002.001.10"),
+                              emitted=(sent(2, "camt.054.001.08"), sent(3, "pacs.004.001.09")))
+
+
+def test_what_a_message_emits_is_queued_after_its_reply_once() -> None:
+    from pathlib import Path
+    raw = next((Path(__file__).parents[1] / "samples" / "pacs008").glob("*.xml")).read_bytes()
+    uow = InboxOnly(VanishingInbox(0))
+    bus = MessageBus(MessageReader(), lambda: uow, handlers={"pacs.008": Emitting()})
+    first = bus.handle(raw)
+    assert [m.message_type for m in uow.outbox.messages.values()] == [
+        "pacs.002.001.10", "camt.054.001.08", "pacs.004.001.09"]
+    again = bus.handle(raw)  # the same bytes: answered from the inbox, nothing sent again
+    assert again.seen_before and again.emitted == () and again.reply.message_id == first.reply.message_id
+    assert len(uow.outbox.messages) == 3

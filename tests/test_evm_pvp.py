@@ -143,3 +143,23 @@ def test_a_pvp_pacs008_is_answered_acsp_then_followed_up_acsc_once(bridge) -> No
     assert [s for s, _, _ in reply_transactions(follow_up.body)] == ["ACSC"]
     assert MessageReader().read(follow_up.body).valid
     assert chain_balances(bridge)[(SUPPLIER, "EUR")] == 9_200
+
+
+def test_a_planned_pvp_is_cancelled_whole_and_one_in_flight_is_not(bridge) -> None:
+    """A cancellation (camt.056) of a PvP never signed cancels both legs (their funds free
+    again); one already submitted settles or fails whole, so it is final for a cancellation."""
+    from bridge.ports import CANCELLED, FINAL
+    fund(bridge)
+    together(bridge, legs("uetr:pvp-cancel"))
+    with bridge.store()() as uow:
+        assert uow.ledger.cancel("uetr:pvp-cancel", "test").result == CANCELLED
+        uow.commit()
+    assert bridge.row("uetr:pvp-cancel").state == bridge.row("uetr:pvp-cancel/fx").state == "cancelled"
+    assert bridge.settle() == [] and chain_balances(bridge)[(SUPPLIER, "EUR")] == 0
+    assert together(bridge, legs("uetr:pvp-again")).result == "applied"  # the funds were released
+    bridge.settler.submit()
+    with bridge.store()() as uow:
+        assert uow.ledger.cancel("uetr:pvp-again", "test").result == FINAL
+        uow.commit()
+    bridge.settle()
+    assert chain_balances(bridge)[(SUPPLIER, "EUR")] == 9_200

@@ -253,26 +253,16 @@ def test_the_2026_pacs009_is_answered_like_earlier_ones(memory_registry) -> None
     assert state(memory_registry) == ({}, {})
 
 
-@pytest.mark.parametrize("build, earlier, latest", [
-    (_return, "pacs.004.001.14", "pacs.004.001.15"),
-])
-def test_the_2026_pacs004_and_pacs009_are_validated_and_refused_like_earlier_ones(
-        memory_registry, build, earlier: str, latest: str) -> None:
-    """Validated against their own XSD, not acted on yet: refused (answered with an admi.002,
-    issue 15), recorded once."""
+def test_the_2026_pacs004_is_read_and_answered_like_earlier_ones(memory_registry) -> None:
+    """Issue 15: a pacs.004 is acted on; a return of a payment never received is answered with a
+    pacs.002 of the return's release, RJCT AG09, and changes nothing."""
     run = pipeline(memory_registry)
-    for version in (earlier, latest):
-        read = MessageReader().read(build(version).encode())
-        assert read.valid and read.document_valid and read.message_type == version, read.findings
-        outcome = run.handle(build(version).encode())
+    for version, reply in (("pacs.004.001.14", "pacs.002.001.15"), ("pacs.004.001.15", "pacs.002.001.16")):
+        outcome = run.handle(_return(version).encode())
         assert (outcome.verdict, outcome.message_type, outcome.reply.message_type) == (
-            "refused", version, "admi.002.001.01")
-        assert b"<RjctgPtyRsn>AG03<" in outcome.reply.body
-        assert outcome.summary == f"refused: {version} is not a payment instruction this pipeline applies"
-        assert run.handle(build(version).encode()).seen_before
-        broken = run.handle(build(version).replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode())
-        assert broken.verdict == "refused" and broken.reply.message_type == "admi.002.001.01"
-        assert [f.rule for f in broken.findings][:1] == ["xsd.element_content"]
+            "rejected", version, reply), outcome.summary
+        assert [(t.status, t.reason) for t in outcome.transactions] == [("RJCT", "AG09")]
+        assert MessageReader().read(outcome.reply.body).valid
     assert state(memory_registry) == ({}, {})
 
 

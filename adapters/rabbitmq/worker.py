@@ -271,6 +271,7 @@ class Worker:
         self.metrics.observe(result)
         if result.reply is not None:
             batch.replies.append(result.reply)
+        batch.replies.extend(result.emitted)  # published like replies, after them
         reason = dead_letter_reason(result)
         if reason is not None:
             batch.dead.append((body, properties, reason))

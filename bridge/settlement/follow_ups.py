@@ -16,7 +16,7 @@ from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.payments.replies import status_report
 from bridge.ports import Inbox, Outbox
-from bridge.status_requests.lookup import PAYMENT_FAMILY
+from bridge.payments.originals import PAYMENT_FAMILY
 from bridge.settlement.changes import (SettlementChange, by_original_message, follow_up_group_status,
                                        transaction_status)
 
@@ -38,8 +38,16 @@ class SettlementFollowUps:
         """Follow-up pacs.002s for operations that became final (ACSC or RJCT) after their
         pacs.008 was answered ACSP: one per original message, added to `outbox` in the caller's
         transaction (the one that records the changes). Changes with no pacs.008 to answer
-        (minted from a statement) are logged only. A payment across currencies is told by its
-        debit leg's change (its credit leg settles in the same chain transaction)."""
+        (minted from a statement) are logged only."""
+        replies = self.follow_ups(changes, inbox)
+        for reply in replies:
+            outbox.add(reply)
+        return replies
+
+    def follow_ups(self, changes: Sequence[SettlementChange], inbox: Inbox) -> list[OutboundMessage]:
+        """The follow-up pacs.002s of `changes`, one per original message, not queued (a handler
+        that cancels an operation emits its follow-up itself). A payment across currencies is
+        told by its debit leg's change (its credit leg settles in the same chain transaction)."""
         replies = []
         changes = [c for c in changes if not is_credit_leg(c.key)]
         for message_id, group in by_original_message(changes).items():
@@ -53,7 +61,6 @@ class SettlementFollowUps:
                 read, record.message_id, reply_version(read.message_type, self.config.reply_versions),
                 tuple(transaction_status(c) for c in group),
                 follow_up_group_status(group, len(read.payload.transactions)), self.config, self.clock())
-            outbox.add(reply)
             replies.append(reply)
             log.info("settlement reported", message_id=message_id, reply_id=reply.message_id,
                      statuses=sorted({c.new_status for c in group}), transactions=len(group))

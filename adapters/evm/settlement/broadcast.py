@@ -74,11 +74,14 @@ class Broadcaster:
                 else:  # both legs in one transaction through the settlement contract
                     to, data = transaction_of(connection, self.chain, row, partner)
                 tx = self.chain.sign(to, data, nonce, row.gas_limit, fees)
-                for leg in (row, partner) if partner is not None else (row,):
-                    connection.execute(queries.MARK_SUBMITTED, {
-                        "row": leg.seq, "nonce": nonce, "tx_hash": tx.tx_hash, "raw_tx": tx.raw,
-                        "attempts": leg.attempts + 1, "now": now})
-                signed.append(tx)
+                marked = [connection.execute(queries.MARK_SUBMITTED, {
+                    "row": leg.seq, "nonce": nonce, "tx_hash": tx.tx_hash, "raw_tx": tx.raw,
+                    "attempts": leg.attempts + 1, "now": now}).rowcount
+                    for leg in ((row, partner) if partner is not None else (row,))]
+                if marked[0] == 1:  # else no longer planned (cancelled): never broadcast
+                    signed.append(tx)
+            if not signed:
+                return 0
             nonces.handed_out(connection, self.chain, max(tx.nonce for tx in signed) + 1)
         # Recorded first, broadcast after: a crash in between leaves transactions that the next
         # round finds unknown to the node and broadcasts, byte for byte.
@@ -125,7 +128,7 @@ class Broadcaster:
         with self.store.transaction() as transaction:
             connection = transaction.connection
             legs = connection.execute(queries.SUBMITTED_AS, {"tx_hash": tx.tx_hash}).all()
-            if not legs:
+            if not legs or legs[0].cancel_requested_by is not None:  # its nonce goes to a no-op
                 return
             row = legs[0]  # the carrier of a PvP comes first
             gas = min(MAX_GAS_LIMIT, row.gas_limit * 2) if more_gas else row.gas_limit

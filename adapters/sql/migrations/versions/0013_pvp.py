@@ -6,14 +6,14 @@
   transaction (through the settlement contract) carries both; `evm_settlement`, the issuer's
   PvpSettlement contract that `ledger init` deploys.
 
-Revision ID: 0009_pvp
-Revises: 0008
+Revision ID: 0013
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_pvp"
-down_revision = "0008"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
