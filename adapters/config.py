@@ -173,6 +173,11 @@ def check(settings: Settings) -> None:
             parse_return_versions(settings.return_versions)
         except ValueError as error:
             fail("return_versions", str(error))
+    if settings.rates:
+        try:
+            load_rates(settings.rates)
+        except (OSError, RateTableError) as error:
+            fail("rates", f"is not a usable rate table: {error}")
 
 
 def http_address(text: str) -> tuple[str, int] | None:
@@ -182,11 +187,6 @@ def http_address(text: str) -> tuple[str, int] | None:
     if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         return None
     return host, int(port)
-    if settings.rates:
-        try:
-            load_rates(settings.rates)
-        except (OSError, RateTableError) as error:
-            fail("rates", f"is not a usable rate table: {error}")
 
 
 def load_rates(path: str | None) -> RateTable:
