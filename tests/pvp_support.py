@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
+import pytest
 from lxml import etree
 
 from bridge.accounts import RegisteredAccount
@@ -74,3 +75,15 @@ def reply_transactions(body: bytes) -> list[tuple[str | None, str | None, str | 
 
 def units(text: str) -> int:
     return int(Decimal(text) * 100)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def fx_store(request):
+    """The sample registry and the FX accounts, on the fake, SQLite and PostgreSQL."""
+    from conftest import seeded_store
+    if request.param == "memory":
+        yield with_fx_accounts(request.getfixturevalue("memory_registry"))
+        return
+    store = seeded_store(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url"))
+    yield with_fx_accounts(store)
+    store.engine.dispose()

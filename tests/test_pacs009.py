@@ -12,22 +12,12 @@ from bridge.iso.pacs002 import INSTITUTION_TRANSFER_REPLY_VERSIONS
 from bridge.iso.reader import MessageReader
 from bridge.status_requests.lifecycle import lifecycle
 from builders import FiTx, StatusTx, Tx, pacs008, pacs009, pacs028
-from conftest import seeded_store
 from pvp_support import BANK_B, FATIMA, ISSUER, pipeline, reply_transactions, state, with_fx_accounts
+from pvp_support import fx_store  # noqa: F401 - a fixture
 
 ALICE = "DE82500199000417283905"
 BANK_B_BIC = "COBADEFFXXX"
 VERSIONS = [f"{n:02d}" for n in range(2, 14)]
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def bank_store(request):
-    if request.param == "memory":
-        yield with_fx_accounts(request.getfixturevalue("memory_registry"))
-        return
-    store = seeded_store(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url"))
-    yield with_fx_accounts(store)
-    store.engine.dispose()
 
 
 def _corpus_documents(corpus_root: Path) -> dict[str, str]:
@@ -71,8 +61,8 @@ def test_every_version_is_applied_and_answered_in_its_release(memory_registry, v
     assert state(store)[0] == {("w-bankb", "EUR"): 25_000}
 
 
-def test_an_institution_funds_and_defunds_its_wallet(bank_store) -> None:
-    run = pipeline(bank_store)
+def test_an_institution_funds_and_defunds_its_wallet(fx_store) -> None:
+    run = pipeline(fx_store)
     funding = pacs009([FiTx(amount="1000.00", debtor_bic=BANK_B_BIC, creditor_bic=BANK_B_BIC,
                             creditor_iban=BANK_B)], instructing_bic=BANK_B_BIC)
     assert [t.operation.kind for t in run.handle(funding.encode()).transactions] == ["mint"]
@@ -82,31 +72,31 @@ def test_an_institution_funds_and_defunds_its_wallet(bank_store) -> None:
                         instructing_bic=ISSUER)
     outcome = run.handle(defunding.encode())
     assert [(t.status, t.operation.kind) for t in outcome.transactions] == [("ACSC", "burn")]
-    balances, supply = state(bank_store)
+    balances, supply = state(fx_store)
     assert balances == {("w-bankb", "EUR"): 60_000} and supply == {"EUR": 60_000}
     foreign = pacs009([FiTx(amount="10.00", debtor_bic=BANK_B_BIC, creditor_bic=BANK_B_BIC,
                             debtor_iban=BANK_B, creditor_iban=FATIMA, debtor_agent=ISSUER)],
                       instructing_bic=BANK_B_BIC)
     assert [t.reason for t in run.handle(foreign.encode()).transactions] == ["AG01"]
-    assert state(bank_store) == (balances, supply)
+    assert state(fx_store) == (balances, supply)
 
 
 @pytest.mark.parametrize("cover_first", [False, True])
 @pytest.mark.parametrize("with_uetr", [True, False])
-def test_a_cover_and_its_pacs008_move_the_money_once(bank_store, cover_first, with_uetr) -> None:
+def test_a_cover_and_its_pacs008_move_the_money_once(fx_store, cover_first, with_uetr) -> None:
     uetr = "5b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e" if with_uetr else None
     direct = pacs008([Tx(amount="300.00", debtor_iban=FATIMA, creditor_iban=ALICE,
                          end_to_end_id="E2E-MARKET-1", uetr=uetr)])
     cover = pacs009([FiTx(amount="300.00", debtor_bic="BNPAFRPPXXX", creditor_bic=ISSUER,
                           end_to_end_id="E2E-MARKET-1", uetr=uetr, cover=(FATIMA, ALICE))],
                     version="08" if with_uetr else "07")
-    run = pipeline(bank_store)
+    run = pipeline(fx_store)
     first, second = (cover, direct) if cover_first else (direct, cover)
     assert run.handle(first.encode()).verdict == "accepted"
-    after_first = state(bank_store)
+    after_first = state(fx_store)
     outcome = run.handle(second.encode())
     assert [(t.status, t.result) for t in outcome.transactions] == [("ACSC", "replayed")]
-    assert state(bank_store) == after_first == ({("w-alice", "EUR"): 30_000}, {"EUR": 30_000})
+    assert state(fx_store) == after_first == ({("w-alice", "EUR"): 30_000}, {"EUR": 30_000})
 
 
 def test_a_cover_shows_its_underlying_in_status_and_pacs028(memory_registry) -> None:

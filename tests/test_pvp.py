@@ -10,23 +10,11 @@ import pytest
 
 from bridge.iso.reader import MessageReader
 from builders import FiTx, Tx, pacs008, pacs009
-from conftest import seeded_store
 from pvp_support import (BUYER, FATIMA, FX_EUR, FX_USD, ISSUER, NOW, SUPPLIER, SUPPLIER_USD, Clock,
                          pipeline, reply_transactions, state, with_fx_accounts)
+from pvp_support import fx_store  # noqa: F401 - a fixture
 
 FUNDED_USD, FUNDED_EUR = 100_000, 500_000  # the buyer's 1000.00 USD; the EUR position's 5000.00
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def fx_store(request):
-    """The sample registry and the FX accounts, on the fake, SQLite and PostgreSQL."""
-    if request.param == "memory":
-        yield with_fx_accounts(request.getfixturevalue("memory_registry"))
-        return
-    store = seeded_store(request.getfixturevalue(f"{request.param}_url" if request.param == "sqlite"
-                                                 else "postgres_url"))
-    yield with_fx_accounts(store)
-    store.engine.dispose()
 
 
 def fund(store, clock: Clock | None = None, *, eur_position: str = "5000.00") -> None:
