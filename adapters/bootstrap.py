@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from adapters.config import Settings
+from adapters.config import Settings, load_rates
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
@@ -58,6 +58,8 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         max_message_bytes=settings.max_message_bytes,
         return_on_cancellation=settings.cancellation_policy == RETURN,
         return_versions=parse_return_versions(settings.return_versions) if settings.return_versions else {},
+        rates=load_rates(settings.rates),
+        rate_tolerance_bps=settings.rate_tolerance_bps,
     )
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from adapters.sql.urls import normalise_url
+from bridge.config import DEFAULT_RATE_TOLERANCE_BPS
+from bridge.fx.rates import RateTable, RateTableError, parse_rate_csv
 from bridge.cancellations.handler import CANCELLATION_POLICIES
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.pacs004_writer import parse_return_versions
@@ -51,6 +53,8 @@ class Settings:
     max_attempts: int = 7  # transient failures: first try + retries, then dead-letter
     metrics_port: int = 0  # Prometheus endpoint of the worker; 0 = off
     http_addr: str = "127.0.0.1:8080"  # HOST:PORT of `tokenbridge serve`
+    rates: str | None = None  # FX rate table, a CSV file (bridge.fx.rates); none: no PvP
+    rate_tolerance_bps: int = DEFAULT_RATE_TOLERANCE_BPS  # a message's XchgRate from the table's
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
@@ -113,7 +117,8 @@ _NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _INTEGER_RANGES = {  # inclusive bounds; None: no upper bound
     "evm_confirmations": (1, None), "evm_max_in_flight": (1, None), "max_message_bytes": (1, None),
     "prefetch": (1, 65535),  # AMQP's prefetch count is 16 bits
-    "batch_size": (1, None), "max_attempts": (1, None), "metrics_port": (0, 65535)}
+    "batch_size": (1, None), "max_attempts": (1, None), "metrics_port": (0, 65535),
+    "rate_tolerance_bps": (0, 10_000)}
 _BIC_LISTS = ("allowed_senders", "statement_senders")
 
 
@@ -175,6 +180,11 @@ def check(settings: Settings) -> None:
             parse_return_versions(settings.return_versions)
         except ValueError as error:
             fail("return_versions", str(error))
+    if settings.rates:
+        try:
+            load_rates(settings.rates)
+        except (OSError, RateTableError) as error:
+            fail("rates", f"is not a usable rate table: {error}")
 
 
 def http_address(text: str) -> tuple[str, int] | None:
@@ -184,6 +194,13 @@ def http_address(text: str) -> tuple[str, int] | None:
     if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         return None
     return host, int(port)
+
+
+def load_rates(path: str | None) -> RateTable:
+    """The FX rate table in the CSV file at `path` (an empty table without one)."""
+    if not path:
+        return RateTable()
+    return parse_rate_csv(Path(path).read_text(encoding="utf-8-sig"))
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

@@ -1,7 +1,10 @@
 """The account registry: which customer accounts are tokenized, on which wallet, in which state.
 
 Omnibus accounts are the bank's own reserve accounts (one per currency) backing the token supply
-1:1; they have no wallet. An account is found by its identification as banks compare it
+1:1; they have no wallet. An `institution` account is another bank's token wallet here (it funds
+and defunds it with pacs.009); an `fx` account is the bank's FX position wallet in its currency
+(one per currency), through which payment-versus-payment settles (bridge.fx): never a payment's
+debtor or creditor by its account id. An account is found by its identification as banks compare it
 (`find_registered`): the normalised identifier and, for an `Othr/Id`, its scheme and issuer.
 """
 from __future__ import annotations
@@ -13,9 +16,11 @@ from bridge.money import CurrencyError, minor_units
 from bridge.parties import CODE, PROPRIETARY, AccountId, issuer_name, normalised_account, scheme_name
 
 ACTIVE, BLOCKED, CLOSED = "active", "blocked", "closed"
-WALLET, OMNIBUS = "wallet", "omnibus"
+WALLET, OMNIBUS, INSTITUTION, FX = "wallet", "omnibus", "institution", "fx"
 STATUSES = (ACTIVE, BLOCKED, CLOSED)
-KINDS = (WALLET, OMNIBUS)
+KINDS = (WALLET, OMNIBUS, INSTITUTION, FX)
+WALLET_KINDS = (WALLET, INSTITUTION)
+"""Kinds whose wallet pays and is paid by account id: a customer's, another bank's."""
 
 LEDGER_BOOK_PREFIX = "issuance:"
 """Names the ledgers give their own books (`issuance:<CCY>`, bridge.ports.issuance_holder): a
@@ -54,7 +59,13 @@ class RegisteredAccount:
 
     @property
     def is_wallet(self) -> bool:
-        return self.kind == WALLET
+        """A customer's or another bank's wallet: a payment's debtor or creditor."""
+        return self.kind in WALLET_KINDS
+
+    @property
+    def is_fx_position(self) -> bool:
+        """The bank's FX position wallet in its currency: moved only by PvP legs (bridge.fx)."""
+        return self.kind == FX
 
     @property
     def is_ledger_book(self) -> bool:
@@ -111,6 +122,7 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
     problems: list[str] = []
     seen: dict[str, int] = {}
     omnibus: dict[str, int] = {}
+    positions: dict[str, int] = {}  # currency -> line of its fx account
     for line, row in enumerate(rows, start=2):
         account = normalised_account(row.get("account") or "")
         currency = (row.get("currency") or "").strip().upper()
@@ -139,8 +151,8 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
             errors.append(f"status {status!r} is not one of {', '.join(STATUSES)}")
         if kind not in KINDS:
             errors.append(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-        if kind == WALLET and not wallet:
-            errors.append("a wallet account needs a wallet")
+        if kind != OMNIBUS and not wallet:
+            errors.append(f"{'an' if kind in (INSTITUTION, FX) else 'a'} {kind} account needs a wallet")
         if kind == OMNIBUS and wallet:
             errors.append("an omnibus account has no wallet")
         for what, name in (("wallet", wallet), ("account", account)):
@@ -150,14 +162,23 @@ def parse_registry_rows(rows: Iterable[Mapping[str, str | None]]) -> list[Regist
             errors.append(f"account repeats line {seen[account]}")
         if kind == OMNIBUS and currency in omnibus:
             errors.append(f"a second {currency} omnibus account (line {omnibus[currency]})")
+        if kind == FX and currency in positions:
+            errors.append(f"a second {currency} fx position account (line {positions[currency]})")
         if errors:
             problems.append(f"line {line}: " + ", ".join(errors))
             continue
         seen[account] = line
         if kind == OMNIBUS:
             omnibus[currency] = line
+        if kind == FX:
+            positions[currency] = line
         accounts.append(RegisteredAccount(account, currency, wallet, status, kind, scheme, issuer,
                                           group))
     if problems:
         raise RegistryError(problems)
     return accounts
+
+
+def fx_positions(accounts: Iterable[RegisteredAccount]) -> dict[str, RegisteredAccount]:
+    """The bank's FX position account of each currency (kind `fx`), by currency."""
+    return {a.currency: a for a in accounts if a.kind == FX}

@@ -30,9 +30,12 @@ class Reason(StrEnum):
     ZERO_AMOUNT = "AM01"
     NOT_ALLOWED_AMOUNT = "AM02"  # beyond the largest amount, balance or supply the ledger holds
     NOT_ALLOWED_CURRENCY = "AM03"
-    INSUFFICIENT_FUNDS = "AM04"
+    INSUFFICIENT_FUNDS = "AM04"  # also an FX position wallet that cannot pay its PvP leg
     DUPLICATION = "AM05"  # a key or payment seen before with other content; ids repeated
-    # A return for more than is left of its original (what was paid less what came back).
+    # A return for more than is left of its original (what was paid less what came back); a
+    # payment across currencies whose rate is outside the tolerance of the bank's rate table, or
+    # whose amounts disagree with the rate stated (no ExternalStatusReason1Code names an exchange
+    # rate: the converted amount is not the one the bank agrees to, bridge.fx.exchange).
     WRONG_AMOUNT = "AM09"
     INVALID_CONTROL_SUM = "AM10"
     INVALID_TRANSACTION_CURRENCY = "AM11"

@@ -18,6 +18,7 @@ from bridge.status_requests.handler import StatusRequests
 
 HANDLERS: Mapping[str, Callable[[BridgeConfig, Callable[[], datetime]], Handler]] = {
     "pacs.008": CreditTransfers,  # a payment: authorise, translate, apply, answer with a pacs.002
+    "pacs.009": CreditTransfers,  # between banks: the same translation, keys and pacs.002 answer
     "camt.053": StatementReconciliation,  # a statement: reconcile, answer with the report
     "pacs.028": StatusRequests,  # a status request: answer each transaction's status (pacs.002)
     "pain.001": CorporatePayments,  # a corporate's payments: transfer, or burn + outgoing pacs.008; pain.002

@@ -16,8 +16,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from bridge.accounts import RegisteredAccount
-from bridge.codes import Status
+from bridge.accounts import ACTIVE, RegisteredAccount
+from bridge.codes import Reason, Status
 from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
 from bridge.settlement.changes import SettlementChange
@@ -28,6 +28,7 @@ REPLAYED = "replayed"  # the same key and content was applied before: no new eff
 # The roads by which one payment reaches the bridge (one payment, one mint).
 PAYMENT_ROAD = "payment"  # its pacs.008
 STATEMENT_ROAD = "statement"  # the booked credit on the omnibus statement
+COVER_ROAD = "cover"  # a pacs.009 cover payment of it (its UndrlygCstmrCdtTrf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,34 @@ class LedgerOutcome:
     @classmethod
     def rejected(cls, reason: str, info: str) -> "LedgerOutcome":
         return cls("rejected", Rejection(reason, info), Status.REJECTED)
+
+
+def combine_legs(outcomes: Sequence[LedgerOutcome]) -> LedgerOutcome:
+    """What applying the legs of one payment together came to (`Ledger.apply_together`): the
+    first rejection; else REPLAYED when every leg was applied before, APPLIED when every leg
+    took effect now; a mix (some legs known, others not) is another payment under the same
+    keys: rejected AM05. The ledger undoes every leg of a rejected whole."""
+    rejected = next((o for o in outcomes if o.rejection is not None), None)
+    if rejected is not None:
+        return rejected
+    results = {o.result for o in outcomes}
+    if len(results) != 1:
+        return LedgerOutcome.rejected(Reason.DUPLICATION, "some legs of this payment were applied "
+                                                          "before under its keys, others not")
+    unfinal = next((o.status for o in outcomes if o.status != Status.ACCEPTED_SETTLEMENT_COMPLETED), None)
+    return LedgerOutcome(results.pop(), status=unfinal or Status.ACCEPTED_SETTLEMENT_COMPLETED)
+
+
+def apply_legs(apply: Callable[[TokenOperation], LedgerOutcome],
+               operations: Sequence[TokenOperation]) -> LedgerOutcome:
+    """Apply legs in order with `apply` until one is refused: `combine_legs` of their outcomes
+    (the caller undoes every leg when that is a rejection)."""
+    outcomes: list[LedgerOutcome] = []
+    for operation in operations:
+        outcomes.append(apply(operation))
+        if outcomes[-1].rejection is not None:
+            break
+    return combine_legs(outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +101,7 @@ class MintClaim:
     """What a mint claims: the references of its payment (`payment_references` in
     bridge.reconciliation.statement_mints) and the road it came by."""
 
-    road: str  # PAYMENT_ROAD or STATEMENT_ROAD
+    road: str  # PAYMENT_ROAD, STATEMENT_ROAD or COVER_ROAD
     references: tuple[str, ...]
 
 
@@ -88,7 +117,8 @@ class PaymentClaim:
 def claims_conflict(road: str, holder_road: str) -> bool:
     """Whether a mint coming by `road` is the payment that a mint by `holder_road` already
     holds a reference of. Two pacs.008 mints never are (their idempotency keys tell two
-    payments apart); a mint and a statement mint sharing a reference are one payment."""
+    payments apart); a mint and a statement mint sharing a reference are one payment, and so
+    are a pacs.008 and a pacs.009 covering it (or two covers)."""
     return not (road == PAYMENT_ROAD and holder_road == PAYMENT_ROAD)
 
 
@@ -136,6 +166,15 @@ class Ledger(ABC):
         AM05, nothing applied, when this unit can see it; when a concurrent unit of work
         claimed it first, this unit of work fails (at the latest on commit) with an error
         the store reports as transient, and its retry sees the claim (`find_claims`)."""
+
+    def apply_together(self, operations: Sequence[TokenOperation]) -> LedgerOutcome:
+        """Apply `operations` (transfers: the legs of one payment-versus-payment, bridge.fx)
+        all or none, in this unit of work: `combine_legs` of their outcomes, and when that is a
+        rejection none of them took effect. A ledger that cannot tie legs together refuses
+        them (AG03), the default: it must never settle one leg without the other."""
+        return LedgerOutcome.rejected(Reason.TRANSACTION_NOT_SUPPORTED,
+                                      f"the {self.name} ledger cannot settle two legs as one "
+                                      "(payment versus payment)")
 
     @abstractmethod
     def find(self, key: str) -> RecordedOperation | None:
@@ -191,6 +230,12 @@ class AccountRegistry(ABC):
 
     @abstractmethod
     def all(self) -> list[RegisteredAccount]: ...
+
+    def fx_positions(self) -> dict[str, str]:
+        """The wallet of the bank's active FX position account in each currency (kind `fx`),
+        by currency: where payment-versus-payment settles (bridge.fx)."""
+        return {a.currency: a.wallet for a in self.all()
+                if a.is_fx_position and a.status == ACTIVE and a.wallet}
 
 
 class Inbox(ABC):

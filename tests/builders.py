@@ -23,6 +23,8 @@ class Tx:
     debtor_bic: str = "BNPAFRPPXXX"
     creditor_bic: str = "TOKNDEFFXXX"
     remittance: str | None = "Invoice 4711"
+    instructed: tuple[str, str] | None = None  # InstdAmt (amount, currency)
+    xchg_rate: str | None = None  # XchgRate
 
 
 def _account(iban: str | None, other: str | None) -> str:
@@ -46,10 +48,12 @@ def pacs008(transactions: list[Tx] | None = None, *, version: str = "08", msg_id
         dacct = f"<DbtrAcct>{_account(t.debtor_iban, t.debtor_other)}</DbtrAcct>" if (t.debtor_iban or t.debtor_other) else ""
         cacct = f"<CdtrAcct>{_account(t.creditor_iban, t.creditor_other)}</CdtrAcct>" if (t.creditor_iban or t.creditor_other) else ""
         rmt = f"<RmtInf><Ustrd>{t.remittance}</Ustrd></RmtInf>" if t.remittance else ""
+        fx = (f'<InstdAmt Ccy="{t.instructed[1]}">{t.instructed[0]}</InstdAmt>' if t.instructed else "")
+        fx += f"<XchgRate>{t.xchg_rate}</XchgRate>" if t.xchg_rate else ""
         parts.append(
             f"<CdtTrfTxInf><PmtId><EndToEndId>{t.end_to_end_id}</EndToEndId>{txid}{uetr}</PmtId>"
             f"<IntrBkSttlmAmt Ccy=\"{t.currency}\">{t.amount}</IntrBkSttlmAmt>"
-            f"<IntrBkSttlmDt>2026-11-24</IntrBkSttlmDt><ChrgBr>SLEV</ChrgBr>"
+            f"<IntrBkSttlmDt>2026-11-24</IntrBkSttlmDt>{fx}<ChrgBr>SLEV</ChrgBr>"
             f"<Dbtr><Nm>Debtor</Nm></Dbtr>{dacct}"
             f"<DbtrAgt><FinInstnId><{bic}>{t.debtor_bic}</{bic}></FinInstnId></DbtrAgt>"
             f"<CdtrAgt><FinInstnId><{bic}>{t.creditor_bic}</{bic}></FinInstnId></CdtrAgt>"
@@ -62,6 +66,62 @@ def pacs008(transactions: list[Tx] | None = None, *, version: str = "08", msg_id
         f"<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>"
         f"<InstgAgt><FinInstnId><{bic}>{instructing_bic}</{bic}></FinInstnId></InstgAgt>"
         f"</GrpHdr>{''.join(parts)}</FIToFICstmrCdtTrf></Document>")
+
+
+@dataclass
+class FiTx:
+    """One CdtTrfTxInf of a pacs.009: between two institutions' accounts, or a cover (`cover`:
+    the underlying customer transfer's debtor and creditor IBANs)."""
+
+    amount: str = "100.00"
+    currency: str = "EUR"
+    debtor_bic: str = "BNPAFRPPXXX"
+    creditor_bic: str = "TOKNDEFFXXX"
+    debtor_iban: str | None = None
+    creditor_iban: str | None = None
+    end_to_end_id: str = field(default_factory=lambda: "E2E-" + uuid.uuid4().hex[:10])
+    tx_id: str = field(default_factory=lambda: "TX-" + uuid.uuid4().hex[:10])
+    uetr: str | None = field(default_factory=lambda: str(uuid.uuid4()))
+    cover: tuple[str, str] | None = None  # underlying (debtor IBAN, creditor IBAN)
+    cover_agents: tuple[str, str] = ("BNPAFRPPXXX", "TOKNDEFFXXX")
+    debtor_agent: str | None = None  # DbtrAgt: who services the debtor institution's account
+
+
+def pacs009(transactions: list[FiTx] | None = None, *, version: str = "08", msg_id: str | None = None,
+            instructing_bic: str = "BNPAFRPPXXX") -> str:
+    """A pacs.009.001.<version> Document (versions 02 to 13)."""
+    txs = transactions if transactions is not None else [FiTx()]
+    bic = "BIC" if version == "02" else "BICFI"
+    root = "FinInstnCdtTrf" if version in ("02", "03") else "FICdtTrf"
+
+    def fi(name: str, code: str) -> str:
+        return f"<{name}><FinInstnId><{bic}>{code}</{bic}></FinInstnId></{name}>"
+
+    def acct(name: str, iban: str | None) -> str:
+        return f"<{name}><Id><IBAN>{iban}</IBAN></Id></{name}>" if iban else ""
+    parts = []
+    for t in txs:
+        uetr = f"<UETR>{t.uetr}</UETR>" if t.uetr and int(version) >= 8 else ""
+        cover = ""
+        if t.cover:
+            cover = (f"<UndrlygCstmrCdtTrf><Dbtr><Nm>Buyer</Nm></Dbtr>{acct('DbtrAcct', t.cover[0])}"
+                     f"{fi('DbtrAgt', t.cover_agents[0])}{fi('CdtrAgt', t.cover_agents[1])}"
+                     f"<Cdtr><Nm>Supplier</Nm></Cdtr>{acct('CdtrAcct', t.cover[1])}"
+                     f'<InstdAmt Ccy="{t.currency}">{t.amount}</InstdAmt></UndrlygCstmrCdtTrf>')
+        parts.append(
+            f"<CdtTrfTxInf><PmtId><InstrId>{t.tx_id}</InstrId><EndToEndId>{t.end_to_end_id}</EndToEndId>"
+            f"<TxId>{t.tx_id}</TxId>{uetr}</PmtId>"
+            f'<IntrBkSttlmAmt Ccy="{t.currency}">{t.amount}</IntrBkSttlmAmt>'
+            f"<IntrBkSttlmDt>2026-11-24</IntrBkSttlmDt>"
+            f"{fi('Dbtr', t.debtor_bic)}{acct('DbtrAcct', t.debtor_iban)}"
+            f"{fi('DbtrAgt', t.debtor_agent) if t.debtor_agent else ''}"
+            f"{fi('Cdtr', t.creditor_bic)}{acct('CdtrAcct', t.creditor_iban)}{cover}</CdtTrfTxInf>")
+    return (
+        f'<Document xmlns="{NS}pacs.009.001.{version}"><{root}><GrpHdr>'
+        f"<MsgId>{msg_id or 'FI-' + uuid.uuid4().hex[:12]}</MsgId>"
+        f"<CreDtTm>2026-11-24T10:00:00Z</CreDtTm><NbOfTxs>{len(txs)}</NbOfTxs>"
+        f"<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>{fi('InstgAgt', instructing_bic)}"
+        f"</GrpHdr>{''.join(parts)}</{root}></Document>")
 
 
 def app_header(*, version: str = "02", msg_def: str = "pacs.008.001.08", sender: str = "BNPAFRPPXXX",

@@ -25,7 +25,8 @@ from bridge.operations import TokenOperation
 from bridge.parties import normalised_account
 from bridge.ports import (APPLIED, REPLAYED, AccountRegistry, Inbox, Ledger, LedgerOutcome,
                           MintClaim, Outbox, PaymentClaim, PaymentReturns, Posting, RecordedOperation,
-                          ReturnEntry, UnitOfWork, WalletBalance, claims_conflict, issuance_holder)
+                          ReturnEntry, UnitOfWork, WalletBalance, apply_legs, claims_conflict,
+                          issuance_holder)
 
 DUPLICATE = Reason.DUPLICATION
 INSUFFICIENT = Reason.INSUFFICIENT_FUNDS
@@ -135,6 +136,15 @@ class InMemoryLedger(Ledger):
             for reference in dict.fromkeys(claim.references):
                 self.books.claims.setdefault(reference, PaymentClaim(reference, operation.key, claim.road))
         return LedgerOutcome(APPLIED)
+
+    def apply_together(self, operations: Sequence[TokenOperation]) -> LedgerOutcome:
+        saved = (dict(self.books.operations), list(self.books.postings), dict(self.books.balances),
+                 self.books.written)
+        combined = apply_legs(self.apply, operations)
+        if combined.rejection is not None:
+            (self.books.operations, self.books.postings, self.books.balances,
+             self.books.written) = saved
+        return combined
 
     def _conflict(self, claim: MintClaim) -> PaymentClaim | None:
         return next((held for held in self.find_claims(claim.references)

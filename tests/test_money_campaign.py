@@ -32,7 +32,10 @@ messages (tests/campaign_programs.py). After EVERY message, on the whole store:
   id again applies nothing (AM05 with another amount); each reversal names its payment;
 - corporates (pain.001): a corporate debits only its own group's accounts tokenized here
   (never a mint), and each burn it causes sends exactly one valid pacs.008 fiat leg the first
-  time it applies, none on a resend.
+  time it applies, none on a resend;
+- payments across currencies (issue 16, tests/campaign_pvp.py): both legs or neither, each
+  amount as an independent model of the rate table, the tolerance and banker's rounding says,
+  the debtor's and the FX positions' funds; resends and an expired rate change nothing.
 
 Bounded (about 30 s of CPU): `TOKENBRIDGE_CAMPAIGN_SCALE` (default 1) multiplies the examples;
 derandomized (the same examples every run) unless `TOKENBRIDGE_CAMPAIGN_RANDOM=1`; a failure is
@@ -71,6 +74,7 @@ from campaign_messages import (ALLOWED_SENDERS, CORPORATE_SENDERS, CUSTOMERS, EX
                                Customer, Entry, Pacs004, Pacs008, Pain001, Part, major, registry_row,
                                render)
 from campaign_programs import EndOfDay, Program, Step, programs
+from campaign_pvp import pvp_programs
 from reconcile_support import ManualClock
 
 pytestmark = pytest.mark.slow  # the money campaign: hypothesis, thousands of messages
@@ -838,3 +842,83 @@ def test_returns_never_exceed_their_payment_and_apply_once(template, program) ->
 @given(program=programs(("statement_parts", "pair", "eod"), max_blocks=5))
 def test_statement_parts_of_zero_or_sub_minor_amounts_never_mint(template, program) -> None:
     run_program(template, program, "statement parts")
+
+
+# -- payment versus payment (issue 16) -----------------------------------------------------------
+
+def run_pvp_program(template: Path, program: list) -> None:
+    """A store with the FX registry; each step checked against the model of tests/campaign_pvp.py,
+    and the books after every message."""
+    from campaign_pvp import DAY, EXPIRED, POSITION, RATES, TOLERANCE_BPS, WALLET_OF, expected_legs
+
+    from bridge.fx.rates import parse_rate_csv
+    from pvp_support import FX_ACCOUNTS, ISSUER as FX_ISSUER, Clock
+    figures = FIGURES["payments across currencies"]
+    figures.examples += 1
+    path = template.parent / f"example-{next(_copies)}.db"
+    shutil.copyfile(template, path)
+    engine = create_store_engine(f"sqlite:///{path}")
+    clock = Clock(DAY)
+    store = SqlStore(engine, SqlLedgerPlugin(clock=clock), clock)
+    with store() as uow:
+        uow.accounts.upsert(FX_ACCOUNTS)
+        uow.commit()
+    config = BridgeConfig(issuer_bic=FX_ISSUER, rates=parse_rate_csv(RATES), rate_tolerance_bps=TOLERANCE_BPS)
+    bus = MessageBus(MessageReader(), store, config, is_transient=store.is_transient, clock=clock)
+    accepted: set[int] = set()
+    sent: set[str] = set()
+    wallet = {**{a: w for a, (w, _) in WALLET_OF.items()}, **{a: w for w, a in POSITION.values()}}
+    try:
+        for index, step in enumerate(program):
+            where = f"step {index} ({step.intent}) of {program}"
+            if step.intent == "expire":
+                clock.now = EXPIRED
+                continue
+            before = Books.read(store)
+            outcome = bus.handle(step.body.encode())
+            after = Books.read(store)
+            check_books(before, after, where)
+            statuses = [(t.status, t.reason) for t in outcome.transactions]
+            figures.messages[step.intent] += 1
+            figures.messages["(all)"] += 1
+            figures.transactions.update(f"{s} {r or ''}".strip() for s, r in statuses)
+            figures.transactions["(all)"] += len(statuses)
+            if step.intent in ("fund", "mint"):
+                assert statuses == [(SETTLED, None)], where
+                credited = (wallet[step.account], WALLET_OF.get(step.account, ("", None))[1]
+                            or next(c for c, (_, a) in POSITION.items() if a == step.account))
+                assert after.balance(*credited) == before.balance(*credited) + step.amount, where
+                continue
+            payment = program[step.resends] if step.intent == "resend" else step
+            if step.body in sent:  # the same bytes again: the first answer, nothing applied
+                assert outcome.seen_before and after.same_money(before), where
+                continue
+            sent.add(step.body)
+            if step.intent == "resend" and step.resends in accepted:
+                assert statuses == [(SETTLED, None)] and after.same_money(before), where
+                continue
+            debit_ccy, credit_ccy = WALLET_OF[payment.debtor][1], WALLET_OF[payment.creditor][1]
+            legs = "AM03" if clock.now == EXPIRED else expected_legs(payment)
+            if isinstance(legs, tuple) and (before.balance(wallet[payment.debtor], debit_ccy) < legs[0]
+                                            or before.balance(POSITION[credit_ccy][0], credit_ccy) < legs[1]):
+                legs = "AM04"
+            if isinstance(legs, str):
+                assert statuses == [(REJECTED, legs)] and after.same_money(before), where
+                continue
+            assert statuses == [(SETTLED, None)], where
+            accepted.add(step.resends if step.intent == "resend" else index)
+            moves = {(wallet[payment.debtor], debit_ccy): -legs[0], (POSITION[debit_ccy][0], debit_ccy): legs[0],
+                     (POSITION[credit_ccy][0], credit_ccy): -legs[1], (wallet[payment.creditor], credit_ccy): legs[1]}
+            for (holder, currency), change in moves.items():
+                assert after.balance(holder, currency) == before.balance(holder, currency) + change, where
+            assert after.supply == before.supply, where  # PvP mints nothing
+    finally:
+        engine.dispose()
+        for leftover in path.parent.glob(path.name + "*"):
+            leftover.unlink()
+
+
+@campaign(40)
+@given(program=pvp_programs())
+def test_payments_across_currencies_move_both_legs_or_neither(template, program) -> None:
+    run_pvp_program(template, program)

@@ -74,16 +74,21 @@ def _describe_ledger(current: Settings) -> Mapping[str, Any]:
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
 def balances(as_json: bool) -> None:
-    """Wallet balances and token supply per currency."""
+    """Wallet balances, token supply per currency, and the bank's FX positions."""
     current = settings()
     with store_or_exit(current) as store, ledger_or_exit(current), store() as uow:
         wallets = uow.ledger.balances()
         supply = uow.ledger.supply()
+        positions = uow.accounts.fx_positions()
+    balance_of = {(w.wallet, w.currency): w.balance for w in wallets}
+    fx = {ccy: (wallet, balance_of.get((wallet, ccy), 0)) for ccy, wallet in sorted(positions.items())}
     if as_json:
         click.echo(json.dumps({
             "wallets": [{"wallet": w.wallet, "currency": w.currency,
                          "balance": major(w.balance, w.currency)} for w in wallets],
-            "supply": {ccy: major(units, ccy) for ccy, units in supply.items()}}))
+            "supply": {ccy: major(units, ccy) for ccy, units in supply.items()},
+            "fx_positions": {ccy: {"wallet": wallet, "balance": major(units, ccy)}
+                             for ccy, (wallet, units) in fx.items()}}))
         return
     from rich.console import Console
     from rich.table import Table
@@ -102,3 +107,10 @@ def balances(as_json: bool) -> None:
         held = sum(w.balance for w in wallets if w.currency == ccy)
         totals.add_row(ccy, major(units, ccy), major(held, ccy))
     console.print(totals)
+    if fx:  # the FX positions are wallets too (counted above); shown apart, per currency
+        table = Table(title="FX positions")
+        for column in ("currency", "wallet", "position"):
+            table.add_column(column, justify="right" if column == "position" else "left")
+        for ccy, (wallet, units) in fx.items():
+            table.add_row(ccy, wallet, major(units, ccy))
+        console.print(table)

@@ -63,6 +63,12 @@ def _print(messages: list[MessageLifecycle]) -> None:
                                        f" ({t.operation.status})"),
                          ("wallets", f"{op.debit_wallet or '-'} -> {op.credit_wallet or '-'}"),
                          ("key", op.key)]
+            if t.fx_leg is not None:
+                leg = t.fx_leg.operation
+                rows += [("FX leg", f"{leg.kind} {major(leg.amount, leg.currency)} {leg.currency} "
+                                    f"{leg.debit_wallet} -> {leg.credit_wallet} ({t.fx_leg.status})")]
+            if t.underlying:
+                rows += [("underlying", t.underlying)]
             rows += [("claimed by", f"{c.road} {c.reference} -> {c.operation_key}") for c in t.claims]
             rows += [("returned", f"{major(r.amount, r.currency)} {r.currency} {r.reason} by {r.origin}"
                                   f" ({r.message_id or '-'})") for r in t.returns]

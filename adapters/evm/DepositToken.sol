@@ -6,6 +6,9 @@ pragma solidity 0.8.30;
 /// it mints when fiat arrives, burns on redemption and transfers between the customer wallets it
 /// operates (the customer's instruction is the pacs.008). Every operation carries a bytes32
 /// payment reference derived from the payment's idempotency key; a reference is used once only.
+/// The issuer may name its payment-versus-payment settlement contract (PvpSettlement.sol), which
+/// may then move tokens between wallets too: the legs of a payment across two currencies, both
+/// in one transaction or neither.
 contract DepositToken {
     string public name;
     string public symbol;
@@ -16,11 +19,14 @@ contract DepositToken {
     mapping(address => uint256) public balanceOf;
     /// The block in which each payment reference was settled; 0 when it never was.
     mapping(bytes32 => uint256) public settledIn;
+    /// The issuer's PvP settlement contract; 0 when none is named.
+    address public settlement;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
     /// One per operation: mint (from = 0), transfer, burn (to = 0), with its payment reference.
     event Settled(bytes32 indexed paymentRef, address indexed from, address indexed to, uint256 amount);
+    event SettlementNamed(address indexed settlement);
 
     error NotIssuer(address caller);
     error ReferenceUsed(bytes32 paymentRef);
@@ -32,6 +38,14 @@ contract DepositToken {
 
     modifier onlyIssuer() {
         if (msg.sender != issuer) revert NotIssuer(msg.sender);
+        _;
+    }
+
+    /// The issuer, or the settlement contract it named (which only the issuer can call).
+    modifier onlyIssuerOrSettlement() {
+        if (msg.sender != issuer && (settlement == address(0) || msg.sender != settlement)) {
+            revert NotIssuer(msg.sender);
+        }
         _;
     }
 
@@ -62,10 +76,17 @@ contract DepositToken {
         emit Settled(paymentRef, from, address(0), amount);
     }
 
-    /// An on-ledger payment between two customer wallets the bank operates.
+    /// Name the issuer's PvP settlement contract (0: none).
+    function setSettlement(address settlement_) external onlyIssuer {
+        settlement = settlement_;
+        emit SettlementNamed(settlement_);
+    }
+
+    /// An on-ledger payment between two customer wallets the bank operates (or one leg of a
+    /// payment across currencies, through the settlement contract).
     function transferBetween(address from, address to, uint256 amount, bytes32 paymentRef)
         external
-        onlyIssuer
+        onlyIssuerOrSettlement
     {
         _settle(paymentRef, amount);
         if (to == address(0)) revert ZeroWallet();

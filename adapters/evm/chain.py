@@ -19,7 +19,7 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound
 
 from adapters.bootstrap import ConfigurationError
-from adapters.evm.artifact import deposit_token
+from adapters.evm.artifact import deposit_token, pvp_settlement
 from adapters.evm.errors import (
     MORE_GAS,
     RETRY,
@@ -35,6 +35,8 @@ SETTLED_TOPIC = "0x" + keccak(text="Settled(bytes32,address,address,uint256)").h
 ZERO_ADDRESS = "0x" + "00" * 20
 
 GAS_LIMITS = {MINT: 120_000, TRANSFER: 130_000, BURN: 110_000}
+PVP_GAS_LIMIT = 260_000
+"""Gas of a payment-versus-payment: two token transfers through the settlement contract."""
 """Gas limit per operation, about 1.3x what the contract uses at worst (a first credit to a new
 wallet, a first use of a reference: ~93k mint, ~98k transfer, ~75k burn). Unused gas is not
 paid for; an out-of-gas transaction is signed again with twice the limit."""
@@ -60,6 +62,23 @@ _CALLS = {kind: (keccak(text=f"{name}({','.join(types)})")[:4], types) for kind,
     (MINT, "mint", ["address", "uint256", "bytes32"]),
     (BURN, "burn", ["address", "uint256", "bytes32"]),
     (TRANSFER, "transferBetween", ["address", "address", "uint256", "bytes32"]))}
+
+
+_SETTLE = (keccak(text="settle(address,address,address,uint256,bytes32,address,address,address,uint256,bytes32)")[:4],
+           ["address", "address", "address", "uint256", "bytes32",
+            "address", "address", "address", "uint256", "bytes32"])
+_SET_SETTLEMENT = (keccak(text="setSettlement(address)")[:4], ["address"])
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One leg of a payment-versus-payment: a transfer on one token."""
+
+    token: str
+    debit: str
+    credit: str
+    amount: int
+    payment_ref: str  # 0x + 64 hex
 
 
 class ChainConfigurationError(ConfigurationError):
@@ -188,6 +207,15 @@ class TokenChain:
         selector, types = _CALLS[kind]
         return "0x" + (selector + encode(types, args)).hex()
 
+    @staticmethod
+    def pvp_call_data(debit: Leg, credit: Leg) -> str:
+        """PvpSettlement.settle: the debit leg (debtor -> FX position) and the credit leg (the
+        other FX position -> creditor), both or neither."""
+        selector, types = _SETTLE
+        args = [debit.token, debit.debit, debit.credit, debit.amount, bytes.fromhex(debit.payment_ref[2:]),
+                credit.token, credit.debit, credit.credit, credit.amount, bytes.fromhex(credit.payment_ref[2:])]
+        return "0x" + (selector + encode(types, args)).hex()
+
     def sign(self, to: str | None, data: str, nonce: int, gas: int, fees: dict[str, int],
              value: int = 0) -> SignedTx:
         tx = {"chainId": self.chain_id, "nonce": nonce, "gas": gas, "value": value, "data": data,
@@ -250,22 +278,43 @@ class TokenChain:
     def deploy(self, name: str, symbol: str, decimals: int, fees: dict[str, int] | None = None,
                timeout_s: float = 120) -> tuple[str, int, str]:
         """Deploy one token with the issuer as issuer; (address, block, tx hash) once mined."""
-        artifact = deposit_token()
+        return self._deploy(deposit_token(), (name, symbol, decimals, self.address), f"{symbol} token",
+                            fees, timeout_s)
+
+    def deploy_settlement(self, timeout_s: float = 120) -> tuple[str, int, str]:
+        """Deploy the issuer's PvP settlement contract; (address, block, tx hash) once mined."""
+        return self._deploy(pvp_settlement(), (self.address,), "PvP settlement", None, timeout_s)
+
+    def name_settlement(self, token: str, settlement: str, timeout_s: float = 120) -> None:
+        """Have a token accept the settlement contract's transfers (DepositToken.setSettlement),
+        once mined. ChainConfigurationError when the token refuses (an older token has no
+        setSettlement: payments across its currency cannot settle on chain)."""
+        selector, types = _SET_SETTLEMENT
+        data = "0x" + (selector + encode(types, [settlement])).hex()
+        self._mined(token, data, 80_000, None, f"naming the settlement on the token at {token}",
+                    timeout_s)
+
+    def _deploy(self, artifact, arguments: tuple, what: str, fees: dict[str, int] | None,
+                timeout_s: float) -> tuple[str, int, str]:
         constructor = self.web3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor(
-            name, symbol, decimals, self.address)
-        nonce = self.nonce_at("pending")
-        signed = self.sign(None, constructor.data_in_transaction, nonce, DEPLOY_GAS,
-                           fees or self.fees())
+            *arguments)
+        receipt, tx_hash = self._mined(None, constructor.data_in_transaction, DEPLOY_GAS, fees,
+                                       f"deploying the {what}", timeout_s)
+        return to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"]), tx_hash
+
+    def _mined(self, to: str | None, data: str, gas: int, fees: dict[str, int] | None, what: str,
+               timeout_s: float) -> tuple[dict, str]:
+        """Sign and send one set-up transaction at the next nonce and wait for it; its receipt
+        and hash. ChainConfigurationError when the node refuses it or it reverts."""
+        signed = self.sign(to, data, self.nonce_at("pending"), gas, fees or self.fees())
         verdict = self.send(signed.raw)
         if verdict is not None:
-            raise ChainConfigurationError(f"deploying the {symbol} token failed: {verdict.action} "
-                                          f"{verdict.info}")
+            raise ChainConfigurationError(f"{what} failed: {verdict.action} {verdict.info}")
         receipt = self.web3.eth.wait_for_transaction_receipt(signed.tx_hash, timeout=timeout_s,
                                                              poll_latency=0.2)
         if receipt["status"] != 1:
-            raise ChainConfigurationError(f"deploying the {symbol} token reverted "
-                                          f"(transaction {signed.tx_hash})")
-        return to_checksum_address(receipt["contractAddress"]), int(receipt["blockNumber"]), signed.tx_hash
+            raise ChainConfigurationError(f"{what} reverted (transaction {signed.tx_hash})")
+        return receipt, signed.tx_hash
 
     # -- reading -----------------------------------------------------------------------------
 

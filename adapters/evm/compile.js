@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Compiles DepositToken.sol offline with the solc (solcjs) version pinned in package-lock.json
-// and writes DepositToken.json: ABI, bytecode, compiler version, settings and source hash.
-//   node compile.js          write the artifact
-//   node compile.js --check  recompile and exit 1 if the committed artifact differs (CI)
+// Compiles DepositToken.sol and PvpSettlement.sol offline with the solc (solcjs) version pinned
+// in package-lock.json and writes <Contract>.json for each: ABI, bytecode, compiler version,
+// settings and source hash.
+//   node compile.js          write the artifacts
+//   node compile.js --check  recompile and exit 1 if a committed artifact differs (CI)
 'use strict';
 
 const crypto = require('crypto');
@@ -10,14 +11,13 @@ const fs = require('fs');
 const path = require('path');
 const solc = require('solc');
 
-const SOURCE = 'DepositToken.sol';
-const CONTRACT = 'DepositToken';
-const ARTIFACT = path.join(__dirname, 'DepositToken.json');
+const CONTRACTS = ['DepositToken', 'PvpSettlement'];
 // Pinned so that a newer compiler's default (prague, osaka, ...) never changes the bytecode.
 const EVM_VERSION = 'cancun';
 const OPTIMIZER = { enabled: true, runs: 200 };
 
-function compile() {
+function compile(CONTRACT) {
+  const SOURCE = `${CONTRACT}.sol`;
   const source = fs.readFileSync(path.join(__dirname, SOURCE), 'utf8');
   const input = {
     language: 'Solidity',
@@ -45,16 +45,20 @@ function compile() {
   return JSON.stringify(artifact, null, 2) + '\n';
 }
 
-const fresh = compile();
-if (process.argv.includes('--check')) {
-  const committed = fs.existsSync(ARTIFACT) ? fs.readFileSync(ARTIFACT, 'utf8') : '';
-  if (committed !== fresh) {
-    process.stderr.write(`${path.basename(ARTIFACT)} differs from a fresh compilation of ${SOURCE}: ` +
-      'run `npm run compile` in adapters/evm and commit the result\n');
-    process.exit(1);
+for (const CONTRACT of CONTRACTS) {
+  const SOURCE = `${CONTRACT}.sol`;
+  const ARTIFACT = path.join(__dirname, `${CONTRACT}.json`);
+  const fresh = compile(CONTRACT);
+  if (process.argv.includes('--check')) {
+    const committed = fs.existsSync(ARTIFACT) ? fs.readFileSync(ARTIFACT, 'utf8') : '';
+    if (committed !== fresh) {
+      process.stderr.write(`${path.basename(ARTIFACT)} differs from a fresh compilation of ${SOURCE}: ` +
+        'run `npm run compile` in adapters/evm and commit the result\n');
+      process.exit(1);
+    }
+    process.stdout.write(`${path.basename(ARTIFACT)} matches ${SOURCE} (solc ${solc.version()})\n`);
+  } else {
+    fs.writeFileSync(ARTIFACT, fresh);
+    process.stdout.write(`wrote ${path.basename(ARTIFACT)} (solc ${solc.version()}, ${EVM_VERSION})\n`);
   }
-  process.stdout.write(`${path.basename(ARTIFACT)} matches ${SOURCE} (solc ${solc.version()})\n`);
-} else {
-  fs.writeFileSync(ARTIFACT, fresh);
-  process.stdout.write(`wrote ${path.basename(ARTIFACT)} (solc ${solc.version()}, ${EVM_VERSION})\n`);
 }

@@ -33,6 +33,7 @@ from adapters.evm.book import (
 )
 from adapters.evm.chain import (
     GAS_LIMITS,
+    PVP_GAS_LIMIT,
     ChainConfigurationError,
     TokenChain,
     as_address,
@@ -42,6 +43,7 @@ from adapters.evm.chain import (
 from adapters.evm.errors import INSUFFICIENT, INVALID_WALLET
 from adapters.evm.history import ChainHistory, Token
 from adapters.evm.settlement import Settler
+from adapters.evm.settlement.operations import pvp_partner
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.cancelling import CANCELLED_INFO, release
 from adapters.evm.tables import (
@@ -53,6 +55,7 @@ from adapters.evm.tables import (
     evm_available,
     evm_contracts,
     evm_operations,
+    evm_settlement,
 )
 from adapters.sql import audit
 from adapters.sql.claims import Claims
@@ -84,6 +87,7 @@ from bridge.ports import (
     StoreTransaction,
     TransactionalStore,
     WalletBalance,
+    apply_legs,
     issuance_holder,
 )
 
@@ -174,6 +178,35 @@ class EvmLedger(Ledger):
         self._planned.append((operation.currency, debit, credit, operation.amount))
         return LedgerOutcome(APPLIED, status=ACSP)
 
+    def apply_together(self, operations: Sequence[TokenOperation]) -> LedgerOutcome:
+        """The legs of a payment-versus-payment (debit leg first), planned together: on chain one
+        transaction of the settlement contract moves both or reverts (the debit leg carries it,
+        the credit leg rides in it: `carrier`). A leg refused here (AM04, ...) rolls the other
+        back to a savepoint: nothing planned, nothing moves."""
+        settlement = self.plugin.settlement(self.connection)
+        if settlement is None:
+            return LedgerOutcome.rejected(Reason.TRANSACTION_NOT_SUPPORTED,
+                                          "no PvP settlement contract on this chain: run tokenbridge "
+                                          "ledger init")
+        debit_leg, credit_leg = operations
+        audit_mark, planned_mark = audit.queued(self.connection), len(self._planned)
+        savepoint = self.connection.begin_nested()
+        combined = apply_legs(self.apply, operations)
+        if combined.rejection is not None:
+            savepoint.rollback()
+            audit.forget_since(self.connection, audit_mark)
+            del self._planned[planned_mark:]
+            return combined
+        savepoint.commit()
+        if combined.result == APPLIED:
+            carrier = self.connection.execute(select(evm_operations.c.seq).where(
+                evm_operations.c.key == debit_leg.key)).scalar_one()
+            self.connection.execute(evm_operations.update().where(evm_operations.c.key == credit_leg.key)
+                                    .values(carrier=carrier))
+            self.connection.execute(evm_operations.update().where(evm_operations.c.seq == carrier)
+                                    .values(gas_limit=PVP_GAS_LIMIT))
+        return combined
+
     def _again(self, operation: TokenOperation) -> LedgerOutcome:
         row = self.connection.execute(select(evm_operations).where(
             evm_operations.c.key == operation.key)).first()
@@ -198,6 +231,9 @@ class EvmLedger(Ledger):
         with its nonce at a higher fee, and reports it cancelled only once the chain has used
         the nonce for that no-op (or settled, if the original won the race). Mined: FINAL."""
         row = self.connection.execute(queries.BY_KEY, {"key": key}).first()
+        partner = pvp_partner(self.connection, row) if row is not None else None
+        if partner is not None and row.state == SUBMITTED:
+            return CancellationOutcome(FINAL)  # a PvP in flight: both legs settle or fail together
         if row is not None and row.state == PLANNED:
             # The issuer's nonce row, locked as Broadcaster.submit locks it: a round signing now
             # has marked it submitted before we get the lock, or reads it cancelled after.
@@ -207,6 +243,11 @@ class EvmLedger(Ledger):
                 "info": CANCELLED_INFO, "now": utc_naive(self.clock())})
             if done.rowcount == 1:
                 release(self.connection, row)
+                if partner is not None:  # a PvP's other leg, never signed either: cancelled with it
+                    self.connection.execute(queries.CANCEL_PLANNED, {
+                        "row": partner.seq, "requested_by": requested_by, "reason": Reason.ORDER_CANCELLED,
+                        "info": CANCELLED_INFO, "now": utc_naive(self.clock())})
+                    release(self.connection, partner)
                 return CancellationOutcome(CANCELLED_NOW)
             row = self.connection.execute(queries.BY_KEY, {"key": key}).first()
         if row is None or row.state == FAILED:
@@ -324,6 +365,7 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
         self._tokens: dict[str, Token] = {}
         self._verified = False
         self._settlers: dict[int, Settler] = {}
+        self._settlement: str | None = None
 
     def __repr__(self) -> str:  # never the key
         return f"EvmLedgerPlugin(url={'set' if self.settings.evm_url else None})"
@@ -368,6 +410,13 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
                     f"TOKENBRIDGE_EVM_URL is chain {self.chain.chain_id}")
             self._verified = True
         return self._tokens
+
+    def settlement(self, connection: Connection) -> str | None:
+        """The address of the issuer's PvP settlement contract on this chain (None: none)."""
+        if self._settlement is None:
+            self._settlement = connection.execute(select(evm_settlement.c.address).where(
+                evm_settlement.c.chain_id == self.chain.chain_id)).scalar()
+        return self._settlement
 
     # -- ledger init / info ------------------------------------------------------------------
 
@@ -419,9 +468,35 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
             for currency, token in adopted.items():
                 self._seed_available(connection, currency, token)
         self._tokens, self._verified = {}, False
+        settlement = self._initialise_settlement(engine, sorted(deployed))
         return {"chain_id": chain.chain_id, "issuer": chain.address,
                 "contracts": self.contracts(engine), "deployed": sorted(deployed),
-                "adopted": sorted(adopted)}
+                "adopted": sorted(adopted), "settlement": settlement}
+
+    def _initialise_settlement(self, engine: Engine, deployed: list[str]) -> str:
+        """Deploy the PvP settlement contract once, and have the tokens deployed now accept it.
+        Adopted tokens are asked too; one that cannot (an older token) is logged: a payment
+        across its currency would revert on chain (NotIssuer) and be rejected."""
+        chain = self.chain
+        with engine.connect() as connection:
+            address = connection.execute(select(evm_settlement.c.address).where(
+                evm_settlement.c.chain_id == chain.chain_id)).scalar()
+            tokens = {r.currency: r.address for r in connection.execute(select(evm_contracts))}
+        if address is None:
+            address, block, tx_hash = chain.deploy_settlement()
+            log.info("evm.settlement_deployed", address=address, block=block, tx_hash=tx_hash)
+            with engine.begin() as connection:
+                connection.execute(evm_settlement.insert().values(
+                    chain_id=chain.chain_id, address=address, deployed_block=block, deploy_tx=tx_hash,
+                    recorded_at=utc_naive(self.clock())))
+        for currency, token in sorted(tokens.items()):
+            try:
+                if currency in deployed or chain.token_call(token, "settlement") != address:
+                    chain.name_settlement(token, address)
+            except Exception as error:  # noqa: BLE001 - an older token: no PvP in its currency
+                log.warning("evm.settlement_refused", currency=currency, token=token, error=str(error))
+        self._settlement = address
+        return address
 
     def _check_token(self, address: str, currency: str) -> None:
         chain = self.chain

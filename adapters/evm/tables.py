@@ -73,8 +73,19 @@ evm_operations = Table(
     Column("cancel_requested_by", String(100)),
     Column("cancel_tx_hash", String(66)),
     Column("cancel_raw_tx", LargeBinary),
+    # A PvP credit leg rides in its debit leg's transaction (0014): the debit leg's seq.
+    Column("carrier", BigInteger),
     Index("ix_evm_operations_state", "state", "seq"),
     Index("ix_evm_operations_nonce", "nonce"),
+)
+
+evm_settlement = Table(
+    "evm_settlement", metadata,  # the issuer's PvpSettlement contract (0014); one row at most
+    Column("chain_id", BigInteger, primary_key=True),
+    Column("address", String(42), nullable=False),
+    Column("deployed_block", BigInteger, nullable=False),
+    Column("deploy_tx", String(66)),
+    Column("recorded_at", DateTime, nullable=False),
 )
 
 evm_senders = Table(

@@ -71,6 +71,16 @@ def record_operation(connection: Connection, row: dict[str, Any], legs: Iterable
                         leg["posted_at"]) for leg in legs))
 
 
+def queued(connection: Connection) -> int:
+    """How many links this transaction has queued (a mark to `forget_since`)."""
+    return len(connection.info.get(_PENDING, ()))
+
+
+def forget_since(connection: Connection, mark: int) -> None:
+    """Forget the links queued after `mark` (their rows were rolled back to a savepoint)."""
+    del connection.info.get(_PENDING, [])[mark:]
+
+
 def discard(connection: Connection) -> None:
     """Forget queued links (the transaction rolled back)."""
     connection.info.pop(_PENDING, None)

@@ -33,7 +33,7 @@ from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, LedgerPlugin, MintClaim,
                           PaymentClaim, Posting, RecordedOperation, StoreTransaction, WalletBalance,
-                          issuance_holder)
+                          apply_legs, issuance_holder)
 
 DUPLICATE = Reason.DUPLICATION
 INSUFFICIENT = Reason.INSUFFICIENT_FUNDS
@@ -159,6 +159,15 @@ class SqlLedger(Ledger):
         if claim is not None:
             self._claims.hold(operation.key, claim)
         return LedgerOutcome(APPLIED)
+
+    def apply_together(self, operations: Sequence[TokenOperation]) -> LedgerOutcome:
+        # Writes wait in this unit until commit (`_send`), so undoing the legs of a refused whole
+        # is putting back what this unit had decided before them.
+        saved = dict(self._pending), dict(self._change), dict(self._supply_change)
+        combined = apply_legs(self.apply, operations)
+        if combined.rejection is not None:
+            self._pending, self._change, self._supply_change = saved
+        return combined
 
     def _supply_has_room(self, currency: str, amount: int) -> bool:
         """Whether minting `amount` keeps the supply (this unit's mints and burns included)

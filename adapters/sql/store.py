@@ -18,7 +18,7 @@ from adapters.sql.claims import ClaimTakenMeanwhile
 from adapters.sql.ledger import ChangedMeanwhile, as_utc, utc_naive
 from adapters.sql.returns import SqlPaymentReturns
 from adapters.sql.tables import accounts, inbox, outbox
-from bridge.accounts import RegisteredAccount
+from bridge.accounts import ACTIVE, FX, RegisteredAccount
 from bridge.audit import INBOX
 from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.parties import normalised_account
@@ -35,6 +35,7 @@ class SqlAccountRegistry(AccountRegistry):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._cache: dict[str, RegisteredAccount | None] = {}
+        self._positions: dict[str, str] | None = None
 
     def get(self, account: str) -> RegisteredAccount | None:
         account = normalised_account(account)  # rows are stored normalised (parse_registry_rows)
@@ -54,12 +55,20 @@ class SqlAccountRegistry(AccountRegistry):
             set_={c: statement.excluded[c]
                   for c in ("currency", "wallet", "status", "kind", "scheme", "issuer", "group")}))
         self._cache.clear()
+        self._positions = None
         return len(values)
 
     def all(self) -> list[RegisteredAccount]:
         rows = self.connection.execute(select(accounts).order_by(accounts.c.kind.desc(),
                                                                  accounts.c.currency, accounts.c.account))
         return [_registered(r) for r in rows]
+
+    def fx_positions(self) -> dict[str, str]:
+        if self._positions is None:  # a few rows, read once per unit of work
+            rows = self.connection.execute(select(accounts.c.currency, accounts.c.wallet).where(
+                accounts.c.kind == FX, accounts.c.status == ACTIVE, accounts.c.wallet.is_not(None)))
+            self._positions = {currency: wallet for currency, wallet in rows}
+        return self._positions
 
 
 def _registered(row) -> RegisteredAccount:

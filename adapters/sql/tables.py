@@ -15,7 +15,7 @@ accounts = Table(
     Column("currency", String(3), nullable=False),
     Column("wallet", String(100)),
     Column("status", String(10), nullable=False),
-    Column("kind", String(10), nullable=False),
+    Column("kind", String(16), nullable=False),  # wallet, omnibus, institution, fx (0014: 16)
     Column("scheme", String(41)),  # an Othr/Id's scheme, Cd:<code> or Prtry:<name> (0005)
     Column("issuer", String(35)),  # an Othr/Id's issuer (0005)
     Column("group", String(256)),  # the customer (corporate channel id) owning it (0013)

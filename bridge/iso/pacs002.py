@@ -35,7 +35,7 @@ from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_hea
 from bridge.iso.building import ChildAdder, new_document
 from bridge.status import ReplyHeader, StatusReport
 
-__all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
+__all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "INSTITUTION_TRANSFER_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
            "parse_reply_versions", "write_status_report", "write_reply_header", "write_reply",
            "additional_info_text", "UETR_PATTERN", "message_bytes", "RETURN_REPLY_VERSIONS",
            "CLOSED_REASON_CODES_2006"]
@@ -76,6 +76,26 @@ pacs.002.001.08 both "2017 Jan 27", ... .06 and pacs.002.001.14 "2024 Feb 29", .
 pacs.002.001.16 "2026 Mar 02"). Overridable
 like REPLY_VERSIONS (TOKENBRIDGE_REPLY_VERSIONS)."""
 
+INSTITUTION_TRANSFER_REPLY_VERSIONS: dict[str, str] = {
+    "pacs.009.001.01": "pacs.002.001.02",  # 2006: validated and answered, never applied
+    "pacs.009.001.02": "pacs.002.001.03",  # 2009
+    "pacs.009.001.03": "pacs.002.001.04",  # 2012
+    "pacs.009.001.04": "pacs.002.001.05",  # 2013
+    "pacs.009.001.05": "pacs.002.001.06",  # 2015
+    "pacs.009.001.06": "pacs.002.001.07",  # 2016
+    "pacs.009.001.07": "pacs.002.001.09",  # 2018
+    "pacs.009.001.08": "pacs.002.001.10",  # 2019, the CBPR+ pair
+    "pacs.009.001.09": "pacs.002.001.11",  # 2020
+    "pacs.009.001.10": "pacs.002.001.12",  # 2021
+    "pacs.009.001.11": "pacs.002.001.14",  # 2024 (pacs.009 skipped the 2023 release)
+    "pacs.009.001.12": "pacs.002.001.15",  # 2025
+    "pacs.009.001.13": "pacs.002.001.16",  # 2026
+}
+"""The pacs.002 that answers each pacs.009 by default: the one of the same ISO release, by the
+generation dates in the official XSDs' headers (pacs.009.001.11 and pacs.002.001.14 both "2024
+Feb 29", .12 and .15 "2025 Feb 17", .13 and .16 "2026 Mar 02"; up to .10 the pacs.008 pairs').
+Overridable like REPLY_VERSIONS."""
+
 RETURN_REPLY_VERSIONS: dict[str, str] = {
     "pacs.004.001.01": "pacs.002.001.02",  # 2006: the same release's shape (closed reason list)
     "pacs.004.001.02": "pacs.002.001.03",  # 2009
@@ -98,9 +118,10 @@ by the generation dates in the official XSDs' headers (pacs.004.001.09 and pacs.
 of February 2019, ... .15 and pacs.002.001.16 "2026 Mar 02"). Overridable like REPLY_VERSIONS
 (TOKENBRIDGE_REPLY_VERSIONS)."""
 
-_ANSWERED = {**REPLY_VERSIONS, **STATUS_REQUEST_REPLY_VERSIONS, **RETURN_REPLY_VERSIONS}
+_ANSWERED = {**REPLY_VERSIONS, **STATUS_REQUEST_REPLY_VERSIONS, **RETURN_REPLY_VERSIONS,
+             **INSTITUTION_TRANSFER_REPLY_VERSIONS}
 
-_OLDEST_INPUTS = frozenset({"pacs.008.001.01", "pacs.004.001.01"})
+_OLDEST_INPUTS = frozenset({"pacs.008.001.01", "pacs.004.001.01", "pacs.009.001.01"})
 """The 2006 inputs, the only ones the 2006 pacs.002 shape may answer."""
 
 SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(2, 17))
@@ -316,7 +337,8 @@ def additional_info_text(text: str | None) -> str | None:
 
 def _supported_reply(version: str, context: str, input_type: str | None = None) -> str:
     """`version` when the bridge writes it (as the answer to `input_type`, when given: the 2006
-    shape answers only the 2006 inputs, pacs.008.001.01 and pacs.004.001.01); ValueError otherwise."""
+    shape answers only the 2006 inputs, pacs.008.001.01, pacs.004.001.01 and pacs.009.001.01);
+    ValueError otherwise."""
     choosable = SUPPORTED_VERSIONS if input_type is None or input_type in _OLDEST_INPUTS else SUPPORTED_VERSIONS[1:]
     if version not in choosable:
         answering = f" in answer to {input_type}" if input_type else ""

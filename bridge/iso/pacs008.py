@@ -52,17 +52,18 @@ def read_credit_transfer_message(document: etree._Element) -> CreditTransferMess
     Raises MessageReadError when `document` is not a pacs.008.001.02-.14 Document.
     """
     message_type, root = components.message_root(document, MESSAGE_FAMILY, SUPPORTED_VERSIONS, ROOT)
-    header = _group_header(root)
+    header = group_header(root)
     transactions = tuple(
         _credit_transfer(index, tx, header) for index, tx in enumerate(root.findall("CdtTrfTxInf"))
     )
     return CreditTransferMessage(message_type=message_type, group_header=header, transactions=transactions)
 
 
-def _group_header(root: Node) -> GroupHeader:
+def group_header(root: Node) -> GroupHeader:
+    """`GrpHdr` of a credit transfer message (pacs.008, pacs.009: the same elements)."""
     grp = root.find("GrpHdr")
     if grp is None:
-        raise MessageReadError(f"{ROOT} has no GrpHdr")
+        raise MessageReadError("the message has no GrpHdr")
     message_id = grp.text("MsgId")
     if message_id is None:
         raise MessageReadError("GrpHdr has no MsgId")
@@ -83,6 +84,17 @@ def _group_header(root: Node) -> GroupHeader:
 
 
 def _credit_transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfer:
+    return read_transaction(index, tx, header, debtor=_party(tx, "Dbtr"), creditor=_party(tx, "Cdtr"),
+                            charge_bearer=tx.text("ChrgBr"),
+                            instructed_amount=components.amount(tx.find("InstdAmt"),
+                                                                f"CdtTrfTxInf[{index}]/InstdAmt"),
+                            exchange_rate=to_decimal(tx.text("XchgRate")))
+
+
+def read_transaction(index: int, tx: Node, header: GroupHeader, *, debtor: Party, creditor: Party,
+                     **specific: object) -> CreditTransfer:
+    """A `CdtTrfTxInf` of a credit transfer message (pacs.008, pacs.009: the same PmtId,
+    amount, date, agents and remittance), with its parties and what its family adds."""
     where = f"CdtTrfTxInf[{index}]"
     end_to_end_id = tx.text("PmtId/EndToEndId")
     if end_to_end_id is None:
@@ -94,19 +106,19 @@ def _credit_transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfe
         index=index,
         end_to_end_id=end_to_end_id,
         amount=amount,
-        debtor=_party(tx, "Dbtr"),
-        creditor=_party(tx, "Cdtr"),
+        debtor=debtor,
+        creditor=creditor,
         instruction_id=tx.text("PmtId/InstrId"),
         transaction_id=tx.text("PmtId/TxId"),
         uetr=tx.text("PmtId/UETR"),
         # Settlement date and agents may be given once for all in GrpHdr instead.
         settlement_date=to_date(tx.text("IntrBkSttlmDt")) or header.settlement_date,
-        charge_bearer=tx.text("ChrgBr"),
         debtor_agent=components.agent(tx.find("DbtrAgt")),
         creditor_agent=components.agent(tx.find("CdtrAgt")),
         instructing_agent=components.agent(tx.find("InstgAgt")) or header.instructing_agent,
         instructed_agent=components.agent(tx.find("InstdAgt")) or header.instructed_agent,
         remittance=components.remittance(tx.find("RmtInf")),
+        **specific,
     )
 
 

@@ -10,7 +10,7 @@ from lxml import etree
 
 from bridge.initiations.channels import channel_of
 from bridge.initiations.initiation import PaymentInitiation
-from bridge.iso import camt053, camt056, pacs004, pacs008, pacs028, pain001
+from bridge.iso import camt053, camt056, pacs004, pacs008, pacs009, pacs028, pain001
 from bridge.iso.camt053 import read_statement_message
 from bridge.iso.camt056 import read_cancellation_request
 from bridge.iso.catalogue import SchemaCatalogue, message_type_of
@@ -20,6 +20,7 @@ from bridge.iso.findings import Finding
 from bridge.iso.header import BusinessHeader, read_business_header
 from bridge.iso.pacs008 import group_header_text, read_credit_transfer_message
 from bridge.iso.pacs004 import read_payment_return
+from bridge.iso.pacs009 import read_institution_transfer_message
 from bridge.iso.pacs028 import read_status_request
 from bridge.iso.pain001 import read_payment_initiation
 from bridge.iso.rules import (check_credit_transfers, check_initiations, check_returns,
@@ -38,6 +39,8 @@ Payload = (CreditTransferMessage | StatementMessage | StatusRequestMessage | Can
 
 _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any], list[Finding]]]] = {
     "pacs.008": (read_credit_transfer_message, check_credit_transfers),
+    # A pacs.009 is read into the pacs.008's shape: the same rules hold for its amounts and ids.
+    "pacs.009": (read_institution_transfer_message, check_credit_transfers),
     "camt.053": (read_statement_message, check_statements),
     "pacs.028": (read_status_request, lambda _: []),  # a question: no business rule to break
     "camt.056": (read_cancellation_request, lambda _: []),  # its rules are the handler's
@@ -47,6 +50,7 @@ _PAYLOAD_READERS: dict[str, tuple[Callable[[etree._Element], Any], Callable[[Any
 """Message families the bridge acts on. Others in the catalogue are validated, not acted on."""
 
 _READ_VERSIONS: dict[str, frozenset[str]] = {"pacs.008": pacs008.SUPPORTED_VERSIONS,
+                                             "pacs.009": pacs009.SUPPORTED_VERSIONS,
                                              "camt.053": camt053.SUPPORTED_VERSIONS,
                                              "pacs.028": pacs028.SUPPORTED_VERSIONS,
                                              "camt.056": camt056.SUPPORTED_VERSIONS,

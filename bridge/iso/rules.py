@@ -130,8 +130,15 @@ def check_bic(agent: Agent | None, path: str, transaction: int | None = None) ->
         yield _finding(BIC_FORMAT, f"BIC {agent.bic}: {problem}", path, transaction)
 
 
-def _transaction_findings(tx: CreditTransfer) -> Iterator[Finding]:
-    at = f"/Document/FIToFICstmrCdtTrf/CdtTrfTxInf[{tx.index + 1}]"
+def _root_path(message_type: str) -> str:
+    """The path of a credit transfer message's root: pacs.008's, or pacs.009's by version."""
+    if message_type.startswith("pacs.009"):
+        return "/Document/" + ("FinInstnCdtTrf" if message_type[-2:] in ("02", "03") else "FICdtTrf")
+    return "/Document/FIToFICstmrCdtTrf"
+
+
+def _transaction_findings(tx: CreditTransfer, root: str) -> Iterator[Finding]:
+    at = f"{root}/CdtTrfTxInf[{tx.index + 1}]"
     yield from check_amount(tx.amount, f"{at}/IntrBkSttlmAmt", tx.index)
     yield from check_iban(tx.debtor, f"{at}/DbtrAcct", tx.index)
     yield from check_iban(tx.creditor, f"{at}/CdtrAcct", tx.index)
@@ -159,9 +166,11 @@ def _duplicate_ids(transactions: Iterable[CreditTransfer],
 
 
 def check_credit_transfers(message: CreditTransferMessage) -> list[Finding]:
-    """Every business-rule finding of a pacs.008; message-level ones have transaction=None."""
+    """Every business-rule finding of a pacs.008 or pacs.009; message-level ones have
+    transaction=None."""
     header = message.group_header
-    grp = "/Document/FIToFICstmrCdtTrf/GrpHdr"
+    root = _root_path(message.message_type)
+    grp = f"{root}/GrpHdr"
     findings: list[Finding] = []
     if header.number_of_transactions != len(message.transactions):
         findings.append(_finding(NB_OF_TXS, f"NbOfTxs says {header.number_of_transactions}, "
@@ -181,8 +190,8 @@ def check_credit_transfers(message: CreditTransferMessage) -> list[Finding]:
     for name, agent in (("InstgAgt", header.instructing_agent), ("InstdAgt", header.instructed_agent)):
         findings.extend(check_bic(agent, f"{grp}/{name}"))
     for tx in message.transactions:
-        findings.extend(_transaction_findings(tx))
-    findings.extend(_duplicate_ids(message.transactions))
+        findings.extend(_transaction_findings(tx, root))
+    findings.extend(_duplicate_ids(message.transactions, f"{root}/CdtTrfTxInf"))
     return findings
 
 

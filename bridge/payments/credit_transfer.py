@@ -1,6 +1,9 @@
-"""pacs.008 in domain terms: a credit transfer message, its group header and its transactions.
+"""pacs.008 and pacs.009 in domain terms: a credit transfer message, its group header and its
+transactions.
 
-One shape for every version from pacs.008.001.02 to .14; the reader absorbs the differences.
+One shape for every version from pacs.008.001.02 to .14 and pacs.009.001.02 to .13; the readers
+absorb the differences. In a pacs.009 the debtor and creditor are financial institutions (their
+accounts `DbtrAcct`/`CdtrAcct`); a cover payment carries its underlying customer credit transfer.
 """
 from __future__ import annotations
 
@@ -29,6 +32,26 @@ class GroupHeader:
 
 
 @dataclass(frozen=True, slots=True)
+class UnderlyingCustomerTransfer:
+    """A cover payment's `UndrlygCstmrCdtTrf`: the customer credit transfer the pacs.009 covers
+    (its pacs.008 goes to the creditor's bank directly)."""
+
+    debtor: Party
+    creditor: Party
+    debtor_agent: Agent | None = None
+    creditor_agent: Agent | None = None
+    instructed_amount: Amount | None = None
+    remittance: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line for statuses and replies: who pays whom, and the amount instructed."""
+        def name(party: Party) -> str:
+            return party.name or (str(party.account.key) if party.account and party.account.key else "?")
+        amount = f" {self.instructed_amount}" if self.instructed_amount else ""
+        return f"cover for {name(self.debtor)} -> {name(self.creditor)}{amount}"
+
+
+@dataclass(frozen=True, slots=True)
 class CreditTransfer:
     """One `CdtTrfTxInf`: a single interbank credit transfer."""
 
@@ -47,6 +70,13 @@ class CreditTransfer:
     instructing_agent: Agent | None = None
     instructed_agent: Agent | None = None
     remittance: tuple[str, ...] = ()  # unstructured lines, then structured creditor references
+    instructed_amount: Amount | None = None  # InstdAmt (pacs.008), as the debtor instructed it
+    exchange_rate: Decimal | None = None  # XchgRate (pacs.008): IntrBkSttlmAmt = InstdAmt x rate
+    underlying: UnderlyingCustomerTransfer | None = None  # a pacs.009 cover's customer transfer
+
+    @property
+    def is_cover(self) -> bool:
+        return self.underlying is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,11 @@
-"""pacs.008, a credit transfer: authorise -> translate -> apply -> answer with a pacs.002.
+"""pacs.008 and pacs.009, credit transfers: authorise -> translate -> apply -> answer with a pacs.002.
 
     message rules and sender (authorisation) -> each transaction: its finding, its translation
     (translation), its debit rule (authorisation), the ledger -> the group status and the reply
+
+A payment across currencies is settled payment-versus-payment (bridge.fx.settlement.settle_pvp):
+both legs or neither, its reply stating the rate and both amounts. A pacs.009 cover's mint is
+one payment with its pacs.008's (COVER_ROAD claims): the money moves once.
 """
 from __future__ import annotations
 
@@ -13,21 +17,23 @@ from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.reader import ReadMessage
 from bridge.operations import Rejection, TokenOperation
+from bridge.fx.exchange import CrossCurrencyPayment, credit_leg_key
+from bridge.fx.settlement import PLANNED, settle_pvp
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.authorisation import authorise_instruction, authorise_operation
 from bridge.payments.credit_transfer import CreditTransferMessage
 from bridge.payments.replies import (answer_summary, answerable, group_status, message_rejection,
                                     status_report, transaction_statuses)
-from bridge.payments.translation import translate_message
-from bridge.ports import PAYMENT_ROAD, UnitOfWork
+from bridge.payments.translation import Decision, translate_message
+from bridge.ports import COVER_ROAD, PAYMENT_ROAD, UnitOfWork
 from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
 
-Decisions = list[TokenOperation | Rejection]
+Decisions = list[Decision]
 """What translation decided for each transaction of a message, in order."""
 
 
 class CreditTransfers:
-    """The pacs.008 handler (bridge.handlers)."""
+    """The pacs.008 and pacs.009 handler (bridge.handlers)."""
 
     def __init__(self, config: BridgeConfig, clock: Callable[[], datetime]) -> None:
         self.config = config
@@ -42,7 +48,9 @@ class CreditTransfers:
                 continue
             message.prepared = decisions = self._translate(message.read.payload, uow)
             for decided in decisions:
-                if isinstance(decided, TokenOperation):
+                if isinstance(decided, CrossCurrencyPayment):  # its legs' keys: a replay is found
+                    lookups.extend((decided.key, credit_leg_key(decided.key)))
+                elif isinstance(decided, TokenOperation):
                     planned.append(decided)
                     if (ref := statement_key_of(decided)) is not None:
                         lookups.append(ref)
@@ -71,7 +79,7 @@ class CreditTransfers:
     def _translate(self, payload: CreditTransferMessage, uow: UnitOfWork) -> Decisions:
         return translate_message(payload, uow.accounts.get, self.config.issuer_bic)
 
-    def _transaction(self, read: ReadMessage, index: int, decided: TokenOperation | Rejection,
+    def _transaction(self, read: ReadMessage, index: int, decided: Decision,
                      uow: UnitOfWork, dry_run: bool) -> TransactionOutcome:
         message: CreditTransferMessage = read.payload
         tx = message.transactions[index]
@@ -87,18 +95,36 @@ class CreditTransfers:
         if refused_here is not None:  # before apply, and in a dry run too
             return TransactionOutcome(**ids, status=Status.REJECTED, reason=refused_here.reason,
                                       info=refused_here.info)
+        if isinstance(decided, CrossCurrencyPayment):
+            return self._exchange(ids, decided, uow, dry_run)
+        info = tx.underlying.describe() if tx.underlying is not None else None
         if dry_run:
             return TransactionOutcome(**ids, status=Status.ACCEPTED_SETTLEMENT_COMPLETED,
-                                      operation=decided, result="planned")
-        # A statement entry may have minted this payment already; a mint claims its payment's
-        # references, so that a statement entry of it finds it (bridge.reconciliation.statement_mints).
-        applied = (minted_from_statement(uow.ledger, decided)
-                   or uow.ledger.apply(decided, mint_claim(decided, PAYMENT_ROAD)))
+                                      operation=decided, result=PLANNED, info=info)
+        # A statement entry (or, for a cover, its pacs.008) may have minted this payment already;
+        # a mint claims its payment's references, so that the other road finds it
+        # (bridge.reconciliation.statement_mints).
+        road = COVER_ROAD if tx.underlying is not None else PAYMENT_ROAD
+        applied = (minted_from_statement(uow.ledger, decided, road)
+                   or uow.ledger.apply(decided, mint_claim(decided, road)))
         if applied.rejection is not None:
             return TransactionOutcome(**ids, status=Status.REJECTED, operation=decided,
                                       reason=applied.rejection.reason, info=applied.rejection.info)
         return TransactionOutcome(**ids, status=applied.status, operation=decided,
-                                  result=applied.result)
+                                  result=applied.result, info=info)
+
+    def _exchange(self, ids: dict, payment: CrossCurrencyPayment, uow: UnitOfWork,
+                  dry_run: bool) -> TransactionOutcome:
+        """A payment across currencies, settled payment-versus-payment (both legs or neither);
+        the outcome's operation is the debit leg (the one under the payment's key)."""
+        settled = settle_pvp(uow.ledger, payment, self.config.rates, self.config.rate_tolerance_bps,
+                             self.clock(), uow.accounts.fx_positions(), dry_run=dry_run)
+        leg = settled.exchange.debit_leg if settled.exchange is not None else None
+        if settled.outcome.rejection is not None:
+            return TransactionOutcome(**ids, status=Status.REJECTED, operation=leg,
+                                      reason=settled.outcome.rejection.reason, info=settled.info)
+        return TransactionOutcome(**ids, status=settled.outcome.status, operation=leg,
+                                  result=settled.outcome.result, info=settled.info)
 
     def _answer(self, read: ReadMessage, digest: str, message_id: str, version: str,
                 transactions: tuple[TransactionOutcome, ...],

@@ -17,8 +17,9 @@ from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessag
 from bridge.payments.keys import transaction_keys, uetr_key
 from bridge.ports import RecordedOperation, UnitOfWork
 
-PAYMENT_FAMILY = "pacs.008"
-"""The payments a later message may name (pacs.009 and others: not received)."""
+PAYMENT_FAMILY = ("pacs.008", "pacs.009")
+"""The payments a later message may name (a message type starts with one of them): pacs.008 and
+pacs.009, read into one shape (bridge.payments.credit_transfer)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,13 @@ import structlog
 
 from bridge.codes import Verdict
 from bridge.config import BridgeConfig
+from bridge.fx.exchange import is_credit_leg
 from bridge.iso.pacs002 import reply_version
 from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.payments.replies import status_report
 from bridge.ports import Inbox, Outbox
+from bridge.payments.originals import PAYMENT_FAMILY
 from bridge.settlement.changes import (SettlementChange, by_original_message, follow_up_group_status,
                                        transaction_status)
 
@@ -44,8 +46,10 @@ class SettlementFollowUps:
 
     def follow_ups(self, changes: Sequence[SettlementChange], inbox: Inbox) -> list[OutboundMessage]:
         """The follow-up pacs.002s of `changes`, one per original message, not queued (a handler
-        that cancels an operation emits its follow-up itself)."""
+        that cancels an operation emits its follow-up itself). A payment across currencies is
+        told by its debit leg's change (its credit leg settles in the same chain transaction)."""
         replies = []
+        changes = [c for c in changes if not is_credit_leg(c.key)]
         for message_id, group in by_original_message(changes).items():
             original = self._original(message_id, group, inbox)
             if original is None:
@@ -69,7 +73,7 @@ class SettlementFollowUps:
         if not message_id:
             return None
         for record in inbox.by_message_id(message_id):
-            if (not (record.message_type or "").startswith("pacs.008")
+            if (not (record.message_type or "").startswith(PAYMENT_FAMILY)
                     or record.verdict not in (Verdict.ACCEPTED, Verdict.PARTIAL)):
                 continue
             read = self.reader.read(record.raw)

@@ -1,6 +1,7 @@
 """A payment's whole lifecycle, for `tokenbridge status REF`: the message it came in, each
 transaction's ledger operation and current status, the replies sent, the statement mints that
-claimed it, and what was returned of it (pacs.004).
+claimed it, and what was returned of it (pacs.004); a pacs.009 cover's underlying customer
+credit transfer; a payment across currencies' second leg (bridge.fx).
 
 REF is a UETR, an EndToEndId or a MsgId (a MsgId names every transaction of its message); a
 corporate's pain.001 too (its transactions' status is the ledger's, else as its pain.002 said). The
@@ -19,6 +20,7 @@ from bridge.codes import Status
 from bridge.initiations.channels import initiation_keys
 from bridge.initiations.initiation import PaymentInitiation
 from bridge.iso.reader import MessageReader
+from bridge.fx.exchange import credit_leg_key
 from bridge.messages import InboundRecord, SentMessage
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
@@ -61,6 +63,8 @@ class TransactionLifecycle:
     claims: tuple[PaymentClaim, ...] = ()  # statement/payment roads that claimed its references
     returned: int = 0  # minor units returned since (pacs.004 in, `tokenbridge return`)
     returns: tuple[ReturnEntry, ...] = ()  # each return, in the order recorded
+    underlying: str | None = None  # a pacs.009 cover's underlying customer credit transfer
+    fx_leg: RecordedOperation | None = None  # a payment across currencies: its credit leg (bridge.fx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +152,9 @@ def _transaction(tx: CreditTransfer, payload: CreditTransferMessage, record: Inb
     return TransactionLifecycle(tx.index, tx.end_to_end_id, tx.uetr, tx.instruction_id,
                                 tx.transaction_id, str(tx.amount.value), tx.amount.currency,
                                 current, operation, claims, uow.returns.returned(key),
-                                tuple(uow.returns.entries(key)))
+                                tuple(uow.returns.entries(key)),
+                                tx.underlying.describe() if tx.underlying is not None else None,
+                                uow.ledger.find(credit_leg_key(key)) if operation is not None else None)
 
 
 def _initiated(ref: str, whole: bool, record: InboundRecord, uow: UnitOfWork,

@@ -142,8 +142,10 @@ def _in_original(tx: TransactionReferences, record: InboundRecord, uow: UnitOfWo
         return FoundOriginal(CurrentStatus(Status.REJECTED, said[1], said[2], **refs), key,
                              record.sender, True)
     if found.recorded is not None:
-        return FoundOriginal(CurrentStatus(*settled(found.recorded, uow), **refs), key, record.sender,
-                             False)
+        status, reason, info = settled(found.recorded, uow)
+        if info is None and original.underlying is not None:  # a cover: what it covers
+            info = original.underlying.describe()
+        return FoundOriginal(CurrentStatus(status, reason, info, **refs), key, record.sender, False)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
         return FoundOriginal(CurrentStatus(Status(said[0]), said[1], said[2], **refs), key,
                              record.sender, False)

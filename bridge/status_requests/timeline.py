@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bridge.ports import RecordedOperation
 from bridge.reconciliation.report import money as major
 from bridge.status_requests.lifecycle import MessageLifecycle, TransactionLifecycle
 
@@ -27,9 +28,9 @@ def message_json(m: MessageLifecycle) -> dict[str, Any]:
             "transactions": [transaction_json(t) for t in m.transactions]}
 
 
-def transaction_json(t: TransactionLifecycle) -> dict[str, Any]:
-    recorded = t.operation
-    operation = None if recorded is None else {
+def operation_json(recorded: RecordedOperation | None) -> dict[str, Any] | None:
+    """A ledger operation as JSON (None: none)."""
+    return None if recorded is None else {
         "key": recorded.operation.key, "kind": recorded.operation.kind,
         "amount": major(recorded.operation.amount, recorded.operation.currency),
         "currency": recorded.operation.currency,
@@ -37,6 +38,10 @@ def transaction_json(t: TransactionLifecycle) -> dict[str, Any]:
         "credit_wallet": recorded.operation.credit_wallet,
         "sequence": recorded.sequence, "applied_at": recorded.applied_at.isoformat(),
         "status": str(recorded.status)}
+
+
+def transaction_json(t: TransactionLifecycle) -> dict[str, Any]:
+    operation = operation_json(t.operation)
     return {"index": t.index, "end_to_end_id": t.end_to_end_id, "uetr": t.uetr,
             "instruction_id": t.instruction_id, "transaction_id": t.transaction_id,
             "amount": t.amount, "currency": t.currency,
@@ -48,7 +53,8 @@ def transaction_json(t: TransactionLifecycle) -> dict[str, Any]:
             "returns": [{"return_key": r.return_key, "amount": major(r.amount, r.currency),
                          "reason": r.reason, "origin": r.origin, "message_id": r.message_id,
                          "returned_at": r.returned_at.isoformat() if r.returned_at else None}
-                        for r in t.returns]}
+                        for r in t.returns],
+            "underlying": t.underlying, "fx_leg": operation_json(t.fx_leg)}
 
 
 def code_text(value: object) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy import Row
 from adapters.evm.chain import MAX_GAS_LIMIT, SignedTx, TokenChain
 from adapters.evm.errors import KNOWN, MORE_GAS, NONCE_GAP, NONCE_USED, REPRICE, TRANSIENT, Verdict
 from adapters.evm.settlement import nonces, queries
-from adapters.evm.settlement.operations import call_data, token_address
+from adapters.evm.settlement.operations import call_data, transaction_of
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.sql.ledger import utc_naive
 from adapters.sql.store import SqlStore
@@ -63,15 +63,22 @@ class Broadcaster:
             free = nonces.free_nonces(chain_pending, next_nonce,
                                       nonces.held_nonces(connection, chain_pending))
             tokens = dict(connection.execute(queries.TOKEN_ADDRESSES).all())
+            carried = {r.carrier: r for r in connection.execute(
+                queries.CARRIED_BY, {"seqs": [r.seq for r in rows]})}  # PvP credit legs
             now = utc_naive(self.clock())
             for row in rows:
                 nonce = next(free)
-                tx = self.chain.sign(tokens[row.currency], call_data(self.chain, row), nonce,
-                                     row.gas_limit, fees)
-                marked = connection.execute(queries.MARK_SUBMITTED, {
-                    "row": row.seq, "nonce": nonce, "tx_hash": tx.tx_hash, "raw_tx": tx.raw,
-                    "attempts": row.attempts + 1, "now": now})
-                if marked.rowcount == 1:  # else no longer planned (cancelled): never broadcast
+                partner = carried.get(row.seq)
+                if partner is None:
+                    to, data = tokens[row.currency], call_data(self.chain, row)
+                else:  # both legs in one transaction through the settlement contract
+                    to, data = transaction_of(connection, self.chain, row, partner)
+                tx = self.chain.sign(to, data, nonce, row.gas_limit, fees)
+                marked = [connection.execute(queries.MARK_SUBMITTED, {
+                    "row": leg.seq, "nonce": nonce, "tx_hash": tx.tx_hash, "raw_tx": tx.raw,
+                    "attempts": leg.attempts + 1, "now": now}).rowcount
+                    for leg in ((row, partner) if partner is not None else (row,))]
+                if marked[0] == 1:  # else no longer planned (cancelled): never broadcast
                     signed.append(tx)
             if not signed:
                 return 0
@@ -120,15 +127,17 @@ class Broadcaster:
         """Sign the same nonce again with fresh fees (or more gas) and broadcast that instead."""
         with self.store.transaction() as transaction:
             connection = transaction.connection
-            row = connection.execute(queries.SUBMITTED_AS, {"tx_hash": tx.tx_hash}).first()
-            if row is None or row.cancel_requested_by is not None:  # its nonce goes to a no-op
+            legs = connection.execute(queries.SUBMITTED_AS, {"tx_hash": tx.tx_hash}).all()
+            if not legs or legs[0].cancel_requested_by is not None:  # its nonce goes to a no-op
                 return
+            row = legs[0]  # the carrier of a PvP comes first
             gas = min(MAX_GAS_LIMIT, row.gas_limit * 2) if more_gas else row.gas_limit
-            token = token_address(connection, row.currency)
+            to, data = transaction_of(connection, self.chain, row, legs[1] if len(legs) > 1 else None)
             fees = {k: v * 2 for k, v in self.chain.fees().items()}
-            again = self.chain.sign(token, call_data(self.chain, row), row.nonce, gas, fees)
-            connection.execute(queries.RESIGNED, {"row": row.seq, "tx_hash": again.tx_hash,
-                                                  "raw_tx": again.raw, "gas_limit": gas})
+            again = self.chain.sign(to, data, row.nonce, gas, fees)
+            for leg in legs:
+                connection.execute(queries.RESIGNED, {"row": leg.seq, "tx_hash": again.tx_hash,
+                                                      "raw_tx": again.raw, "gas_limit": gas})
         log.info("evm.resigned", old_tx=tx.tx_hash, tx_hash=again.tx_hash, nonce=again.nonce,
                  gas=gas)
         verdict = self.chain.send(again.raw)

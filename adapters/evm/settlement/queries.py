@@ -19,6 +19,7 @@ from adapters.evm.tables import (
     evm_contracts,
     evm_operations,
     evm_senders,
+    evm_settlement,
 )
 from adapters.sql.tables import payment_refs
 
@@ -35,13 +36,21 @@ COUNT_IN_FLIGHT = select(func.count()).select_from(evm_operations).where(_UNMINE
 
 # -- reading operations ------------------------------------------------------------------------
 
-PLANNED_FIRST = (select(evm_operations).where(_op.state == PLANNED).order_by(_op.seq)
-                 .limit(bindparam("room")))
-"""The oldest :room planned operations."""
+PLANNED_FIRST = (select(evm_operations).where(and_(_op.state == PLANNED, _op.carrier.is_(None)))
+                 .order_by(_op.seq).limit(bindparam("room")))
+"""The oldest :room planned operations (a PvP credit leg goes with its carrier, not alone)."""
+
+CARRIED_BY = select(evm_operations).where(_op.carrier.in_(bindparam("seqs", expanding=True)))
+"""The PvP credit legs that ride in the transactions of the operations :seqs."""
+
+BY_SEQ = select(evm_operations).where(_op.seq == bindparam("seq"))
+
+SETTLEMENT_ADDRESS = select(evm_settlement.c.address).where(evm_settlement.c.chain_id == bindparam("chain_id"))
 
 SUBMITTED_AS = select(evm_operations).where(and_(_op.tx_hash == bindparam("tx_hash"),
-                                                 _op.state == SUBMITTED))
-"""The operation still submitted as transaction :tx_hash (none once decided or re-signed)."""
+                                                 _op.state == SUBMITTED)).order_by(_op.seq)
+"""The operations still submitted as transaction :tx_hash (none once decided or re-signed): one,
+or the two legs of a PvP, its carrier first."""
 
 UNMINED_BY_NONCE = select(evm_operations).where(and_(_UNMINED, _NOT_CANCELLING)).order_by(_op.nonce)
 """Unmined transactions of operations nobody asked to cancel (cancelling.py follows those)."""

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row
 from adapters.evm.chain import SettledLog, TokenChain
 from adapters.evm.errors import DUPLICATE_REASON, RETRY, Verdict
 from adapters.evm.settlement import queries
-from adapters.evm.settlement.operations import call_data, same_content, token_address
+from adapters.evm.settlement.operations import pvp_partner, same_content, transaction_of
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.evm.tables import CONFIRMED, FAILED
 from adapters.sql.store import SqlStore
@@ -83,8 +83,8 @@ class Scanner:
             return  # mined after our scan: the next round's scan finds its event
         if receipt is not None:
             with self.store.engine.connect() as connection:
-                token = token_address(connection, row.currency)
-            verdict = self.chain.failure_verdict(receipt, row.gas_limit, token, call_data(self.chain, row))
+                to, data = transaction_of(connection, self.chain, row, pvp_partner(connection, row))
+            verdict = self.chain.failure_verdict(receipt, row.gas_limit, to, data)
         elif self.chain.is_known(row.tx_hash):
             return  # the node still has it (its receipt is not indexed yet): next round
         else:

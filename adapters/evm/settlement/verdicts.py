@@ -44,26 +44,29 @@ class Verdicts:
         return decided
 
     def decide(self, tx_hash: str, verdict: Verdict, *, nonce_consumed: bool) -> None:
-        """Apply a verdict about a transaction that will not settle as sent."""
+        """Apply a verdict about a transaction that will not settle as sent: to its operation,
+        or to both legs of a PvP (the transaction carries both: they fail or retry together)."""
         with self.store.transaction() as transaction:
-            connection = transaction.connection
-            row = connection.execute(queries.SUBMITTED_AS, {"tx_hash": tx_hash}).first()
-            if row is None:
-                return
-            release = not nonce_consumed
-            if verdict.action == DUPLICATE:
-                self._adopt_or_reject(transaction, row, release_nonce=release)
-            elif verdict.action == REJECT:
-                self.fail(transaction, row, verdict.reason or UNSPECIFIED, verdict.info,
-                          release_nonce=release)
-            elif row.attempts >= MAX_ATTEMPTS:
-                self.fail(transaction, row, UNSPECIFIED,
-                          f"gave up after {row.attempts} attempts: {verdict.info}", release_nonce=release)
-            else:  # MORE_GAS, RETRY: plan again; the reference check makes a resend harmless
-                gas = min(MAX_GAS_LIMIT, row.gas_limit * 2) if verdict.action == MORE_GAS else row.gas_limit
-                log.warning("evm.replanned", key=row.key, tx_hash=tx_hash, why=verdict.action,
-                            info=verdict.info, attempts=row.attempts)
-                connection.execute(queries.REPLANNED, {"row": row.seq, "gas_limit": gas})
+            for row in transaction.connection.execute(queries.SUBMITTED_AS, {"tx_hash": tx_hash}).all():
+                self._decide(transaction, row, tx_hash, verdict, nonce_consumed)
+
+    def _decide(self, transaction: SqlTransaction, row: Row, tx_hash: str, verdict: Verdict,
+                nonce_consumed: bool) -> None:
+        connection = transaction.connection
+        release = not nonce_consumed
+        if verdict.action == DUPLICATE:
+            self._adopt_or_reject(transaction, row, release_nonce=release)
+        elif verdict.action == REJECT:
+            self.fail(transaction, row, verdict.reason or UNSPECIFIED, verdict.info,
+                      release_nonce=release)
+        elif row.attempts >= MAX_ATTEMPTS:
+            self.fail(transaction, row, UNSPECIFIED,
+                      f"gave up after {row.attempts} attempts: {verdict.info}", release_nonce=release)
+        else:  # MORE_GAS, RETRY: plan again; the reference check makes a resend harmless
+            gas = min(MAX_GAS_LIMIT, row.gas_limit * 2) if verdict.action == MORE_GAS else row.gas_limit
+            log.warning("evm.replanned", key=row.key, tx_hash=tx_hash, why=verdict.action,
+                        info=verdict.info, attempts=row.attempts)
+            connection.execute(queries.REPLANNED, {"row": row.seq, "gas_limit": gas})
 
     def _adopt_or_reject(self, transaction: SqlTransaction, row: Row, *, release_nonce: bool) -> None:
         """The chain refused the reference as used: ours (an earlier attempt settled) or not?"""
