@@ -25,6 +25,7 @@ class BridgeConfig:
         return MessageReader(max_bytes=self.max_message_bytes)
     return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
     return_on_cancellation: bool = False  # a camt.056 for a settled payment: returned (pacs.004), not refused
+    timezone: str = "UTC"  # the bank's (IANA name): a value date begins at midnight there (bridge.holds)
 
     @property
     def authority(self) -> Authority:

@@ -23,6 +23,8 @@ class Tx:
     debtor_bic: str = "BNPAFRPPXXX"
     creditor_bic: str = "TOKNDEFFXXX"
     remittance: str | None = "Invoice 4711"
+    settlement_date: str = "2026-11-24"
+    supplementary: str | None = None  # SplmtryData elements, as XML (versions 04 on)
 
 
 def _account(iban: str | None, other: str | None) -> str:
@@ -49,11 +51,11 @@ def pacs008(transactions: list[Tx] | None = None, *, version: str = "08", msg_id
         parts.append(
             f"<CdtTrfTxInf><PmtId><EndToEndId>{t.end_to_end_id}</EndToEndId>{txid}{uetr}</PmtId>"
             f"<IntrBkSttlmAmt Ccy=\"{t.currency}\">{t.amount}</IntrBkSttlmAmt>"
-            f"<IntrBkSttlmDt>2026-11-24</IntrBkSttlmDt><ChrgBr>SLEV</ChrgBr>"
+            f"<IntrBkSttlmDt>{t.settlement_date}</IntrBkSttlmDt><ChrgBr>SLEV</ChrgBr>"
             f"<Dbtr><Nm>Debtor</Nm></Dbtr>{dacct}"
             f"<DbtrAgt><FinInstnId><{bic}>{t.debtor_bic}</{bic}></FinInstnId></DbtrAgt>"
             f"<CdtrAgt><FinInstnId><{bic}>{t.creditor_bic}</{bic}></FinInstnId></CdtrAgt>"
-            f"<Cdtr><Nm>Creditor</Nm></Cdtr>{cacct}{rmt}</CdtTrfTxInf>")
+            f"<Cdtr><Nm>Creditor</Nm></Cdtr>{cacct}{rmt}{t.supplementary or ''}</CdtTrfTxInf>")
     return (
         f'<Document xmlns="{NS}pacs.008.001.{version}"><FIToFICstmrCdtTrf><GrpHdr>'
         f"<MsgId>{msg_id or 'MSG-' + uuid.uuid4().hex[:12]}</MsgId>"
@@ -62,6 +64,13 @@ def pacs008(transactions: list[Tx] | None = None, *, version: str = "08", msg_id
         f"<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>"
         f"<InstgAgt><FinInstnId><{bic}>{instructing_bic}</{bic}></FinInstnId></InstgAgt>"
         f"</GrpHdr>{''.join(parts)}</FIToFICstmrCdtTrf></Document>")
+
+
+def condition(sha256: str, expiry: str) -> str:
+    """A conditional payment's SplmtryData (INTERFACE.md "Conditions"), for `Tx.supplementary`."""
+    return (f"<SplmtryData><PlcAndNm>tokenbridge:condition</PlcAndNm><Envlp>"
+            f'<Cond xmlns="urn:tokenbridge:condition:1"><Sha256>{sha256}</Sha256>'
+            f"<Expiry>{expiry}</Expiry></Cond></Envlp></SplmtryData>")
 
 
 def app_header(*, version: str = "02", msg_def: str = "pacs.008.001.08", sender: str = "BNPAFRPPXXX",

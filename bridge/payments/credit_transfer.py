@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from bridge.holds.conditions import Condition
 from bridge.money import Amount
 from bridge.parties import Agent, Party
 
@@ -47,6 +48,8 @@ class CreditTransfer:
     instructing_agent: Agent | None = None
     instructed_agent: Agent | None = None
     remittance: tuple[str, ...] = ()  # unstructured lines, then structured creditor references
+    condition: Condition | None = None  # a hashlock in SplmtryData (bridge.holds.conditions)
+    condition_problem: str | None = None  # a condition was given but cannot be used: why
 
 
 @dataclass(frozen=True, slots=True)

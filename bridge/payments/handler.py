@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bridge.codes import Status
+from bridge.holds.service import hold_terms
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.reader import ReadMessage
@@ -87,9 +88,20 @@ class CreditTransfers:
         if refused_here is not None:  # before apply, and in a dry run too
             return TransactionOutcome(**ids, status=Status.REJECTED, reason=refused_here.reason,
                                       info=refused_here.info)
+        # Settling later (a value date ahead, a condition): held now, applied when the hold ends.
+        terms = hold_terms(tx, self.clock(), self.config.timezone)
+        if isinstance(terms, Rejection):
+            return TransactionOutcome(**ids, status=Status.REJECTED, reason=terms.reason, info=terms.info)
         if dry_run:
-            return TransactionOutcome(**ids, status=Status.ACCEPTED_SETTLEMENT_COMPLETED,
+            return TransactionOutcome(**ids, status=(Status.ACCEPTED_SETTLEMENT_COMPLETED if terms is None
+                                                     else Status.ACCEPTED_SETTLEMENT_IN_PROCESS),
                                       operation=decided, result="planned")
+        if terms is not None:
+            held = uow.ledger.hold(decided, terms)
+            if held.rejection is not None:
+                return TransactionOutcome(**ids, status=Status.REJECTED, operation=decided,
+                                          reason=held.rejection.reason, info=held.rejection.info)
+            return TransactionOutcome(**ids, status=held.status, operation=decided, result=held.result)
         # A statement entry may have minted this payment already; a mint claims its payment's
         # references, so that a statement entry of it finds it (bridge.reconciliation.statement_mints).
         applied = (minted_from_statement(uow.ledger, decided)
