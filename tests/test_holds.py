@@ -221,3 +221,29 @@ def test_a_held_payment_is_cancelled_by_camt056_until_it_settles(bank) -> None:
     assert bank.schedule().run() == []  # voided: the date passes without it
     assert bank.books() == {ALICE: (10000, 0)}
     bank.invariants()
+
+
+def test_the_cli_lists_releases_and_voids_holds_with_audited_actions(seeded_cli, tmp_path) -> None:
+    import json
+    files = tmp_path / "in"
+    files.mkdir()
+    (files / "1.xml").write_text(pacs008([mint("100.00")], msg_id="CLI-MINT"))
+    conditional = alice_pays_bruno("25.00", supplementary=condition(LOCK, "2099-01-01T00:00:00Z"))
+    dated = alice_pays_bruno("5.00", settlement_date="2099-01-01")
+    (files / "2.xml").write_text(pacs008([conditional, dated], msg_id="CLI-HELD"))
+    assert seeded_cli("replay", str(files)).exit_code == 0
+    listed = [json.loads(line) for line in seeded_cli("holds", "list", "--json").output.splitlines()]
+    assert [(h["kind"], h["state"], h["amount"]) for h in listed] == [
+        ("conditional", "held", "25.00"), ("value_dated", "held", "5.00")]
+    wrong = seeded_cli("holds", "release", conditional.uetr, "--fulfilment", "00ff")
+    assert wrong.exit_code == 1 and "WRONG" in wrong.output
+    assert seeded_cli("holds", "release", conditional.uetr, "--fulfilment", SECRET.hex()).exit_code == 0
+    assert seeded_cli("holds", "void", f"CLI-HELD/{dated.end_to_end_id}", "--reason", "customer asked",
+                      "--operator", "anna").exit_code == 0
+    assert seeded_cli("holds", "void", dated.uetr, "--reason", "again").exit_code == 1
+    assert seeded_cli("holds", "release", "nothing-like-it", "--reason", "x").exit_code == 1
+    states = [json.loads(line)["state"] for line in seeded_cli("holds", "list", "--json").output.splitlines()]
+    assert states == ["executed", "voided"]
+    balances = json.loads(seeded_cli("balances", "--json").output)
+    assert {w["wallet"]: w["balance"] for w in balances["wallets"]} == {ALICE: "75.00", BRUNO: "25.00"}
+    assert seeded_cli("audit", "verify").exit_code == 0
