@@ -124,6 +124,10 @@ class SqlLedger(Ledger):
         self._read_supply({op.currency for op in planned if op.debit_wallet is None})
 
     def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
+        return self._seen(operation) or self._apply_new(operation, claim)
+
+    def _seen(self, operation: TokenOperation) -> LedgerOutcome | None:
+        """The outcome for a key applied or held before: replayed (its status), or AM05."""
         known = self._known(operation.key)
         if known is not None:
             fingerprint, status = known
@@ -132,9 +136,7 @@ class SqlLedger(Ledger):
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
                                                      "already used for a different payment")
         on_hold = self._hold_of(operation.key)
-        if on_hold is not None:
-            return _as_held(on_hold, operation)
-        return self._apply_new(operation, claim)
+        return None if on_hold is None else _as_held(on_hold, operation)
 
     def _apply_new(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
         held = self._claims.conflict(claim) if claim is not None else None
@@ -201,16 +203,9 @@ class SqlLedger(Ledger):
         return self.clock()
 
     def hold(self, operation: TokenOperation, terms: HoldTerms) -> LedgerOutcome:
-        known = self._known(operation.key)
-        if known is not None:
-            status = known[1]
-            if known[0] == operation.fingerprint:
-                return LedgerOutcome(REPLAYED, status=status)
-            return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
-                                                     "already used for a different payment")
-        on_hold = self._hold_of(operation.key)
-        if on_hold is not None:
-            return _as_held(on_hold, operation)
+        seen = self._seen(operation)
+        if seen is not None:
+            return seen
         deferred.flush(self.connection)  # this unit's balance changes stored: the reserve sees them
         if operation.debit_wallet:
             pair = (operation.debit_wallet, operation.currency)
