@@ -258,20 +258,10 @@ def run_as_0007(store: SqlStore, monkeypatch, *bodies: str) -> None:
     its postings not."""
     def operation_row_only(connection, row, legs) -> None:
         audit.record(connection, OPERATION, row["key"], audit.certified(OPERATION, row))
-    from sqlalchemy import and_, bindparam, literal, select
-
-    from adapters.sql import holds as held_rows
-    from adapters.sql import ledger as sql_ledger
-    from adapters.sql.tables import balances
-    # The code of then had no holds (0013): no `held` column, no `holds` table to read.
-    lock_then = (select(balances.c.wallet, balances.c.currency, balances.c.balance, literal(0).label("held"))
-                 .where(and_(balances.c.wallet.in_(bindparam("wallets", expanding=True)),
-                             balances.c.currency.in_(bindparam("currencies", expanding=True))))
-                 .with_for_update())
+    from schema_then import without_holds
     with monkeypatch.context() as patched:
         patched.setattr(audit, "record_operation", operation_row_only)
-        patched.setattr(sql_ledger.statements, "LOCK_BALANCES", lock_then)
-        patched.setattr(held_rows, "read_holds", lambda connection, keys: {})
+        without_holds(patched)
         run = MessageBus(MessageReader(), store, is_transient=store.is_transient)
         for body in bodies:
             assert run.handle(body.encode()).verdict == "accepted"
