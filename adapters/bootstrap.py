@@ -15,6 +15,7 @@ from bridge.messages import OutboundMessage
 from bridge.bus import MessageBus
 from bridge.cancellations.follow_ups import CancellationFollowUps
 from bridge.config import BridgeConfig
+from bridge.holds.schedule import HoldSchedule
 from bridge.ports import LedgerPlugin, SettlingLedger, StoreTransaction
 from bridge.settlement.changes import SettlementChange
 from bridge.settlement.follow_ups import SettlementFollowUps
@@ -60,6 +61,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         return_versions=parse_return_versions(settings.return_versions) if settings.return_versions else {},
         rates=load_rates(settings.rates),
         rate_tolerance_bps=settings.rate_tolerance_bps,
+        timezone=settings.timezone,
     )
 
 
@@ -99,6 +101,26 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
         return list(committed)
 
     return settle
+
+
+def hold_schedule(settings: Settings, store: SqlStore, bus: MessageBus) -> HoldSchedule:
+    """The scheduler of holds (value dates, expiries) over the store, with the bus's clock."""
+    return HoldSchedule(store, SettlementFollowUps(bus.reader, bus.config, bus.clock), bus.clock,
+                        settings.holds_interval_s)
+
+
+def scheduled_rounds(settings: Settings, store: SqlStore,
+                     bus: MessageBus) -> Callable[[], list[OutboundMessage]]:
+    """What the worker runs after each batch and when idle: the holds due (at most every
+    TOKENBRIDGE_HOLDS_INTERVAL_S), then a settlement round on a ledger that settles later."""
+    holds = hold_schedule(settings, store, bus)
+    settle = settlement_round(store, bus)
+
+    def rounds() -> list[OutboundMessage]:
+        emitted = holds.run_if_due()
+        return emitted + (settle() if settle is not None else [])
+
+    return rounds
 
 
 def broker_inspection(settings: Settings):

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -55,6 +56,8 @@ class Settings:
     http_addr: str = "127.0.0.1:8080"  # HOST:PORT of `tokenbridge serve`
     rates: str | None = None  # FX rate table, a CSV file (bridge.fx.rates); none: no PvP
     rate_tolerance_bps: int = DEFAULT_RATE_TOLERANCE_BPS  # a message's XchgRate from the table's
+    timezone: str = "UTC"  # IANA name: value dates begin at midnight there (holds), sweeps' times
+    holds_interval_s: int = 1  # how often the worker's scheduler looks for holds due (seconds)
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
@@ -118,7 +121,8 @@ _INTEGER_RANGES = {  # inclusive bounds; None: no upper bound
     "evm_confirmations": (1, None), "evm_max_in_flight": (1, None), "max_message_bytes": (1, None),
     "prefetch": (1, 65535),  # AMQP's prefetch count is 16 bits
     "batch_size": (1, None), "max_attempts": (1, None), "metrics_port": (0, 65535),
-    "rate_tolerance_bps": (0, 10_000)}
+    "rate_tolerance_bps": (0, 10_000),
+    "holds_interval_s": (1, None)}
 _BIC_LISTS = ("allowed_senders", "statement_senders")
 
 
@@ -168,6 +172,10 @@ def check(settings: Settings) -> None:
     if settings.cancellation_policy not in CANCELLATION_POLICIES:
         fail("cancellation_policy", f"must be one of {', '.join(CANCELLATION_POLICIES)}, "
                                     f"not {settings.cancellation_policy!r}")
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail("timezone", f"must be an IANA time zone name (Europe/Paris, UTC), not {settings.timezone!r}")
     if http_address(settings.http_addr) is None:
         fail("http_addr", f"must be HOST:PORT (a port from 1 to 65535), not {settings.http_addr!r}")
     if settings.reply_versions:

@@ -51,6 +51,11 @@ class Reason(StrEnum):
     # OrderCancelled: the follow-up pacs.002 of a payment cancelled on request (camt.056) before
     # it took effect.
     ORDER_CANCELLED = "DS02"
+    # AbortedSettlementTimeout: a conditional payment whose hashlock was not fulfilled before
+    # its expiry (bridge.holds), voided.
+    SETTLEMENT_TIMEOUT = "AB03"
+    INVALID_DATE = "DT01"  # a condition whose expiry has passed already
+    NOT_SPECIFIED_CUSTOMER = "MS02"
 
 
 class Status(StrEnum):

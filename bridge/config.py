@@ -33,6 +33,7 @@ class BridgeConfig:
         """A reader with the bus's limits, for a handler that re-reads messages from the inbox
         (an original the bus accepted must read again)."""
         return MessageReader(max_bytes=self.max_message_bytes)
+    timezone: str = "UTC"  # the bank's (IANA name): a value date begins at midnight there (bridge.holds)
 
     @property
     def authority(self) -> Authority:

@@ -12,12 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from bridge.accounts import ACTIVE, RegisteredAccount
 from bridge.codes import Reason, Status
+from bridge.holds.terms import Hold, HoldEnding, HoldState, HoldTerms
 from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
 from bridge.settlement.changes import SettlementChange
@@ -143,6 +144,11 @@ class WalletBalance:
     wallet: str
     currency: str
     balance: int  # minor units
+    held: int = 0  # of the balance, reserved by holds (bridge.holds): available = balance - held
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
 
 
 def issuance_holder(currency: str) -> str:
@@ -185,7 +191,16 @@ class Ledger(ABC):
         CANCELLED when it is not final yet, CANCEL_PENDING when only the settlement can tell
         (reported later with `requested_by`, the request's reference, on its SettlementChange),
         FINAL when it took effect. Asked again: the same outcome, `first` False, nothing new.
-        A ledger whose operations are final once applied (SQL) cancels nothing: this default."""
+        A ledger whose operations are final once applied (SQL) cancels nothing but its holds:
+        a held payment is voided (reason DS02), this default."""
+        held = self.find_hold(key)
+        if held is not None and held.state != HoldState.EXECUTED:
+            if held.state == HoldState.VOIDED:
+                return CancellationOutcome(CANCELLED if held.end_reason == Reason.ORDER_CANCELLED
+                                           else NEVER_APPLIED, first=False)
+            ended = self.end_hold(key, HoldEnding(HoldState.VOIDED, Reason.ORDER_CANCELLED,
+                                                  f"cancellation:{requested_by[:60]}", self.now()))
+            return CancellationOutcome(CANCELLED, first=ended is not None)
         recorded = self.find(key)
         if recorded is None:
             return CancellationOutcome(NEVER_APPLIED)
@@ -205,6 +220,39 @@ class Ledger(ABC):
         """A hint that `planned` are about to be applied, `lookups` found and the claims on
         `references` looked up, in this unit of work: a ledger may read what they need at
         once instead of one by one. Optional; the outcomes are the same without it."""
+
+    # -- holds (bridge.holds): a ledger without them refuses to hold, and holds nothing -----
+
+    def hold(self, operation: TokenOperation, terms: HoldTerms) -> LedgerOutcome:
+        """Accept `operation` now and apply it later: reserve its amount in the debtor's wallet
+        (a mint reserves nothing) under its key, until the hold ends (`end_hold`). APPLIED with
+        status ACSP; the same key and content again: REPLAYED (its status); another content:
+        AM05; available (balance - held) short of the amount: AM04, nothing held."""
+        return LedgerOutcome.rejected(Reason.TRANSACTION_NOT_SUPPORTED,
+                                      f"the {self.name} ledger cannot hold tokens: value-dated and "
+                                      "conditional payments are refused on it")
+
+    def find_hold(self, key: str) -> Hold | None:
+        """The hold under a payment's key, whatever its state."""
+        return None
+
+    def holds(self, state: HoldState | None = None, ends_before: datetime | None = None) -> list[Hold]:
+        """Holds (in one state; whose terms end before a time), oldest first."""
+        return []
+
+    def end_hold(self, key: str, ending: HoldEnding, claim: MintClaim | None = None) -> LedgerOutcome | None:
+        """End the hold under `key` once: executed (its operation applied, under the hold's
+        key, with the reserved amount available to it) or voided (nothing applied). APPLIED:
+        ended now; rejected: executing was refused (AM02, ...), and the hold is voided with that
+        reason instead; None: no hold under the key is held (absent, or ended before)."""
+        return None
+
+    def count_wrong_fulfilment(self, key: str) -> None:
+        """Count a release refused for a wrong fulfilment (nothing else changes)."""
+
+    def now(self) -> datetime:
+        """The ledger's clock (for a hold ended on its own initiative, by a cancellation)."""
+        return datetime.now(timezone.utc)
 
     @abstractmethod
     def balances(self, as_of: datetime | None = None) -> list[WalletBalance]:

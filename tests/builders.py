@@ -25,6 +25,8 @@ class Tx:
     remittance: str | None = "Invoice 4711"
     instructed: tuple[str, str] | None = None  # InstdAmt (amount, currency)
     xchg_rate: str | None = None  # XchgRate
+    settlement_date: str = "2026-11-24"
+    supplementary: str | None = None  # SplmtryData elements, as XML (versions 04 on)
 
 
 def _account(iban: str | None, other: str | None) -> str:
@@ -53,11 +55,11 @@ def pacs008(transactions: list[Tx] | None = None, *, version: str = "08", msg_id
         parts.append(
             f"<CdtTrfTxInf><PmtId><EndToEndId>{t.end_to_end_id}</EndToEndId>{txid}{uetr}</PmtId>"
             f"<IntrBkSttlmAmt Ccy=\"{t.currency}\">{t.amount}</IntrBkSttlmAmt>"
-            f"<IntrBkSttlmDt>2026-11-24</IntrBkSttlmDt>{fx}<ChrgBr>SLEV</ChrgBr>"
+            f"<IntrBkSttlmDt>{t.settlement_date}</IntrBkSttlmDt>{fx}<ChrgBr>SLEV</ChrgBr>"
             f"<Dbtr><Nm>Debtor</Nm></Dbtr>{dacct}"
             f"<DbtrAgt><FinInstnId><{bic}>{t.debtor_bic}</{bic}></FinInstnId></DbtrAgt>"
             f"<CdtrAgt><FinInstnId><{bic}>{t.creditor_bic}</{bic}></FinInstnId></CdtrAgt>"
-            f"<Cdtr><Nm>Creditor</Nm></Cdtr>{cacct}{rmt}</CdtTrfTxInf>")
+            f"<Cdtr><Nm>Creditor</Nm></Cdtr>{cacct}{rmt}{t.supplementary or ''}</CdtTrfTxInf>")
     return (
         f'<Document xmlns="{NS}pacs.008.001.{version}"><FIToFICstmrCdtTrf><GrpHdr>'
         f"<MsgId>{msg_id or 'MSG-' + uuid.uuid4().hex[:12]}</MsgId>"
@@ -122,6 +124,13 @@ def pacs009(transactions: list[FiTx] | None = None, *, version: str = "08", msg_
         f"<CreDtTm>2026-11-24T10:00:00Z</CreDtTm><NbOfTxs>{len(txs)}</NbOfTxs>"
         f"<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>{fi('InstgAgt', instructing_bic)}"
         f"</GrpHdr>{''.join(parts)}</{root}></Document>")
+
+
+def condition(sha256: str, expiry: str) -> str:
+    """A conditional payment's SplmtryData (INTERFACE.md "Conditions"), for `Tx.supplementary`."""
+    return (f"<SplmtryData><PlcAndNm>tokenbridge:condition</PlcAndNm><Envlp>"
+            f'<Cond xmlns="urn:tokenbridge:condition:1"><Sha256>{sha256}</Sha256>'
+            f"<Expiry>{expiry}</Expiry></Cond></Envlp></SplmtryData>")
 
 
 def app_header(*, version: str = "02", msg_def: str = "pacs.008.001.08", sender: str = "BNPAFRPPXXX",

@@ -270,9 +270,11 @@ def run_as_0007(store: SqlStore, monkeypatch, *bodies: str) -> None:
     its postings not."""
     def operation_row_only(connection, row, legs) -> None:
         audit.record(connection, OPERATION, row["key"], audit.certified(OPERATION, row))
+    from schema_then import without_holds
     with monkeypatch.context() as patched:
         patched.setattr(audit, "record_operation", operation_row_only)
         patched.setattr(SqlAccountRegistry, "get", registry_as_0007)
+        without_holds(patched)
         run = MessageBus(MessageReader(), store, is_transient=store.is_transient)
         for body in bodies:
             assert run.handle(body.encode()).verdict == "accepted"

@@ -119,7 +119,7 @@ def test_balances_and_supply_over_time_agree_with_the_ledger(api) -> None:
     for wallet in now["wallets"]:
         if wallet["currency"] == "EUR":
             assert last[wallet["wallet"]] == wallet["balance"]
-    assert history["holds"] is None and "not available yet" in history["holds_note"]
+    assert history["holds"] == {} and "/api/holds" in history["holds_note"]
     assert client.get("/api/balances/history", params={"currency": "XXQ"}, headers=headers).status_code == 422
 
 
@@ -157,14 +157,16 @@ def test_an_operator_returns_a_payment_and_the_action_is_audited(api) -> None:
     assert any(r["message_type"].startswith("pacs.004") for r in shown["messages"][0]["replies"])
 
 
-def test_actions_not_available_yet_say_so_and_still_need_an_operator(api) -> None:
+def test_hold_actions_need_an_operator_and_an_unknown_hold_is_404_and_audited(api) -> None:
     client, secrets, store = api
-    for path in ("/api/holds/x/release", "/api/holds/x/void"):
-        assert client.post(path, headers=bearer(secrets["viewer"])).status_code == 403
-        answer = client.post(path, headers=bearer(secrets["operator"]))
-        assert answer.status_code == 501 and "not available yet" in answer.json()["detail"]
-    assert client.get("/api/holds", headers=bearer(secrets["viewer"])).status_code == 501
-    assert client.get("/api/audit/actions", headers=bearer(secrets["viewer"])).json()["actions"] == []
+    assert client.get("/api/holds", headers=bearer(secrets["viewer"])).json() == {"holds": []}
+    for path, body in (("/api/holds/x/release", {"reason": "ok"}), ("/api/holds/x/void", {"reason": "no"})):
+        assert client.post(path, json=body, headers=bearer(secrets["viewer"])).status_code == 403
+        assert client.post(path, json=body, headers=bearer(secrets["operator"])).status_code == 404
+    assert client.post("/api/holds/x/release", json={}, headers=bearer(secrets["operator"])).status_code == 400
+    actions = client.get("/api/audit/actions", headers=bearer(secrets["viewer"])).json()["actions"]
+    assert [(a["action"], a["outcome"]) for a in actions] == [("hold.void", "not_found"),
+                                                             ("hold.release", "not_found")]
 
 
 def test_the_store_keeps_only_the_secrets_hash(api) -> None:

@@ -9,6 +9,7 @@ from adapters.cli.accounts import accounts
 from adapters.cli.audit import audit
 from adapters.cli.broker import dead, publish, replies, topology, worker
 from adapters.cli.demo import demo
+from adapters.cli.holds import holds
 from adapters.cli.ledger import balances, ledger
 from adapters.cli.reconcile import reconcile
 from adapters.cli.serve import serve, tokens
@@ -31,7 +32,7 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement, audit, status, replies, settle, return_, serve, tokens):
+                reconcile, statement, audit, status, replies, settle, return_, serve, tokens, holds):
     cli.add_command(command)
 
 

@@ -61,7 +61,7 @@ def topology() -> None:
 
 def _run_worker(index: int, metrics_port: int) -> None:
     """One worker process: its own store engine, message bus and broker connection."""
-    from adapters.bootstrap import build_bus, settlement_round
+    from adapters.bootstrap import build_bus, scheduled_rounds
     from adapters.logs import configure_logging
     from adapters.metrics import WorkerMetrics
     configure_logging(None)
@@ -75,7 +75,7 @@ def _run_worker(index: int, metrics_port: int) -> None:
     with store_or_exit(current) as store:
         bus = build_bus(current, store)
         worker = Worker(bus, store, current.amqp_url, _options(current), metrics,
-                        settle=settlement_round(store, bus))
+                        settle=scheduled_rounds(current, store, bus))
         worker.run(stop)
 
 

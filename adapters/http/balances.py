@@ -22,7 +22,8 @@ def balances(console: ConsoleContext = Depends(context)) -> dict[str, Any]:
         supply = uow.ledger.supply()
     return {"ledger": console.ledger_name,
             "wallets": [{"wallet": w.wallet, "currency": w.currency,
-                         "balance": money(w.balance, w.currency)} for w in wallets],
+                         "balance": money(w.balance, w.currency), "held": money(w.held, w.currency),
+                         "available": money(w.available, w.currency)} for w in wallets],
             "supply": {ccy: money(units, ccy) for ccy, units in supply.items()}}
 
 
@@ -36,9 +37,12 @@ def history(currency: str = Query(..., min_length=3, max_length=3),
         raise HTTPException(422, f"{currency} is not an ISO 4217 currency")
     with console.store() as uow:
         found = balance_history(currency, uow.ledger.journal(currency=currency), points)
+        held = {w.wallet: money(w.held, currency) for w in uow.ledger.balances()
+                if w.currency == currency and w.held}
     return {"currency": currency,
             "supply": [[t.isoformat(), money(v, currency)] for t, v in found.supply],
             "wallets": {w: [[t.isoformat(), money(v, currency)] for t, v in s]
                         for w, s in found.wallets.items()},
-            "holds": None,
-            "holds_note": "holds are not available yet (they come with programmable settlement)"}
+            "holds": held,  # now, per wallet with a hold: part of its balance, not available
+            "holds_note": "held amounts (value-dated and conditional payments) stay in the balances "
+                          "drawn; GET /api/holds lists them"}

@@ -13,6 +13,10 @@ queue behind each other; at commit it rises only where the stored supply still l
 a concurrent unit raised it meanwhile and this unit is retried (its retry refuses AM02 what no
 longer fits).
 A mint's payment references are claimed the same way (adapters.sql.claims).
+
+Holds (adapters.sql.holds): a debit may take only what is available, the balance less what holds
+reserve (`balances.held`, read with the balance under its lock); a key held is known like an
+applied one (replayed with its status, AM05 for other content) until the hold executes.
 """
 from __future__ import annotations
 
@@ -24,11 +28,13 @@ from sqlalchemy import Connection, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import audit, deferred, statements
+from adapters.sql import holds as held_rows
 from adapters.sql.claims import Claims
 from adapters.sql.statements import combined, exact_sum
 from adapters.sql.tables import balances, operations, postings, supply
 from adapters.sql.transaction import sql_connection
 from bridge.codes import Reason, Status
+from bridge.holds.terms import Hold, HoldEnding, HoldState, HoldTerms
 from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import (APPLIED, REPLAYED, Ledger, LedgerOutcome, LedgerPlugin, MintClaim,
@@ -101,6 +107,8 @@ class SqlLedger(Ledger):
         self._recorded: dict[str, RecordedOperation | dict | None] = {}
         self._pending: dict[str, dict] = {}  # key -> operation row applied in this unit, not yet sent
         self._held: dict[tuple[str, str], int] = {}  # (wallet, currency) -> stored balance, row locked
+        self._reserved: dict[tuple[str, str], int] = {}  # (wallet, currency) -> what holds keep of it
+        self._holds: dict[str, Hold | None] = {}  # key -> its hold, as read (None: none)
         self._change: dict[tuple[str, str], int] = {}  # (wallet, currency) -> this unit's net change
         self._supply: dict[str, int] = {}  # currency -> stored supply, read without a lock
         self._supply_change: dict[str, int] = {}  # currency -> this unit's mints less its burns
@@ -116,6 +124,10 @@ class SqlLedger(Ledger):
         self._read_supply({op.currency for op in planned if op.debit_wallet is None})
 
     def apply(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
+        return self._seen(operation) or self._apply_new(operation, claim)
+
+    def _seen(self, operation: TokenOperation) -> LedgerOutcome | None:
+        """The outcome for a key applied or held before: replayed (its status), or AM05."""
         known = self._known(operation.key)
         if known is not None:
             fingerprint, status = known
@@ -123,6 +135,10 @@ class SqlLedger(Ledger):
                 return LedgerOutcome(REPLAYED, status=status)
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
                                                      "already used for a different payment")
+        on_hold = self._hold_of(operation.key)
+        return None if on_hold is None else _as_held(on_hold, operation)
+
+    def _apply_new(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
         held = self._claims.conflict(claim) if claim is not None else None
         if held is not None:
             return LedgerOutcome.rejected(DUPLICATE, f"this payment (reference {held.reference}) "
@@ -131,7 +147,7 @@ class SqlLedger(Ledger):
         if operation.debit_wallet:
             debited = (operation.debit_wallet, currency)
             self._hold({debited})
-            if self._held[debited] + self._change.get(debited, 0) < amount:
+            if self._held[debited] + self._change.get(debited, 0) - self._reserved[debited] < amount:
                 return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} holds "
                                                             f"less than the amount")
             self._change[debited] = self._change.get(debited, 0) - amount
@@ -185,7 +201,74 @@ class SqlLedger(Ledger):
     def find(self, key: str) -> RecordedOperation | None:
         if key in self._pending:
             deferred.flush(self.connection)  # its sequence is the store's to give
-        return self._stored(key)
+        found = self._stored(key)
+        if found is None and (on_hold := self._hold_of(key)) is not None:
+            return _recorded_hold(on_hold)
+        return found
+
+    # -- holds -----------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def hold(self, operation: TokenOperation, terms: HoldTerms) -> LedgerOutcome:
+        seen = self._seen(operation)
+        if seen is not None:
+            return seen
+        deferred.flush(self.connection)  # this unit's balance changes stored: the reserve sees them
+        if operation.debit_wallet:
+            pair = (operation.debit_wallet, operation.currency)
+            self._hold({pair})
+            if self._held[pair] + self._change.get(pair, 0) - self._reserved[pair] < operation.amount:
+                return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} has less "
+                                                            "available than the amount to hold")
+            held_rows.reserve(self.connection, *pair, operation.amount)
+            self._reserved[pair] += operation.amount
+        try:
+            held_rows.add_hold(self.connection, held_rows.hold_row(operation, terms, self.clock()))
+        except IntegrityError as error:
+            if _unique_violation(error):
+                raise KeyTakenMeanwhile(str(error.orig)) from error
+            raise
+        self._holds[operation.key] = Hold(operation, terms, created_at=self.clock())
+        return LedgerOutcome(APPLIED, status=Status.ACCEPTED_SETTLEMENT_IN_PROCESS)
+
+    def find_hold(self, key: str) -> Hold | None:
+        return self._hold_of(key)
+
+    def holds(self, state: HoldState | None = None, ends_before: datetime | None = None) -> list[Hold]:
+        return held_rows.list_holds(self.connection, state, ends_before)
+
+    def end_hold(self, key: str, ending: HoldEnding, claim: MintClaim | None = None) -> LedgerOutcome | None:
+        deferred.flush(self.connection)
+        found = held_rows.lock_hold(self.connection, key)
+        self._holds[key] = found
+        if found is None or found.state != HoldState.HELD:
+            return None
+        operation = found.operation
+        if operation.debit_wallet:  # the reserve goes back to the wallet before anything debits it
+            pair = (operation.debit_wallet, operation.currency)
+            self._hold({pair})
+            held_rows.reserve(self.connection, *pair, -operation.amount)
+            self._reserved[pair] -= operation.amount
+        outcome = LedgerOutcome(APPLIED)
+        if ending.state == HoldState.EXECUTED:
+            outcome = self._apply_new(operation, claim)
+            if outcome.rejection is not None:
+                ending = HoldEnding(HoldState.VOIDED, outcome.rejection.reason, ending.by, ending.at)
+        if not held_rows.end(self.connection, key, ending):
+            raise ChangedMeanwhile(f"hold {key} ended meanwhile")
+        self._holds.pop(key, None)
+        return outcome
+
+    def count_wrong_fulfilment(self, key: str) -> None:
+        held_rows.count_wrong(self.connection, key)
+        self._holds.pop(key, None)
+
+    def _hold_of(self, key: str) -> Hold | None:
+        if key not in self._holds:
+            self._holds.update({key: None, **held_rows.read_holds(self.connection, [key])})
+        return self._holds[key]
 
     def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
         return self._claims.find(references)
@@ -210,6 +293,10 @@ class SqlLedger(Ledger):
             found = {row.key: _recorded(row) for row in
                      self.connection.execute(statements.FIND_OPERATIONS, {"keys": chunk})}
             self._recorded.update({key: found.get(key) for key in chunk})
+            unheld = [key for key in chunk if found.get(key) is None and key not in self._holds]
+            if unheld:  # a key not applied may be held
+                on_hold = held_rows.read_holds(self.connection, unheld)
+                self._holds.update({key: on_hold.get(key) for key in unheld})
 
     def _hold(self, wanted: set[tuple[str, str]]) -> None:
         """Read and lock (FOR UPDATE; SQLite's writer lock covers it) the balance rows of
@@ -219,8 +306,9 @@ class SqlLedger(Ledger):
         for chunk in _chunks(missing):
             rows = self.connection.execute(statements.LOCK_BALANCES, {
                 "wallets": sorted({w for w, _ in chunk}), "currencies": sorted({c for _, c in chunk})})
-            stored = {(r.wallet, r.currency): r.balance for r in rows}
-            self._held.update({pair: stored.get(pair, 0) for pair in chunk})
+            stored = {(r.wallet, r.currency): (r.balance, r.held) for r in rows}
+            self._held.update({pair: stored.get(pair, (0, 0))[0] for pair in chunk})
+            self._reserved.update({pair: stored.get(pair, (0, 0))[1] for pair in chunk})
 
     def _send(self) -> None:
         """At commit (or before a read of the tables): the operation rows, their postings,
@@ -281,7 +369,7 @@ class SqlLedger(Ledger):
         if as_of is None:
             rows = self.connection.execute(
                 select(balances).order_by(balances.c.currency, balances.c.wallet))
-            return [WalletBalance(r.wallet, r.currency, r.balance) for r in rows]
+            return [WalletBalance(r.wallet, r.currency, r.balance, r.held) for r in rows]
         rows = self.connection.execute(
             select(postings.c.holder, postings.c.currency, *exact_sum(postings.c.amount))
             .where(and_(postings.c.posted_at < utc_naive(as_of),
@@ -326,6 +414,22 @@ class SqlLedger(Ledger):
                         refs=PaymentRefs(r.message_id, r.end_to_end_id, r.transaction_id, r.uetr,
                                          r.instruction_id, r.account_servicer_ref))
                 for r in self.connection.execute(query)]
+
+
+def _as_held(on_hold: Hold, operation: TokenOperation) -> LedgerOutcome:
+    """A key already held: the same payment again (replayed, with the hold's status), or AM05."""
+    if on_hold.operation.fingerprint != operation.fingerprint:
+        return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was already "
+                                                 "used for a different payment")
+    return LedgerOutcome(REPLAYED, status=_recorded_hold(on_hold).status)
+
+
+def _recorded_hold(on_hold: Hold) -> RecordedOperation:
+    """A held payment as an operation: pending (ACSP) while held, RJCT (cancelled) once voided."""
+    voided = on_hold.state == HoldState.VOIDED
+    return RecordedOperation(on_hold.operation, 0, on_hold.created_at or datetime.now(timezone.utc),
+                             status=Status.REJECTED if voided else Status.ACCEPTED_SETTLEMENT_IN_PROCESS,
+                             cancelled=voided)
 
 
 def _unique_violation(error: IntegrityError) -> bool:

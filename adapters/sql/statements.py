@@ -84,7 +84,7 @@ def take_from_balance(column: Column):
             .values({column.name: column - bindparam("a")}))
 
 
-LOCK_BALANCES = (select(balances.c.wallet, balances.c.currency, balances.c.balance)
+LOCK_BALANCES = (select(balances.c.wallet, balances.c.currency, balances.c.balance, balances.c.held)
                  .where(and_(balances.c.wallet.in_(bindparam("wallets", expanding=True)),
                              balances.c.currency.in_(bindparam("currencies", expanding=True))))
                  .order_by(balances.c.wallet, balances.c.currency).with_for_update())

@@ -59,6 +59,8 @@ balances = Table(
     Column("wallet", String(100), primary_key=True),
     Column("currency", String(3), primary_key=True),
     Column("balance", BigInteger, nullable=False),
+    # Of the balance, what holds reserve (migration 0015): available = balance - held.
+    Column("held", BigInteger, nullable=False, server_default="0"),
 )
 
 # The token supply per currency (migration 0005): minus the issuance account's postings, kept so
@@ -169,4 +171,32 @@ operator_actions = Table(
     Column("target", String(200), nullable=False),  # what it acted on (dead letter ids, ...)
     Column("outcome", String(20), nullable=False),  # done, not_found, ...
     Column("detail", Text, nullable=False),
+)
+
+# Holds (migration 0015): a payment accepted now and applied later (value-dated, conditional),
+# its amount reserved in the debtor's balance row (`balances.held`) under that row's lock.
+holds = Table(
+    "holds", metadata,
+    Column("key", String(100), primary_key=True),  # the payment's idempotency key
+    Column("hold_kind", String(12), nullable=False),  # value_dated or conditional
+    Column("state", String(10), nullable=False),  # held, executed, voided
+    Column("kind", String(10), nullable=False),  # the operation's: mint, transfer or burn
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("debit_wallet", String(100)),
+    Column("credit_wallet", String(100)),
+    Column("fingerprint", String(64), nullable=False),
+    Column("message_id", String(35)),
+    Column("end_to_end_id", String(35)),
+    Column("transaction_id", String(35)),
+    Column("uetr", String(36)),
+    Column("instruction_id", String(35)),
+    Column("expires_at", DateTime, nullable=False),  # value-dated: executed then; conditional: voided
+    Column("sha256", String(64)),  # a conditional payment's hashlock
+    Column("created_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("end_reason", String(140)),
+    Column("ended_by", String(100)),
+    Column("wrong_fulfilments", Integer, nullable=False, server_default="0"),
+    Index("ix_holds_state_expiry", "state", "expires_at"),
 )

@@ -19,6 +19,9 @@ from lxml import etree
 
 from bridge.iso import components
 from bridge.iso.errors import MessageReadError
+from bridge.holds.conditions import NAMESPACE as CONDITION_NS
+from bridge.holds.conditions import PLACE_AND_NAME as CONDITION_PLACE
+from bridge.holds.conditions import Condition, ConditionError, condition_of
 from bridge.iso.xmlnav import Node, to_date, to_datetime, to_decimal
 from bridge.parties import Party
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage, GroupHeader
@@ -102,6 +105,7 @@ def read_transaction(index: int, tx: Node, header: GroupHeader, *, debtor: Party
     amount = components.amount(tx.find("IntrBkSttlmAmt"), f"{where}/IntrBkSttlmAmt")
     if amount is None:
         raise MessageReadError(f"{where} has no IntrBkSttlmAmt")
+    condition, condition_problem = _condition(tx)
     return CreditTransfer(
         index=index,
         end_to_end_id=end_to_end_id,
@@ -119,7 +123,28 @@ def read_transaction(index: int, tx: Node, header: GroupHeader, *, debtor: Party
         instructed_agent=components.agent(tx.find("InstdAgt")) or header.instructed_agent,
         remittance=components.remittance(tx.find("RmtInf")),
         **specific,
+        condition=condition,
+        condition_problem=condition_problem,
     )
+
+
+def _condition(tx: Node) -> tuple[Condition | None, str | None]:
+    """A conditional payment's hashlock: `SplmtryData` (transaction level, from .04 on) with
+    `PlcAndNm` `tokenbridge:condition`, whose `Envlp` holds `Cond` (bridge.holds.conditions).
+    (None, why) for one given but unusable; (None, None) for none."""
+    for data in tx.findall("SplmtryData"):
+        if data.text("PlcAndNm") != CONDITION_PLACE:
+            continue
+        envelope = data.find("Envlp")
+        cond = None if envelope is None else envelope.element.find(f"{{{CONDITION_NS}}}Cond")
+        if cond is None:
+            return None, f"SplmtryData {CONDITION_PLACE} has no Cond in {CONDITION_NS}"
+        try:
+            return condition_of(cond.findtext(f"{{{CONDITION_NS}}}Sha256"),
+                                cond.findtext(f"{{{CONDITION_NS}}}Expiry")), None
+        except ConditionError as exc:
+            return None, str(exc)
+    return None, None
 
 
 def _party(tx: Node, role: str) -> Party:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from bridge.holds.conditions import Condition
 from bridge.money import Amount
 from bridge.parties import Agent, Party
 
@@ -73,6 +74,8 @@ class CreditTransfer:
     instructed_amount: Amount | None = None  # InstdAmt (pacs.008), as the debtor instructed it
     exchange_rate: Decimal | None = None  # XchgRate (pacs.008): IntrBkSttlmAmt = InstdAmt x rate
     underlying: UnderlyingCustomerTransfer | None = None  # a pacs.009 cover's customer transfer
+    condition: Condition | None = None  # a hashlock in SplmtryData (bridge.holds.conditions)
+    condition_problem: str | None = None  # a condition was given but cannot be used: why
 
     @property
     def is_cover(self) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bridge.codes import Status
+from bridge.holds.service import hold_terms
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.reader import ReadMessage
@@ -98,9 +99,21 @@ class CreditTransfers:
         if isinstance(decided, CrossCurrencyPayment):
             return self._exchange(ids, decided, uow, dry_run)
         info = tx.underlying.describe() if tx.underlying is not None else None
+        # Settling later (a value date ahead, a condition): held now, applied when the hold ends.
+        terms = hold_terms(tx, self.clock(), self.config.timezone)
+        if isinstance(terms, Rejection):
+            return TransactionOutcome(**ids, status=Status.REJECTED, reason=terms.reason, info=terms.info)
         if dry_run:
-            return TransactionOutcome(**ids, status=Status.ACCEPTED_SETTLEMENT_COMPLETED,
+            return TransactionOutcome(**ids, status=(Status.ACCEPTED_SETTLEMENT_COMPLETED if terms is None
+                                                     else Status.ACCEPTED_SETTLEMENT_IN_PROCESS),
                                       operation=decided, result=PLANNED, info=info)
+        if terms is not None:
+            held = uow.ledger.hold(decided, terms)
+            if held.rejection is not None:
+                return TransactionOutcome(**ids, status=Status.REJECTED, operation=decided,
+                                          reason=held.rejection.reason, info=held.rejection.info)
+            return TransactionOutcome(**ids, status=held.status, operation=decided, result=held.result,
+                                      info=info)
         # A statement entry (or, for a cover, its pacs.008) may have minted this payment already;
         # a mint claims its payment's references, so that the other road finds it
         # (bridge.reconciliation.statement_mints).
