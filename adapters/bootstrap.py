@@ -95,6 +95,7 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
             raise
         return list(committed)
 
+    settle.take_alerts = settler.take_alerts  # type: ignore[attr-defined] - the worker's metric
     return settle
 
 
