@@ -3,14 +3,29 @@
 with a fresh chain. Each test has its own node, keeping history (reorgs need older states)."""
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from broker import drain, queue_depth
+from builders import Tx, pacs008
 from conftest import start_anvil
+from eth_account import Account
 from ledger_contract import ManualClock, transfer
 from test_evm_ledger import Bridge, address_of, evm_mint
+from test_evm_worker import ALICE, FATIMA, OMNIBUS, statuses
+from test_worker import RunningWorker, publish
 
+from adapters.bootstrap import build_bus, settlement_round
+from adapters.config import Settings
+from adapters.evm.chain import connect
+from adapters.evm.ledger import EvmLedgerPlugin
 from adapters.evm.settlement.guard import ChainLost
+from adapters.rabbitmq.topology import Names
+from adapters.sql.engine import create_store_engine, migrate
+from adapters.sql.store import SqlStore
+from bridge.accounts import RegisteredAccount
 from adapters.evm.tables import evm_available
 from bridge.operations import BURN
 
@@ -178,3 +193,40 @@ def test_5_a_revert_waits_for_the_confirmations_and_a_reorg_that_runs_it_is_what
     changes = bridge.settle()
     assert [(c.key, c.new_status) for c in changes] == [(pay.key, "ACSC")]
     assert bridge.on_chain("EUR", "balanceOf", BRUNO_A) == 500
+
+
+def test_6_a_hung_node_only_fails_settlement_rounds_payments_are_answered_never_dead_lettered(
+        node, sqlite_url, amqp_prefix) -> None:
+    issuer = Account.create()
+    node.fund(issuer.address)
+    settings = Settings(ledger="evm", evm_key=issuer.key.hex(), evm_currencies="EUR")
+    plugin = EvmLedgerPlugin(settings, web3=connect(node.url, timeout_s=1))
+    engine = create_store_engine(sqlite_url)
+    migrate(engine)
+    store = SqlStore(engine, plugin)
+    plugin.initialise(store)
+    with store() as uow:
+        uow.accounts.upsert([RegisteredAccount(OMNIBUS, "EUR", None, "active", "omnibus"),
+                             RegisteredAccount(ALICE, "EUR", ALICE_A, "active", "wallet")])
+        uow.commit()
+    pipeline = build_bus(settings, store)
+    running = RunningWorker(store, amqp_prefix, pipeline=pipeline, settle=settlement_round(store, pipeline),
+                            batch_size=5, settle_interval_s=0.1)
+    count = 20
+    bodies = [pacs008([Tx(amount="2.00", debtor_iban=FATIMA, creditor_iban=ALICE)],
+                      msg_id=f"HUNG-{i}").encode() for i in range(count)]
+    os.kill(node.pid, signal.SIGSTOP)  # the node hangs: calls time out
+    try:
+        with running:
+            publish(amqp_prefix, bodies)
+            replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= count, timeout_s=60)
+            assert [statuses(body)[1] for _, body in replies] == ["ACSP"] * count
+            assert running.worker.metrics.settlement_failures._value.get() >= 1
+            os.kill(node.pid, signal.SIGCONT)
+            replies += drain(f"{amqp_prefix}.out",
+                             lambda got: sum(b"ACSC" in body for _, body in got) >= count, timeout_s=60)
+    finally:
+        os.kill(node.pid, signal.SIGCONT)
+    assert sorted(statuses(body)[1] for _, body in replies) == ["ACSC"] * count + ["ACSP"] * count
+    assert queue_depth(Names(amqp_prefix).dead) == 0
+    assert int(plugin.chain.token_call(plugin.contracts(engine)["EUR"], "totalSupply")) == count * 200
