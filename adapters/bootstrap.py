@@ -95,7 +95,8 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
             raise
         return list(committed)
 
-    settle.take_alerts = settler.take_alerts  # type: ignore[attr-defined] - the worker's metric
+    if hasattr(settler, "take_alerts"):  # chain alerts (EVM), for the worker's metric
+        settle.take_alerts = settler.take_alerts  # type: ignore[attr-defined]
     return settle
 
 
