@@ -297,6 +297,8 @@ def test_mints_stored_before_migration_0007_claim_their_references_on_upgrade(re
             connection.execute(text(f"ALTER TABLE evm_operations DROP COLUMN {column}"))
         connection.execute(text("DROP TABLE api_tokens"))  # 0012's
         connection.execute(text("DROP TABLE operator_actions"))
+        connection.execute(text("ALTER TABLE evm_contracts DROP COLUMN deployed_block_hash"))  # 0014's
+        connection.execute(text("ALTER TABLE evm_operations DROP COLUMN lost_at"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
     migrate(store.engine)
     later = run.handle(pacs008([booked_tx], msg_id="PAY-1", version="08").encode())
