@@ -100,6 +100,8 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
             raise
         return list(committed)
 
+    if hasattr(settler, "take_alerts"):  # chain alerts (EVM), for the worker's metric
+        settle.take_alerts = settler.take_alerts  # type: ignore[attr-defined]
     return settle
 
 
@@ -120,6 +122,8 @@ def scheduled_rounds(settings: Settings, store: SqlStore,
         emitted = holds.run_if_due()
         return emitted + (settle() if settle is not None else [])
 
+    if settle is not None and hasattr(settle, "take_alerts"):  # the chain's alerts, for the metric
+        rounds.take_alerts = settle.take_alerts  # type: ignore[attr-defined]
     return rounds
 
 

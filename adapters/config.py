@@ -44,6 +44,7 @@ class Settings:
     evm_currencies: str | None = None  # tokens `ledger init` deploys; default: the registry's
     evm_confirmations: int = 1  # blocks (the mined one included) before ACSP becomes ACSC
     evm_max_in_flight: int = 500  # submitted, unmined transactions at most
+    evm_timeout_s: int = 10  # one JSON-RPC call at most (no retries: the next round is the retry)
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
     cancellation_policy: str = "refuse"  # a camt.056 for a settled payment: refuse, or return (pacs.004)
@@ -118,7 +119,8 @@ _HEX_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _CONTRACT = re.compile(r"[A-Za-z]{3}=0x[0-9a-fA-F]{40}(@[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _INTEGER_RANGES = {  # inclusive bounds; None: no upper bound
-    "evm_confirmations": (1, None), "evm_max_in_flight": (1, None), "max_message_bytes": (1, None),
+    "evm_confirmations": (1, None), "evm_max_in_flight": (1, None), "evm_timeout_s": (1, None),
+    "max_message_bytes": (1, None),
     "prefetch": (1, 65535),  # AMQP's prefetch count is 16 bits
     "batch_size": (1, None), "max_attempts": (1, None), "metrics_port": (0, 65535),
     "rate_tolerance_bps": (0, 10_000),

@@ -45,6 +45,12 @@ class WorkerMetrics:
                                            "Settlement rounds that failed (node or store "
                                            "unreachable); the next round resumes",
                                            registry=self.registry)
+        self.chain_alerts = Counter("tokenbridge_chain_alerts_total",
+                                    "What the chain did that needs an operator (EVM): chain_lost "
+                                    "(the node no longer holds the tokens' chain: nothing is "
+                                    "settled), confirmed_lost (an operation answered ACSC left the "
+                                    "canonical chain in a reorg deeper than the confirmations)",
+                                    ["alert"], registry=self.registry)
 
     def serve(self, port: int) -> None:
         start_http_server(port, registry=self.registry)

@@ -48,12 +48,12 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
-def start_anvil():
+def start_anvil(**options):
     """A new anvil node (npm @foundry-rs/anvil) on a free port; skipped (failed under CI) when
     the toolchain is missing. EVM test modules each keep their own node (module fixtures)."""
     from adapters.evm.devchain import AnvilNode, ToolchainMissing
     try:
-        return AnvilNode()
+        return AnvilNode(**options)
     except ToolchainMissing as error:
         service_unavailable("anvil (npm @foundry-rs/anvil)", error)
 

@@ -323,7 +323,10 @@ def test_settle_wait_follows_up_acsp_with_acsc_without_a_worker(anvil, tmp_path)
     assert runner.invoke(cli, ["ledger", "init"], env=env).exit_code == 0
     csv_path, _ = evm_accounts_csv(tmp_path / "accounts.csv")
     assert runner.invoke(cli, ["accounts", "import", str(csv_path)], env=env).exit_code == 0
-    assert "ACSP" in runner.invoke(cli, ["replay", str(MESSAGES[0])], env=env).output
+    replayed = runner.invoke(cli, ["replay", str(MESSAGES[0])], env=env).output
+    assert "ACSP" in replayed
+    # Issue 20 (7): the summary says what is planned, not "minted".
+    assert "pending on chain" in replayed and "minted" not in replayed
     uetr = "e9b0e81b-975e-4591-bb9f-15fccadfc99f"  # of samples/pacs008/01
     before = json.loads(runner.invoke(cli, ["status", "--json", uetr], env=env).stdout)
     assert before["messages"][0]["transactions"][0]["status"] == "ACSP"

@@ -289,7 +289,7 @@ def test_mints_stored_before_migration_0007_claim_their_references_on_upgrade(re
     assert statuses(report(run.handle(statement([entry_for(booked_tx, "PAY-1", SAME_DAY, tx_id=None)],
                                                 SAME_DAY)))) == ["minted"]
     run.handle(pacs008([paid_tx], msg_id="PAY-2", version="02").encode())
-    _downgrade(store.engine, "0014")  # holds (0015): its balances column cannot be dropped by hand on SQLite
+    _downgrade(store.engine, "0014")  # holds (0015) and chain faults (0016) by their own downgrades
     with store.engine.begin() as connection:  # the store as revision 0006 left it
         for later in ("payment_refs", "return_entries", "payment_returns"):  # 0007, 0011
             connection.execute(text(f"DROP TABLE {later}"))

@@ -68,6 +68,8 @@ class Summary:
         self.seen_before = 0
         self.transactions = 0
         self.moved: dict[tuple[str, str], int] = defaultdict(int)
+        # Accepted, settlement in process (ACSP, an EVM ledger): planned, not done yet.
+        self.pending: dict[tuple[str, str], int] = defaultdict(int)
         self.rejects: Counter[str] = Counter()
 
     def add(self, outcome: MessageOutcome) -> None:
@@ -78,7 +80,8 @@ class Summary:
             if tx.status == Status.REJECTED:
                 self.rejects[tx.reason or "?"] += 1
             elif tx.operation is not None and tx.result in ("applied", "planned"):
-                self.moved[(tx.operation.kind, tx.operation.currency)] += tx.operation.amount
+                moved = self.pending if tx.status == Status.ACCEPTED_SETTLEMENT_IN_PROCESS else self.moved
+                moved[(tx.operation.kind, tx.operation.currency)] += tx.operation.amount
 
     def table(self, dry_run: bool) -> Table:
         table = Table(title="Replay summary" + (" (dry run: nothing applied)" if dry_run else ""))
@@ -93,6 +96,10 @@ class Summary:
         for (kind, currency), units in sorted(self.moved.items()):
             verb = {MINT: "minted", TRANSFER: "transferred", BURN: "burned"}[kind]
             table.add_row(f"{verb} {currency}", major(units, currency))
+        for (kind, currency), units in sorted(self.pending.items()):
+            verb = {MINT: "mint", TRANSFER: "transfer", BURN: "burn"}[kind]
+            table.add_row(f"to {verb} {currency} (ACSP: pending on chain, `tokenbridge settle`)",
+                          major(units, currency))
         for reason, count in sorted(self.rejects.items()):
             table.add_row(f"rejected {reason}", str(count))
         return table

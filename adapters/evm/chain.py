@@ -16,7 +16,7 @@ from eth_account.typed_transactions import TypedTransaction
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from adapters.bootstrap import ConfigurationError
 from adapters.evm.artifact import deposit_token, pvp_settlement
@@ -123,12 +123,20 @@ def load_account(private_key: str | None) -> LocalAccount:
                                       "(64 hex digits)") from None
 
 
-def connect(url: str | None) -> Web3:
+NODE_TIMEOUT_S = 10
+"""One JSON-RPC call waits this long at most (TOKENBRIDGE_EVM_TIMEOUT_S)."""
+
+
+def connect(url: str | None, timeout_s: float = NODE_TIMEOUT_S) -> Web3:
+    """The node over HTTP, each call bounded by `timeout_s` and never retried here: a node down
+    or hung fails the settlement round at once, and the next round is the retry (web3's own
+    retries would hold a round for minutes)."""
     if not url:
         raise ChainConfigurationError("TOKENBRIDGE_EVM_URL is not set")
     if url.startswith(("ws://", "wss://")):
         raise ChainConfigurationError("TOKENBRIDGE_EVM_URL: use the node's HTTP JSON-RPC URL")
-    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s},
+                                  exception_retry_configuration=None))
 
 
 def as_address(wallet: str | None) -> str | None:
@@ -352,13 +360,19 @@ class TokenChain:
                         batch.add(self.web3.eth.get_block(number))
                     blocks.extend(batch.execute())
         else:
-            blocks = [self.web3.eth.get_block(number) for number in wanted]
+            blocks = [self._block_or_none(number) for number in wanted]
         found = {}
         for block in blocks:
             if block is not None and not isinstance(block, Exception):
                 found[int(block["number"])] = _hex(block["hash"])
                 self._times[_hex(block["hash"])] = int(block["timestamp"])
         return found
+
+    def _block_or_none(self, number: int):
+        try:
+            return self.web3.eth.get_block(number)
+        except BlockNotFound:  # beyond the node's head (a shorter chain)
+            return None
 
     def block_time(self, block_hash: str) -> int:
         """A block's timestamp (seconds), cached by hash."""
@@ -386,18 +400,31 @@ class TokenChain:
             end = min(to_block, start + LOG_CHUNK_BLOCKS - 1)
             for log in self.web3.eth.get_logs({"address": addresses, "topics": topics,
                                                "fromBlock": start, "toBlock": end}):
-                if log.get("removed"):
-                    continue
-                found.append(SettledLog(
-                    payment_ref=_hex(log["topics"][1]), token=to_checksum_address(log["address"]),
-                    from_wallet=_topic_address(log["topics"][2]),
-                    to_wallet=_topic_address(log["topics"][3]),
-                    amount=int.from_bytes(bytes(log["data"]), "big") if isinstance(
-                        log["data"], (bytes, bytearray)) else int(_hex(log["data"]), 16),
-                    block_number=int(log["blockNumber"]), block_hash=_hex(log["blockHash"]),
-                    log_index=int(log["logIndex"]), tx_hash=_hex(log["transactionHash"])))
+                if not log.get("removed"):
+                    found.append(self._settled(log))
             start = end + 1
         found.sort(key=lambda s: (s.block_number, s.log_index))
+        return found
+
+    @staticmethod
+    def _settled(log) -> SettledLog:
+        return SettledLog(
+            payment_ref=_hex(log["topics"][1]), token=to_checksum_address(log["address"]),
+            from_wallet=_topic_address(log["topics"][2]), to_wallet=_topic_address(log["topics"][3]),
+            amount=int.from_bytes(bytes(log["data"]), "big") if isinstance(
+                log["data"], (bytes, bytearray)) else int(_hex(log["data"]), 16),
+            block_number=int(log["blockNumber"]), block_hash=_hex(log["blockHash"]),
+            log_index=int(log["logIndex"]), tx_hash=_hex(log["transactionHash"]))
+
+    def receipt_settled_logs(self, receipt, token: str) -> list[SettledLog]:
+        """The `Settled` events of `token` in a transaction's receipt."""
+        found = []
+        for log in receipt["logs"]:
+            topics = log["topics"]
+            if (to_checksum_address(log["address"]) != token or len(topics) != 4
+                    or _hex(topics[0]) != SETTLED_TOPIC):
+                continue
+            found.append(self._settled(log))
         return found
 
     def failure_verdict(self, receipt, gas_limit: int, to: str, data: str) -> Verdict:

@@ -86,16 +86,18 @@ class TesterChain:
 
 
 class AnvilNode:
-    """anvil on 127.0.0.1 at a free port, with `--prune-history`; `stop()` ends it by PID."""
+    """anvil on 127.0.0.1 at a free port, with `--prune-history` unless `prune_history=False`
+    (reorgs, anvil_reorg, need the older states); `stop()` ends it by PID."""
 
     name = "anvil"
 
-    def __init__(self, *extra_args: str, startup_timeout_s: float = 30) -> None:
+    def __init__(self, *extra_args: str, startup_timeout_s: float = 30,
+                 prune_history: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(self.port), "--prune-history",
-             "--silent", *extra_args],
+            [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(self.port),
+             *(["--prune-history"] if prune_history else []), "--silent", *extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         self.pid = self.process.pid
         self.web3 = Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 30}))

@@ -46,6 +46,7 @@ from adapters.evm.settlement import Settler
 from adapters.evm.settlement.operations import pvp_partner
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.cancelling import CANCELLED_INFO, release
+from adapters.evm.settlement.guard import check_tokens
 from adapters.evm.tables import (
     CANCELLED,
     CONFIRMED,
@@ -373,7 +374,8 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
     @property
     def chain(self) -> TokenChain:
         if self._chain is None:
-            web3 = self._web3 if self._web3 is not None else connect(self.settings.evm_url)
+            web3 = self._web3 if self._web3 is not None else connect(
+                self.settings.evm_url, getattr(self.settings, "evm_timeout_s", 10) or 10)
             self._chain = TokenChain(web3, load_account(self.settings.evm_key))
         return self._chain
 
@@ -408,6 +410,7 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
                 raise ChainConfigurationError(
                     f"the store's tokens are on chain {sorted(chain_ids)}, the node at "
                     f"TOKENBRIDGE_EVM_URL is chain {self.chain.chain_id}")
+            check_tokens(connection, self.chain)  # code and deployment block: not a fresh chain
             self._verified = True
         return self._tokens
 
@@ -439,6 +442,9 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
             if row.chain_id != chain.chain_id:
                 raise ChainConfigurationError(f"the {currency} token is recorded on chain "
                                               f"{row.chain_id}; the node is chain {chain.chain_id}")
+        if recorded:  # a node with a fresh chain: refused, never "fine"
+            with engine.begin() as connection:
+                check_tokens(connection, chain)
             if currency in configured and configured[currency][0] != row.address:
                 raise ChainConfigurationError(
                     f"the store records the {currency} token at {row.address}, "
@@ -464,7 +470,8 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
             for currency, (address, block, tx_hash) in {**adopted, **deployed}.items():
                 connection.execute(evm_contracts.insert().values(
                     currency=currency, address=address, chain_id=chain.chain_id, deployed_block=block,
-                    deploy_tx=tx_hash, scanned_block=block - 1, recorded_at=now))
+                    deployed_block_hash=chain.block_hash(block), deploy_tx=tx_hash,
+                    scanned_block=block - 1, recorded_at=now))
             for currency, token in adopted.items():
                 self._seed_available(connection, currency, token)
         self._tokens, self._verified = {}, False

@@ -34,6 +34,8 @@ evm_contracts = Table(
     Column("chain_id", BigInteger, nullable=False),
     Column("deployed_block", BigInteger, nullable=False),
     Column("deploy_tx", String(66)),
+    # The deployment block's hash: a node with a fresh chain (same id) has another, or none.
+    Column("deployed_block_hash", String(66)),
     Column("scanned_block", BigInteger, nullable=False),  # Settled events read up to here
     Column("recorded_at", DateTime, nullable=False),
 )
@@ -75,6 +77,9 @@ evm_operations = Table(
     Column("cancel_raw_tx", LargeBinary),
     # A PvP credit leg rides in its debit leg's transaction (0014): the debit leg's seq.
     Column("carrier", BigInteger),
+    # Confirmed (answered ACSC), then its event left the canonical chain: a reorg deeper than
+    # the confirmation depth. Alerted; cleared once the chain holds it again (reorg.py).
+    Column("lost_at", DateTime),
     Index("ix_evm_operations_state", "state", "seq"),
     Index("ix_evm_operations_nonce", "nonce"),
 )

@@ -18,8 +18,11 @@ marking) are re-published by the sweep at start and every `sweep_interval_s`, on
 `sweep_age_s`: far longer than a mark is ever deferred.
 
 On a ledger that settles after the answer (EVM: ACSP, then ACSC or RJCT), `settle` runs a
-settlement round after each batch and every `settle_interval_s` when idle; the follow-up
-pacs.002s it committed to the outbox are published and marked like replies.
+settlement round after each batch and every `settle_interval_s`, on its own thread
+(`SettlementLoop`): a node that is down or hangs only makes rounds fail (a log line and
+`tokenbridge_settlement_failures_total`), never the consume path, which keeps answering. The
+follow-up pacs.002s a round committed to the outbox are handed back to the consuming thread,
+which alone talks to the broker, and published and marked like replies.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import json
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -83,6 +87,69 @@ class _Batch:
     retries: list[tuple[bytes, pika.BasicProperties, int, float]] = field(default_factory=list)
 
 
+class SettlementLoop:
+    """Settlement rounds on a thread of their own: one after each batch (`kick`) and every
+    `interval_s`. Whatever a round raises (the node refusing connections, hanging until its
+    timeout, the store away) fails that round only: a log line and the failures metric; the
+    next round resumes from the store. The follow-ups a round committed wait in `take` for the
+    consuming thread (pika connections are not thread-safe)."""
+
+    def __init__(self, settle: Callable[[], list[OutboundMessage]], interval_s: float,
+                 metrics: WorkerMetrics) -> None:
+        self.settle = settle
+        self.interval_s = interval_s
+        self.metrics = metrics
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._ready: deque[OutboundMessage] = deque()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="settlement", daemon=True)
+            self._thread.start()
+
+    def kick(self) -> None:
+        """Run a round now (or as soon as the one running is done)."""
+        self._kick.set()
+
+    def take(self) -> list[OutboundMessage]:
+        """The follow-ups committed since the last call, to publish."""
+        taken = []
+        while self._ready:
+            taken.append(self._ready.popleft())
+        return taken
+
+    def stop(self, timeout_s: float = 60) -> None:
+        """Let the round in progress finish (what it did not publish, the sweep does)."""
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._kick.wait(self.interval_s)
+            self._kick.clear()
+            if self._stop.is_set():
+                break
+            self.round()
+
+    def round(self) -> None:
+        try:
+            follow_ups = self.settle()
+        except Exception as error:  # noqa: BLE001 - OSErrors too: here they are the node's
+            log.warning("settlement round failed", error=type(error).__name__,
+                        detail=str(error).splitlines()[0][:200] if str(error) else "")
+            self.metrics.settlement_failures.inc()
+            follow_ups = []
+        self._ready.extend(follow_ups)
+        take_alerts = getattr(self.settle, "take_alerts", None)  # a ledger's chain alerts
+        for alert, count in (take_alerts() if take_alerts is not None else {}).items():
+            self.metrics.chain_alerts.labels(alert).inc(count)
+
+
 class Worker:
     def __init__(self, bus: MessageBus, unit_of_work: Callable[[], UnitOfWork], amqp_url: str,
                  options: WorkerOptions = WorkerOptions(), metrics: WorkerMetrics | None = None,
@@ -94,13 +161,26 @@ class Worker:
         self.options = options
         self.metrics = metrics or WorkerMetrics()
         self._last_sweep = 0.0
-        self._last_settle = 0.0
+        self.settlement = (SettlementLoop(settle, options.settle_interval_s, self.metrics)
+                           if settle is not None else None)
         self._confirmed: list[str] = []  # replies confirmed by the broker, not yet marked
         self._last_mark = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Consume until `stop` is set; reconnect with back-off whenever the broker goes away.
-        With several broker URLs (nodes of one cluster), a lost node's successor is tried
+        Settlement rounds (a ledger that settles later) run on a thread of their own, so that
+        a node that is down or hangs never holds up the consume path."""
+        if self.settlement is not None:
+            self.settlement.start()
+        try:
+            self._consume(stop)
+        finally:
+            if self.settlement is not None:
+                self.settlement.stop()
+        log.info("worker stopped")
+
+    def _consume(self, stop: threading.Event) -> None:
+        """With several broker URLs (nodes of one cluster), a lost node's successor is tried
         first: nothing is lost in the move, as unacked deliveries come again (the inbox answers
         them) and unconfirmed replies are published again (the outbox)."""
         node = None
@@ -128,7 +208,6 @@ class Worker:
                         connection.close()
                     except CONNECTION_ERRORS:
                         pass
-        log.info("worker stopped")
 
     def _session(self, connection: pika.BlockingConnection, stop: threading.Event) -> None:
         channel = confirmed_channel(connection)
@@ -177,9 +256,8 @@ class Worker:
             self._mark_published()
         if time.monotonic() - self._last_sweep > self.options.sweep_interval_s:
             self._sweep(publisher)
-        if self.settle is not None and (
-                time.monotonic() - self._last_settle > self.options.settle_interval_s):
-            self._settle(publisher)
+        if self.settlement is not None:
+            self._publish_follow_ups(publisher)
 
     def _flush(self, channel: BlockingChannel, publisher: ConfirmedPublisher, batch: _Batch) -> None:
         lap = self._laps(batch.deliveries[0][3])
@@ -217,8 +295,9 @@ class Worker:
         for *_, started in batch.deliveries:
             self.metrics.latency.observe(now - started)
         self._confirmed.extend(r.message_id for r in batch.replies)  # marked by _housekeeping
-        if self.settle is not None:
-            self._settle(publisher)  # submit what this batch planned without waiting for the timer
+        if self.settlement is not None:
+            self.settlement.kick()  # submit what this batch planned without waiting for the timer
+            self._publish_follow_ups(publisher)
 
     def _laps(self, since: float) -> Callable[[str], float]:
         """A stopwatch over the batch's phases: each call observes the time since the last one."""
@@ -231,20 +310,12 @@ class Worker:
             return now
         return lap
 
-    def _settle(self, publisher: ConfirmedPublisher) -> None:
-        """One settlement round; its follow-up pacs.002s (already in the outbox) published."""
-        self._last_settle = time.monotonic()
-        try:
-            follow_ups = self.settle()
-        except CONNECTION_ERRORS:
-            raise
-        except Exception as error:  # noqa: BLE001 - node or store down: the next round resumes
-            log.warning("settlement round failed", error=type(error).__name__,
-                        detail=str(error).splitlines()[0][:200] if str(error) else "")
-            self.metrics.settlement_failures.inc()
-            return
-        self._publish_replies(publisher, follow_ups)
-        self.metrics.follow_ups.inc(len(follow_ups))
+    def _publish_follow_ups(self, publisher: ConfirmedPublisher) -> None:
+        """The follow-up pacs.002s settlement rounds committed to the outbox, published."""
+        follow_ups = self.settlement.take()
+        if follow_ups:
+            self._publish_replies(publisher, follow_ups)
+            self.metrics.follow_ups.inc(len(follow_ups))
 
     def _publish(self, publisher: ConfirmedPublisher, replies: list[OutboundMessage]) -> None:
         for reply in replies:

@@ -103,6 +103,10 @@ class Broadcaster:
                     self._after_broadcast(tx, self.chain.send(tx.raw))
         self._resumed = True
 
+    def look_up_all(self) -> None:
+        """The next round looks up every unmined transaction (a reorg dropped some)."""
+        self._resumed = False
+
     def _stale(self, row: Row) -> bool:
         if row.submitted_at is None:
             return True

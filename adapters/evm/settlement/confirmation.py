@@ -28,10 +28,12 @@ class Confirmation:
         self.chain = chain
         self.confirmations = max(1, confirmations)
         self.report = report
+        self.reorged = False  # the last round found a mined operation's block replaced
 
     def confirm(self, latest: int) -> list[StatusChange]:
         """Confirm the operations mined `confirmations` blocks deep by `latest`: their changes."""
         deep = latest - self.confirmations + 1
+        self.reorged = False
         with self.store.engine.connect() as connection:
             rows = connection.execute(queries.MINED_BY, {"deep": deep}).all()
         if not rows:
@@ -43,6 +45,7 @@ class Confirmation:
             for row in rows:
                 if canonical.get(row.block_number) != row.block_hash:
                     rescan_reorged(connection, row)
+                    self.reorged = True
                     continue
                 when = datetime.fromtimestamp(self.chain.block_time(row.block_hash), UTC)
                 done = connection.execute(queries.CONFIRM, {"row": row.seq, "settled_at": utc_naive(when)})

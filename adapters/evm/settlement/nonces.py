@@ -57,12 +57,14 @@ def handed_out(connection: Connection, chain: TokenChain, top: int) -> None:
 
 def fill_gaps(engine: Engine, chain: TokenChain, consumed: int) -> None:
     """A nonce below a submitted one that nothing will use (its operation was refused by the
-    node, or planned again) would hold back every later transaction: use it up."""
+    node, or planned again; or a reorg gave it back, with the transaction of a failed operation
+    that held it) would hold back every later transaction: use it up. The nonce book follows
+    the chain: only transactions still to be mined claim a nonce."""
     with engine.connect() as connection:
         waiting = connection.execute(queries.HIGHEST_WAITING_NONCE, {"lowest": consumed}).scalar()
         if waiting is None:
             return
-        claimed = held_nonces(connection, consumed)
+        claimed = set(connection.execute(queries.WAITING_NONCES_FROM, {"lowest": consumed}).scalars())
     pending = chain.nonce_at("pending")
     gaps = [n for n in range(max(consumed, pending), waiting) if n not in claimed]
     if not gaps:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from adapters.evm.tables import (
     CANCELLED,
@@ -63,10 +63,26 @@ MINED_BY = (select(evm_operations).where(and_(
     .order_by(_op.block_number))
 """Submitted operations whose event is in block :deep or an older one."""
 
+FUNDED_BY_EARLIER = select(_op.seq).where(and_(
+    _op.seq < bindparam("row"), _op.state.in_((PLANNED, SUBMITTED)), _op.currency == bindparam("currency"),
+    func.lower(_op.credit_wallet) == func.lower(bindparam("wallet")))).limit(1)
+"""An earlier operation, not final yet, that credits :wallet: what operation :row counted on."""
+
 NONCES_FROM = select(_op.nonce).where(_op.nonce >= bindparam("lowest"))
 """Nonces the store holds for operations, from :lowest up."""
 
-HIGHEST_WAITING_NONCE = select(func.max(_op.nonce)).where(and_(_UNMINED, _op.nonce >= bindparam("lowest")))
+WAITING_NONCES_FROM = select(_op.nonce).where(and_(
+    _op.nonce >= bindparam("lowest"), or_(_op.state == SUBMITTED, _op.lost_at.is_not(None))))
+"""Nonces, from :lowest up, of transactions still to be mined (submitted, or confirmed then lost
+in a reorg): any other unused nonce below them is a gap (a reorg gave it back, ...)."""
+
+RECENTLY_CONFIRMED = (select(evm_operations).where(and_(
+    _op.state == CONFIRMED, or_(_op.block_number > bindparam("since"), _op.lost_at.is_not(None))))
+    .order_by(_op.nonce))
+"""Confirmed operations mined after block :since, and those found lost (reorg.py)."""
+
+HIGHEST_WAITING_NONCE = select(func.max(_op.nonce)).where(and_(
+    or_(_UNMINED, _op.lost_at.is_not(None)), _op.nonce >= bindparam("lowest")))
 
 # -- changing operations -----------------------------------------------------------------------
 
@@ -90,6 +106,21 @@ REPLANNED = update(evm_operations).where(and_(_op.seq == bindparam("row"), _NOT_
 UNMINED = update(evm_operations).where(_op.seq == bindparam("row")).values(
     block_number=None, block_hash=None)
 """Its block left the canonical chain (a reorg): found mined again by a later scan."""
+
+FOUND_AGAIN = update(evm_operations).where(_op.seq == bindparam("row")).values(
+    block_number=bindparam("block_number"), block_hash=bindparam("block_hash"),
+    tx_hash=bindparam("tx_hash"), lost_at=None)
+"""A confirmed operation's event, found in another canonical block (after a reorg)."""
+
+MARK_LOST = update(evm_operations).where(and_(_op.seq == bindparam("row"), _op.lost_at.is_(None))).values(
+    lost_at=bindparam("now"))
+
+SIGNED_AGAIN = update(evm_operations).where(_op.seq == bindparam("row")).values(
+    nonce=bindparam("nonce"), tx_hash=bindparam("tx_hash"), raw_tx=bindparam("raw_tx"),
+    attempts=bindparam("attempts"))
+"""A lost confirmed operation, re-applied with a fresh nonce."""
+
+COUNT_LOST = select(func.count()).select_from(evm_operations).where(_op.lost_at.is_not(None))
 
 CONFIRM = update(evm_operations).where(and_(_op.seq == bindparam("row"), _op.state == SUBMITTED)).values(
     state=CONFIRMED, settled_at=bindparam("settled_at"))

@@ -30,18 +30,22 @@ T = TypeVar("T")
 class Scanner:
     """Reads the chain's word on submitted operations into the store."""
 
-    def __init__(self, store: SqlStore, chain: TokenChain, verdicts: Verdicts) -> None:
+    def __init__(self, store: SqlStore, chain: TokenChain, verdicts: Verdicts,
+                 confirmations: int = 1) -> None:
         self.store = store
         self.chain = chain
         self.verdicts = verdicts
+        self.confirmations = max(1, confirmations)
 
     def scan(self, latest: int) -> None:
-        """Read Settled events since the last scan; note where each of ours was mined."""
+        """Read Settled events since the last scan, and those of the blocks not yet
+        `confirmations` deep again (a reorg may have put ours there since); note where each
+        of ours was mined."""
         with self.store.engine.connect() as connection:
             tokens = connection.execute(queries.TOKENS).all()
         if not tokens:
             return
-        start = min(t.scanned_block for t in tokens) + 1
+        start = min(min(t.scanned_block for t in tokens) + 1, max(0, latest - self.confirmations + 1))
         if start > latest:
             return
         by_token = {t.address: t.currency for t in tokens}
@@ -59,7 +63,7 @@ class Scanner:
 
     def _note_mined(self, transaction: SqlTransaction, row: Row, settled: SettledLog,
                     currency: str) -> None:
-        if row.state == CONFIRMED or row.block_number == settled.block_number:
+        if row.state == CONFIRMED or row.block_hash == settled.block_hash:
             return
         if not same_content(row, settled, currency):
             log.error("evm.reference_taken", key=row.key, tx_hash=settled.tx_hash,
@@ -76,12 +80,18 @@ class Scanner:
             "row": row.seq, "block_number": settled.block_number, "block_hash": settled.block_hash,
             "tx_hash": settled.tx_hash})
 
-    def resolve_used_nonce(self, row: Row) -> None:
-        """The chain used this transaction's nonce, yet no Settled event names its reference."""
+    def resolve_used_nonce(self, row: Row, latest: int) -> None:
+        """The chain used this transaction's nonce, yet no Settled event read so far names its
+        reference: its receipt says where it went (a reorg may have put it in a block the scan
+        had passed, or one block earlier). A revert is decided only `confirmations` deep, as a
+        success is: a reorg may still run it in another block."""
         receipt = self.chain.receipt(row.tx_hash)
         if receipt is not None and receipt["status"] == 1:
-            return  # mined after our scan: the next round's scan finds its event
+            self._mined_by_receipt(row, receipt)
+            return
         if receipt is not None:
+            if int(receipt["blockNumber"]) > latest - self.confirmations + 1:
+                return  # not final yet: the next rounds look again
             with self.store.engine.connect() as connection:
                 to, data = transaction_of(connection, self.chain, row, pvp_partner(connection, row))
             verdict = self.chain.failure_verdict(receipt, row.gas_limit, to, data)
@@ -90,6 +100,22 @@ class Scanner:
         else:
             verdict = Verdict(RETRY, info=f"nonce {row.nonce} was used by another transaction")
         self.verdicts.decide(row.tx_hash, verdict, nonce_consumed=True)
+
+    def _mined_by_receipt(self, row: Row, receipt) -> None:
+        """Its Settled event, read from its receipt, noted as the scan would have."""
+        with self.store.engine.connect() as connection:
+            token = token_address(connection, row.currency)
+        found = [s for s in self.chain.receipt_settled_logs(receipt, token)
+                 if s.payment_ref == row.payment_ref]
+        if not found:  # mined, did not revert, settled nothing: the token is not there
+            self.verdicts.decide(row.tx_hash, Verdict(
+                RETRY, info=f"transaction {row.tx_hash} succeeded without a Settled event"),
+                nonce_consumed=True)
+            return
+        with self.store.transaction() as transaction:
+            current = transaction.connection.execute(queries.BY_PAYMENT_REFS, {"refs": [row.payment_ref]}).first()
+            if current is not None:
+                self._note_mined(transaction, current, found[0], row.currency)
 
 
 def rescan_reorged(connection: Connection, row: Row) -> None:

@@ -1,6 +1,7 @@
 """The settler: one settlement round over the store's EVM operations (see the package doc)."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -11,6 +12,8 @@ from adapters.evm.settlement import nonces, queries
 from adapters.evm.settlement.broadcast import Broadcaster
 from adapters.evm.settlement.cancelling import Cancelling
 from adapters.evm.settlement.confirmation import Confirmation
+from adapters.evm.settlement.guard import ChainLost, check_tokens
+from adapters.evm.settlement.reorg import ReorgWatch
 from adapters.evm.settlement.scanning import Scanner
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.sql.store import SqlStore
@@ -31,13 +34,28 @@ class Settler(Settlement):
         self.on_changes = on_changes  # called in the transaction that records the changes
         self.verdicts = Verdicts(store, chain, clock, self._report)
         self.broadcaster = Broadcaster(store, chain, clock, self.verdicts)
-        self.scanner = Scanner(store, chain, self.verdicts)
+        self.scanner = Scanner(store, chain, self.verdicts, confirmations)
         self.confirmation = Confirmation(store, chain, confirmations, self._report)
         self.cancelling = Cancelling(store, chain, confirmations, clock, self._report)
+        self.alerts: Counter[str] = Counter()  # chain alerts since last taken (the worker's metric)
+        self.reorgs = ReorgWatch(store, chain, clock, self.alerts)
+
+    def take_alerts(self) -> dict[str, int]:
+        """Chain alerts raised since the last call, by kind (chain_lost, confirmed_lost)."""
+        taken = dict(self.alerts)
+        self.alerts.clear()
+        return taken
 
     def settle(self) -> list[StatusChange]:
-        """One round: submit what is planned, replace what is to be cancelled, follow what is
-        submitted; the status changes."""
+        """One round: check that the node holds the tokens' chain (guard.py: else `ChainLost`,
+        nothing signed), submit what is planned, replace what is to be cancelled, follow what
+        is submitted; the status changes."""
+        try:
+            with self.engine.begin() as connection:
+                check_tokens(connection, self.chain)
+        except ChainLost as lost:
+            self.alerts[lost.alert] += 1
+            raise
         self.submit()
         self.cancelling.replace()
         return self.track()
@@ -62,11 +80,13 @@ class Settler(Settlement):
             unmined = connection.execute(queries.UNMINED_BY_NONCE).all()
         for row in unmined:  # by nonce: the used ones come first
             if row.nonce < consumed:
-                self.scanner.resolve_used_nonce(row)
+                self.scanner.resolve_used_nonce(row, latest)
         self.broadcaster.look_up([row for row in unmined if row.nonce >= consumed])
         changes = self.verdicts.take_decided()
         changes.extend(self.cancelling.follow(latest, consumed))
         changes.extend(self.confirmation.confirm(latest))
+        if self.reorgs.check(latest, consumed) or self.confirmation.reorged:
+            self.broadcaster.look_up_all()  # a reorg drops transactions: broadcast them again
         nonces.fill_gaps(self.engine, self.chain, consumed)
         return changes
 

@@ -13,7 +13,15 @@ from sqlalchemy import Row
 from adapters.evm.book import ACSP, RJCT, StatusChange, operation_of
 from adapters.evm.chain import MAX_GAS_LIMIT, TokenChain
 from adapters.evm.settlement.cancelling import release
-from adapters.evm.errors import DUPLICATE, DUPLICATE_REASON, MORE_GAS, REJECT, UNSPECIFIED, Verdict
+from adapters.evm.errors import (
+    DUPLICATE,
+    DUPLICATE_REASON,
+    INSUFFICIENT,
+    MORE_GAS,
+    REJECT,
+    UNSPECIFIED,
+    Verdict,
+)
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.operations import same_content, token_address
 from adapters.sql.ledger import utc_naive
@@ -56,6 +64,12 @@ class Verdicts:
         release = not nonce_consumed
         if verdict.action == DUPLICATE:
             self._adopt_or_reject(transaction, row, release_nonce=release)
+        elif verdict.action == REJECT and self._overtook(connection, row, verdict):
+            # It ran before what funds it (whose nonce was taken, or ran out of gas): planned
+            # again after it, never answered AM04 for the bridge's own ordering.
+            log.warning("evm.replanned", key=row.key, tx_hash=tx_hash, why="overtook its funding",
+                        info=verdict.info, attempts=row.attempts)
+            connection.execute(queries.REPLANNED, {"row": row.seq, "gas_limit": row.gas_limit})
         elif verdict.action == REJECT:
             self.fail(transaction, row, verdict.reason or UNSPECIFIED, verdict.info,
                       release_nonce=release)
@@ -67,6 +81,15 @@ class Verdicts:
             log.warning("evm.replanned", key=row.key, tx_hash=tx_hash, why=verdict.action,
                         info=verdict.info, attempts=row.attempts)
             connection.execute(queries.REPLANNED, {"row": row.seq, "gas_limit": gas})
+
+    @staticmethod
+    def _overtook(connection, row: Row, verdict: Verdict) -> bool:
+        """An AM04 revert of an operation that counted on an earlier one not settled yet (the
+        available balance did: apply() took the amount from it)."""
+        return (verdict.reason == INSUFFICIENT and row.debit_wallet is not None
+                and row.attempts < MAX_ATTEMPTS
+                and connection.execute(queries.FUNDED_BY_EARLIER, {
+                    "row": row.seq, "currency": row.currency, "wallet": row.debit_wallet}).first() is not None)
 
     def _adopt_or_reject(self, transaction: SqlTransaction, row: Row, *, release_nonce: bool) -> None:
         """The chain refused the reference as used: ours (an earlier attempt settled) or not?"""
