@@ -4,17 +4,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.payments.authorisation import Authority
 
 
 @dataclass(frozen=True, slots=True)
 class BridgeConfig:
-    """The bank's BIC, whom it takes instructions and statements from, and its reply versions."""
+    """The bank's BIC, whom it takes instructions and statements from, its reply versions,
+    and whether (and in which camt.054 version) it notifies settled operations."""
 
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
+    notifications: bool = True  # a camt.054 per account for each settled operation (bridge.notifications)
+    notification_version: str = NOTIFICATION.default_version
 
     @property
     def authority(self) -> Authority:

@@ -16,7 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from bridge.accounts import RegisteredAccount
+from bridge.accounts import ACTIVE, RegisteredAccount
 from bridge.codes import Status
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
@@ -162,6 +162,13 @@ class AccountRegistry(ABC):
 
     @abstractmethod
     def all(self) -> list[RegisteredAccount]: ...
+
+    def of_wallet(self, wallet: str, currency: str) -> RegisteredAccount | None:
+        """The account whose `currency` a wallet holds (an active one first): the customer a
+        movement of the wallet concerns. This default reads the whole registry; a store may
+        look it up directly."""
+        return min((a for a in self.all() if a.wallet == wallet and a.currency == currency),
+                   key=lambda a: (a.status != ACTIVE, a.account), default=None)
 
 
 class Inbox(ABC):

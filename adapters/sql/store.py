@@ -30,6 +30,7 @@ class SqlAccountRegistry(AccountRegistry):
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._cache: dict[str, RegisteredAccount | None] = {}
+        self._wallets: dict[tuple[str, str], RegisteredAccount | None] = {}
 
     def get(self, account: str) -> RegisteredAccount | None:
         account = normalised_account(account)  # rows are stored normalised (parse_registry_rows)
@@ -49,7 +50,14 @@ class SqlAccountRegistry(AccountRegistry):
             set_={c: statement.excluded[c]
                   for c in ("currency", "wallet", "status", "kind", "scheme", "issuer")}))
         self._cache.clear()
+        self._wallets.clear()
         return len(values)
+
+    def of_wallet(self, wallet: str, currency: str) -> RegisteredAccount | None:
+        if (wallet, currency) not in self._wallets:  # a unit of work notifies the same wallets again
+            row = self.connection.execute(statements.WALLET_ACCOUNTS, {"w": wallet, "c": currency}).first()
+            self._wallets[wallet, currency] = None if row is None else _registered(row)
+        return self._wallets[wallet, currency]
 
     def all(self) -> list[RegisteredAccount]:
         rows = self.connection.execute(select(accounts).order_by(accounts.c.kind.desc(),

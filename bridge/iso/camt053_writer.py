@@ -8,7 +8,6 @@ from lxml import etree
 from bridge.iso.bank_to_customer import STATEMENT
 from bridge.statements import StatementMessage
 
-FAMILY = "camt.053.001."
 SUPPORTED_VERSIONS = STATEMENT.versions
 """camt.053 versions the bridge writes (.01 has another root and shape)."""
 DEFAULT_VERSION = STATEMENT.default_version

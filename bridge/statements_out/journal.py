@@ -75,25 +75,29 @@ def journal_statement(subject: StatementSubject, postings: Iterable[Posting], *,
                       closing: int, start: datetime, end: datetime, message_id: str,
                       created_at: datetime,
                       accounts_by_wallet: Mapping[str, str | RegisteredAccount] | None = None,
-                      servicer_bic: str | None = None) -> StatementMessage:
+                      servicer_bic: str | None = None, interim: bool = False) -> StatementMessage:
     """A camt.053 of `subject` for [start, end) from its postings (a wallet's own postings, or
     for the supply every wallet's postings with the issuance account, which are kept);
-    `opening` and `closing` are the balance or supply at start and end, in minor units."""
+    `opening` and `closing` are the balance or supply at start and end, in minor units.
+    `interim`: a camt.052 intraday report instead, up to `end` (now): its last balance is the
+    interim booked one (ITBD) at `end`, which is also its ToDtTm."""
     accounts = accounts_by_wallet or {}
     currency = subject.currency
     issuance = issuance_holder(currency)
     chosen = [p for p in postings if p.currency == currency and start <= p.posted_at < end
               and (p.holder == subject.wallet if subject.wallet else p.counterparty == issuance)]
-    last = end - timedelta(seconds=1)  # ToDtTm is the period's last second
+    last = end if interim else end - timedelta(seconds=1)  # a statement's ToDtTm: the last second
     statement_id = (f"TB-{'SUP' if subject.is_supply else 'WAL'}-{currency}-"
                     f"{start:%Y%m%d}-{last:%Y%m%d}-{message_id[-8:]}")
     statement = Statement(
         statement_id=statement_id[:35], account=subject.account, created_at=created_at,
         currency=currency, servicer=Agent(bic=servicer_bic) if servicer_bic else None,
         from_time=start, to_time=last,
-        balances=(_balance("OPBD", opening, currency, start), _balance("CLBD", closing, currency, last)),
-        entries=tuple(_entry(i, p, issuance, accounts) for i, p in enumerate(chosen)))
-    return StatementMessage("camt.053", message_id, created_at, (statement,))
+        balances=(_balance("OPBD", opening, currency, start),
+                  _balance("ITBD" if interim else "CLBD", closing, currency, last)),
+        entries=tuple(posting_entry(i, p, accounts, entry_ref=str(p.sequence))
+                      for i, p in enumerate(chosen)))
+    return StatementMessage("camt.052" if interim else "camt.053", message_id, created_at, (statement,))
 
 
 def _balance(kind: str, units: int, currency: str, moment: datetime) -> Balance:
@@ -101,9 +105,14 @@ def _balance(kind: str, units: int, currency: str, moment: datetime) -> Balance:
                    moment.date())
 
 
-def _entry(index: int, posting: Posting, issuance: str,
-           accounts: Mapping[str, str | RegisteredAccount]) -> StatementEntry:
+def posting_entry(index: int, posting: Posting, accounts: Mapping[str, str | RegisteredAccount],
+                  *, entry_ref: str | None = None) -> StatementEntry:
+    """One posting as a booked entry of its holder's account: the ledger's reference of its
+    operation as AcctSvcrRef, the payment's references, the wallets on either side (named with
+    their registered accounts in `accounts`), the bank transaction code. Statements, reports
+    and notifications all book an operation so."""
     credit = posting.amount > 0
+    issuance = issuance_holder(posting.currency)
     amount = Amount.from_minor(abs(posting.amount), posting.currency)
     me = _party(posting.holder, accounts)
     other = None if posting.counterparty == issuance else _party(posting.counterparty, accounts)
@@ -112,7 +121,7 @@ def _entry(index: int, posting: Posting, issuance: str,
     return StatementEntry(
         index=index, amount=amount, credit_debit=CREDIT if credit else DEBIT, status="BOOK",
         booking_date=posting.posted_at.date(), value_date=posting.posted_at.date(),
-        booked_at=posting.posted_at, entry_ref=str(posting.sequence), account_servicer_ref=reference,
+        booked_at=posting.posted_at, entry_ref=entry_ref, account_servicer_ref=reference,
         reversal=is_reversal(posting.operation_key),
         bank_transaction_code=_code(posting, credit),
         details=(TransactionDetails(

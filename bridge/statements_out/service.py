@@ -38,10 +38,11 @@ def statement_subject(registry: AccountRegistry, *, account: str | None = None,
 
 def ledger_statement(uow: UnitOfWork, subject: StatementSubject, *, start: datetime, end: datetime,
                      message_id: str, created_at: datetime,
-                     servicer_bic: str | None = None) -> StatementMessage:
+                     servicer_bic: str | None = None, interim: bool = False) -> StatementMessage:
     """The camt.053 of `subject` for [start, end) from the ledger journal: OPBD and CLBD are the
     supply (or the wallet's balance) at start and end, one entry per posting; the wallets on
-    the other side are named with their registered accounts."""
+    the other side are named with their registered accounts. `interim`: the camt.052 intraday
+    report up to `end` (now), its balance there interim (ITBD)."""
     if subject.is_supply:
         postings = uow.ledger.journal(currency=subject.currency, start=start, end=end)
     else:
@@ -53,4 +54,4 @@ def ledger_statement(uow: UnitOfWork, subject: StatementSubject, *, start: datet
         subject, postings, opening=opening, closing=closing, start=start, end=end,
         message_id=message_id, created_at=created_at,
         accounts_by_wallet={a.wallet: a for a in uow.accounts.all() if a.wallet},
-        servicer_bic=servicer_bic)
+        servicer_bic=servicer_bic, interim=interim)
