@@ -6,7 +6,7 @@ from importlib.metadata import entry_points
 
 from adapters.config import Settings
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
-from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
+from adapters.sql.store import SqlAccountRegistry, SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.reader import MessageReader
@@ -52,6 +52,8 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         allowed_senders=settings.allowed_sender_bics,
         statement_senders=settings.statement_sender_bics,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
+        notifications=settings.notifying,
+        notification_version=settings.notification_version,
     )
 
 
@@ -63,8 +65,8 @@ def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
 def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:
     """For a ledger that settles after the answer (a `SettlingLedger`, as the EVM ledger is):
     a function running one settlement round and returning the follow-up pacs.002s it
-    committed to the outbox, for the worker to publish. None for a ledger whose answer is
-    final (SQL)."""
+    committed to the outbox, and the camt.054s of the operations that became final, for the
+    worker to publish. None for a ledger whose answer is final (SQL)."""
     if not isinstance(store.ledger_plugin, SettlingLedger):
         return None
     settler = store.ledger_plugin.settler(store)
@@ -73,8 +75,13 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
 
     def report(transaction: StoreTransaction, changes: Sequence[SettlementChange]) -> None:
         connection = sql_connection(transaction)  # the settler's, in the store
-        committed.extend(follow_ups.report(
-            list(changes), SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)))
+        outbox = SqlOutbox(connection, store.clock)
+        committed.extend(follow_ups.report(list(changes), SqlInbox(connection, store.clock), outbox))
+        if bus.notifications is not None:
+            for notice in bus.notifications.of_changes(changes, SqlAccountRegistry(connection),
+                                                       store.clock()):
+                outbox.add(notice)
+                committed.append(notice)
 
     settler.on_changes = report
 

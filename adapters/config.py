@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
@@ -44,6 +46,13 @@ class Settings:
     batch_size: int = 100
     max_attempts: int = 7  # transient failures: first try + retries, then dead-letter
     metrics_port: int = 0  # Prometheus endpoint of the worker; 0 = off
+    notifications: str = "on"  # on: a camt.054 per account for each settled operation; off: none
+    notification_version: str = NOTIFICATION.default_version  # camt.054.001.01 to .14 (or 01 .. 14)
+    timezone: str = "UTC"  # the bank's time zone (IANA): where its day starts (statement --intraday)
+
+    @property
+    def notifying(self) -> bool:
+        return self.notifications.strip().lower() in _ON
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
@@ -57,6 +66,9 @@ class Settings:
         shown = {f.name: ("***" if f.name == "evm_key" and getattr(self, f.name) else getattr(self, f.name))
                  for f in fields(self)}
         return f"Settings({shown})"
+
+
+_ON, _OFF = ("on", "true", "yes", "1"), ("off", "false", "no", "0")
 
 
 def _bic_list(listed: str | None) -> frozenset[str] | None:
@@ -81,6 +93,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if unknown:
         raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
     for name, spec in known.items():
+        if name == "notifications" and isinstance(values.get(name), bool):  # TOML true/false
+            values[name] = "on" if values[name] else "off"
         if isinstance(spec.default, int) and name in values:
             try:
                 if isinstance(values[name], (bool, float)):  # TOML true or 1.5: not a count
@@ -148,6 +162,16 @@ def check(settings: Settings) -> None:
             fail("evm_currencies", f"item {item.strip()!r} is not a currency code")
     if not _NAME.fullmatch(settings.amqp_prefix):
         fail("amqp_prefix", "must be 1 to 200 letters, digits or . _ : -")
+    if settings.notifications.strip().lower() not in _ON + _OFF:
+        fail("notifications", f"must be on or off, not {settings.notifications!r}")
+    try:
+        NOTIFICATION.version(settings.notification_version)
+    except ValueError as error:
+        fail("notification_version", str(error))
+    try:
+        zoneinfo.ZoneInfo(settings.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        fail("timezone", f"is not an IANA time zone (Europe/Berlin, UTC), not {settings.timezone!r}")
     if settings.reply_versions:
         try:
             parse_reply_versions(settings.reply_versions)

@@ -17,11 +17,13 @@ from datetime import datetime
 import structlog
 
 from bridge.accounts import RegisteredAccount
+from bridge.codes import Status
 from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import TokenOperation
 from bridge.parties import Agent
 from bridge.ports import AccountRegistry, Posting, issuance_holder
+from bridge.settlement.changes import SettlementChange
 from bridge.statements import Statement, StatementMessage
 from bridge.statements_out.journal import account_id, posting_entry
 
@@ -77,6 +79,13 @@ class Notifications:
                 per_account.setdefault(account.account, (account, []))[1].append(posting)
         named = {wallet: account for (wallet, _), account in registered.items() if account is not None}
         return [self._message(account, postings, named) for account, postings in per_account.values()]
+
+    def of_changes(self, changes: Sequence[SettlementChange], accounts: AccountRegistry,
+                   now: datetime) -> list[OutboundMessage]:
+        """The camt.054s of a settlement round (a chain's): of the operations that became
+        final (ACSC), booked when they settled; one that failed (RJCT) is notified nothing."""
+        return self.of([(c.operation, c.settled_at or now) for c in changes
+                        if c.new_status == Status.ACCEPTED_SETTLEMENT_COMPLETED], accounts)
 
     def _message(self, account: RegisteredAccount, postings: list[Posting],
                  named: dict[str, RegisteredAccount]) -> OutboundMessage:
