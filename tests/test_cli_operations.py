@@ -100,7 +100,11 @@ def test_replay_applies_and_answers_the_2026_release(tokenbridge, tmp_path: Path
     assert result.exit_code == 1 and "b-pacs004-v15.xml: refused: pacs.004.001.15 is not a payment " \
         "instruction this pipeline applies" in said
     # issue 15: the refused pacs.004 is answered with an admi.002 (was: no reply file)
-    reject, reply = sorted(out.glob("*.xml"), key=lambda p: p.name.endswith(".pacs.002.001.16.xml"))
+    # and the accepted mint is notified to Alice's account (camt.054), after its reply
+    (notice,) = out.glob("*.camt.054.001.08.xml")
+    assert notice.name == "a-pacs008-v14.2.camt.054.001.08.xml"
+    reject, reply = sorted((p for p in out.glob("*.xml") if p != notice),
+                           key=lambda p: p.name.endswith(".pacs.002.001.16.xml"))
     assert reply.name.endswith(".pacs.002.001.16.xml")
     assert reject.name == "b-pacs004-v15.admi.002.001.01.xml"
     assert MessageReader().read(reject.read_bytes()).valid and b"<Ref>RTR-15</Ref>" in reject.read_bytes()
@@ -123,7 +127,9 @@ def test_demo_tells_the_whole_story(tmp_path: Path, monkeypatch) -> None:
     for expected in ("a fresh ledger", "imported 9 account(s)", "mint 1250.00 EUR", "RJCT AC03",
                      "Token supply", "10625.00"):
         assert expected in result.output
-    assert len(list((tmp_path / "tokenbridge-demo" / "replies").glob("*.xml"))) == 9
+    sent = [p.name for p in (tmp_path / "tokenbridge-demo" / "replies").glob("*.xml")]
+    assert len([name for name in sent if ".camt.054." not in name]) == 9  # the replies
+    assert len([name for name in sent if ".camt.054." in name]) == 10  # each account each payment touched
 
 
 def test_database_password_never_shown(monkeypatch) -> None:

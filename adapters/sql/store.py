@@ -17,7 +17,7 @@ from adapters.sql.transaction import NotTheSqlStore, SqlTransaction
 from adapters.sql.claims import ClaimTakenMeanwhile
 from adapters.sql.ledger import ChangedMeanwhile, as_utc, utc_naive
 from adapters.sql.tables import accounts, inbox, outbox
-from bridge.accounts import RegisteredAccount
+from bridge.accounts import ACTIVE, RegisteredAccount
 from bridge.audit import INBOX
 from bridge.messages import InboundRecord, OutboundMessage
 from bridge.parties import normalised_account
@@ -36,7 +36,11 @@ class SqlAccountRegistry(AccountRegistry):
         account = normalised_account(account)  # rows are stored normalised (parse_registry_rows)
         if account not in self._cache:  # a message names the same accounts again and again
             row = self.connection.execute(statements.FIND_ACCOUNT, {"a": account}).first()
-            self._cache[account] = None if row is None else _registered(row)
+            found = self._cache[account] = None if row is None else _registered(row)
+            if found is not None and found.wallet and found.status == ACTIVE:
+                # what of_wallet answers (an active account first): a payment's notifications
+                # name the accounts its translation looked up, without asking again
+                self._wallets.setdefault((found.wallet, found.currency), found)
         return self._cache[account]
 
     def upsert(self, rows: Iterable[RegisteredAccount]) -> int:

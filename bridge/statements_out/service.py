@@ -1,10 +1,11 @@
 """A camt.053 of the ledger, in a unit of work: whose statement an account id or a currency
 names (from the registry), and the statement of it for a period, with the ledger's figures at
 its start and end. `tokenbridge statement` writes it; a scheduler runs that for end of day.
+The same with `interim` is the camt.052 intraday report, from the start of the bank's day.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timezone, tzinfo
 
 from bridge.accounts import OMNIBUS
 from bridge.ports import AccountRegistry, UnitOfWork
@@ -34,6 +35,14 @@ def statement_subject(registry: AccountRegistry, *, account: str | None = None,
     ccy = currency.upper()
     omnibus = next((a for a in registry.all() if a.kind == OMNIBUS and a.currency == ccy), None)
     return supply_subject(ccy, omnibus)
+
+
+def intraday(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """An intraday report's period, in UTC: from the start of today in the bank's time zone
+    (`zone`) to `now`."""
+    local = now.astimezone(zone)
+    start = datetime.combine(local.date(), time(0), tzinfo=zone)
+    return start.astimezone(timezone.utc), now.astimezone(timezone.utc)
 
 
 def ledger_statement(uow: UnitOfWork, subject: StatementSubject, *, start: datetime, end: datetime,
