@@ -1,0 +1,239 @@
+"""camt.054 notifications: each settled operation is told to every account it touched, one
+message per account (mint: the creditor's, burn: the debtor's, transfer: both), with the
+payment's references; whichever road applied it (a pacs.008, a statement mint); none for a
+replay, a rejection, a dry run, or with notifications off. The core on the in-memory fake; the
+stores (SQLite and PostgreSQL) and `replay --out` for real."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from builders import Tx, pacs008
+from camt053_builders import Ntry, camt053
+from notification_support import Notified, notifications, read_notification
+from reconcile_support import ManualClock, clocked, pipeline, report
+
+from bridge.accounts import RegisteredAccount
+from bridge.iso.bank_to_customer import NOTIFICATION
+from bridge.iso.reader import MessageReader
+from bridge.notifications.notices import Notifications
+from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs, TokenOperation
+from bridge.ports import AccountRegistry
+from bridge.reconciliation.statement_mints import ledger_reference
+
+ALICE, BRUNO = "DE82500199000417283905", "DE17500199000602517730"
+FATIMA, HANNA = "FR7630004008280001058392658", "AT611904300234573201"
+CHIYO = "JP-TANAKA-001"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def run_on(store, **config):
+    clock = ManualClock()
+    return pipeline(clocked(store, clock), clock, **config)
+
+
+def sent(outcome) -> list[Notified]:
+    """The outcome's notifications, read back against their XSD, in the order emitted."""
+    found = notifications(outcome.emitted)
+    assert [m.message_type for m in outcome.emitted] == [m.message_type for m in found]
+    assert all(MessageReader().read(m.body).valid for m in found)
+    return [entry for message in found for entry in read_notification(message)]
+
+
+def test_a_mint_credits_the_creditors_account_with_the_payments_references(memory_registry) -> None:
+    tx = Tx(amount="125.00", debtor_iban=FATIMA, creditor_iban=ALICE)
+    outcome = run_on(memory_registry).handle(pacs008([tx], msg_id="MSG-MINT-1").encode())
+    assert outcome.verdict == "accepted"
+    (entry,) = sent(outcome)
+    assert (entry.account, entry.side, entry.amount, entry.currency, entry.status) == (
+        ALICE, "CRDT", "125.00", "EUR", "BOOK")
+    assert entry.code == "PMNT/RCDT/OTHR" and not entry.reversal
+    key = outcome.transactions[0].operation.key
+    assert entry.refs == {"MsgId": "MSG-MINT-1", "AcctSvcrRef": ledger_reference(key),
+                          "EndToEndId": tx.end_to_end_id, "UETR": tx.uetr, "TxId": tx.tx_id}
+    assert outcome.emitted[0].correlation_id == "MSG-MINT-1"
+
+
+def test_a_transfer_notifies_both_accounts_one_message_each(memory_registry) -> None:
+    run = run_on(memory_registry)
+    run.handle(pacs008([Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode())
+    outcome = run.handle(pacs008([Tx(amount="30.00", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode())
+    assert len(notifications(outcome.emitted)) == 2
+    assert [(e.account, e.side, e.amount, e.code) for e in sent(outcome)] == [
+        (ALICE, "DBIT", "30.00", "PMNT/ICDT/BOOK"), (BRUNO, "CRDT", "30.00", "PMNT/RCDT/BOOK")]
+
+
+def test_a_burn_debits_the_debtors_account(memory_registry) -> None:
+    run = run_on(memory_registry)
+    run.handle(pacs008([Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=BRUNO)]).encode())
+    outcome = run.handle(pacs008([Tx(amount="40.00", debtor_iban=BRUNO, creditor_iban=HANNA)]).encode())
+    assert outcome.transactions[0].operation.kind == BURN
+    assert [(e.account, e.side, e.amount, e.code) for e in sent(outcome)] == [
+        (BRUNO, "DBIT", "40.00", "PMNT/ICDT/OTHR")]
+
+
+def test_one_message_per_account_with_an_entry_per_operation_of_the_message(memory_registry) -> None:
+    """A pacs.008 of three transactions (a mint to Alice, a transfer Alice -> Bruno, one
+    rejected): Alice's camt.054 has two entries, Bruno's one; the rejected one none."""
+    outcome = run_on(memory_registry).handle(pacs008([
+        Tx(amount="50.00", debtor_iban=FATIMA, creditor_iban=ALICE),
+        Tx(amount="20.00", debtor_iban=ALICE, creditor_iban=BRUNO),
+        Tx(amount="999.00", debtor_iban=BRUNO, creditor_iban=ALICE)]).encode())  # AM04
+    assert outcome.verdict == "partial"
+    messages = notifications(outcome.emitted)
+    assert [[(e.account, e.side, e.amount) for e in read_notification(m)] for m in messages] == [
+        [(ALICE, "CRDT", "50.00"), (ALICE, "DBIT", "20.00")], [(BRUNO, "CRDT", "20.00")]]
+
+
+def test_a_statement_mint_and_its_reversal_are_notified(memory_registry) -> None:
+    """The camt.053 road: a booked credit on the omnibus account the bridge never saw as a
+    pacs.008 mints, and is notified like any mint; its reversal debits, marked RvslInd."""
+    run = run_on(memory_registry)
+    tx = Tx(amount="42.00", debtor_iban=FATIMA, creditor_iban=ALICE)
+    credit = Ntry.of(tx, "STMT-PAY-1", booked_at="2026-11-24T17:00:00Z")
+    minted = run.handle(camt053([credit]).encode())
+    assert report(minted)["statements"][0]["entries"][0]["status"] == "minted"
+    (entry,) = sent(minted)
+    assert (entry.account, entry.side, entry.amount, entry.refs["EndToEndId"], entry.refs["UETR"]) == (
+        ALICE, "CRDT", "42.00", tx.end_to_end_id, tx.uetr)
+    reversal = Ntry.of(tx, "STMT-PAY-1", credit=False, reversal=True, booked_at="2026-11-24T17:30:00Z")
+    reversed_ = run.handle(camt053([reversal], opening="42.00").encode())
+    assert report(reversed_)["statements"][0]["entries"][0]["status"] == "reversed"
+    (entry,) = sent(reversed_)
+    # booked as the statements book it: the return of a received credit
+    assert (entry.account, entry.side, entry.reversal, entry.code) == (ALICE, "DBIT", True, "PMNT/RCDT/RRTN")
+
+
+def test_replays_rejections_and_dry_runs_notify_nothing(memory_registry) -> None:
+    run = run_on(memory_registry)
+    body = pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()
+    assert len(notifications(run.handle(body).emitted)) == 1
+    again = run.handle(body)  # the same bytes: answered from the inbox
+    assert again.seen_before and again.emitted == ()
+    rejected = run.handle(pacs008([Tx(amount="10.00", debtor_iban=BRUNO, creditor_iban=ALICE)]).encode())
+    assert rejected.verdict == "rejected" and rejected.emitted == ()  # AM04: nothing moved
+    dry = run.handle(pacs008([Tx(amount="5.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode(),
+                     dry_run=True)
+    assert dry.emitted == ()
+    # the statement that books the payment already minted by its pacs.008 matches, mints nothing
+    with memory_registry() as uow:
+        queued = uow.outbox.pending(limit=100)
+    assert [m.message_type for m in queued].count("camt.054.001.08") == 1
+
+
+def test_a_payment_seen_again_by_the_statement_road_notifies_nothing_new(memory_registry) -> None:
+    run = run_on(memory_registry)
+    tx = Tx(amount="42.00", debtor_iban=FATIMA, creditor_iban=ALICE)
+    assert len(notifications(run.handle(pacs008([tx]).encode()).emitted)) == 1
+    matched = run.handle(camt053([Ntry.of(tx, "STMT-PAY-2")]).encode())
+    assert report(matched)["statements"][0]["entries"][0]["status"] == "matched"
+    assert matched.emitted == ()
+
+
+def test_off_by_configuration_notifies_nothing(memory_registry) -> None:
+    run = run_on(memory_registry, notifications=False)
+    outcome = run.handle(pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode())
+    assert outcome.verdict == "accepted" and outcome.emitted == ()
+    with memory_registry() as uow:
+        assert [m.message_type for m in uow.outbox.pending()] == ["pacs.002.001.10"]
+
+
+def test_the_configured_version_is_written(memory_registry) -> None:
+    run = run_on(memory_registry, notification_version="camt.054.001.02")
+    outcome = run.handle(pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode())
+    (message,) = outcome.emitted
+    assert message.message_type == "camt.054.001.02"
+    assert [(e.account, e.side) for e in read_notification(message)] == [(ALICE, "CRDT")]
+
+
+# -- every version --------------------------------------------------------------------------------
+
+REFS = PaymentRefs(message_id="MSG-1", end_to_end_id="E2E-1", transaction_id="TX-1",
+                   uetr="5a1e9c2b-3d4f-4a6b-8c7d-9e0f1a2b3c4d", instruction_id="INSTR-1")
+OPERATIONS = [TokenOperation("k-mint", MINT, "EUR", 12345, None, "w-alice", REFS),
+              TokenOperation("k-transfer", TRANSFER, "JPY", 500, "w-chiyo", "w-chiyo-2", REFS),
+              TokenOperation("k-burn", BURN, "EUR", 45, "w-alice", None, REFS)]
+
+
+def list_registry() -> AccountRegistry:
+    """The account registry port over a list (its default by-wallet look-up)."""
+    rows = [RegisteredAccount(ALICE, "EUR", "w-alice"),
+            RegisteredAccount(CHIYO, "JPY", "w-chiyo", scheme="Prtry:TOKENBANK"),
+            RegisteredAccount("JP-SATO-002", "JPY", "w-chiyo-2", status="closed"),
+            RegisteredAccount("JP-SATO-003", "JPY", "w-chiyo-2")]  # the active one first
+
+    class ListRegistry(AccountRegistry):
+        def get(self, account: str) -> RegisteredAccount | None:
+            return next((r for r in rows if r.account == account), None)
+
+        def upsert(self, accounts) -> int:
+            raise NotImplementedError
+
+        def all(self) -> list[RegisteredAccount]:
+            return rows
+    return ListRegistry()
+
+
+@pytest.mark.parametrize("version", NOTIFICATION.versions)
+def test_every_version_is_valid_against_its_xsd_and_reads_back(version: str) -> None:
+    at = datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
+    written = Notifications(version, "TOKNDEFFXXX").of([(op, at) for op in OPERATIONS], list_registry())
+    assert [m.message_type for m in written] == [version] * 3
+    for message in written:
+        read = MessageReader().read(message.body)
+        assert read.valid and read.message_type == version, read.findings
+    found = [(e.account, e.side, e.amount, e.currency) for m in written for e in read_notification(m)]
+    assert found == [(ALICE, "CRDT", "123.45", "EUR"), (ALICE, "DBIT", "0.45", "EUR"),
+                     (CHIYO, "DBIT", "500", "JPY"), ("JP-SATO-003", "CRDT", "500", "JPY")]
+    refs = read_notification(written[0])[0].refs
+    assert refs["EndToEndId"] == "E2E-1" and refs["InstrId"] == "INSTR-1" and refs["TxId"] == "TX-1"
+    assert ("UETR" in refs) == (int(version[-2:]) >= 8)
+
+
+def test_a_wallet_without_an_account_is_not_notified() -> None:
+    at = datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
+    lost = TokenOperation("k", TRANSFER, "EUR", 100, "w-nobody", "w-alice", REFS)
+    (message,) = Notifications().of([(lost, at)], list_registry())
+    assert [(e.account, e.side) for e in read_notification(message)] == [(ALICE, "CRDT")]
+
+
+# -- the stores ---------------------------------------------------------------------------------
+
+def test_mint_transfer_burn_on_the_sql_stores_are_notified_in_the_same_unit(registry) -> None:
+    store = registry  # SQLite and PostgreSQL
+    run = run_on(store)
+    outcomes = [run.handle(pacs008([Tx(amount="100.00", debtor_iban=FATIMA, creditor_iban=ALICE)]).encode()),
+                run.handle(pacs008([Tx(amount="30.00", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode()),
+                run.handle(pacs008([Tx(amount="10.00", debtor_iban=BRUNO, creditor_iban=HANNA)]).encode())]
+    assert [[(e.account, e.side, e.amount) for e in sent(o)] for o in outcomes] == [
+        [(ALICE, "CRDT", "100.00")], [(ALICE, "DBIT", "30.00"), (BRUNO, "CRDT", "30.00")],
+        [(BRUNO, "DBIT", "10.00")]]
+    with store() as uow:  # queued with the replies, each after its message's reply
+        queued = [m.message_id for m in uow.outbox.pending(limit=100)]
+    expected = [m.message_id for o in outcomes for m in (o.reply, *o.emitted)]
+    assert queued == expected
+
+
+def test_replay_out_writes_each_notification_after_its_reply(seeded_cli, tmp_path: Path) -> None:
+    out = tmp_path / "sent"
+    result = seeded_cli("replay", "--out", str(out), str(SAMPLES / "pacs008"))
+    assert result.exit_code == 1  # the sample story has a rejected payment
+    names = sorted(p.name for p in out.glob("*.xml"))
+    assert "03-transfer-alice-to-bruno-eur.1.pacs.002.001.10.xml" in names
+    assert {n for n in names if n.startswith("03-")} == {
+        "03-transfer-alice-to-bruno-eur.1.pacs.002.001.10.xml",
+        "03-transfer-alice-to-bruno-eur.2.camt.054.001.08.xml",
+        "03-transfer-alice-to-bruno-eur.3.camt.054.001.08.xml"}
+    assert not [n for n in names if n.startswith("09-") and "camt.054" in n]  # rejected
+    for path in out.glob("*.camt.054.*.xml"):
+        assert MessageReader().read(path.read_bytes()).valid
+    again = seeded_cli("replay", "--out", str(tmp_path / "again"), str(SAMPLES / "pacs008"))
+    assert again.exit_code == 1 and not list((tmp_path / "again").glob("*.camt.054.*"))
+
+
+def test_replay_with_notifications_off_writes_replies_only(seeded_cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TOKENBRIDGE_NOTIFICATIONS", "off")
+    out = tmp_path / "sent"
+    seeded_cli("replay", "--out", str(out), str(SAMPLES / "pacs008"))
+    assert len(list(out.glob("*.xml"))) == 9 and not list(out.glob("*.camt.054.*"))
