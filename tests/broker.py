@@ -46,6 +46,20 @@ def drain_routed(queue: str, until: Callable[[list], bool],
                   lambda method, properties, body: (method.routing_key, properties, body))
 
 
+NOTIFICATION_KEYS = "camt.054."
+"""Routing keys of the camt.054 notifications the bridge publishes besides its answers."""
+
+
+def drain_answers(queue: str, until: Callable[[list], bool],
+                  timeout_s: float = 60.0) -> list[tuple]:
+    """`drain`, the camt.054 notifications left out (consumed all the same): the answers to
+    the messages sent, as `until` counts them."""
+    def answers(got: list[tuple]) -> list[tuple]:
+        return [(properties, body) for key, properties, body in got
+                if not key.startswith(NOTIFICATION_KEYS)]
+    return answers(drain_routed(queue, lambda got: until(answers(got)), timeout_s))
+
+
 def queue_depth(queue: str) -> int:
     connection, ch = channel()
     try:

@@ -16,7 +16,7 @@ import pytest
 from adapters.rabbitmq.channel import confirmed_channel, connect
 from adapters.rabbitmq.topology import Names, declare
 from adapters.rabbitmq.worker import publish_files
-from broker import AMQP_URL, drain, queue_depth, wait_answering, wait_consuming
+from broker import AMQP_URL, drain_answers, queue_depth, wait_answering, wait_consuming
 from builders import Tx, pacs008
 
 pytestmark = pytest.mark.slow  # worker processes, fault injection, the real broker
@@ -57,7 +57,7 @@ def answered(prefix: str, expected: int, timeout_s: float) -> set[str]:
         done.counted = got[:]
         return len(seen) >= expected
     done.counted = []
-    drain(f"{prefix}.out", done, timeout_s=timeout_s)
+    drain_answers(f"{prefix}.out", done, timeout_s=timeout_s)
     return seen
 
 
