@@ -237,3 +237,37 @@ def test_replay_with_notifications_off_writes_replies_only(seeded_cli, tmp_path:
     out = tmp_path / "sent"
     seeded_cli("replay", "--out", str(out), str(SAMPLES / "pacs008"))
     assert len(list(out.glob("*.xml"))) == 9 and not list(out.glob("*.camt.054.*"))
+
+
+# -- the worker ---------------------------------------------------------------------------------
+
+@pytest.mark.slow  # the real broker
+def test_the_worker_publishes_notifications_with_their_type_as_routing_key(registry, amqp_prefix) -> None:
+    """A customer channel binds its own queue to tokenbridge.out by the camt.054 keys and receives
+    the notifications only (`camt.054.#`: a type has four words), each with the documented properties."""
+    from broker import channel, drain_routed
+    from test_worker import RunningWorker, publish
+    queue = f"{amqp_prefix}.notifications"
+    publish(amqp_prefix, [])  # declares the topology
+    connection, ch = channel()
+    ch.queue_declare(queue)
+    ch.queue_bind(queue, f"{amqp_prefix}.out", routing_key="camt.054.#")  # four words: #, not *
+    try:
+        bodies = [pacs008([Tx(amount="3.00", debtor_iban=FATIMA, creditor_iban=ALICE)], msg_id="MSG-W-1"),
+                  pacs008([Tx(amount="1.00", debtor_iban=ALICE, creditor_iban=BRUNO)], msg_id="MSG-W-2"),
+                  pacs008([Tx(amount="9.00", debtor_iban=BRUNO, creditor_iban=ALICE)], msg_id="MSG-W-3")]  # AM04
+        with RunningWorker(registry, amqp_prefix):
+            publish(amqp_prefix, [b.encode() for b in bodies])
+            got = drain_routed(queue, lambda got: len(got) >= 3, timeout_s=60)
+            late = drain_routed(queue, lambda got: False, timeout_s=1)  # the rejected one: nothing
+    finally:
+        ch.queue_delete(queue)
+        connection.close()
+    assert late == [] and [key for key, _, _ in got] == ["camt.054.001.08"] * 3
+    assert all(p.type == "camt.054.001.08" and p.content_type == "application/xml" for _, p, _ in got)
+    assert [p.correlation_id for _, p, _ in got] == ["MSG-W-1", "MSG-W-2", "MSG-W-2"]
+    assert len({p.message_id for _, p, _ in got}) == 3
+    from bridge.messages import OutboundMessage
+    read = [[(e.account, e.side, e.amount) for e in read_notification(OutboundMessage(p.message_id, None, key, body))]
+            for key, p, body in got]
+    assert read == [[(ALICE, "CRDT", "3.00")], [(ALICE, "DBIT", "1.00")], [(BRUNO, "CRDT", "1.00")]]
