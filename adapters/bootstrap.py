@@ -8,6 +8,7 @@ from adapters.config import Settings
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlAccountRegistry, SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
+from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.reader import MessageReader
 from bridge.messages import OutboundMessage
@@ -53,7 +54,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         statement_senders=settings.statement_sender_bics,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
         notifications=settings.notifying,
-        notification_version=settings.notification_version,
+        notification_version=NOTIFICATION.version(settings.notification_version),
     )
 
 

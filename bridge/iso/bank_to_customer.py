@@ -61,8 +61,8 @@ class CashReport:
     def version(self, text: str) -> str:
         """`08`, `8` or `camt.053.001.08` -> `camt.053.001.08`; ValueError for a version the
         writer does not write."""
-        number = text.strip().rsplit(".", 1)[-1]
-        version = f"{self.family}.001.{int(number):02d}" if number.isdigit() else text
+        text = text.strip()
+        version = f"{self.family}.001.{int(text):02d}" if text.isdigit() else text
         if version not in self.versions:
             raise ValueError(f"{text!r} is not a {self.family} version the bridge writes "
                              f"({self.versions[0]} to {self.versions[-1]})")
