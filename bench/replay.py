@@ -1,8 +1,11 @@
 """Replay throughput, no broker: single-transaction pacs.008.001.08 messages/s through the full
-pipeline (read, validate, translate, apply, pacs.002, inbox and outbox, one commit per message)
-on SQLite (file) and PostgreSQL (127.0.0.1:5432).
+pipeline (read, validate, translate, apply, pacs.002, camt.054 notifications, inbox and outbox,
+one commit per message) on SQLite (file) and PostgreSQL (127.0.0.1:5432). With
+`--notifications both` each run is made with notifications on and off, one after the other, so
+that the two are measured in the same conditions.
 
     .venv/bin/python bench/replay.py [--messages 2000] [--runs 3] [--postgres URL]
+                                     [--per-commit N] [--notifications on|off|both]
 """
 from __future__ import annotations
 
@@ -60,13 +63,15 @@ def seeded_store(url: str) -> SqlStore:
     return store
 
 
-def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore | None = None) -> float:
+def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore | None = None,
+             notifications: bool = True) -> float:
     """Messages/s through the pipeline: one unit of work (commit) per message, or per
-    `per_commit` messages (`handle_batch`, as the worker does with a delivery batch)."""
+    `per_commit` messages (`handle_batch`, as the worker does with a delivery batch); with the
+    camt.054 notifications (the default, as configured out of the box) or without."""
     store = store or seeded_store(url)
     engine = store.engine
-    pipeline = MessageBus(MessageReader(max_bytes=64 << 20), store, BridgeConfig(),
-                        is_transient=store.is_transient)
+    pipeline = MessageBus(MessageReader(max_bytes=64 << 20), store,
+                          BridgeConfig(notifications=notifications), is_transient=store.is_transient)
     start = time.perf_counter()
     if per_commit == 1:
         for raw in batch:
@@ -112,26 +117,25 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--per-commit", type=int, default=1,
                         help="messages per unit of work (the worker commits batches of 100)")
+    parser.add_argument("--notifications", choices=("on", "off", "both"), default="on",
+                        help="camt.054 notifications (on by default in the bridge); both: each "
+                             "run with and without, alternately")
     args = parser.parse_args()
     configure_logging("warning")
+    settings = {"on": (True,), "off": (False,), "both": (True, False)}[args.notifications]
     print(f"replay, {args.messages} single-transaction pacs.008.001.08 per run, "
           f"{args.per_commit} per unit of work, {args.runs} runs; "
           f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    for label in ("SQLite", "PostgreSQL"):
-        rates = []
+    for label, store in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql")):
+        rates: dict[bool, list[float]] = {notify: [] for notify in settings}
         for _ in range(args.runs):
             batch = messages(args.messages)
-            if label == "SQLite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    rates.append(run_once(f"sqlite:///{tmp}/bench.db", batch, args.per_commit))
-            else:
-                url, drop = fresh_postgres(args.postgres)
-                try:
-                    rates.append(run_once(url, batch, args.per_commit))
-                finally:
-                    drop()
-        print(f"  {label:<11} median {statistics.median(rates):7.0f} msg/s  "
-              f"(min {min(rates):.0f}, max {max(rates):.0f})")
+            for notify in settings:
+                rates[notify].append(on_fresh_store(store, args.postgres, lambda url: run_once(
+                    url, batch, args.per_commit, notifications=notify)))
+        for notify, found in rates.items():
+            print(f"  {label:<11} notifications {'on ' if notify else 'off'} median "
+                  f"{statistics.median(found):7.0f} msg/s  (min {min(found):.0f}, max {max(found):.0f})")
 
 
 if __name__ == "__main__":
