@@ -72,10 +72,12 @@ class CashReport:
         """The `Document` for `message` in `version` (the family's default when None)."""
         return _write(self, message, self.version(version or self.default_version))
 
-    def message(self, message: StatementMessage, version: str | None = None) -> bytes:
-        """The message to publish or save: the bare Document, UTF-8 with an XML declaration."""
+    def message(self, message: StatementMessage, version: str | None = None, *,
+                pretty: bool = True) -> bytes:
+        """The message to publish or save: the bare Document, UTF-8 with an XML declaration
+        (indented unless `pretty` is False)."""
         return etree.tostring(self.document(message, version), xml_declaration=True,
-                              encoding="UTF-8", pretty_print=True)
+                              encoding="UTF-8", pretty_print=pretty)
 
 
 ACCOUNT_REPORT = CashReport("camt.052", "BkToCstmrAcctRpt", "Rpt", "camt.052.001.08")

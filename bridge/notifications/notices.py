@@ -75,7 +75,8 @@ class Notifications:
                     log.info("not notified: no account for the wallet", wallet=posting.holder,
                              currency=posting.currency, key=operation.key)
                     continue
-                account_of(posting.counterparty, posting.currency)  # names the other side
+                if operation.debit_wallet and operation.credit_wallet:  # a wallet on the other side
+                    account_of(posting.counterparty, posting.currency)
                 per_account.setdefault(account.account, (account, []))[1].append(posting)
         named = {wallet: account for (wallet, _), account in registered.items() if account is not None}
         return [self._message(account, postings, named) for account, postings in per_account.values()]
@@ -96,5 +97,5 @@ class Notifications:
             currency=account.currency, servicer=self.servicer,
             entries=tuple(posting_entry(i, p, named) for i, p in enumerate(postings)))
         body = NOTIFICATION.message(StatementMessage("camt.054", message_id, created, (notification,)),
-                                    self.version)
+                                    self.version, pretty=False)  # one per account and payment: lean
         return OutboundMessage(message_id, postings[0].refs.message_id, self.version, body)
