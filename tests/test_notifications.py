@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from builders import Tx, pacs008
+from builders import Tx, app_header, pacs008, swift_envelope
 from camt053_builders import Ntry, camt053
 from notification_support import Notified, notifications, read_notification
 from reconcile_support import ManualClock, clocked, pipeline, report
@@ -120,6 +120,17 @@ def test_replays_rejections_and_dry_runs_notify_nothing(memory_registry) -> None
     with memory_registry() as uow:
         queued = uow.outbox.pending(limit=100)
     assert [m.message_type for m in queued].count("camt.054.001.08") == 1
+
+
+def test_the_same_payment_in_other_bytes_is_replayed_and_notifies_nothing_new(memory_registry) -> None:
+    """The same pacs.008 again inside a business envelope: other bytes (the inbox does not know
+    them), the same payment (its operation's key): the ledger replays it, nothing is notified."""
+    run = run_on(memory_registry)
+    document = pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)])
+    assert len(notifications(run.handle(document.encode()).emitted)) == 1
+    again = run.handle(swift_envelope(document, app_header()).encode())
+    assert not again.seen_before and again.transactions[0].result == "replayed"
+    assert again.emitted == ()
 
 
 def test_a_payment_seen_again_by_the_statement_road_notifies_nothing_new(memory_registry) -> None:
