@@ -87,9 +87,17 @@ def test_one_message_per_account_with_an_entry_per_operation_of_the_message(memo
 
 
 def test_a_statement_mint_and_its_reversal_are_notified(memory_registry) -> None:
+    statement_mint_and_reversal(memory_registry)
+
+
+def test_a_statement_mint_and_its_reversal_are_notified_on_the_sql_stores(registry) -> None:
+    statement_mint_and_reversal(registry)  # SQLite and PostgreSQL
+
+
+def statement_mint_and_reversal(store) -> None:
     """The camt.053 road: a booked credit on the omnibus account the bridge never saw as a
     pacs.008 mints, and is notified like any mint; its reversal debits, marked RvslInd."""
-    run = run_on(memory_registry)
+    run = run_on(store)
     tx = Tx(amount="42.00", debtor_iban=FATIMA, creditor_iban=ALICE)
     credit = Ntry.of(tx, "STMT-PAY-1", booked_at="2026-11-24T17:00:00Z")
     minted = run.handle(camt053([credit]).encode())
