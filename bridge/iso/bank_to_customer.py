@@ -224,7 +224,7 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> etree._
             agent(acct, "Svcr", found.servicer)
         for b in found.balances:
             balance(node, b)
-        if found.entries:
+        if found.entries and found.balances:  # a notification (no balances) carries no totals
             summary = add(node, "TxsSummry")
             for name, side in (("TtlCdtNtries", True), ("TtlDbtNtries", False)):
                 mine = [e for e in found.entries if (e.credit_debit == CREDIT) == side]
