@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime
 from decimal import Decimal
 
@@ -56,7 +57,7 @@ class CashReport:
 
     @property
     def versions(self) -> tuple[str, ...]:
-        return tuple(f"{self.family}.001.{n:02d}" for n in range(self.first, 15))
+        return _versions(self.family, self.first)
 
     def version(self, text: str) -> str:
         """`08`, `8` or `camt.053.001.08` -> `camt.053.001.08`; ValueError for a version the
@@ -78,6 +79,11 @@ class CashReport:
         (indented unless `pretty` is False)."""
         return etree.tostring(self.document(message, version), xml_declaration=True,
                               encoding="UTF-8", pretty_print=pretty)
+
+
+@cache
+def _versions(family: str, first: int) -> tuple[str, ...]:
+    return tuple(f"{family}.001.{n:02d}" for n in range(first, 15))
 
 
 ACCOUNT_REPORT = CashReport("camt.052", "BkToCstmrAcctRpt", "Rpt", "camt.052.001.08")
