@@ -210,6 +210,17 @@ def test_every_version_is_valid_against_its_xsd_and_reads_back(version: str) -> 
     assert ("UETR" in refs) == (int(version[-2:]) >= 8)
 
 
+def test_markup_in_the_references_is_escaped_and_what_xml_cannot_hold_replaced() -> None:
+    at = datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
+    refs = PaymentRefs(message_id="M&S <1>", end_to_end_id='E2E "quoted" & <b>', transaction_id="TX\x01-1")
+    (message,) = Notifications().of([(TokenOperation("k", MINT, "EUR", 100, None, "w-alice", refs), at)],
+                                    list_registry())
+    assert MessageReader().read(message.body).valid
+    (entry,) = read_notification(message)
+    assert (entry.refs["MsgId"], entry.refs["EndToEndId"], entry.refs["TxId"]) == (
+        "M&S <1>", 'E2E "quoted" & <b>', "TX?-1")
+
+
 def test_a_wallet_without_an_account_is_not_notified() -> None:
     at = datetime(2026, 11, 24, 10, 30, tzinfo=timezone.utc)
     lost = TokenOperation("k", TRANSFER, "EUR", 100, "w-nobody", "w-alice", REFS)

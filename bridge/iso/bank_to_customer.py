@@ -27,7 +27,7 @@ from decimal import Decimal
 from lxml import etree
 
 from bridge.iso.apphdr import iso_utc_datetime
-from bridge.iso.building import new_document
+from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
 from bridge.money import Amount
 from bridge.parties import AccountId, Agent, Party
 from bridge.statements import (
@@ -70,15 +70,19 @@ class CashReport:
         return version
 
     def document(self, message: StatementMessage, version: str | None = None) -> etree._Element:
-        """The `Document` for `message` in `version` (the family's default when None)."""
-        return _write(self, message, self.version(version or self.default_version))
+        """The `Document` for `message` in `version` (the family's default when None), as an
+        element tree (parsed from `message`: for callers that want to look inside)."""
+        return etree.fromstring(self.message(message, version, pretty=False))
 
     def message(self, message: StatementMessage, version: str | None = None, *,
                 pretty: bool = True) -> bytes:
-        """The message to publish or save: the bare Document, UTF-8 with an XML declaration
-        (indented unless `pretty` is False)."""
-        return etree.tostring(self.document(message, version), xml_declaration=True,
-                              encoding="UTF-8", pretty_print=pretty)
+        """The message to publish or save: the bare Document, UTF-8 with an XML declaration;
+        indented for people unless `pretty` is False (notifications: written, never re-read)."""
+        body = _write(self, message, self.version(version or self.default_version)).encode()
+        if not pretty:
+            return body
+        return etree.tostring(etree.fromstring(body), xml_declaration=True, encoding="UTF-8",
+                              pretty_print=True)
 
 
 @cache
@@ -93,163 +97,168 @@ NOTIFICATION = CashReport("camt.054", "BkToCstmrDbtCdtNtfctn", "Ntfctn", "camt.0
 .01 is not written (the bridge reads statements from .02 on, and writes what it reads)."""
 
 
-def _write(kind: CashReport, message: StatementMessage, version: str) -> etree._Element:
+def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
+    """The Document as text. Written as text, not as an element tree: a notification goes out
+    for every account of every payment, and an element tree costs about a microsecond per
+    element (a statement has a hundred thousand); every value goes through `_text`."""
     number = int(version[-2:])
-    document, add = new_document(version)
+    out: list[str] = []
+    w = out.append
 
-    def account(parent: etree._Element, name: str, account_id: AccountId) -> etree._Element:
+    def account(name: str, account_id: AccountId, inside: str = "") -> str:
         """`<name><Id>` with the IBAN, or `Othr/Id` with its scheme (code or proprietary) and
-        issuer (.01: `PrtryAcct/Id`, which has neither)."""
-        holder = add(parent, name)
-        node = add(holder, "Id")
+        issuer (.01: `PrtryAcct/Id`, which has neither); `inside` after the Id."""
         if account_id.iban:
-            add(node, "IBAN", account_id.iban)
+            ident = f"<IBAN>{_text(account_id.iban)}</IBAN>"
         elif number == 1:
-            add(add(node, "PrtryAcct"), "Id", (account_id.other or "")[:34])
+            ident = f"<PrtryAcct><Id>{_text((account_id.other or '')[:34])}</Id></PrtryAcct>"
         else:
-            other = add(node, "Othr")
-            add(other, "Id", (account_id.other or "")[:34])
+            ident = f"<Othr><Id>{_text((account_id.other or '')[:34])}</Id>"
             if account_id.scheme:
-                add(add(other, "SchmeNm"), "Prtry" if account_id.proprietary else "Cd",
-                    account_id.scheme[:35 if account_id.proprietary else 4])
+                choice = "Prtry" if account_id.proprietary else "Cd"
+                scheme = account_id.scheme[:35 if account_id.proprietary else 4]
+                ident += f"<SchmeNm><{choice}>{_text(scheme)}</{choice}></SchmeNm>"
             if account_id.issuer:
-                add(other, "Issr", account_id.issuer[:35])
-        return holder
+                ident += f"<Issr>{_text(account_id.issuer[:35])}</Issr>"
+            ident += "</Othr>"
+        return f"<{name}><Id>{ident}</Id>{inside}</{name}>"
 
-    def agent(parent: etree._Element, name: str, found: Agent | None) -> None:
-        if found is not None and found.bic:
-            add(add(add(parent, name), "FinInstnId"), "BIC" if number <= 2 else "BICFI", found.bic)
+    def agent(name: str, found: Agent | None) -> str:
+        if found is None or not found.bic:
+            return ""
+        bic = "BIC" if number <= 2 else "BICFI"
+        return f"<{name}><FinInstnId><{bic}>{_text(found.bic)}</{bic}></FinInstnId></{name}>"
 
-    def party(parent: etree._Element, role: str, found: Party | None) -> None:
+    def party(role: str, found: Party | None) -> str:
         if found is None:
-            return
+            return ""
+        text = ""
         if found.name or number >= 7:
-            holder = add(parent, role)
-            if number >= 7:
-                holder = add(holder, "Pty")
-            if found.name:
-                add(holder, "Nm", found.name[:_MAX140])
+            name = f"<Nm>{_text(found.name[:_MAX140])}</Nm>" if found.name else ""
+            text = f"<{role}><Pty>{name}</Pty></{role}>" if number >= 7 else f"<{role}>{name}</{role}>"
         if found.account is not None and found.account.key:
-            account(parent, f"{role}Acct", found.account)
+            text += account(f"{role}Acct", found.account)
+        return text
 
-    def amount(parent: etree._Element, name: str, value, currency: str) -> None:
-        add(parent, name, str(value)).set("Ccy", currency)
+    def amount(name: str, value, currency: str) -> str:
+        return f'<{name} Ccy="{_text(currency)}">{value}</{name}>'
 
-    def balance(parent: etree._Element, found: Balance) -> None:
-        node = add(parent, "Bal")
-        kind_node = add(node, "Tp")
-        add(kind_node if number == 1 else add(kind_node, "CdOrPrtry"), "Cd", found.type)
-        amount(node, "Amt", found.amount.value, found.amount.currency)
-        add(node, "CdtDbtInd", found.credit_debit)
+    def balance(found: Balance) -> None:
+        kind_code = f"<Cd>{_text(found.type)}</Cd>"
+        w(f"<Bal><Tp>{kind_code if number == 1 else f'<CdOrPrtry>{kind_code}</CdOrPrtry>'}</Tp>"
+          f"{amount('Amt', found.amount.value, found.amount.currency)}"
+          f"<CdtDbtInd>{found.credit_debit}</CdtDbtInd>")
         if found.date is not None:
-            add(add(node, "Dt"), "Dt", found.date.isoformat())
+            w(f"<Dt><Dt>{found.date.isoformat()}</Dt></Dt>")
+        w("</Bal>")
 
-    def details(parent: etree._Element, entry: StatementEntry, tx: TransactionDetails) -> None:
-        node = add(parent, "TxDtls")
+    def details(entry: StatementEntry, tx: TransactionDetails) -> None:
+        w("<TxDtls>")
         uetr = (tx.uetr or "").lower()
         refs = [("MsgId", tx.message_id), ("AcctSvcrRef", tx.account_servicer_ref),
                 ("InstrId", tx.instruction_id), ("EndToEndId", tx.end_to_end_id),
                 ("UETR", uetr if number >= 8 and _UETR.fullmatch(uetr) else None),  # a UETR only from .08
                 ("TxId", tx.transaction_id)]
         if any(value for _, value in refs):
-            ref_node = add(node, "Refs")
-            for name, value in refs:
-                if value:
-                    add(ref_node, name, value if name == "UETR" else value[:_MAX35])
+            w("<Refs>" + "".join(f"<{name}>{_text(value if name == 'UETR' else value[:_MAX35])}</{name}>"
+                                 for name, value in refs if value) + "</Refs>")
         if tx.amount is not None:
             if number >= 3:
-                amount(node, "Amt", tx.amount.value, tx.amount.currency)
-                add(node, "CdtDbtInd", entry.credit_debit)
+                w(amount("Amt", tx.amount.value, tx.amount.currency)
+                  + f"<CdtDbtInd>{entry.credit_debit}</CdtDbtInd>")
             else:
-                amount(add(add(node, "AmtDtls"), "TxAmt"), "Amt", tx.amount.value, tx.amount.currency)
+                w(f"<AmtDtls><TxAmt>{amount('Amt', tx.amount.value, tx.amount.currency)}</TxAmt></AmtDtls>")
         if tx.debtor or tx.creditor:
-            parties = add(node, "RltdPties")
-            party(parties, "Dbtr", tx.debtor)
-            party(parties, "Cdtr", tx.creditor)
+            w(f"<RltdPties>{party('Dbtr', tx.debtor)}{party('Cdtr', tx.creditor)}</RltdPties>")
         if (tx.debtor_agent and tx.debtor_agent.bic) or (tx.creditor_agent and tx.creditor_agent.bic):
-            agents = add(node, "RltdAgts")
-            agent(agents, "DbtrAgt", tx.debtor_agent)
-            agent(agents, "CdtrAgt", tx.creditor_agent)
+            w(f"<RltdAgts>{agent('DbtrAgt', tx.debtor_agent)}{agent('CdtrAgt', tx.creditor_agent)}</RltdAgts>")
         if tx.remittance:
-            info = add(node, "RmtInf")
-            for line in tx.remittance:
-                add(info, "Ustrd", line[:_MAX140])
+            w("<RmtInf>" + "".join(f"<Ustrd>{_text(line[:_MAX140])}</Ustrd>" for line in tx.remittance)
+              + "</RmtInf>")
+        w("</TxDtls>")
 
-    def entry(parent: etree._Element, found: StatementEntry) -> None:
-        node = add(parent, "Ntry")
+    def entry(found: StatementEntry) -> None:
+        w("<Ntry>")
         if found.entry_ref and number >= 2:
-            add(node, "NtryRef", found.entry_ref[:_MAX35])
-        amount(node, "Amt", found.amount.value, found.amount.currency)
-        add(node, "CdtDbtInd", found.credit_debit)
+            w(f"<NtryRef>{_text(found.entry_ref[:_MAX35])}</NtryRef>")
+        w(amount("Amt", found.amount.value, found.amount.currency)
+          + f"<CdtDbtInd>{found.credit_debit}</CdtDbtInd>")
         if found.reversal:
-            add(node, "RvslInd", "true")
-        if number >= 7:
-            add(add(node, "Sts"), "Cd", found.status)
-        else:
-            add(node, "Sts", found.status)
+            w("<RvslInd>true</RvslInd>")
+        status = _text(found.status)
+        w(f"<Sts><Cd>{status}</Cd></Sts>" if number >= 7 else f"<Sts>{status}</Sts>")
         if found.booked_at is not None:
-            add(add(node, "BookgDt"), "DtTm", iso_utc_datetime(found.booked_at))
+            w(f"<BookgDt><DtTm>{iso_utc_datetime(found.booked_at)}</DtTm></BookgDt>")
         elif found.booking_date is not None:
-            add(add(node, "BookgDt"), "Dt", found.booking_date.isoformat())
+            w(f"<BookgDt><Dt>{found.booking_date.isoformat()}</Dt></BookgDt>")
         if found.value_date is not None:
-            add(add(node, "ValDt"), "Dt", found.value_date.isoformat())
+            w(f"<ValDt><Dt>{found.value_date.isoformat()}</Dt></ValDt>")
         if found.account_servicer_ref:
-            add(node, "AcctSvcrRef", found.account_servicer_ref[:_MAX35])
-        code = add(node, "BkTxCd")
+            w(f"<AcctSvcrRef>{_text(found.account_servicer_ref[:_MAX35])}</AcctSvcrRef>")
         parts = (found.bank_transaction_code or "").split("/")
         if len(parts) == 3 and all(parts):
-            domain = add(code, "Domn")
-            add(domain, "Cd", parts[0])
-            family = add(domain, "Fmly")
-            add(family, "Cd", parts[1])
-            add(family, "SubFmlyCd", parts[2])
+            domain, family, sub = (_text(part) for part in parts)
+            w(f"<BkTxCd><Domn><Cd>{domain}</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>{sub}</SubFmlyCd>"
+              f"</Fmly></Domn></BkTxCd>")
         else:  # BkTxCd is mandatory; a proprietary code when there is no ISO one
-            proprietary = add(code, "Prtry")
-            add(proprietary, "Cd", (found.bank_transaction_code or "NTRF")[:_MAX35])
+            w(f"<BkTxCd><Prtry><Cd>{_text((found.bank_transaction_code or 'NTRF')[:_MAX35])}</Cd>"
+              f"</Prtry></BkTxCd>")
         if found.details:
-            container = node if number == 1 else add(node, "NtryDtls")
+            if number > 1:
+                w("<NtryDtls>")
             for tx in found.details:
-                details(container, found, tx)
+                details(found, tx)
+            if number > 1:
+                w("</NtryDtls>")
+        w("</Ntry>")
 
-    def item(parent: etree._Element, found: Statement, created: datetime) -> None:
-        node = add(parent, kind.item)
-        add(node, "Id", found.statement_id[:_MAX35])
+    def item(found: Statement, created: datetime) -> None:
+        w(f"<{kind.item}><Id>{_text(found.statement_id[:_MAX35])}</Id>")
         if found.sequence_number is not None:
-            add(node, "ElctrncSeqNb", str(found.sequence_number))
-        add(node, "CreDtTm", iso_utc_datetime(found.created_at or created))
+            w(f"<ElctrncSeqNb>{found.sequence_number}</ElctrncSeqNb>")
+        w(f"<CreDtTm>{iso_utc_datetime(found.created_at or created)}</CreDtTm>")
         if found.from_time is not None and found.to_time is not None:
-            period = add(node, "FrToDt")
-            add(period, "FrDtTm", iso_utc_datetime(found.from_time))
-            add(period, "ToDtTm", iso_utc_datetime(found.to_time))
-        acct = account(node, "Acct", found.account)
-        if found.currency:
-            add(acct, "Ccy", found.currency)
+            w(f"<FrToDt><FrDtTm>{iso_utc_datetime(found.from_time)}</FrDtTm>"
+              f"<ToDtTm>{iso_utc_datetime(found.to_time)}</ToDtTm></FrToDt>")
+        inside = f"<Ccy>{_text(found.currency)}</Ccy>" if found.currency else ""
         if found.owner:
-            add(add(acct, "Ownr"), "Nm", found.owner[:_MAX140])
-        if found.servicer is not None:
-            agent(acct, "Svcr", found.servicer)
+            inside += f"<Ownr><Nm>{_text(found.owner[:_MAX140])}</Nm></Ownr>"
+        inside += agent("Svcr", found.servicer)
+        w(account("Acct", found.account, inside))
         for b in found.balances:
-            balance(node, b)
+            balance(b)
         if found.entries and found.balances:  # a notification (no balances) carries no totals
-            summary = add(node, "TxsSummry")
+            w("<TxsSummry>")
             for name, side in (("TtlCdtNtries", True), ("TtlDbtNtries", False)):
                 mine = [e for e in found.entries if (e.credit_debit == CREDIT) == side]
-                totals = add(summary, name)
-                add(totals, "NbOfNtries", str(len(mine)))
-                add(totals, "Sum", str(sum((e.amount.value for e in mine), start=_zero(found))))
+                total = sum((e.amount.value for e in mine), start=_zero(found))
+                w(f"<{name}><NbOfNtries>{len(mine)}</NbOfNtries><Sum>{total}</Sum></{name}>")
+            w("</TxsSummry>")
         for e in found.entries:
-            entry(node, e)
+            entry(e)
+        w(f"</{kind.item}>")
 
-    root = add(document, kind.root + ("V01" if number == 1 else ""))
-    header = add(root, "GrpHdr")
-    add(header, "MsgId", message.message_id[:_MAX35])
     created = message.created_at
     if created is None:
         raise ValueError(f"a {kind.family} message needs its creation time (GrpHdr/CreDtTm)")
-    add(header, "CreDtTm", iso_utc_datetime(created))
+    root = kind.root + ("V01" if number == 1 else "")
+    w(f'<?xml version=\'1.0\' encoding=\'UTF-8\'?>\n<Document xmlns="{ISO_NAMESPACE_PREFIX}{version}">'
+      f"<{root}><GrpHdr><MsgId>{_text(message.message_id[:_MAX35])}</MsgId>"
+      f"<CreDtTm>{iso_utc_datetime(created)}</CreDtTm></GrpHdr>")
     for s in message.statements:
-        item(root, s, created)
-    return document
+        item(s, created)
+    w(f"</{root}></Document>\n")
+    return "".join(out)
+
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: str) -> str:
+    """A value as XML character data (or an attribute's): markup escaped, and what XML 1.0
+    cannot hold at all replaced by `?`."""
+    return _NOT_XML.sub("?", value).translate(_ESCAPES)
 
 
 def _zero(statement: Statement) -> Decimal:
