@@ -10,9 +10,11 @@ from adapters.sql.store import SqlAccountRegistry, SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
 from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.iso.pacs002 import parse_reply_versions
-from bridge.iso.reader import MessageReader
+from bridge.cancellations.handler import RETURN
+from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.messages import OutboundMessage
 from bridge.bus import MessageBus
+from bridge.cancellations.follow_ups import CancellationFollowUps
 from bridge.config import BridgeConfig
 from bridge.ports import LedgerPlugin, SettlingLedger, StoreTransaction
 from bridge.settlement.changes import SettlementChange
@@ -55,29 +57,35 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
         notifications=settings.notifying,
         notification_version=NOTIFICATION.version(settings.notification_version),
+        max_message_bytes=settings.max_message_bytes,
+        return_on_cancellation=settings.cancellation_policy == RETURN,
+        return_versions=parse_return_versions(settings.return_versions) if settings.return_versions else {},
     )
 
 
 def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
-    return MessageBus(MessageReader(max_bytes=settings.max_message_bytes), store,
-                      bridge_config(settings), is_transient=store.is_transient, clock=store.clock)
+    config = bridge_config(settings)
+    return MessageBus(config.reader(), store, config, is_transient=store.is_transient, clock=store.clock)
 
 
 def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:
     """For a ledger that settles after the answer (a `SettlingLedger`, as the EVM ledger is):
-    a function running one settlement round and returning the follow-up pacs.002s it
-    committed to the outbox, and the camt.054s of the operations that became final, for the
-    worker to publish. None for a ledger whose answer is final (SQL)."""
+    a function running one settlement round and returning the follow-up pacs.002s (and the
+    camt.029s of cancellations it decided) it committed to the outbox, and the camt.054s of the
+    operations that became final, for the worker to publish. None for a ledger whose answer is
+    final (SQL)."""
     if not isinstance(store.ledger_plugin, SettlingLedger):
         return None
     settler = store.ledger_plugin.settler(store)
     follow_ups = SettlementFollowUps(bus.reader, bus.config, bus.clock)
+    cancellations = CancellationFollowUps(bus.reader, bus.config, bus.clock)
     committed: list[OutboundMessage] = []
 
     def report(transaction: StoreTransaction, changes: Sequence[SettlementChange]) -> None:
         connection = sql_connection(transaction)  # the settler's, in the store
-        outbox = SqlOutbox(connection, store.clock)
-        committed.extend(follow_ups.report(list(changes), SqlInbox(connection, store.clock), outbox))
+        inbox, outbox = SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)
+        committed.extend(follow_ups.report(list(changes), inbox, outbox))
+        committed.extend(cancellations.report(list(changes), inbox, outbox))
         if bus.notifications is not None:
             for notice in bus.notifications.of_changes(changes, SqlAccountRegistry(connection),
                                                        store.clock()):
@@ -97,3 +105,21 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
         return list(committed)
 
     return settle
+
+
+def broker_inspection(settings: Settings):
+    """The broker's queues and dead letters, as the console reads and re-drives them."""
+    from adapters.rabbitmq.inspection import BrokerInspection
+    from adapters.rabbitmq.topology import Names
+    from bridge.delivery import RetryPolicy
+    return BrokerInspection(settings.amqp_url, Names(settings.amqp_prefix),
+                            RetryPolicy(max_attempts=settings.max_attempts).delays_s)
+
+
+def console_context(settings: Settings, store: SqlStore):
+    """What the HTTP API works with (`tokenbridge serve`)."""
+    from adapters.http.context import ConsoleContext
+    config = bridge_config(settings)
+    return ConsoleContext(store=store, reader=config.reader(),
+                          broker=broker_inspection(settings), ledger_name=settings.ledger,
+                          clock=store.clock, config=config)

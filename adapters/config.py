@@ -19,7 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bridge.iso.bank_to_customer import NOTIFICATION
+from bridge.cancellations.handler import CANCELLATION_POLICIES
 from bridge.iso.pacs002 import parse_reply_versions
+from bridge.iso.pacs004_writer import parse_return_versions
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
 PREFIX = "TOKENBRIDGE_"
@@ -41,11 +43,14 @@ class Settings:
     evm_max_in_flight: int = 500  # submitted, unmined transactions at most
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
+    cancellation_policy: str = "refuse"  # a camt.056 for a settled payment: refuse, or return (pacs.004)
+    return_versions: str | None = None  # "pacs.008.001.08=pacs.004.001.10,...": returns we send
     amqp_prefix: str = "tokenbridge"  # names: <prefix>.in, <prefix>.out, <prefix>.dead, <prefix>.retry
     prefetch: int = 200
     batch_size: int = 100
     max_attempts: int = 7  # transient failures: first try + retries, then dead-letter
     metrics_port: int = 0  # Prometheus endpoint of the worker; 0 = off
+    http_addr: str = "127.0.0.1:8080"  # HOST:PORT of `tokenbridge serve`
     notifications: str = "on"  # on: a camt.054 per account for each settled operation; off: none
     notification_version: str = NOTIFICATION.default_version  # camt.054.001.01 to .14 (or 01 .. 14)
     timezone: str = "UTC"  # the bank's time zone (IANA): where its day starts (statement --intraday)
@@ -172,11 +177,30 @@ def check(settings: Settings) -> None:
         zoneinfo.ZoneInfo(settings.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         fail("timezone", f"is not an IANA time zone (Europe/Berlin, UTC), not {settings.timezone!r}")
+    if settings.cancellation_policy not in CANCELLATION_POLICIES:
+        fail("cancellation_policy", f"must be one of {', '.join(CANCELLATION_POLICIES)}, "
+                                    f"not {settings.cancellation_policy!r}")
+    if http_address(settings.http_addr) is None:
+        fail("http_addr", f"must be HOST:PORT (a port from 1 to 65535), not {settings.http_addr!r}")
     if settings.reply_versions:
         try:
             parse_reply_versions(settings.reply_versions)
         except ValueError as error:
             fail("reply_versions", str(error))
+    if settings.return_versions:
+        try:
+            parse_return_versions(settings.return_versions)
+        except ValueError as error:
+            fail("return_versions", str(error))
+
+
+def http_address(text: str) -> tuple[str, int] | None:
+    """HOST:PORT (an IPv6 host in brackets) as (host, port); None when it is not one."""
+    host, _, port = text.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port)
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

@@ -21,14 +21,17 @@ GENESIS = "0" * 64
 # Chained entities: a row of inbox / operations / evm_operations, and the set of postings of one
 # operation (reference: the operation's key). At most 10 characters (audit_links.entity).
 INBOX, OPERATION, POSTINGS, EVM_OPERATION = "inbox", "operation", "postings", "evm_op"
+RETURN = "return"  # one return of a payment (pacs.004 in, or the operator's `tokenbridge return`)
+ACTION = "action"  # an operator's action through the API (reference: its sequence number)
 # What the money checks name: one posting row, one balance row, one currency's supply.
 POSTING, BALANCE, SUPPLY, CHAIN = "posting", "balance", "supply", "chain"
 TABLES = {INBOX: "inbox", OPERATION: "operations", POSTINGS: "postings", POSTING: "postings",
-          EVM_OPERATION: "evm_operations", BALANCE: "balances", SUPPLY: "postings, balances",
+          EVM_OPERATION: "evm_operations", RETURN: "return_entries", ACTION: "operator_actions", BALANCE: "balances", SUPPLY: "postings, balances",
           CHAIN: "audit_head"}
 LINKS = "audit_links"
 SUPPLY_TABLE = "supply"  # the SQL ledger's stored supply per currency (its range check reads it)
-_SAID = {POSTINGS: "postings of operation", EVM_OPERATION: "evm operation"}
+_SAID = {POSTINGS: "postings of operation", EVM_OPERATION: "evm operation",
+         ACTION: "operator action"}
 ISSUANCE = issuance_holder("")  # the prefix of every currency's issuance account
 
 

@@ -149,7 +149,7 @@ class MessageBus:
         """One message's work inside `uow`: claim (unless the caller did), dispatch, record,
         queue the reply."""
         if not (uow.inbox.claim(message.digest) if claimed is None else claimed):
-            return _seen_before(uow, message.digest)
+            return _seen_before(uow, message)
         outcome = self._dispatch_notifying(message, uow)
         read, raw = message.read, message.raw
         uow.inbox.record(InboundRecord(
@@ -192,14 +192,18 @@ class MessageBus:
         return outcome
 
 
-def _seen_before(uow: UnitOfWork, digest: str) -> MessageOutcome:
-    record = uow.inbox.find(digest)
+def _seen_before(uow: UnitOfWork, message: Inbound) -> MessageOutcome:
+    """The answer recorded for the same bytes, and the findings the reader makes of them again:
+    so a poison message re-driven is dead-lettered again with its reason, whether it was
+    answered with a pacs.002 (schema-invalid) or an admi.002 (not ISO 20022)."""
+    record = uow.inbox.find(message.digest)
     if record is None:
-        raise InboxClaimVanished(f"inbox claim of {digest[:16]} vanished: claimed by a unit that "
-                                 f"rolled back")
+        raise InboxClaimVanished(f"inbox claim of {message.digest[:16]} vanished: claimed by a unit "
+                                 f"that rolled back")
     reply = uow.outbox.get(record.reply_id) if record.reply_id else None
-    return MessageOutcome(digest, record.verdict, record.message_type, record.message_id,
-                          reply=reply, summary=record.summary, seen_before=True)
+    return MessageOutcome(message.digest, record.verdict, record.message_type, record.message_id,
+                          reply=reply, findings=tuple(message.read.findings), summary=record.summary,
+                          seen_before=True)
 
 
 def _log_outcome(outcome: MessageOutcome, dry_run: bool) -> None:

@@ -31,13 +31,19 @@ class Reason(StrEnum):
     NOT_ALLOWED_CURRENCY = "AM03"
     INSUFFICIENT_FUNDS = "AM04"
     DUPLICATION = "AM05"  # a key or payment seen before with other content; ids repeated
+    # A return for more than is left of its original (what was paid less what came back).
+    WRONG_AMOUNT = "AM09"
     INVALID_CONTROL_SUM = "AM10"
     INVALID_TRANSACTION_CURRENCY = "AM11"
     INVALID_AMOUNT = "AM12"
     INVALID_NUMBER_OF_TRANSACTIONS = "AM18"
+    ALREADY_RETURNED = "ARDT"  # AlreadyReturnedTransaction: nothing is left of the original
     INVALID_FILE_FORMAT = "FF01"  # any XML or XSD failure, and an unreadable message
     BANK_IDENTIFIER_INCORRECT = "RC01"
     NOT_SPECIFIED_AGENT = "MS03"  # NotSpecifiedReasonAgentGenerated: a technical reject we cannot name
+    # OrderCancelled: the follow-up pacs.002 of a payment cancelled on request (camt.056) before
+    # it took effect.
+    ORDER_CANCELLED = "DS02"
 
 
 class Status(StrEnum):
@@ -48,6 +54,36 @@ class Status(StrEnum):
     ACCEPTED_SETTLEMENT_IN_PROCESS = "ACSP"  # on-chain transaction submitted, awaiting finality
     REJECTED = "RJCT"
     PARTIALLY_ACCEPTED = "PART"  # group status: some transactions settled, some were rejected
+
+
+class CancellationStatus(StrEnum):
+    """CancellationIndividualStatus1Code: a transaction's answer in a camt.029 (`TxCxlSts`)."""
+
+    ACCEPTED = "ACCR"  # cancelled: it never takes effect
+    REJECTED = "RJCR"  # not cancelled (the reason says why)
+    PENDING = "PDCR"  # asked of the ledger; a follow-up camt.029 gives the outcome
+
+
+class Confirmation(StrEnum):
+    """InvestigationExecutionConfirmation: a camt.029's status for the whole request
+    (`Sts/Conf`); a closed list to camt.029.001.07, external codes after, the same codes."""
+
+    CANCELLED = "CNCL"
+    REJECTED = "RJCR"
+    PENDING = "PDCR"
+    PARTIALLY_EXECUTED = "PECR"  # some transactions cancelled, others not
+
+
+class CancellationRejection(StrEnum):
+    """ExternalPaymentCancellationRejection1Code: why a cancellation is refused
+    (`CxlStsRsnInf/Rsn/Cd`)."""
+
+    # The payment is settled, final on the ledger: the bank (agent) cannot undo it; a return
+    # (pacs.004) can. The list has no "already settled"; AgentDecision is the closest.
+    AGENT_DECISION = "AGNT"
+    ALREADY_RETURNED = "ARDT"
+    INSUFFICIENT_FUNDS = "AM04"  # returning it (the policy) would overdraw the wallet
+    NO_ORIGINAL = "NOOR"  # NoOriginalTransactionReceived
 
 
 class Verdict(StrEnum):

@@ -5,18 +5,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bridge.iso.bank_to_customer import NOTIFICATION
+from bridge.iso.reader import MessageReader
+from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 from bridge.payments.authorisation import Authority
 
 
 @dataclass(frozen=True, slots=True)
 class BridgeConfig:
-    """The bank's BIC, whom it takes instructions and statements from, its reply versions,
-    and whether (and in which camt.054 version) it notifies settled operations."""
+    """The bank's BIC, whom it takes instructions and statements from, its reply and return
+    versions, and whether (and in which camt.054 version) it notifies settled operations."""
 
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
     reply_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.002
     statement_senders: frozenset[str] | None = None  # None: the issuer (bridge.payments.authorisation)
+    max_message_bytes: int = DEFAULT_MAX_BYTES  # the largest input the bus reads
+
+    def reader(self) -> MessageReader:
+        """A reader with the bus's limits, for a handler that re-reads messages from the inbox
+        (an original the bus accepted must read again)."""
+        return MessageReader(max_bytes=self.max_message_bytes)
+    return_versions: Mapping[str, str] = field(default_factory=dict)  # overrides, pacs.008 -> pacs.004
+    return_on_cancellation: bool = False  # a camt.056 for a settled payment: returned (pacs.004), not refused
     notifications: bool = True  # a camt.054 per account for each settled operation (bridge.notifications)
     notification_version: str = NOTIFICATION.default_version
 

@@ -26,6 +26,15 @@ class OutboundMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class SentMessage:
+    """An outbox message with when it was queued and whether the broker has confirmed it."""
+
+    message: OutboundMessage
+    created_at: datetime
+    published: bool
+
+
+@dataclass(frozen=True, slots=True)
 class InboundRecord:
     """What the inbox keeps of each received message, keyed by the hash of its bytes."""
 

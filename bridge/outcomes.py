@@ -16,7 +16,7 @@ class TransactionOutcome:
     index: int
     end_to_end_id: str | None
     uetr: str | None
-    status: Status  # ACSC, ACSP or RJCT
+    status: str  # a Status (ACSC, ACSP, RJCT); of a camt.056, a CancellationStatus (ACCR, RJCR, PDCR)
     operation: TokenOperation | None = None
     result: str | None = None  # applied, replayed, planned (dry run), or None when rejected
     reason: str | None = None

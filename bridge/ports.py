@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from bridge.accounts import ACTIVE, RegisteredAccount
 from bridge.codes import Status
-from bridge.messages import InboundRecord, OutboundMessage
+from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.operations import PaymentRefs, Rejection, TokenOperation
 from bridge.settlement.changes import SettlementChange
 
@@ -51,6 +51,20 @@ class RecordedOperation:
     sequence: int
     applied_at: datetime
     status: str = Status.ACCEPTED_SETTLEMENT_COMPLETED
+    cancelled: bool = False  # cancelled on request before it took effect (status RJCT)
+
+
+# What asking a ledger to cancel an operation came to (Ledger.cancel).
+CANCELLED = "cancelled"  # it never takes effect: nothing of it remains
+CANCEL_PENDING = "pending"  # asked, not decided yet: a settlement round reports the outcome
+FINAL = "final"  # it took effect and is final: too late to cancel
+NEVER_APPLIED = "never applied"  # nothing under the key, or it failed: nothing to cancel
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationOutcome:
+    result: str  # CANCELLED, CANCEL_PENDING, FINAL or NEVER_APPLIED
+    first: bool = True  # False: asked before (a repeated request); nothing new was done
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +140,21 @@ class Ledger(ABC):
     @abstractmethod
     def find(self, key: str) -> RecordedOperation | None:
         """The operation recorded under an idempotency key."""
+
+    def cancel(self, key: str, requested_by: str) -> CancellationOutcome:
+        """Cancel the operation under `key`, in this unit of work, so that it never takes effect:
+        CANCELLED when it is not final yet, CANCEL_PENDING when only the settlement can tell
+        (reported later with `requested_by`, the request's reference, on its SettlementChange),
+        FINAL when it took effect. Asked again: the same outcome, `first` False, nothing new.
+        A ledger whose operations are final once applied (SQL) cancels nothing: this default."""
+        recorded = self.find(key)
+        if recorded is None:
+            return CancellationOutcome(NEVER_APPLIED)
+        if recorded.cancelled:
+            return CancellationOutcome(CANCELLED, first=False)
+        if recorded.status == Status.REJECTED:
+            return CancellationOutcome(NEVER_APPLIED)
+        return CancellationOutcome(FINAL)
 
     @abstractmethod
     def find_claims(self, references: Sequence[str]) -> list[PaymentClaim]:
@@ -213,6 +242,64 @@ class Outbox(ABC):
     @abstractmethod
     def mark_published(self, message_ids: Iterable[str]) -> None: ...
 
+    @abstractmethod
+    def correlated(self, correlation_id: str) -> list[SentMessage]:
+        """Every message sent about one original (its BizMsgIdr or MsgId: the reply, follow-ups,
+        returns, resolutions, notifications), oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnEntry:
+    """One return of (part of) a payment: its own idempotency key (the reversal's), the key of
+    the original operation it reverses, how much, why, and who asked (a pacs.004's MsgId, or
+    the operator)."""
+
+    return_key: str
+    original_key: str
+    currency: str
+    amount: int  # minor units, > 0
+    reason: str  # ExternalReturnReason1Code or a proprietary reason
+    origin: str  # RETURN_BY_MESSAGE or RETURN_BY_OPERATOR
+    message_id: str | None  # the pacs.004 that brought it, or the one the bridge wrote
+    return_id: str | None = None  # RtrId
+    returned_at: datetime | None = None
+
+
+RETURN_BY_MESSAGE = "pacs.004"  # a pacs.004 received
+RETURN_BY_OPERATOR = "operator"  # `tokenbridge return` (or a cancellation answered by a return)
+
+
+class PaymentReturns(ABC):
+    """What has been returned of each original payment: a running total per original, kept so
+    that the returns of one original never exceed it, even with units of work racing."""
+
+    @abstractmethod
+    def returned(self, original_key: str) -> int:
+        """Minor units returned of the original so far (0: none)."""
+
+    @abstractmethod
+    def find(self, return_key: str) -> ReturnEntry | None:
+        """The return recorded under its key."""
+
+    @abstractmethod
+    def entries(self, original_key: str) -> list[ReturnEntry]:
+        """The returns of an original, in the order recorded."""
+
+    @abstractmethod
+    def take(self, original_key: str, amount: int, limit: int) -> bool:
+        """Count `amount` more as returned of the original, only if the total stays within
+        `limit` (the original's amount): atomically against concurrent units of work (a
+        conditional update under the row's lock). False: it would pass it, nothing counted."""
+
+    @abstractmethod
+    def release(self, original_key: str, amount: int) -> None:
+        """Undo this unit's `take` (the ledger refused the reversal)."""
+
+    @abstractmethod
+    def record(self, entry: ReturnEntry) -> None:
+        """Keep the return (after its `take` and its reversal applied); chained in the audit
+        trail where the store keeps one."""
+
 
 class UnitOfWork(ABC):
     """One atomic unit: commit explicitly; leaving the block without commit rolls back."""
@@ -221,6 +308,7 @@ class UnitOfWork(ABC):
     ledger: Ledger
     inbox: Inbox
     outbox: Outbox
+    returns: PaymentReturns
 
     def __enter__(self) -> "UnitOfWork":
         return self
@@ -286,6 +374,10 @@ class Settlement(Protocol):
     def settle(self) -> list[SettlementChange]:
         """One round: each change reported once (to `on_changes` too), even with several
         processes settling the same store."""
+
+    def pending(self) -> int:
+        """Operations not final yet (planned or submitted): what `tokenbridge settle --wait`
+        runs rounds until there are none of."""
 
 
 @runtime_checkable

@@ -72,6 +72,24 @@ class StatementEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryTotal:
+    """One total of `TxsSummry` as the statement declares it: `NbOfNtries` and `Sum` (of the
+    entries' amounts, without sign), each where given."""
+
+    number: int | None = None
+    sum: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionsSummary:
+    """`TxsSummry`: the totals of all entries (`TtlNtries`), of the credits and of the debits."""
+
+    entries: EntryTotal | None = None
+    credits: EntryTotal | None = None
+    debits: EntryTotal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Statement:
     """`Stmt`: one account's statement for a period."""
 
@@ -86,6 +104,7 @@ class Statement:
     sequence_number: int | None = None  # ElctrncSeqNb
     balances: tuple[Balance, ...] = ()
     entries: tuple[StatementEntry, ...] = ()
+    summary: TransactionsSummary | None = None  # TxsSummry where given
 
     def balance(self, type_code: str) -> Balance | None:
         """The first balance of a type (OPBD, CLBD, ...), or None."""

@@ -108,3 +108,9 @@ def wait_answering(prefix: str, timeout_s: float = 30) -> None:
     it is then in the middle of a stream, whatever the machine's speed."""
     _wait_on_queue(f"{prefix}.out", lambda q: q.message_count >= 1, timeout_s, 0.02,
                    "the worker never answered")
+
+
+def wait_depth(queue: str, depth: int, timeout_s: float = 30) -> None:
+    """Until `queue` holds at least `depth` messages."""
+    _wait_on_queue(queue, lambda q: q.message_count >= depth, timeout_s, 0.05,
+                   f"{queue} never held {depth} message(s)")

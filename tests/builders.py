@@ -108,3 +108,83 @@ def pacs028(transactions: list[StatusTx], *, version: str = "03", msg_id: str | 
             f"<MsgId>{msg_id or 'STS-' + uuid.uuid4().hex[:12]}</MsgId>"
             f"<CreDtTm>2026-11-24T11:00:00Z</CreDtTm>{agent}</GrpHdr>"
             f"{''.join(parts)}</FIToFIPmtStsReq></Document>")
+
+
+@dataclass
+class CancelTx:
+    """One Undrlyg/TxInf of a camt.056: the transaction to cancel, by its references."""
+
+    msg_id: str | None = None  # OrgnlGrpInf/OrgnlMsgId (with OrgnlMsgNmId pacs.008.001.08)
+    end_to_end_id: str | None = None
+    tx_id: str | None = None
+    instr_id: str | None = None
+    uetr: str | None = None  # written from version 08 on
+    reason: str = "DUPL"
+
+
+def camt056(transactions: list[CancelTx], *, version: str = "08", assignment_id: str | None = None,
+            assigner_bic: str = "BNPAFRPPXXX", assignee_bic: str = "TOKNDEFFXXX",
+            case_id: str | None = "CASE-1") -> str:
+    """A camt.056.001.<version> Document (versions 01 to 12) asking to cancel `transactions`."""
+    bic = "BIC" if version == "01" else "BICFI"
+    reason = "Cd" if int(version) >= 6 else "Prtry"  # closed lists before .06: any code as Prtry
+    parts = []
+    for t in transactions:
+        group = (f"<OrgnlGrpInf><OrgnlMsgId>{t.msg_id}</OrgnlMsgId><OrgnlMsgNmId>pacs.008.001.08"
+                 f"</OrgnlMsgNmId></OrgnlGrpInf>" if t.msg_id else "")
+        refs = "".join(f"<{name}>{value}</{name}>" for name, value in (
+            ("OrgnlInstrId", t.instr_id), ("OrgnlEndToEndId", t.end_to_end_id), ("OrgnlTxId", t.tx_id),
+            ("OrgnlUETR", t.uetr if int(version) >= 8 else None)) if value)
+        parts.append(f"<TxInf>{group}{refs}<CxlRsnInf><Rsn><{reason}>{t.reason}</{reason}></Rsn>"
+                     f"</CxlRsnInf></TxInf>")
+    agent = lambda b: f"<Agt><FinInstnId><{bic}>{b}</{bic}></FinInstnId></Agt>"  # noqa: E731
+    case = f"<Case><Id>{case_id}</Id><Cretr>{agent(assigner_bic)}</Cretr></Case>" if case_id else ""
+    return (f'<Document xmlns="{NS}camt.056.001.{version}"><FIToFIPmtCxlReq><Assgnmt>'
+            f"<Id>{assignment_id or 'CXL-' + uuid.uuid4().hex[:12]}</Id>"
+            f"<Assgnr>{agent(assigner_bic)}</Assgnr><Assgne>{agent(assignee_bic)}</Assgne>"
+            f"<CreDtTm>2026-11-24T12:00:00Z</CreDtTm></Assgnmt>{case}"
+            f"<Undrlyg>{''.join(parts)}</Undrlyg></FIToFIPmtCxlReq></Document>")
+
+
+@dataclass
+class ReturnTx:
+    """One TxInf of a pacs.004: the return of (part of) an earlier transaction."""
+
+    amount: str = "100.00"
+    currency: str = "EUR"
+    msg_id: str | None = None  # OrgnlGrpInf/OrgnlMsgId (with OrgnlMsgNmId pacs.008.001.08)
+    end_to_end_id: str | None = None
+    tx_id: str | None = None
+    instr_id: str | None = None
+    uetr: str | None = None  # written from version 09 on
+    return_id: str | None = field(default_factory=lambda: "RTR-" + uuid.uuid4().hex[:10])
+    reason: str = "AC04"
+    original_type: str = "pacs.008.001.08"
+
+
+def pacs004(transactions: list[ReturnTx], *, version: str = "09", msg_id: str | None = None,
+            instructing_bic: str | None = "TOKNDEFFXXX", nb_of_txs: int | None = None) -> str:
+    """A pacs.004.001.<version> Document (versions 01 to 15) returning `transactions`."""
+    number = int(version)
+    bic = "BIC" if number <= 2 else "BICFI"
+    agent = (f"<InstgAgt><FinInstnId><{bic}>{instructing_bic}</{bic}></FinInstnId></InstgAgt>"
+             if instructing_bic else "")
+    parts = []
+    for t in transactions:
+        group = (f"<OrgnlGrpInf><OrgnlMsgId>{t.msg_id}</OrgnlMsgId><OrgnlMsgNmId>{t.original_type}"
+                 f"</OrgnlMsgNmId></OrgnlGrpInf>" if t.msg_id else "")
+        refs = "".join(f"<{name}>{value}</{name}>" for name, value in (
+            ("OrgnlInstrId", t.instr_id), ("OrgnlEndToEndId", t.end_to_end_id), ("OrgnlTxId", t.tx_id),
+            ("OrgnlUETR", t.uetr if number >= 9 else None)) if value)
+        reason = (f"<RtrRsnInf><RtrRsn><Cd>{t.reason}</Cd></RtrRsn></RtrRsnInf>" if number == 1
+                  else f"<RtrRsnInf><Rsn><Cd>{t.reason}</Cd></Rsn></RtrRsnInf>")
+        return_id = f"<RtrId>{t.return_id}</RtrId>" if t.return_id else ""
+        parts.append(f"<TxInf>{return_id}{group}{refs}"
+                     f"<RtrdIntrBkSttlmAmt Ccy=\"{t.currency}\">{t.amount}</RtrdIntrBkSttlmAmt>{reason}</TxInf>")
+    root = "pacs.004.001.01" if number == 1 else "PmtRtr"
+    return (f'<Document xmlns="{NS}pacs.004.001.{version}"><{root}><GrpHdr>'
+            f"<MsgId>{msg_id or 'RTR-' + uuid.uuid4().hex[:12]}</MsgId>"
+            f"<CreDtTm>2026-11-24T12:00:00Z</CreDtTm>"
+            f"<NbOfTxs>{len(transactions) if nb_of_txs is None else nb_of_txs}</NbOfTxs>"
+            f"<SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>{agent}</GrpHdr>"
+            f"{''.join(parts)}</{root}></Document>")

@@ -1,5 +1,6 @@
 """The adversarial campaign's bank and its messages (tests/test_money_campaign.py): who the
-accounts are, and XSD-valid pacs.008 (.02, .08 to .14) and camt.053 (.02, .08) written as
+accounts are, and XSD-valid pacs.008 (.02, .08 to .14), camt.053 (.02, .08) and pacs.004
+(.09 to .15) written as
 real traffic writes them: AppHdr or bare Document, BIC8 or BIC11, IBANs in lower case,
 `Othr/Id` with or without its scheme, optional ids left out, batch entries, and the same
 message serialised again another way (prefix, indentation, declaration, CRLF).
@@ -226,6 +227,59 @@ def pacs008_document(message: Pacs008) -> str:
             f"{group_agent}</GrpHdr>{''.join(parts)}</FIToFICstmrCdtTrf></Document>")
 
 
+@dataclass(frozen=True)
+class ReturnedTx:
+    """One pacs.004 `TxInf`: return `rid` of (part of) payment `pid`, named by its message and
+    EndToEndId, or by its UETR."""
+
+    rid: str
+    pid: int
+    currency: str
+    amount: int  # minor units
+    msg_id: str | None
+    end_to_end_id: str | None
+    uetr: str | None = None
+    reason: str = "MD06"
+
+    def __repr__(self) -> str:
+        named = f"uetr={self.uetr[:8]}" if self.uetr else f"{self.msg_id}/{self.end_to_end_id}"
+        return f"R{self.rid}(P{self.pid} {major(self.amount, self.currency)} {self.currency}; {named})"
+
+
+@dataclass(frozen=True)
+class Pacs004:
+    version: str  # "02" .. "15"
+    msg_id: str
+    transactions: tuple[ReturnedTx, ...]
+    group_instructing_agent: str | None
+    header_from: str | None = None  # AppHdr Fr; None: a bare Document
+    header_to: str = ISSUER
+
+    def __repr__(self) -> str:
+        who = f"AppHdr {self.header_from}" if self.header_from else "bare"
+        return (f"pacs.004.001.{self.version} {self.msg_id} ({who}, InstgAgt "
+                f"{self.group_instructing_agent}): {list(self.transactions)!r}")
+
+
+def pacs004_document(message: Pacs004) -> str:
+    version = message.version
+    group_agent = (_agent("InstgAgt", message.group_instructing_agent, version)
+                   if message.group_instructing_agent else "")
+    parts = []
+    for tx in message.transactions:
+        group = (f"<OrgnlGrpInf><OrgnlMsgId>{tx.msg_id}</OrgnlMsgId><OrgnlMsgNmId>pacs.008.001.08"
+                 f"</OrgnlMsgNmId></OrgnlGrpInf>" if tx.msg_id else "")
+        refs = "".join(f"<{tag}>{value}</{tag}>" for tag, value in (
+            ("OrgnlEndToEndId", tx.end_to_end_id), ("OrgnlUETR", tx.uetr)) if value)
+        parts.append(f"<TxInf><RtrId>{tx.rid}</RtrId>{group}{refs}"
+                     f'<RtrdIntrBkSttlmAmt Ccy="{tx.currency}">{major(tx.amount, tx.currency)}</RtrdIntrBkSttlmAmt>'
+                     f"<RtrRsnInf><Rsn><Cd>{tx.reason}</Cd></Rsn></RtrRsnInf></TxInf>")
+    return (f'<Document xmlns="{NS}pacs.004.001.{version}"><PmtRtr><GrpHdr>'
+            f"<MsgId>{message.msg_id}</MsgId><CreDtTm>2026-11-24T12:00:00Z</CreDtTm>"
+            f"<NbOfTxs>{len(message.transactions)}</NbOfTxs><SttlmInf><SttlmMtd>INDA</SttlmMtd></SttlmInf>"
+            f"{group_agent}</GrpHdr>{''.join(parts)}</PmtRtr></Document>")
+
+
 def app_header(sender: str, receiver: str, message_definition: str, business_id: str) -> str:
     fi = "<FIId><FinInstnId><BICFI>{}</BICFI></FinInstnId></FIId>"
     return (f'<AppHdr xmlns="{NS}head.001.001.02"><Fr>{fi.format(sender)}</Fr><To>{fi.format(receiver)}</To>'
@@ -358,9 +412,11 @@ def _prefixed(document: str) -> str:
     return _TAG.sub(r"<\1p:\2", document).replace('<p:Document xmlns="', '<p:Document xmlns:p="', 1)
 
 
-def render(message: Pacs008 | Camt053, style: Style = Style()) -> bytes:
+def render(message: Pacs008 | Camt053 | Pacs004, style: Style = Style()) -> bytes:
     if isinstance(message, Pacs008):
         document, definition = pacs008_document(message), f"pacs.008.001.{message.version}"
+    elif isinstance(message, Pacs004):
+        document, definition = pacs004_document(message), f"pacs.004.001.{message.version}"
     else:
         document, definition = camt053_document(message), f"camt.053.001.{message.version}"
     if style.prefix:

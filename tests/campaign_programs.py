@@ -15,7 +15,10 @@ by hypothesis from scenario blocks. Each block is a real-world situation from is
 - overflow: 18-digit amounts until a balance or the supply would pass 2^63-1;
 - reserved: the omnibus account as debtor or creditor, a payment from a wallet to itself;
 - othr: `Othr/Id` accounts with and without the right scheme, look-alike accounts at another bank;
-- statement_parts: omnibus batch entries with a 0.00 part or parts with one decimal too many.
+- statement_parts: omnibus batch entries with a 0.00 part or parts with one decimal too many;
+- returns: a payment sent earlier returned (pacs.004) in full or in parts, the parts sometimes
+  adding up to more than it, the same return id again (same or other amount), in another
+  currency, from the issuer or from another bank.
 """
 from __future__ import annotations
 
@@ -25,8 +28,8 @@ from hypothesis import strategies as st
 
 from campaign_messages import (CUSTOMERS, ELSEWHERE, EXPONENT, FOREIGN, ISSUER, LEGACY,
                                NOT_PROVIDED, OMNIBUS, UNLISTED, Acct, Camt053,
-                               CreditTransfer, Customer, Entry, Pacs008, Part, Style, major, render,
-                               wallets_of)
+                               CreditTransfer, Customer, Entry, Pacs004, Pacs008, Part, ReturnedTx,
+                               Style, major, render, wallets_of)
 
 PACS_VERSIONS = ("02", "08", "09", "10", "11", "12", "13", "14")
 LATER_VERSIONS = PACS_VERSIONS[1:]  # TxId and UETR optional
@@ -47,7 +50,7 @@ class EndOfDay:
 
 @dataclass(frozen=True)
 class Step:
-    message: Pacs008 | Camt053 | EndOfDay
+    message: Pacs008 | Camt053 | Pacs004 | EndOfDay
     intent: str
     style: Style = Style()
     same_bytes_as: int | None = None  # an exact resend of that earlier step
@@ -414,8 +417,37 @@ class _Builder:
         self.steps.append(self.statement(currency, [entry], f"statement-{how}"))
 
 
+    def returns(self) -> None:
+        sent = [(step.message, tx) for step in self.steps if step.intent in ("mint", "transfer", "burn")
+                for tx in step.message.transactions if tx.end_to_end_id != NOT_PROVIDED]
+        if not sent:
+            self.draw(st.sampled_from([self.mint, self.transfer, self.burn]))()
+            return self.returns()
+        message, tx = self.draw(st.sampled_from(sent))
+        rids: list[str] = []
+        for _ in self.count(3):
+            amount = self.draw(st.sampled_from([tx.amount, max(1, tx.amount // 2), tx.amount + 1,
+                                                self.draw(st.integers(1, tx.amount))]))
+            # flag() draws lean towards True: the common case is its True side
+            rid = self.draw(st.sampled_from(rids)) if rids and not self.flag(0.8) else f"RT{self.pid()}"
+            rids.append(rid)
+            currency = (tx.currency if self.flag(0.9) else
+                        self.draw(st.sampled_from([c for c in ("EUR", "JPY", "KWD") if c != tx.currency])))
+            by_uetr = tx.uetr is not None and self.flag()
+            returned = ReturnedTx(rid, tx.pid, currency, amount, None if by_uetr else message.msg_id,
+                                  None if by_uetr else tx.end_to_end_id, tx.uetr if by_uetr else None)
+            sender = ISSUER if self.flag(0.8) else self.draw(st.sampled_from([FOREIGN, UNLISTED]))
+            header = self.flag()
+            self.steps.append(Step(Pacs004(self.draw(st.sampled_from(RETURN_VERSIONS)), self.msg_id("R"),
+                                           (returned,), self.bic(sender) if not header or self.flag() else None,
+                                           self.bic(sender) if header else None), "return"))
+        return None
+
+
+RETURN_VERSIONS = tuple(f"{n:02d}" for n in range(9, 16))  # OrgnlUETR from .09
+
 BLOCKS = ("mint", "transfer", "burn", "not_provided", "resend", "pair", "eod", "foreign_debit",
-          "unlisted", "foreign_statement", "overflow", "reserved", "othr", "statement_parts")
+          "unlisted", "foreign_statement", "overflow", "reserved", "othr", "statement_parts", "returns")
 
 
 @st.composite

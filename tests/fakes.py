@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from bridge.accounts import RegisteredAccount
-from bridge.messages import InboundRecord, OutboundMessage
+from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.codes import Reason
 from bridge.money import LEDGER_MAX_UNITS
 from bridge.operations import TokenOperation
 from bridge.parties import normalised_account
 from bridge.ports import (APPLIED, REPLAYED, AccountRegistry, Inbox, Ledger, LedgerOutcome,
-                          MintClaim, Outbox, PaymentClaim, Posting, RecordedOperation, UnitOfWork,
-                          WalletBalance, claims_conflict, issuance_holder)
+                          MintClaim, Outbox, PaymentClaim, PaymentReturns, Posting, RecordedOperation,
+                          ReturnEntry, UnitOfWork, WalletBalance, claims_conflict, issuance_holder)
 
 DUPLICATE = Reason.DUPLICATION
 INSUFFICIENT = Reason.INSUFFICIENT_FUNDS
@@ -70,11 +70,14 @@ class Books:
     inbox: dict[str, InboundRecord | None] = field(default_factory=dict)  # None: claimed, not recorded
     outbox: dict[str, _Queued] = field(default_factory=dict)  # in the order queued
     written: bool = False  # by the unit of work that holds this copy
+    returned: dict[str, int] = field(default_factory=dict)  # original key -> minor units returned
+    return_entries: dict[str, ReturnEntry] = field(default_factory=dict)  # by return key, in order
 
     def copy(self) -> "Books":
         return Books(self.version, dict(self.accounts), dict(self.operations), list(self.postings),
                      dict(self.balances), dict(self.claims), dict(self.inbox),
-                     {k: replace(v) for k, v in self.outbox.items()})
+                     {k: replace(v) for k, v in self.outbox.items()}, False,
+                     dict(self.returned), dict(self.return_entries))
 
     def supply_of(self, currency: str) -> int:
         return -self.balances.get((issuance_holder(currency), currency), 0)
@@ -248,6 +251,44 @@ class InMemoryOutbox(Outbox):
             if message_id in self.books.outbox:
                 self.books.outbox[message_id].published = True
 
+    def correlated(self, correlation_id: str) -> list[SentMessage]:
+        return [SentMessage(q.message, q.created_at, q.published) for q in self.books.outbox.values()
+                if q.message.correlation_id == correlation_id[:35]]
+
+
+class InMemoryReturns(PaymentReturns):
+    def __init__(self, books: Books, clock: Clock) -> None:
+        self.books = books
+        self.clock = clock
+
+    def returned(self, original_key: str) -> int:
+        return self.books.returned.get(original_key, 0)
+
+    def find(self, return_key: str) -> ReturnEntry | None:
+        return self.books.return_entries.get(return_key)
+
+    def entries(self, original_key: str) -> list[ReturnEntry]:
+        return [e for e in self.books.return_entries.values() if e.original_key == original_key]
+
+    def take(self, original_key: str, amount: int, limit: int) -> bool:
+        # Units commit one after the other (ChangedMeanwhile): the check here is the race's too.
+        if self.returned(original_key) + amount > limit:
+            return False
+        self.books.returned[original_key] = self.returned(original_key) + amount
+        self.books.written = True
+        return True
+
+    def release(self, original_key: str, amount: int) -> None:
+        left = self.returned(original_key) - amount
+        if left:
+            self.books.returned[original_key] = left
+        else:  # a refused first return leaves nothing behind
+            self.books.returned.pop(original_key, None)
+
+    def record(self, entry: ReturnEntry) -> None:
+        self.books.written = True
+        self.books.return_entries[entry.return_key] = replace(entry, returned_at=aware(self.clock()))
+
 
 class InMemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: "InMemoryStore") -> None:
@@ -259,6 +300,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.ledger = InMemoryLedger(self.books, self.store.clock)
         self.inbox = InMemoryInbox(self.books)
         self.outbox = InMemoryOutbox(self.books, self.store.clock)
+        self.returns = InMemoryReturns(self.books, self.store.clock)
         return self
 
     def commit(self) -> None:

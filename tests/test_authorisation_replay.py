@@ -87,15 +87,17 @@ def test_every_sample_replays_without_ag01_under_the_authorisation_rules(registr
     run = pipeline(store, clock, issuer_bic=ISSUER, allowed_senders=frozenset({BNP, BARCLAYS, PKO}),
                    statement_senders=frozenset({ISSUER}))
     outcomes = {path.relative_to(SAMPLES).as_posix(): run.handle(path.read_bytes())
-                for folder in ("pacs008", "camt053", "invalid") for path in sorted((SAMPLES / folder).glob("*.xml"))}
+                for folder in ("pacs008", "camt053", "pacs004", "invalid")
+                for path in sorted((SAMPLES / folder).glob("*.xml"))}
     for name, outcome in outcomes.items():
         assert "AG01" not in {t.reason for t in outcome.transactions}, (name, outcome.summary)
         assert "not allowed" not in outcome.summary and "addressed to" not in outcome.summary, name
     verdicts = {name: o.verdict for name, o in outcomes.items() if not name.startswith("invalid/")}
     assert verdicts == {name: ("partial" if name.startswith("pacs008/07") else
-                               "rejected" if name.startswith("pacs008/09") else "accepted")
+                               "rejected" if name.startswith(("pacs008/09", "pacs004/04")) else "accepted")
                         for name in verdicts}
-    assert state(store)[1] == {"EUR": 1062500, "JPY": 150000, "KWD": 12345}
+    # pacs004: 250.00 of 01's mint burnt back, 03's transfer back, 04's burn of 1,000.00 minted back
+    assert state(store)[1] == {"EUR": 1062500 - 25000 + 100000, "JPY": 150000, "KWD": 12345}
 
 
 def test_statement_senders_are_read_from_the_environment_and_wired() -> None:

@@ -56,6 +56,9 @@ class ListOutbox(Outbox):
         for message_id in message_ids:
             self.messages.pop(message_id, None)
 
+    def correlated(self, correlation_id: str):
+        return []
+
 
 class InboxOnly(UnitOfWork):
     """A unit of work over an inbox and an outbox (a message no handler takes needs no more)."""

@@ -82,7 +82,7 @@ def test_replay_all_accepted_exits_0_and_dry_run_applies_nothing(tokenbridge, tm
 
 def test_replay_applies_and_answers_the_2026_release(tokenbridge, tmp_path: Path) -> None:
     """pacs.008.001.14 is applied and answered with a valid pacs.002.001.16; a pacs.004.001.15
-    (validated, not acted on) is refused like its earlier versions."""
+    returning a payment never received is answered RJCT AG09 (pacs.002.001.16, issue 15)."""
     from bridge.iso.reader import MessageReader
     tokenbridge("ledger", "init")
     tokenbridge("accounts", "import", str(SAMPLES / "accounts.csv"))
@@ -97,19 +97,15 @@ def test_replay_applies_and_answers_the_2026_release(tokenbridge, tmp_path: Path
         '</OrgnlEndToEndId><RtrdIntrBkSttlmAmt Ccy="EUR">1.00</RtrdIntrBkSttlmAmt></TxInf></PmtRtr></Document>')
     result = tokenbridge("replay", "--out", str(out), str(inbox))
     said = " ".join(result.output.split())  # the console wraps long lines
-    assert result.exit_code == 1 and "b-pacs004-v15.xml: refused: pacs.004.001.15 is not a payment " \
-        "instruction this pipeline applies" in said
-    # issue 15: the refused pacs.004 is answered with an admi.002 (was: no reply file)
-    # and the accepted mint is notified to Alice's account (camt.054), after its reply
+    assert result.exit_code == 1 and "b-pacs004-v15.xml: RJCT AG09" in said
+    # the accepted mint is notified to Alice's account (camt.054), after its reply
     (notice,) = out.glob("*.camt.054.001.08.xml")
     assert notice.name == "a-pacs008-v14.2.camt.054.001.08.xml"
-    reject, reply = sorted((p for p in out.glob("*.xml") if p != notice),
-                           key=lambda p: p.name.endswith(".pacs.002.001.16.xml"))
-    assert reply.name.endswith(".pacs.002.001.16.xml")
-    assert reject.name == "b-pacs004-v15.admi.002.001.01.xml"
-    assert MessageReader().read(reject.read_bytes()).valid and b"<Ref>RTR-15</Ref>" in reject.read_bytes()
-    read = MessageReader().read(reply.read_bytes())
-    assert read.valid and read.message_type == "pacs.002.001.16", read.findings
+    replies = sorted(p for p in out.glob("*.xml") if p != notice)
+    assert [p.name for p in replies] == ["a-pacs008-v14.1.pacs.002.001.16.xml", "b-pacs004-v15.pacs.002.001.16.xml"]
+    for reply in replies:
+        read = MessageReader().read(reply.read_bytes())
+        assert read.valid and read.message_type == "pacs.002.001.16", read.findings
     assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {"EUR": "42.00"}
     assert "seen before" in tokenbridge("replay", str(inbox)).output
     assert json.loads(tokenbridge("balances", "--json").output)["supply"] == {"EUR": "42.00"}

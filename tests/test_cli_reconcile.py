@@ -98,7 +98,7 @@ def test_the_html_page_is_self_contained(tokenbridge, tmp_path: Path) -> None:
     page = tmp_path / "r.html"
     assert tokenbridge("reconcile", "--html", str(page), statement).exit_code == 1
     html = page.read_text(encoding="utf-8")
-    assert html.startswith("<!doctype html>") and "unapplied_credit" in html and "minted" in html
+    assert html.startswith("<!doctype html>") and "unapplied credit" in html and "minted" in html
     assert html.count("<svg") == 2 and "<script" not in html and "<link" not in html
     # Nothing to fetch: the only URL is the SVG namespace name, which is never loaded.
     assert set(re.findall(r"https?://[^\"' )]+", html)) == {"http://www.w3.org/2000/svg"}

@@ -117,3 +117,26 @@ def _receive(store, raw: bytes) -> None:
     """The message through the bus on the in-memory store, as the worker or replay would."""
     from bridge.bus import MessageBus
     MessageBus(MessageReader(), store).handle(raw)
+
+
+def test_status_lists_every_message_sent_about_the_payment(seeded_cli) -> None:
+    """Follow-ups, returns and notifications are correlated to the original's MsgId: the
+    outbox finds them (an EVM follow-up pacs.002 is shown, published or not)."""
+    from adapters.bootstrap import open_store
+    from adapters.cli.common import settings
+    from bridge.messages import OutboundMessage
+    cli = _replayed(seeded_cli)
+    store = open_store(settings())
+    follow_up = OutboundMessage("TB-follow-up-1", MINT_MSG, "pacs.002.001.10", b"<Document/>")
+    with store() as uow:
+        uow.outbox.add(follow_up)
+        uow.commit()
+    [message] = _status(cli, MINT_UETR)["messages"]
+    assert [(r["message_type"][:8], r["published"]) for r in message["replies"]] == [
+        ("pacs.002", False), ("pacs.002", False)]
+    assert message["replies"][1]["message_id"] == "TB-follow-up-1"
+    with store() as uow:
+        uow.outbox.mark_published(["TB-follow-up-1"])
+        uow.commit()
+    [message] = _status(cli, MINT_UETR)["messages"]
+    assert [r["published"] for r in message["replies"]] == [False, True]

@@ -88,6 +88,25 @@ def sql_replay(tmp_path: Path):
     return summaries, balances, supply
 
 
+def evm_bank(devchain, tmp_path: Path):
+    """A SQLite store on the EVM ledger of `devchain` (a funded issuer, a token per sample
+    currency, the sample registry with addresses): settings, plugin, store, contracts, and the
+    wallet name of each address."""
+    issuer = Account.create()
+    devchain.fund(issuer.address)
+    clock = ManualClock(datetime.fromtimestamp(devchain.latest_timestamp() + 3600, UTC),
+                        timedelta(minutes=1))
+    settings = Settings(ledger="evm", evm_key=issuer.key.hex(), evm_currencies="EUR,JPY,KWD")
+    plugin = EvmLedgerPlugin(settings, web3=devchain.web3, clock=clock)
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'evm.db'}")
+    migrate(engine)
+    store = SqlStore(engine, plugin, clock=clock)
+    contracts = plugin.initialise(store)["contracts"]
+    csv_path, names = evm_accounts_csv(tmp_path / "accounts-evm.csv")
+    import_registry(store, csv_path)
+    return settings, plugin, store, contracts, names
+
+
 @pytest.fixture(scope="module")
 def anvil():
     node = start_anvil()
@@ -104,18 +123,7 @@ def test_the_samples_end_equal_on_the_sql_and_the_evm_ledger(devchain, tmp_path)
     expected_summaries, expected_balances, expected_supply = sql_replay(tmp_path)
     assert expected_supply  # the samples do mint
 
-    issuer = Account.create()
-    devchain.fund(issuer.address)
-    clock = ManualClock(datetime.fromtimestamp(devchain.latest_timestamp() + 3600, UTC),
-                        timedelta(minutes=1))
-    settings = Settings(ledger="evm", evm_key=issuer.key.hex(), evm_currencies="EUR,JPY,KWD")
-    plugin = EvmLedgerPlugin(settings, web3=devchain.web3, clock=clock)
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'evm.db'}")
-    migrate(engine)
-    store = SqlStore(engine, plugin, clock=clock)
-    contracts = plugin.initialise(store)["contracts"]
-    csv_path, names = evm_accounts_csv(tmp_path / "accounts-evm.csv")
-    import_registry(store, csv_path)
+    settings, plugin, store, contracts, names = evm_bank(devchain, tmp_path)
     pipeline = build_bus(settings, store)
     settler = plugin.settler(store)
 
@@ -305,3 +313,53 @@ def test_a_worker_killed_between_submit_and_confirm_mints_nothing_twice(anvil, t
         assert all(pipeline.handle(p.read_bytes()).seen_before for p in MESSAGES)
         assert settler.settle() == []
         store.engine.dispose()
+
+
+def test_settle_wait_follows_up_acsp_with_acsc_without_a_worker(anvil, tmp_path) -> None:
+    """Issue 18: replay answers ACSP on EVM; `settle --wait` runs the rounds a worker would and
+    queues the ACSC follow-up in the outbox; `status` then shows ACSC."""
+    env = evm_environment(anvil, tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ledger", "init"], env=env).exit_code == 0
+    csv_path, _ = evm_accounts_csv(tmp_path / "accounts.csv")
+    assert runner.invoke(cli, ["accounts", "import", str(csv_path)], env=env).exit_code == 0
+    assert "ACSP" in runner.invoke(cli, ["replay", str(MESSAGES[0])], env=env).output
+    uetr = "e9b0e81b-975e-4591-bb9f-15fccadfc99f"  # of samples/pacs008/01
+    before = json.loads(runner.invoke(cli, ["status", "--json", uetr], env=env).stdout)
+    assert before["messages"][0]["transactions"][0]["status"] == "ACSP"
+    settled = runner.invoke(cli, ["settle", "--wait"], env=env)
+    assert settled.exit_code == 0, settled.output
+    assert "1 follow-up(s) queued in the outbox; 0 operation(s) in flight" in settled.output
+    after = json.loads(runner.invoke(cli, ["status", "--json", uetr], env=env).stdout)
+    (message,) = after["messages"]
+    assert message["transactions"][0]["status"] == "ACSC"
+    assert [r["message_type"][:8] for r in message["replies"]] == ["pacs.002", "pacs.002"]  # ACSP, then ACSC
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        store = open_store(load_settings())
+        with store() as uow:
+            (follow_up,) = [m for m in uow.outbox.pending(limit=10) if b"<GrpSts>ACSC<" in m.body
+                            or b"<TxSts>ACSC<" in m.body]
+        store.engine.dispose()
+    assert follow_up.message_type.startswith("pacs.002")
+    again = runner.invoke(cli, ["settle"], env=env)
+    assert again.exit_code == 0 and "0 follow-up(s)" in again.output  # nothing twice
+
+
+def test_balances_and_settle_with_the_node_down_say_so_without_a_traceback(anvil, tmp_path) -> None:
+    env = evm_environment(anvil, tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ledger", "init"], env=env).exit_code == 0
+    down = {**env, "TOKENBRIDGE_EVM_URL": "http://127.0.0.1:9"}  # nothing listens on port 9
+    for command in (["balances"], ["balances", "--json"], ["settle", "--wait"]):
+        result = runner.invoke(cli, command, env=down)
+        assert result.exit_code == 1, (command, result.output)
+        assert "ledger evm unavailable: ConnectionError (the node does not answer)" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert env["TOKENBRIDGE_EVM_KEY"].removeprefix("0x") not in result.output
+
+
+def test_settle_on_the_sql_ledger_says_there_is_nothing_to_settle(seeded_cli) -> None:
+    result = seeded_cli("settle", "--wait")
+    assert result.exit_code == 0 and "ledger sql: nothing to settle" in result.output

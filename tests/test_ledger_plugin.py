@@ -160,6 +160,9 @@ def test_the_worker_settles_only_for_a_settling_ledger(engine) -> None:
         def settle(self) -> list[SettlementChange]:
             return []
 
+        def pending(self) -> int:
+            return 0
+
     class SettlingElsewhere(ElsewherePlugin):
         def __init__(self) -> None:
             super().__init__()

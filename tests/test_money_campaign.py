@@ -23,7 +23,13 @@ messages (tests/campaign_programs.py). After EVERY message, on the whole store:
   keeps the supply; NOTPROVIDED transactions are each applied); a statement from anyone but the
   issuer is refused; a statement mints only payments it books, not yet applied, to the
   creditor it names, never a 0.00 or sub-minor part; one payment arriving by two roads, in
-  either order, is applied exactly once.
+  either order, is applied exactly once;
+- returns (pacs.004): a payment's returns never add up to more than it (AM09, ARDT when
+  nothing is left), a return reverses its payment (a mint burnt, a transfer back, a burn
+  minted back) unless the wallet cannot cover it (AM04), another currency is AM11, a debit
+  asked by another bank than the issuer AG01 (a burn credited back: by the issuer or the bank
+  it went to), a payment never applied AG09; the same return
+  id again applies nothing (AM05 with another amount); each reversal names its payment.
 
 Bounded (about 30 s of CPU): `TOKENBRIDGE_CAMPAIGN_SCALE` (default 1) multiplies the examples;
 derandomized (the same examples every run) unless `TOKENBRIDGE_CAMPAIGN_RANDOM=1`; a failure is
@@ -56,9 +62,10 @@ from bridge.operations import BURN, MINT, TRANSFER, PaymentRefs
 from bridge.bus import MessageBus
 from bridge.config import BridgeConfig
 from bridge.outcomes import MessageOutcome
+from bridge.returns.reversal import RETURN_KEY_PREFIX
 from campaign_messages import (ALLOWED_SENDERS, CUSTOMERS, EXPONENT, ISSUER, MAX_MINOR,
                                NOT_PROVIDED, OMNIBUS, Acct, Camt053, CreditTransfer, Customer,
-                               Entry, Pacs008, Part, major, registry_row, render)
+                               Entry, Pacs004, Pacs008, Part, major, registry_row, render)
 from campaign_programs import EndOfDay, Program, Step, programs
 from reconcile_support import ManualClock
 
@@ -257,6 +264,9 @@ class Model:
     by_e2e: dict[str, int] = field(default_factory=dict)
     by_ref: dict[str, int] = field(default_factory=dict)
     not_provided: dict[str, list[int]] = field(default_factory=dict)  # MsgId -> its NOTPROVIDED pids
+    paid: set[int] = field(default_factory=set)  # pids applied by their own pacs.008
+    returned: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # pid -> minor units back
+    returns: dict[tuple[int, str], int] = field(default_factory=dict)  # (pid, RtrId) -> amount applied
 
     def __post_init__(self) -> None:
         for step in self.program.steps:
@@ -341,6 +351,56 @@ class Model:
             return _rejected("out-of-range", "AM..")
         kind = TRANSFER if debtor and creditor else MINT if creditor else BURN
         return Expected(SETTLED, moves=True, rule=kind)
+
+    # -- the rules of a pacs.004 ------------------------------------------------------------
+
+    def expect_returns(self, message: Pacs004, books: Books) -> tuple[list[Expected], dict, dict]:
+        """Each return's expected outcome, and the balances and supply they lead to."""
+        balances = defaultdict(int, books.balances)
+        supply = defaultdict(int, books.supply)
+        senders = [b for b in (message.header_from, message.group_instructing_agent) if b]
+        results = []
+        for rtx in message.transactions:
+            outcome = self._return_rule(rtx, senders, balances, supply)
+            if outcome.moves:
+                tx = self.transfers[rtx.pid]
+                debtor, creditor = ours(tx.debtor, tx.debtor_agent), ours(tx.creditor, tx.creditor_agent)
+                if creditor:  # what it credited comes back from there
+                    balances[creditor.wallet, tx.currency] -= rtx.amount
+                if debtor:
+                    balances[debtor.wallet, tx.currency] += rtx.amount
+                supply[tx.currency] += (rtx.amount if not creditor else 0) - (rtx.amount if not debtor else 0)
+            results.append(outcome)
+        return results, dict(balances), dict(supply)
+
+    def _return_rule(self, rtx, senders: list[str], balances, supply) -> Expected:
+        if not all(listed(s) for s in senders):
+            return _rejected("sender-not-allowed", "AG01")
+        if rtx.pid not in self.paid:
+            return _rejected("never-applied", "AG09")
+        tx, kind = self.transfers[rtx.pid], self.applied[rtx.pid]
+        if kind != BURN and not all(institution(s) == institution(ISSUER) for s in senders):
+            return _rejected("foreign-debit", "AG01")
+        if kind == BURN and not all(institution(s) in (institution(ISSUER), institution(tx.creditor_agent))
+                                    for s in senders):
+            return _rejected("not-its-own-payment", "AG01")
+        if (rtx.pid, rtx.rid) in self.returns:
+            same = self.returns[rtx.pid, rtx.rid] == rtx.amount
+            return Expected(SETTLED, rule="returned-before") if same else _rejected("return-id-reused", "AM05")
+        if rtx.currency != tx.currency:
+            return _rejected("other-currency", "AM11")
+        left = tx.amount - self.returned[rtx.pid]
+        if left <= 0:
+            return _rejected("nothing-left", "ARDT")
+        if rtx.amount > left:
+            return _rejected("more-than-left", "AM09")
+        debtor, creditor = ours(tx.debtor, tx.debtor_agent), ours(tx.creditor, tx.creditor_agent)
+        if creditor and balances[creditor.wallet, tx.currency] < rtx.amount:
+            return _rejected("spent", "AM04")
+        if debtor and (balances[debtor.wallet, tx.currency] + rtx.amount > MAX_MINOR
+                       or (not creditor and supply[tx.currency] + rtx.amount > MAX_MINOR)):
+            return _rejected("out-of-range", "AM..")
+        return Expected(SETTLED, moves=True, rule=f"return of a {kind}")
 
     def _as_booked(self, pid: int) -> dict:
         """What a bank's statement knows of a payment: from its pacs.008, else its statement part."""
@@ -442,6 +502,8 @@ class Run:
         expected = None
         if isinstance(message, Pacs008) and same_bytes_as is None:
             expected = self.model.expect(message, self.books)
+        elif isinstance(message, Pacs004) and same_bytes_as is None:
+            expected = self.model.expect_returns(message, self.books)
         before = self.books
         outcome, after = self.handle(where, raw)
         self.sent.append((raw, outcome))
@@ -457,6 +519,8 @@ class Run:
             assert after.same_money(before), f"{where}: the same bytes again moved money"
         elif isinstance(message, Pacs008):
             self.check_payment(where, message, outcome, expected, after)
+        elif isinstance(message, Pacs004):
+            self.check_return(where, message, outcome, expected, after)
         else:
             self.check_statement(where, message, outcome, before, after)
         self.check_at_most_once(where, after)
@@ -491,7 +555,7 @@ class Run:
         if outcome.verdict == "refused":
             reason = outcome.summary.removeprefix("refused:").strip()
             assert reason, f"{where}: refused without a reason"
-        if outcome.message_type and outcome.message_type.startswith("pacs.008") and not outcome.seen_before:
+        if outcome.message_type and outcome.message_type[:8] in ("pacs.008", "pacs.004") and not outcome.seen_before:
             listed_statuses = reply_statuses(outcome)
             for status, reason in listed_statuses:
                 assert status != REJECTED or reason, f"{where}: RJCT without a reason in the pacs.002"
@@ -504,24 +568,18 @@ class Run:
 
     def check_payment(self, where: str, message: Pacs008, outcome: MessageOutcome,
                       expected, after: Books) -> None:
-        rules, balances, supply = expected
-        got = [(t.status, t.reason) for t in outcome.transactions]
-        assert len(got) == len(rules), \
-            f"{where}: {len(got)} outcomes for {len(rules)} transactions ({outcome.summary})"
-        for tx, rule, (status, reason) in zip(message.transactions, rules, got, strict=True):
-            if rule.status == SETTLED:
-                assert status == SETTLED, f"{where}: P{tx.pid} ({rule.rule}) must settle, got {status} {reason}"
-            else:
-                wanted = sorted(rule.reasons or ["with a reason"])
-                assert status == REJECTED and rule.allows(reason), \
-                    f"{where}: P{tx.pid} must be RJCT {wanted} ({rule.rule}), got {status} {reason}"
-        assert _nonzero(after.balances) == _nonzero(balances), \
-            f"{where}: balances {_nonzero(after.balances)}, the rules give {_nonzero(balances)}"
-        assert _nonzero(after.supply) == _nonzero(supply), \
-            f"{where}: supply {_nonzero(after.supply)}, the rules give {_nonzero(supply)}"
+        rules = check_as_ruled(where, [f"P{tx.pid}" for tx in message.transactions], outcome, expected, after)
         for tx, rule in zip(message.transactions, rules, strict=True):
             if rule.moves:
                 self.model.applied[tx.pid] = rule.rule
+                self.model.paid.add(tx.pid)
+
+    def check_return(self, where: str, message: Pacs004, outcome: MessageOutcome, expected, after: Books) -> None:
+        rules = check_as_ruled(where, [repr(rtx) for rtx in message.transactions], outcome, expected, after)
+        for rtx, rule in zip(message.transactions, rules, strict=True):
+            if rule.moves:
+                self.model.returned[rtx.pid] += rtx.amount
+                self.model.returns[rtx.pid, rtx.rid] = rtx.amount
 
     def check_statement(self, where: str, message: Camt053, outcome: MessageOutcome,
                         before: Books, after: Books) -> None:
@@ -551,8 +609,14 @@ class Run:
         """Every operation explained by a payment sent; none applied more often than it was
         sent; exactly the payments the rules applied."""
         counts: Counter = Counter()
+        reversals = 0
         for key, postings in _operations(after.postings).items():
             group = self.model.explain(postings[0].refs)
+            if key.startswith(RETURN_KEY_PREFIX):  # a return's own key, naming the payment it reverses
+                reversals += 1
+                assert group is not None and group[0] == "payment" and group[1] in self.model.paid, \
+                    f"{where}: reversal {key} names no payment applied ({postings[0].refs})"
+                continue
             assert group is not None, f"{where}: operation {key} ({postings[0].kind}) explained by no payment sent"
             counts[group] += 1
         for group, count in counts.items():
@@ -565,6 +629,30 @@ class Run:
         for pid in self.model.applied:
             group = self.model.explain(_refs_of(self.model, pid))
             assert counts.get(group, 0) >= 1, f"{where}: P{pid} was applied, the ledger has no operation for it"
+        assert reversals == len(self.model.returns), \
+            f"{where}: {reversals} reversals on the ledger, the rules returned {len(self.model.returns)} times"
+        for pid, back in self.model.returned.items():
+            assert back <= self.model.transfers[pid].amount, f"{where}: P{pid} returned {back}, more than it"
+
+
+def check_as_ruled(where: str, names: list[str], outcome: MessageOutcome, expected, after: Books) -> list[Expected]:
+    """Each transaction's status and reason (named `names`) as the rules expect, and the books
+    as the accepted ones lead to; the rules, for the model to remember what moved."""
+    rules, balances, supply = expected
+    got = [(t.status, t.reason) for t in outcome.transactions]
+    assert len(got) == len(rules), f"{where}: {len(got)} outcomes for {len(rules)} transactions ({outcome.summary})"
+    for name, rule, (status, reason) in zip(names, rules, got, strict=True):
+        if rule.status == SETTLED:
+            assert status == SETTLED, f"{where}: {name} ({rule.rule}) must settle, got {status} {reason}"
+        else:
+            wanted = sorted(rule.reasons or ["with a reason"])
+            assert status == REJECTED and rule.allows(reason), \
+                f"{where}: {name} must be RJCT {wanted} ({rule.rule}), got {status} {reason}"
+    assert _nonzero(after.balances) == _nonzero(balances), \
+        f"{where}: balances {_nonzero(after.balances)}, the rules give {_nonzero(balances)}"
+    assert _nonzero(after.supply) == _nonzero(supply), \
+        f"{where}: supply {_nonzero(after.supply)}, the rules give {_nonzero(supply)}"
+    return rules
 
 
 def _operations(postings) -> dict[str, list]:
@@ -677,6 +765,14 @@ def test_amounts_past_the_exact_range_are_refused_and_the_run_goes_on(template, 
 @given(program=programs(("reserved", "mint", "transfer"), max_blocks=5))
 def test_the_omnibus_account_and_one_wallet_on_both_sides_are_never_a_payment(template, program) -> None:
     run_program(template, program, "reserved parties")
+
+
+@campaign(40)
+@given(program=programs(("returns", "mint", "transfer", "burn", "resend", "eod"), max_blocks=6))
+def test_returns_never_exceed_their_payment_and_apply_once(template, program) -> None:
+    """Full and partial returns of mints, transfers and burns, parts adding up to more than the
+    payment, a return id again, another currency, another bank asking; resends; end of day."""
+    run_program(template, program, "returns")
 
 
 @campaign(40)

@@ -290,7 +290,13 @@ def test_mints_stored_before_migration_0007_claim_their_references_on_upgrade(re
                                                 SAME_DAY)))) == ["minted"]
     run.handle(pacs008([paid_tx], msg_id="PAY-2", version="02").encode())
     with store.engine.begin() as connection:  # the store as revision 0006 left it
-        connection.execute(text("DROP TABLE payment_refs"))
+        for later in ("payment_refs", "return_entries", "payment_returns"):  # 0007, 0011
+            connection.execute(text(f"DROP TABLE {later}"))
+        connection.execute(text("DROP INDEX ix_outbox_correlation"))  # 0009's
+        for column in ("cancel_requested_by", "cancel_tx_hash", "cancel_raw_tx"):  # 0010's
+            connection.execute(text(f"ALTER TABLE evm_operations DROP COLUMN {column}"))
+        connection.execute(text("DROP TABLE api_tokens"))  # 0012's
+        connection.execute(text("DROP TABLE operator_actions"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
     migrate(store.engine)
     later = run.handle(pacs008([booked_tx], msg_id="PAY-1", version="08").encode())

@@ -238,11 +238,23 @@ def _bank_transfer(version: str) -> str:
             "</CdtTrfTxInf></FICdtTrf></Document>")
 
 
+def test_the_2026_pacs004_is_read_and_answered_like_earlier_ones(memory_registry) -> None:
+    """Issue 15: a pacs.004 is acted on; a return of a payment never received is answered with a
+    pacs.002 of the return's release, RJCT AG09, and changes nothing."""
+    run = pipeline(memory_registry)
+    for version, reply in (("pacs.004.001.14", "pacs.002.001.15"), ("pacs.004.001.15", "pacs.002.001.16")):
+        outcome = run.handle(_return(version).encode())
+        assert (outcome.verdict, outcome.message_type, outcome.reply.message_type) == (
+            "rejected", version, reply), outcome.summary
+        assert [(t.status, t.reason) for t in outcome.transactions] == [("RJCT", "AG09")]
+        assert MessageReader().read(outcome.reply.body).valid
+    assert state(memory_registry) == ({}, {})
+
+
 @pytest.mark.parametrize("build, earlier, latest", [
-    (_return, "pacs.004.001.14", "pacs.004.001.15"),
     (_bank_transfer, "pacs.009.001.12", "pacs.009.001.13"),
 ])
-def test_the_2026_pacs004_and_pacs009_are_validated_and_refused_like_earlier_ones(
+def test_the_2026_pacs009_is_validated_and_refused_like_earlier_ones(
         memory_registry, build, earlier: str, latest: str) -> None:
     """Validated against their own XSD, not acted on yet: refused (answered with an admi.002,
     issue 15), recorded once."""

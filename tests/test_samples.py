@@ -25,8 +25,9 @@ ISO = "urn:iso:std:iso:20022:tech:xsd:"
 
 PACS008 = sorted((SAMPLES / "pacs008").glob("*.xml"))
 CAMT053 = sorted((SAMPLES / "camt053").glob("*.xml"))
+PACS004 = sorted((SAMPLES / "pacs004").glob("*.xml"))
 INVALID = sorted((SAMPLES / "invalid").glob("*.xml"))
-VALID = PACS008 + CAMT053
+VALID = PACS008 + CAMT053 + PACS004
 
 # Customers of other banks: never in the registry, but legitimate counterparties.
 NON_TOKENIZED = {
@@ -104,7 +105,7 @@ def valid_id(path: Path) -> str:
 def test_sample_is_valid_against_its_xsd(path):
     tree = parse(path)
     doc = document(tree)
-    family = {"pacs008": "pacs.008.", "camt053": "camt.053."}[path.parent.name]
+    family = {"pacs008": "pacs.008.", "camt053": "camt.053.", "pacs004": "pacs.004."}[path.parent.name]
     assert msg_type(doc).startswith(family), msg_type(doc)
     xsd = schema(msg_type(doc))
     assert xsd.validate(detached(doc)), f"{msg_type(doc)}: {xsd.error_log}"

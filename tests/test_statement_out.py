@@ -219,9 +219,21 @@ def test_the_statement_command_writes_valid_camt053_and_queues_it_for_the_worker
     (("--supply", "EUR", "--from", "2026-11-25", "--to", "2026-11-24"), 2),
     (("--supply", "EUR", "--from", "2026-11-24", "--to", "2026-11-24", "--version", "01"), 2),
     (("--account", "GB00NOPE", "--from", "2026-11-24", "--to", "2026-11-24"), 1),
+    (("--supply", "XXX", "--from", "2026-11-24", "--to", "2026-11-24"), 2),  # ISO 4217 "no currency"
+    (("--supply", "EURO", "--from", "2026-11-24", "--to", "2026-11-24"), 2),
+    (("--supply", "USD", "--from", "2026-11-24", "--to", "2026-11-24"), 1),  # no USD token here
 ])
 def test_the_statement_command_refuses_what_it_cannot_do(tokenbridge, args, code: int) -> None:
     assert tokenbridge("statement", *args).exit_code == code
+
+
+def test_a_code_that_is_not_a_currency_or_has_no_token_is_said_not_a_traceback(tokenbridge) -> None:
+    not_currency = tokenbridge("statement", "--supply", "XXX", "--from", "2026-11-24", "--to", "2026-11-24")
+    assert not_currency.exit_code == 2 and "XXX has no minor unit in ISO 4217" in not_currency.output
+    assert "Traceback" not in not_currency.output
+    no_token = tokenbridge("statement", "--supply", "usd", "--from", "2026-11-24", "--to", "2026-11-24")
+    assert no_token.exit_code == 1 and no_token.stdout_bytes.count(b"<") == 0  # nothing written
+    assert "the bank has no USD token" in no_token.output
 
 
 def test_an_empty_period_is_a_valid_statement_with_equal_balances(tokenbridge) -> None:

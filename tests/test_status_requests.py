@@ -25,8 +25,9 @@ def pipeline(store, **config) -> MessageBus:
     return MessageBus(MessageReader(), store, BridgeConfig(**config), is_transient=store.is_transient)
 
 
-def answer(body: bytes) -> dict:
-    """What a pacs.002 says: its version, OrgnlGrpInfAndSts, each TxInfAndSts; XSD-valid."""
+def written(body: bytes):
+    """A reply the bridge wrote, XSD-valid (Document and AppHdr): what the reader made of it, its
+    root, its Document, and `text(node, path)` reading a path in the Document's namespace."""
     read = MessageReader().read(body)
     assert read.document_valid and read.header_valid in (None, True), read.findings
     root = etree.fromstring(body)
@@ -35,7 +36,13 @@ def answer(body: bytes) -> dict:
 
     def text(node, path):
         return node.findtext("/".join(f"{{{ns}}}{step}" for step in path.split("/")))
+    return read, root, document, text
 
+
+def answer(body: bytes) -> dict:
+    """What a pacs.002 says: its version, OrgnlGrpInfAndSts, each TxInfAndSts; XSD-valid."""
+    read, root, document, text = written(body)
+    ns = etree.QName(document).namespace
     group = document.find(f".//{{{ns}}}OrgnlGrpInfAndSts")
     return dict(
         version=read.message_type,
@@ -273,3 +280,12 @@ def test_the_worker_answers_a_status_request_on_the_out_exchange(registry, amqp_
     assert properties.type == "pacs.002.001.10"
     assert properties.correlation_id == "BNPA20261124-1800-STS-001"
     assert [t[3:] for t in answer(body)["transactions"]] == [("ACSC", None), ("RJCT", "AC03"), ("RJCT", "AG09")]
+
+
+def test_status_requests_re_read_originals_with_the_bus_limit() -> None:
+    """An original the bus accepted under a raised TOKENBRIDGE_MAX_MESSAGE_BYTES must read again
+    when a status request asks about it: the handler's reader has the configured limit."""
+    from bridge.config import BridgeConfig
+    from bridge.status_requests.handler import StatusRequests
+    handler = StatusRequests(BridgeConfig(max_message_bytes=64 * 1024 * 1024), lambda: None)
+    assert handler.reader.max_bytes == 64 * 1024 * 1024

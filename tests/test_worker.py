@@ -12,7 +12,7 @@ from adapters.rabbitmq.worker import REASON_HEADER, Worker, WorkerOptions, publi
 from bridge.delivery import RetryPolicy
 from bridge.iso.reader import MessageReader
 from bridge.bus import MessageBus
-from broker import AMQP_URL, drain, drain_answers, drain_routed, queue_depth
+from broker import AMQP_URL, drain, drain_answers, drain_routed, queue_depth, wait_depth
 from builders import Tx, app_header, pacs008, swift_envelope
 
 pytestmark = pytest.mark.slow  # the real broker
@@ -118,6 +118,28 @@ def test_poison_is_dead_lettered_with_its_reason_and_answered_where_possible(reg
     assert [c for c, _ in rejects] == sorted(hashlib.sha256(b).hexdigest()[:32] for b in bodies[:2] + bodies[3:])
     assert all(MessageReader().read(body).valid and b"<RjctgPtyRsn>FF01<" in body for _, body in rejects)
     assert len(routed) == 4
+    assert queue_depth(f"{amqp_prefix}.in") == 0
+
+
+def test_a_redriven_poison_message_is_dead_lettered_again_whatever_its_kind(registry, amqp_prefix) -> None:
+    """Issue 18: a schema-invalid pacs.008 (answered RJCT) re-driven was answered and acked;
+    other poison (answered with an admi.002) came back to the dead letters. Now both do."""
+    from adapters.rabbitmq.dead_letters import list_dead, redrive
+    schema_invalid = pacs008([Tx()], msg_id="POISON-2").replace("<NbOfTxs>", "<Bogus/><NbOfTxs>").encode()
+    with RunningWorker(registry, amqp_prefix):
+        publish(amqp_prefix, [schema_invalid, b"not xml at all"])
+        wait_depth(f"{amqp_prefix}.dead", 2)
+        connection = connect(AMQP_URL, attempts=3)
+        channel = confirmed_channel(connection)
+        before = {letter.id: letter.reason for letter in list_dead(channel, Names(amqp_prefix))}
+        assert sorted(r.split(":")[0] for r in before.values()) == ["refused", "xsd.element_content"]
+        assert sorted(redrive(channel, Names(amqp_prefix), lambda letter: True)) == sorted(before)
+        routed = drain_routed(f"{amqp_prefix}.out", lambda got: len(got) >= 4, timeout_s=20)
+        wait_depth(f"{amqp_prefix}.dead", 2)
+        after = {letter.id: letter.reason for letter in list_dead(channel, Names(amqp_prefix))}
+        connection.close()
+    assert after == before  # both back, each with the reason it had
+    assert sorted(key.split(".")[0] for key, _, _ in routed) == ["admi", "admi", "pacs", "pacs"]  # answered twice, alike
     assert queue_depth(f"{amqp_prefix}.in") == 0
 
 

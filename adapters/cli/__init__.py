@@ -7,11 +7,14 @@ import click
 
 from adapters.cli.accounts import accounts
 from adapters.cli.audit import audit
-from adapters.cli.broker import dead, publish, topology, worker
+from adapters.cli.broker import dead, publish, replies, topology, worker
 from adapters.cli.demo import demo
 from adapters.cli.ledger import balances, ledger
 from adapters.cli.reconcile import reconcile
+from adapters.cli.serve import serve, tokens
 from adapters.cli.replay import replay
+from adapters.cli.settle import settle
+from adapters.cli.returns import return_
 from adapters.cli.statement import statement
 from adapters.cli.status import status
 from adapters.cli.validate import validate
@@ -28,7 +31,7 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement, audit, status):
+                reconcile, statement, audit, status, replies, settle, return_, serve, tokens):
     cli.add_command(command)
 
 

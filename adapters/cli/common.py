@@ -50,6 +50,21 @@ def store_or_exit(current: Settings, *, require_schema: bool = True) -> Iterator
         store.engine.dispose()
 
 
+@contextmanager
+def ledger_or_exit(current: Settings) -> Iterator[None]:
+    """Ledger errors end the command with exit 1 and what went wrong, never a traceback: a node
+    that does not answer (connection refused, timeout: OSErrors, as `requests` raises them; not
+    their text, which can hold a node URL's API key), or a node, key and store that do not
+    belong together."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        raise click.ClickException(f"ledger {current.ledger}: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"ledger {current.ledger} unavailable: {type(exc).__name__} "
+                                   "(the node does not answer)") from None
+
+
 def major(units: int, currency: str) -> str:
     """Minor units as a decimal string with the currency's decimals: 125050 EUR -> "1250.50"."""
     return str(Amount.from_minor(units, currency).value)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from adapters.cli.common import major, settings, store_or_exit
+from adapters.cli.common import ledger_or_exit, major, settings, store_or_exit
 from adapters.config import Settings
 from adapters.sql.engine import migrate, redacted
 from adapters.sql.store import SqlStore
@@ -75,7 +75,8 @@ def _describe_ledger(current: Settings) -> Mapping[str, Any]:
 @click.option("--json", "as_json", is_flag=True)
 def balances(as_json: bool) -> None:
     """Wallet balances and token supply per currency."""
-    with store_or_exit(settings()) as store, store() as uow:
+    current = settings()
+    with store_or_exit(current) as store, ledger_or_exit(current), store() as uow:
         wallets = uow.ledger.balances()
         supply = uow.ledger.supply()
     if as_json:

@@ -44,11 +44,16 @@ def _bad_input(problems: list[str]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, for machines.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report as a self-contained HTML page.")
-@click.option("--dry-run", is_flag=True, help="Apply nothing and record nothing; show what would be done.")
+@click.option("--dry-run", is_flag=True,
+              help="Mint nothing, reverse nothing, record nothing: show what would be done.")
 @click.argument("paths", nargs=-1, required=True)
 def reconcile(as_json: bool, html_file: Path | None, dry_run: bool, paths: tuple[str, ...]) -> None:
     """Reconcile camt.053 statements (files or directories) with the ledger: omnibus
-    statements against the token supply, wallet statements against the wallet's journal."""
+    statements against the token supply, wallet statements against the wallet's journal.
+
+    It applies by default, as the worker does: a booked omnibus credit for a tokenized
+    beneficiary that the ledger lacks is MINTED, a reversal is undone. To only look, use
+    --dry-run: nothing is applied nor recorded."""
     try:
         files = message_files(paths)
     except UsageError as exc:

@@ -37,7 +37,27 @@ def _describe(outcome: MessageOutcome) -> str:
             again = " (seen before, no new effect)" if tx.result == "replayed" else ""
             parts.append(f"{tx.status} {op.kind} {major(op.amount, op.currency)} {op.currency} "
                          f"{target}{again}")
-    return "; ".join(parts) or outcome.summary
+    return "; ".join(parts) or _with_reason(outcome)
+
+
+def _with_reason(outcome: MessageOutcome) -> str:
+    """The summary, and why when the outcome knows and the summary does not say: a message
+    rejected whole before any transaction was read (schema-invalid) has only codes in it."""
+    first = outcome.findings[0] if outcome.findings else None
+    why = str(first) if first is not None else (outcome.refusal.text if outcome.refusal else "")
+    if not why or (first is not None and first.message in outcome.summary) or why in outcome.summary:
+        return outcome.summary
+    return f"{outcome.summary}: {why}"
+
+
+_WOULD = {Verdict.ACCEPTED: "would accept", Verdict.PARTIAL: "would partly accept",
+          Verdict.REJECTED: "would reject", Verdict.REFUSED: "would refuse",
+          Verdict.BREAKS: "would break"}
+"""What a dry run says of each message: nothing was applied, so nothing `accepted`."""
+
+
+def _verdict_label(verdict: str, dry_run: bool) -> str:
+    return _WOULD.get(verdict, f"would be {verdict}") if dry_run else verdict
 
 
 class Summary:
@@ -65,7 +85,8 @@ class Summary:
         table.add_column("what")
         table.add_column("count / amount", justify="right")
         for verdict, count in sorted(self.verdicts.items()):
-            table.add_row(f"messages {verdict}", str(count))
+            table.add_row(f"messages {verdict}" if not dry_run else
+                          f"messages that {_verdict_label(verdict, dry_run)}", str(count))
         if self.seen_before:
             table.add_row("  of which seen before (answered again, no new effect)", str(self.seen_before))
         table.add_row("transactions", str(self.transactions))
@@ -106,7 +127,7 @@ def replay(dry_run: bool, out_dir: Path | None, paths: tuple[str, ...]) -> None:
                     # Any verdict gets a style (an empty one is not markup), and what the
                     # message says is text, never markup.
                     style = _STYLE.get(outcome.verdict, "bold")
-                    console.print(f"[{style}]{outcome.verdict:<8}[/] "
+                    console.print(f"[{style}]{_verdict_label(outcome.verdict, dry_run):<8}[/] "
                                   f"{escape(f'{path.name}: {_describe(outcome)}')}")
                 progress.advance(task)
     console.print(summary.table(dry_run))

@@ -24,7 +24,19 @@ from adapters.cli.common import settings, store_or_exit
 from bridge.iso.bank_to_customer import ACCOUNT_REPORT, STATEMENT
 from bridge.iso.reader import MessageReader
 from bridge.messages import OutboundMessage, new_message_id
+from bridge.money import CurrencyError, minor_units
 from bridge.statements_out.service import UnknownAccount, intraday, ledger_statement, statement_subject
+
+
+def _currency(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """--supply names an ISO 4217 currency with minor units (what a token can be in): exit 2."""
+    if value is None:
+        return None
+    try:
+        minor_units(value.upper())
+    except CurrencyError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value.upper()
 
 
 def _day(value: datetime) -> datetime:
@@ -35,7 +47,8 @@ def _day(value: datetime) -> datetime:
 @click.option("--account", "account", metavar="ID",
               help="A registered account (IBAN or other id): its wallet's statement; an omnibus "
                    "account gives the supply statement of its currency.")
-@click.option("--supply", "currency", metavar="CCY", help="The token supply of a currency.")
+@click.option("--supply", "currency", metavar="CCY", callback=_currency,
+              help="The token supply of a currency (ISO 4217; one the registry has accounts in).")
 @click.option("--from", "first_day", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="First day (UTC), YYYY-MM-DD.")
 @click.option("--to", "last_day", type=click.DateTime(formats=["%Y-%m-%d"]),

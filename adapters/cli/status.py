@@ -7,7 +7,8 @@ import click
 
 from adapters.cli.common import major, settings, store_or_exit
 from bridge.iso.reader import MessageReader
-from bridge.status_requests.lifecycle import MessageLifecycle, TransactionLifecycle, lifecycle
+from bridge.status_requests.lifecycle import MessageLifecycle, lifecycle
+from bridge.status_requests.timeline import code_text, message_json
 
 
 @click.command()
@@ -16,8 +17,9 @@ from bridge.status_requests.lifecycle import MessageLifecycle, TransactionLifecy
               help='One JSON object: {"ref", "found", "messages": [...]} (see the README).')
 def status(ref: str, as_json: bool) -> None:
     """A payment's lifecycle: the message it came in, each transaction's ledger operation and
-    current status (as a pacs.028 would be answered), the replies sent and the statement
-    mints that claimed it. REF is a UETR, an EndToEndId or a MsgId (all its transactions)."""
+    current status (as a pacs.028 would be answered), the replies sent, the statement mints
+    that claimed it and its returns. REF is a UETR, an EndToEndId or a MsgId (all its
+    transactions)."""
     if not ref.strip():
         raise click.UsageError("REF is empty")
     current = settings()
@@ -26,45 +28,13 @@ def status(ref: str, as_json: bool) -> None:
         messages = lifecycle(ref, uow, reader)
     if as_json:
         click.echo(json.dumps({"ref": ref, "found": bool(messages),
-                               "messages": [_message_json(m) for m in messages]}))
+                               "messages": [message_json(m) for m in messages]}))
     elif messages:
         _print(messages)
     else:
         click.echo(f"no payment found for {ref} (as UETR, EndToEndId or MsgId)", err=True)
     if not messages:
         raise SystemExit(1)
-
-
-def _message_json(m: MessageLifecycle) -> dict[str, object]:
-    return {"received_at": m.received_at.isoformat(), "message_type": m.message_type,
-            "message_id": m.message_id, "business_message_id": m.business_message_id,
-            "sender": m.sender, "verdict": m.verdict, "summary": m.summary,
-            "replies": [{"message_id": r.message_id, "message_type": r.message_type,
-                         "published": r.published} for r in m.replies],
-            "transactions": [_transaction_json(t) for t in m.transactions]}
-
-
-def _transaction_json(t: TransactionLifecycle) -> dict[str, object]:
-    recorded = t.operation
-    operation = None if recorded is None else {
-        "key": recorded.operation.key, "kind": recorded.operation.kind,
-        "amount": major(recorded.operation.amount, recorded.operation.currency),
-        "currency": recorded.operation.currency,
-        "debit_wallet": recorded.operation.debit_wallet,
-        "credit_wallet": recorded.operation.credit_wallet,
-        "sequence": recorded.sequence, "applied_at": recorded.applied_at.isoformat(),
-        "status": str(recorded.status)}
-    return {"index": t.index, "end_to_end_id": t.end_to_end_id, "uetr": t.uetr,
-            "instruction_id": t.instruction_id, "transaction_id": t.transaction_id,
-            "amount": t.amount, "currency": t.currency,
-            "status": str(t.current.status), "reason": _text(t.current.reason),
-            "info": t.current.info, "operation": operation,
-            "claims": [{"reference": c.reference, "operation_key": c.operation_key, "road": c.road}
-                       for c in t.claims]}
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(getattr(value, "value", value))
 
 
 def _print(messages: list[MessageLifecycle]) -> None:
@@ -84,7 +54,7 @@ def _print(messages: list[MessageLifecycle]) -> None:
             table = Table(title=f"transaction {t.index}", show_header=False)
             table.add_column("field")
             table.add_column("value", overflow="fold")
-            reason = " ".join(x for x in (_text(t.current.reason), t.current.info) if x)
+            reason = " ".join(x for x in (code_text(t.current.reason), t.current.info) if x)
             rows = [("EndToEndId", t.end_to_end_id), ("UETR", t.uetr or ""),
                     ("amount", f"{t.amount} {t.currency}"),
                     ("status", f"{t.current.status} {reason}".strip())]
@@ -94,6 +64,8 @@ def _print(messages: list[MessageLifecycle]) -> None:
                          ("wallets", f"{op.debit_wallet or '-'} -> {op.credit_wallet or '-'}"),
                          ("key", op.key)]
             rows += [("claimed by", f"{c.road} {c.reference} -> {c.operation_key}") for c in t.claims]
+            rows += [("returned", f"{major(r.amount, r.currency)} {r.currency} {r.reason} by {r.origin}"
+                                  f" ({r.message_id or '-'})") for r in t.returns]
             for row in rows:
                 table.add_row(*row)
             console.print(table)

@@ -10,6 +10,7 @@ import click
 from adapters.cli.common import files_or_usage_error
 from adapters.config import load_settings
 from adapters.files import read_bounded
+from bridge.iso.findings import Finding
 from bridge.iso.reader import MessageReader, ReadMessage
 
 
@@ -27,6 +28,15 @@ def verdict_json(path: Path, result: ReadMessage) -> dict[str, Any]:
     }
 
 
+def _located(finding: Finding) -> str:
+    """A finding for people: line[:column], the element path, the message, rule and reason."""
+    where = f"line {finding.line}" if finding.line else finding.part
+    if finding.line and finding.column is not None:
+        where += f":{finding.column}"
+    path = f" {finding.path}" if finding.path else ""
+    return f"{where}{path}: {finding.message} [{finding.rule}, {finding.reason}]"
+
+
 def _echo_human(path: Path, result: ReadMessage) -> None:
     kind = result.message_type or "no ISO message"
     where = f"{kind}, {result.envelope}" if result.envelope else kind
@@ -35,7 +45,7 @@ def _echo_human(path: Path, result: ReadMessage) -> None:
         return
     click.echo(f"{click.style('INVALID', fg='red', bold=True)} {path}  ({where})")
     for finding in result.findings[:20]:
-        click.echo(f"    {finding}")
+        click.echo(f"    {_located(finding)}")
     if len(result.findings) > 20:
         click.echo(f"    ... and {len(result.findings) - 20} more")
 
@@ -47,10 +57,10 @@ def _echo_human(path: Path, result: ReadMessage) -> None:
 @click.argument("paths", nargs=-1, required=True)
 def validate(as_json: bool, max_bytes: int | None, paths: tuple[str, ...]) -> None:
     """Validate ISO 20022 files (or directories of *.xml) against the official XSDs and the
-    bridge's business rules."""
+    bridge's business rules (a camt.053 must also add up: balances and TxsSummry)."""
     limit = max_bytes or load_settings().max_message_bytes
     files = files_or_usage_error(paths)
-    reader = MessageReader(max_bytes=limit)
+    reader = MessageReader(max_bytes=limit, statement_totals=True)
     all_valid = True
     for path in files:
         result = reader.read(read_bounded(path, limit))

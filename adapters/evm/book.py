@@ -4,7 +4,10 @@ An operation moves planned -> submitted -> confirmed, or -> failed; a technical 
 gas, nonce taken) sends it back to planned to be signed again, never twice on chain because the
 contract refuses a reused payment reference. Its pacs.002 status follows and never goes back:
 
-    planned, submitted -> ACSP    confirmed -> ACSC    failed -> RJCT
+    planned, submitted -> ACSP    confirmed -> ACSC    failed, cancelled -> RJCT
+
+A cancellation on request (camt.056) takes a planned operation to cancelled at once; a submitted
+one only once the chain has used its nonce for a no-op instead (settlement/cancelling.py).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from adapters.evm.tables import CONFIRMED, FAILED, PLANNED, SUBMITTED, evm_available
+from adapters.evm.tables import CANCELLED, CONFIRMED, FAILED, PLANNED, SUBMITTED, evm_available
 from adapters.sql import statements
 from adapters.sql.ledger import add_to_balance, as_utc, take_from_balance
 from bridge.codes import Status
@@ -24,7 +27,7 @@ from bridge.settlement.changes import SettlementChange
 ACSP, ACSC, RJCT = (Status.ACCEPTED_SETTLEMENT_IN_PROCESS, Status.ACCEPTED_SETTLEMENT_COMPLETED,
                     Status.REJECTED)
 
-ISO_STATUS = {PLANNED: ACSP, SUBMITTED: ACSP, CONFIRMED: ACSC, FAILED: RJCT}
+ISO_STATUS = {PLANNED: ACSP, SUBMITTED: ACSP, CONFIRMED: ACSC, FAILED: RJCT, CANCELLED: RJCT}
 
 
 StatusChange = SettlementChange

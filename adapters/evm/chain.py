@@ -10,12 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from eth_abi import encode
+import rlp
 from eth_account import Account
+from eth_account.typed_transactions import TypedTransaction
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound
 
+from adapters.bootstrap import ConfigurationError
 from adapters.evm.artifact import deposit_token
 from adapters.evm.errors import (
     MORE_GAS,
@@ -59,7 +62,7 @@ _CALLS = {kind: (keccak(text=f"{name}({','.join(types)})")[:4], types) for kind,
     (TRANSFER, "transferBetween", ["address", "address", "uint256", "bytes32"]))}
 
 
-class ChainConfigurationError(RuntimeError):
+class ChainConfigurationError(ConfigurationError):
     """The node, key or contracts cannot work together (wrong chain, no code at an address, ...)."""
 
 
@@ -199,6 +202,19 @@ class TokenChain:
     def sign_filler(self, nonce: int, fees: dict[str, int]) -> SignedTx:
         """A 0-value transfer to itself: uses up a nonce nothing else will take."""
         return self.sign(self.address, "0x", nonce, 21_000, fees)
+
+    def replacement_fees(self, raw: bytes) -> dict[str, int]:
+        """Fees for a transaction that replaces the signed `raw` in the pool (same nonce): twice
+        its own (nodes want at least 10% more of each), and never below the current ones."""
+        current = self.fees()
+        try:
+            sent = (TypedTransaction.from_bytes(raw).as_dict() if raw[:1] and raw[0] < 0x7F
+                    else {"gasPrice": rlp.decode(raw)[1]})
+        except Exception:  # noqa: BLE001 - not decodable: the current fees, doubled
+            sent = {}
+        bumped = {name: max(value, 2 * int.from_bytes(sent[name], "big") if isinstance(sent.get(name), bytes)
+                            else 2 * int(sent.get(name) or 0)) for name, value in current.items()}
+        return {name: 2 * value if not sent else value for name, value in bumped.items()}
 
     def send(self, raw: bytes) -> Verdict | None:
         """Broadcast a signed transaction; None when the node took it, else what its error means."""

@@ -42,10 +42,14 @@ from adapters.evm.chain import (
 from adapters.evm.errors import INSUFFICIENT, INVALID_WALLET
 from adapters.evm.history import ChainHistory, Token
 from adapters.evm.settlement import Settler
+from adapters.evm.settlement import queries
+from adapters.evm.settlement.cancelling import CANCELLED_INFO, release
 from adapters.evm.tables import (
+    CANCELLED,
     CONFIRMED,
     FAILED,
     PLANNED,
+    SUBMITTED,
     evm_available,
     evm_contracts,
     evm_operations,
@@ -59,9 +63,14 @@ from bridge.audit import EVM_OPERATION
 from bridge.codes import Reason
 from bridge.money import LEDGER_MAX_UNITS, minor_units
 from bridge.operations import PaymentRefs, TokenOperation
+from bridge.ports import CANCELLED as CANCELLED_NOW  # the outcome; CANCELLED is the row's state
 from bridge.ports import (
     APPLIED,
+    CANCEL_PENDING,
+    FINAL,
+    NEVER_APPLIED,
     REPLAYED,
+    CancellationOutcome,
     Ledger,
     LedgerDescription,
     LedgerOutcome,
@@ -171,7 +180,7 @@ class EvmLedger(Ledger):
         if row is None or row.fingerprint != operation.fingerprint:
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was already "
                                                      "used for a different payment")
-        if row.state == FAILED:  # answered as the first time: rejected on chain
+        if row.state in (FAILED, CANCELLED):  # answered as the first time: rejected, or cancelled
             return LedgerOutcome.rejected(row.reason, row.info or "rejected on chain")
         return LedgerOutcome(REPLAYED, status=ISO_STATUS[row.state])
 
@@ -180,7 +189,37 @@ class EvmLedger(Ledger):
         if row is None:
             return None
         applied = settled_at(row) if row.state == CONFIRMED else as_utc(row.planned_at)
-        return RecordedOperation(operation_of(row), row.seq, applied, ISO_STATUS[row.state])
+        return RecordedOperation(operation_of(row), row.seq, applied, ISO_STATUS[row.state],
+                                 cancelled=row.state == CANCELLED)
+
+    def cancel(self, key: str, requested_by: str) -> CancellationOutcome:
+        """Planned (never signed): cancelled now, under the lock a broadcaster takes to sign, so
+        it is never broadcast. Submitted, not mined: PENDING; a settlement round signs a no-op
+        with its nonce at a higher fee, and reports it cancelled only once the chain has used
+        the nonce for that no-op (or settled, if the original won the race). Mined: FINAL."""
+        row = self.connection.execute(queries.BY_KEY, {"key": key}).first()
+        if row is not None and row.state == PLANNED:
+            # The issuer's nonce row, locked as Broadcaster.submit locks it: a round signing now
+            # has marked it submitted before we get the lock, or reads it cancelled after.
+            self.connection.execute(queries.LOCK_SENDER, {"address": self.plugin.chain.address}).first()
+            done = self.connection.execute(queries.CANCEL_PLANNED, {
+                "row": row.seq, "requested_by": requested_by, "reason": Reason.ORDER_CANCELLED,
+                "info": CANCELLED_INFO, "now": utc_naive(self.clock())})
+            if done.rowcount == 1:
+                release(self.connection, row)
+                return CancellationOutcome(CANCELLED_NOW)
+            row = self.connection.execute(queries.BY_KEY, {"key": key}).first()
+        if row is None or row.state == FAILED:
+            return CancellationOutcome(NEVER_APPLIED)
+        if row.state == CANCELLED:
+            return CancellationOutcome(CANCELLED_NOW, first=False)
+        if row.state == SUBMITTED and row.block_number is None:
+            if row.cancel_requested_by is not None:
+                return CancellationOutcome(CANCEL_PENDING, first=False)
+            asked = self.connection.execute(queries.ASK_CANCEL, {"row": row.seq, "requested_by": requested_by})
+            if asked.rowcount == 1:
+                return CancellationOutcome(CANCEL_PENDING)
+        return CancellationOutcome(FINAL)  # mined (confirmed or waiting for confirmations)
 
     # -- reading the chain -------------------------------------------------------------------
 

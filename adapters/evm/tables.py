@@ -25,6 +25,7 @@ metadata = MetaData()
 Sequence = BigInteger().with_variant(Integer(), "sqlite")
 
 PLANNED, SUBMITTED, CONFIRMED, FAILED = "planned", "submitted", "confirmed", "failed"
+CANCELLED = "cancelled"  # on request (camt.056), before it took effect: it never will
 
 evm_contracts = Table(
     "evm_contracts", metadata,
@@ -66,7 +67,12 @@ evm_operations = Table(
     Column("block_hash", String(66)),
     Column("planned_at", DateTime, nullable=False),
     Column("submitted_at", DateTime),
-    Column("settled_at", DateTime),  # confirmed: the block's time; failed: when it was decided
+    Column("settled_at", DateTime),  # confirmed: the block's time; failed, cancelled: when decided
+    # A cancellation asked while submitted (the camt.056's digest), and the no-op transaction
+    # signed with the operation's nonce to take its place (adapters/evm/settlement/cancelling.py).
+    Column("cancel_requested_by", String(100)),
+    Column("cancel_tx_hash", String(66)),
+    Column("cancel_raw_tx", LargeBinary),
     Index("ix_evm_operations_state", "state", "seq"),
     Index("ix_evm_operations_nonce", "nonce"),
 )

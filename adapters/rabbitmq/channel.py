@@ -1,7 +1,9 @@
 """Connections and confirmed publishing (pika BlockingConnection)."""
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import pika
 import structlog
@@ -69,3 +71,22 @@ def reply_properties(message: OutboundMessage) -> pika.BasicProperties:
     return pika.BasicProperties(message_id=message.message_id, correlation_id=message.correlation_id,
                                 content_type=message.content_type, type=message.message_type,
                                 delivery_mode=PERSISTENT, timestamp=int(time.time()))
+
+
+def wait_for_broker(url: str, stop: threading.Event, *, wait: Callable[[float], object] | None = None,
+                    first_delay_s: float = 0.2, max_backoff_s: float = 15.0) -> pika.BlockingConnection | None:
+    """A connection, waiting with back-off (0.2 s doubling to 15 s, as the worker does after a
+    loss) for as long as the broker is unreachable: a worker started before its broker waits
+    for it. None when `stop` is set first. `wait(s)` pauses (default `stop.wait`, which a
+    shutdown request ends at once)."""
+    pause = stop.wait if wait is None else wait
+    delay = first_delay_s
+    while not stop.is_set():
+        try:
+            return connect(url, attempts=1)
+        except CONNECTION_ERRORS as error:
+            log.warning("broker unreachable at start; waiting for it", broker=redacted_url(url),
+                        error=type(error).__name__, retry_in_s=round(delay, 1))
+        pause(delay)
+        delay = min(delay * 2, max_backoff_s)
+    return None

@@ -8,7 +8,7 @@ keeps its identity and can never apply twice.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pika
@@ -55,6 +55,18 @@ def list_dead(channel: BlockingChannel, names: Names) -> list[DeadLetter]:
     letters = _browse(channel, names)
     _release(channel, letters)
     return letters
+
+
+def find_dead(channel: BlockingChannel, names: Names, letter_id: str) -> DeadLetter | None:
+    """The dead letter whose id starts with `letter_id` (the first one), or None."""
+    return next((letter for letter in list_dead(channel, names) if letter.id.startswith(letter_id)),
+                None)
+
+
+def with_ids(letter_ids: Iterable[str]) -> Callable[[DeadLetter], bool]:
+    """Selects the dead letters whose id starts with one of `letter_ids` (none when empty)."""
+    wanted = tuple(i for i in letter_ids if i)
+    return lambda letter: any(letter.id.startswith(i) for i in wanted)
 
 
 def redrive(channel: BlockingChannel, names: Names, select: Callable[[DeadLetter], bool]) -> list[str]:

@@ -4,7 +4,7 @@ certify; verified against the rows as they are now, and the money recomputed fro
 Chained: each inbox record, each ledger operation (`operations`) and, as a link of its own, the
 set of that operation's postings; on the EVM ledger, each operation's instruction as planned
 (`evm_operations`: what was asked of the chain, not its settlement state; the chain holds the
-balances). Not chained but recomputed: the `balances` rows and each currency's supply."""
+balances); each payment return (`return_entries`, who asked included); each operator action taken through the API (`operator_actions`). Not chained but recomputed: the `balances` rows and each currency's supply."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from adapters.evm.tables import evm_operations
-from adapters.sql.tables import (audit_head, audit_links, balances, inbox, operations, postings,
-                                 supply)
-from bridge.audit import (EVM_OPERATION, INBOX, OPERATION, POSTINGS, BrokenLink, LedgerOperation,
+from adapters.sql.tables import (audit_head, audit_links, balances, inbox, operations,
+                                 operator_actions, postings, return_entries, supply)
+from bridge.audit import (ACTION, EVM_OPERATION, INBOX, OPERATION, POSTINGS, RETURN, BrokenLink, LedgerOperation,
                           Leg, Link, check_money, content_hash, link_hash, posting_content,
                           postings_digest, verify_chain)
 
@@ -35,7 +35,16 @@ EVM_OPERATION_FIELDS = ("key", "payment_ref", "kind", "currency", "amount", "deb
                         "transaction_id", "uetr", "instruction_id", "account_servicer_ref",
                         "planned_at")
 
-_FIELDS = {INBOX: INBOX_FIELDS, OPERATION: OPERATION_FIELDS, EVM_OPERATION: EVM_OPERATION_FIELDS}
+# Each return as recorded: which original, how much, why, and who asked (the operator's action
+# included: `tokenbridge return` records its return here).
+RETURN_FIELDS = ("return_key", "original_key", "currency", "amount", "reason", "origin",
+                 "message_id", "return_id", "returned_at")
+
+# What an operator did through the API, and with which token (adapters.sql.operator_actions).
+ACTION_FIELDS = ("acted_at", "token_name", "action", "target", "outcome", "detail")
+
+_FIELDS = {INBOX: INBOX_FIELDS, OPERATION: OPERATION_FIELDS, EVM_OPERATION: EVM_OPERATION_FIELDS,
+           RETURN: RETURN_FIELDS, ACTION: ACTION_FIELDS}
 
 
 def certified(entity: str, row: Any) -> dict[str, Any]:
@@ -111,6 +120,8 @@ def verify(connection: Connection) -> tuple[int, list[BrokenLink]]:
                    for r in operation_rows},
         EVM_OPERATION: {r.key: certified(EVM_OPERATION, r)
                         for r in connection.execute(select(evm_operations))},
+        RETURN: {r.return_key: certified(RETURN, r) for r in connection.execute(select(return_entries))},
+        ACTION: {str(r.seq): certified(ACTION, r) for r in connection.execute(select(operator_actions))},
     }
     links = [Link(r.seq, r.entity, r.reference, r.entry_hash, r.previous_hash, r.hash)
              for r in connection.execute(select(audit_links).order_by(audit_links.c.seq))]

@@ -16,10 +16,11 @@ from adapters.sql.audit import certified
 from adapters.sql.transaction import NotTheSqlStore, SqlTransaction
 from adapters.sql.claims import ClaimTakenMeanwhile
 from adapters.sql.ledger import ChangedMeanwhile, as_utc, utc_naive
+from adapters.sql.returns import SqlPaymentReturns
 from adapters.sql.tables import accounts, inbox, outbox
 from bridge.accounts import ACTIVE, RegisteredAccount
 from bridge.audit import INBOX
-from bridge.messages import InboundRecord, OutboundMessage
+from bridge.messages import InboundRecord, OutboundMessage, SentMessage
 from bridge.parties import normalised_account
 from bridge.ports import AccountRegistry, Inbox, LedgerPlugin, Outbox, TransactionalStore, UnitOfWork
 
@@ -172,6 +173,13 @@ class SqlOutbox(Outbox):
                                     .values(published_at=utc_naive(self.clock())))
 
 
+    def correlated(self, correlation_id: str) -> list[SentMessage]:
+        deferred.flush(self.connection)
+        rows = self.connection.execute(select(outbox).where(outbox.c.correlation_id == correlation_id[:35])
+                                       .order_by(outbox.c.seq))
+        return [SentMessage(_outbound(r), as_utc(r.created_at), r.published_at is not None) for r in rows]
+
+
 def _outbound(row) -> OutboundMessage:
     return OutboundMessage(row.message_id, row.correlation_id, row.message_type, row.body,
                            row.content_type)
@@ -193,6 +201,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.ledger = self.ledger_plugin.ledger_for(self.transaction)
         self.inbox = SqlInbox(self.connection, self.clock, defer=True)
         self.outbox = SqlOutbox(self.connection, self.clock, defer=True)
+        self.returns = SqlPaymentReturns(self.connection, self.clock)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -94,6 +94,7 @@ outbox = Table(
     Column("created_at", DateTime, nullable=False),
     Column("published_at", DateTime),
     Index("ix_outbox_unpublished", "published_at", "seq"),
+    Index("ix_outbox_correlation", "correlation_id"),  # migration 0009: what was sent about a payment
 )
 
 # Audit chain (migration 0003): one link per inbox record and ledger operation.
@@ -122,4 +123,49 @@ payment_refs = Table(
     Column("operation_key", String(100), nullable=False),
     Column("road", String(10), nullable=False),
     Index("ix_payment_refs_operation_key", "operation_key"),
+)
+
+# Payment returns (migration 0011): what came back of each original operation, kept per original
+# so that a conditional update under its row lock keeps the returns of one original within it
+# (adapters.sql.returns), and each return (chained in the audit trail as `return`).
+payment_returns = Table(
+    "payment_returns", metadata,
+    Column("original_key", String(100), primary_key=True),
+    Column("returned", BigInteger, nullable=False),  # minor units returned so far
+)
+
+return_entries = Table(
+    "return_entries", metadata,
+    Column("return_key", String(100), primary_key=True),  # the reversal's idempotency key
+    Column("original_key", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(35), nullable=False),
+    Column("origin", String(10), nullable=False),  # pacs.004 or operator
+    Column("message_id", String(35)),
+    Column("return_id", String(35)),
+    Column("returned_at", DateTime, nullable=False),
+    Index("ix_return_entries_original_key", "original_key"),
+)
+
+# API tokens of `tokenbridge serve` (migration 0012): only the SHA-256 of each secret is kept.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(10), nullable=False),  # viewer or operator
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+# What operators did through the API (migration 0012): each row a link of the audit chain.
+operator_actions = Table(
+    "operator_actions", metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("acted_at", DateTime, nullable=False),
+    Column("token_name", String(64), nullable=False),
+    Column("action", String(40), nullable=False),  # redrive, ...
+    Column("target", String(200), nullable=False),  # what it acted on (dead letter ids, ...)
+    Column("outcome", String(20), nullable=False),  # done, not_found, ...
+    Column("detail", Text, nullable=False),
 )

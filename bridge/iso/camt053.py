@@ -20,7 +20,15 @@ from bridge.iso import components
 from bridge.iso.errors import MessageReadError
 from bridge.iso.xmlnav import Node, to_date, to_datetime, to_decimal
 from bridge.parties import AccountId, Party
-from bridge.statements import Balance, Statement, StatementEntry, StatementMessage, TransactionDetails
+from bridge.statements import (
+    Balance,
+    EntryTotal,
+    Statement,
+    StatementEntry,
+    StatementMessage,
+    TransactionDetails,
+    TransactionsSummary,
+)
 
 MESSAGE_FAMILY = "camt.053.001"
 #: Versions this reader maps; .01 has another root (`BkToCstmrStmtV01`).
@@ -66,7 +74,22 @@ def _statement(index: int, stmt: Node) -> Statement:
         sequence_number=int(sequence) if sequence is not None else None,
         balances=tuple(_balance(f"{where}/Bal[{i}]", bal) for i, bal in enumerate(stmt.findall("Bal"))),
         entries=tuple(_entry(f"{where}/Ntry[{i}]", i, ntry) for i, ntry in enumerate(stmt.findall("Ntry"))),
+        summary=_summary(stmt.find("TxsSummry")),
     )
+
+
+def _summary(summary: Node | None) -> TransactionsSummary | None:
+    """`TxsSummry` totals (the same shape in every version from .02 to .14)."""
+    if summary is None:
+        return None
+
+    def total(name: str) -> EntryTotal | None:
+        found = summary.find(name)
+        if found is None:
+            return None
+        number = found.text("NbOfNtries")  # Max15NumericText: digits only
+        return EntryTotal(int(number) if number is not None else None, to_decimal(found.text("Sum")))
+    return TransactionsSummary(total("TtlNtries"), total("TtlCdtNtries"), total("TtlDbtNtries"))
 
 
 def _balance(where: str, bal: Node) -> Balance:

@@ -36,7 +36,8 @@ from bridge.status import ReplyHeader, StatusReport
 
 __all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
            "parse_reply_versions", "write_status_report", "write_reply_header", "write_reply",
-           "additional_info_text"]
+           "additional_info_text", "UETR_PATTERN", "message_bytes", "RETURN_REPLY_VERSIONS",
+           "CLOSED_REASON_CODES_2006"]
 
 REPLY_VERSIONS: dict[str, str] = {
     "pacs.008.001.01": "pacs.002.001.02",  # 2006: validated and answered, never applied
@@ -74,19 +75,45 @@ pacs.002.001.08 both "2017 Jan 27", ... .06 and pacs.002.001.14 "2024 Feb 29", .
 pacs.002.001.16 "2026 Mar 02"). Overridable
 like REPLY_VERSIONS (TOKENBRIDGE_REPLY_VERSIONS)."""
 
-_ANSWERED = {**REPLY_VERSIONS, **STATUS_REQUEST_REPLY_VERSIONS}
+RETURN_REPLY_VERSIONS: dict[str, str] = {
+    "pacs.004.001.01": "pacs.002.001.02",  # 2006: the same release's shape (closed reason list)
+    "pacs.004.001.02": "pacs.002.001.03",  # 2009
+    "pacs.004.001.03": "pacs.002.001.04",  # 2012
+    "pacs.004.001.04": "pacs.002.001.05",  # 2013
+    "pacs.004.001.05": "pacs.002.001.06",  # 2015
+    "pacs.004.001.06": "pacs.002.001.07",  # 2016
+    "pacs.004.001.07": "pacs.002.001.08",  # 2017
+    "pacs.004.001.08": "pacs.002.001.09",  # 2018
+    "pacs.004.001.09": "pacs.002.001.10",  # 2019, the CBPR+ pair
+    "pacs.004.001.10": "pacs.002.001.11",  # 2020, FedNow and Fedwire
+    "pacs.004.001.11": "pacs.002.001.12",  # 2021
+    "pacs.004.001.12": "pacs.002.001.13",  # 2023
+    "pacs.004.001.13": "pacs.002.001.14",  # 2024
+    "pacs.004.001.14": "pacs.002.001.15",  # 2025
+    "pacs.004.001.15": "pacs.002.001.16",  # 2026
+}
+"""The pacs.002 that answers each pacs.004 return by default: the one of the same ISO release,
+by the generation dates in the official XSDs' headers (pacs.004.001.09 and pacs.002.001.10 both
+of February 2019, ... .15 and pacs.002.001.16 "2026 Mar 02"). Overridable like REPLY_VERSIONS
+(TOKENBRIDGE_REPLY_VERSIONS)."""
+
+_ANSWERED = {**REPLY_VERSIONS, **STATUS_REQUEST_REPLY_VERSIONS, **RETURN_REPLY_VERSIONS}
+
+_OLDEST_INPUTS = frozenset({"pacs.008.001.01", "pacs.004.001.01"})
+"""The 2006 inputs, the only ones the 2006 pacs.002 shape may answer."""
 
 SUPPORTED_VERSIONS = tuple(f"pacs.002.001.{n:02d}" for n in range(2, 17))
 """pacs.002 versions the bridge writes."""
 
 OLDEST_SHAPE = "pacs.002.001.02"
-"""The 2006 shape (own root name, closed reason list): it answers pacs.008.001.01 only."""
+"""The 2006 shape (own root name, closed reason list): it answers the 2006 inputs only."""
 
-_V02_REASON_CODES = frozenset({
+CLOSED_REASON_CODES_2006 = frozenset({
     "AC01", "AC04", "AC06", "AM01", "AM02", "AM03", "AM04", "AM05", "AM06", "AM07", "BE01", "BE04",
     "BE05", "AG01", "AG02", "DT01", "RF01", "RC01", "TM01", "ED01", "ED03", "MS03", "MS02", "BE06",
     "BE07", "AM09", "AM10", "MD01", "MD02", "MD03", "MD04", "MD06", "MD07", "ED05", "NARR"})
-"""`TransactionRejectReason2Code` of pacs.002.001.02, the only closed reason list."""
+"""`TransactionRejectReason2Code` of pacs.002.001.02 (and of pacs.004.001.01's return reason),
+the only closed reason list."""
 
 ENVELOPE_NAMESPACE = "urn:swift:xsd:envelope"
 """SWIFT's envelope, which carries an AppHdr and its Document side by side."""
@@ -104,7 +131,7 @@ _NEAREST_CLOSED_CODE = {"ACCC": "ACSC", "ACFC": "ACCP", "ACIS": "ACCP", "ACWP": 
                         "CANC": "RJCT"}
 # Characters XML 1.0 cannot carry at all (lxml refuses them); they become spaces.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_UETR = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
+UETR_PATTERN = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
 
 
 def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -> str:
@@ -124,7 +151,8 @@ def reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -
 
 def parse_reply_versions(text: str) -> dict[str, str]:
     """Read overrides from configuration: `pacs.008.001.08=pacs.002.001.12,...` (blank: none);
-    a pacs.028 version may be mapped too.
+    a pacs.028 or pacs.004 version may be mapped too, and a camt.056 one to its camt.029
+    (bridge.iso.camt029.REPLY_VERSIONS).
 
     Raises ValueError on bad syntax, an unknown pacs.008 or pacs.002 version, or a pacs.008
     named twice.
@@ -137,11 +165,18 @@ def parse_reply_versions(text: str) -> dict[str, str]:
         if not separator or not source or not target or "=" in target:
             raise ValueError(f"bad reply version mapping {item!r}: expected "
                              "'pacs.008.001.NN=pacs.002.001.NN'")
+        if source in overrides:
+            raise ValueError(f"bad reply version mapping: {source} is mapped twice")
+        if source.startswith("camt.056."):
+            from bridge.iso import camt029  # it builds on this module: imported when needed
+            if source not in camt029.REPLY_VERSIONS:
+                raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a camt.056 "
+                                 "version the bridge reads")
+            overrides[source] = camt029.reply_version(source, {source: target})
+            continue
         if source not in _ANSWERED:
             raise ValueError(f"bad reply version mapping {item!r}: {source!r} is not a pacs.008 "
                              f"version the bridge reads, nor a pacs.028 one ({', '.join(_ANSWERED)})")
-        if source in overrides:
-            raise ValueError(f"bad reply version mapping: {source} is mapped twice")
         overrides[source] = _supported_reply(target, f"mapping {item!r}", source)
     return overrides
 
@@ -170,7 +205,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
             # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
             # reason, as is, in .02, any code outside its closed list.
             choice = add(reason, "StsRsn" if oldest else "Rsn")
-            if len(code) <= 4 and (not oldest or code in _V02_REASON_CODES):
+            if len(code) <= 4 and (not oldest or code in CLOSED_REASON_CODES_2006):
                 add(choice, "Cd", code)
             else:
                 add(choice, "Prtry", code[:35])
@@ -203,7 +238,7 @@ def write_status_report(report: StatusReport, version: str) -> etree._Element:
                 add(element, name, value)
         uetr = (transaction.original_uetr or "").lower()
         # OrgnlUETR exists from .10; a UETR the pattern refuses would make the whole reply invalid.
-        if number >= 10 and _UETR.fullmatch(uetr):
+        if number >= 10 and UETR_PATTERN.fullmatch(uetr):
             add(element, "OrgnlUETR", uetr)
         add(element, "TxSts", _status(transaction.status, number, _CLOSED_TRANSACTION_CODES))
         status_reason(element, transaction.reason, transaction.additional_info)
@@ -216,7 +251,7 @@ def write_reply(report: StatusReport, version: str, header: ReplyHeader | None =
     a header, `Envelope` (urn:swift:xsd:envelope) holding the AppHdr and then the Document."""
     document = write_status_report(report, version)
     if header is None:
-        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+        return message_bytes(document)
     # The original AppHdr's MsgDefIdr and CreDt are mandatory in Rltd; the report knows the
     # original Document's type and creation time, the closest values when the header did not say.
     header = replace(
@@ -226,8 +261,16 @@ def write_reply(report: StatusReport, version: str, header: ReplyHeader | None =
     if header.related_created_at is None and header.related_created_at_text is None:
         header = replace(header, related_created_at=report.original_created_at,
                          related_created_at_text=report.original_created_at_text)
+    return message_bytes(document, write_reply_header(header, header_version))
+
+
+def message_bytes(document: etree._Element, app_header: etree._Element | None = None) -> bytes:
+    """A message to publish, UTF-8 with an XML declaration: the bare Document, or with an
+    AppHdr, `Envelope` (urn:swift:xsd:envelope) holding the AppHdr and then the Document."""
+    if app_header is None:
+        return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
     envelope = etree.Element(f"{{{ENVELOPE_NAMESPACE}}}Envelope", nsmap={None: ENVELOPE_NAMESPACE})
-    envelope.append(write_reply_header(header, header_version))
+    envelope.append(app_header)
     envelope.append(document)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 
@@ -250,8 +293,8 @@ def additional_info_text(text: str | None) -> str | None:
 
 def _supported_reply(version: str, context: str, input_type: str | None = None) -> str:
     """`version` when the bridge writes it (as the answer to `input_type`, when given: the 2006
-    shape answers only the 2006 pacs.008.001.01); ValueError otherwise."""
-    choosable = SUPPORTED_VERSIONS if input_type in (None, "pacs.008.001.01") else SUPPORTED_VERSIONS[1:]
+    shape answers only the 2006 inputs, pacs.008.001.01 and pacs.004.001.01); ValueError otherwise."""
+    choosable = SUPPORTED_VERSIONS if input_type is None or input_type in _OLDEST_INPUTS else SUPPORTED_VERSIONS[1:]
     if version not in choosable:
         answering = f" in answer to {input_type}" if input_type else ""
         raise ValueError(f"{context}: {version!r} is not a pacs.002 version the bridge writes"

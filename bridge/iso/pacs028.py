@@ -42,11 +42,12 @@ def read_status_request(document: etree._Element) -> StatusRequestMessage:
     return StatusRequestMessage(
         message_type=message_type, message_id=message_id, created_at=to_datetime(created),
         created_at_text=created, instructing_agent=components.agent(header.find("InstgAgt")),
-        original_groups=tuple(g for g in map(_original_group, root.findall("OrgnlGrpInf")) if g),
+        original_groups=tuple(g for g in map(original_group, root.findall("OrgnlGrpInf")) if g),
         transactions=tuple(_transaction(index, tx) for index, tx in enumerate(root.findall("TxInf"))))
 
 
-def _original_group(node: Node | None) -> OriginalGroup | None:
+def original_group(node: Node | None) -> OriginalGroup | None:
+    """An `OrgnlGrpInf` (pacs.028, camt.056: OrgnlMsgId, OrgnlMsgNmId, OrgnlCreDtTm), or None."""
     if node is None or node.text("OrgnlMsgId") is None:
         return None
     created = node.text("OrgnlCreDtTm")
@@ -57,7 +58,7 @@ def _original_group(node: Node | None) -> OriginalGroup | None:
 def _transaction(index: int, tx: Node) -> RequestedTransaction:
     return RequestedTransaction(
         index=index, status_request_id=tx.text("StsReqId"),
-        original_group=_original_group(tx.find("OrgnlGrpInf")),
+        original_group=original_group(tx.find("OrgnlGrpInf")),
         instruction_id=tx.text("OrgnlInstrId"), end_to_end_id=tx.text("OrgnlEndToEndId"),
         transaction_id=tx.text("OrgnlTxId"), uetr=tx.text("OrgnlUETR"),
         instructing_agent=components.agent(tx.find("InstgAgt")))

@@ -19,6 +19,8 @@ from bridge.iso.findings import Finding
 from bridge.money import Amount, decimals_of, is_active_currency, minor_units
 from bridge.parties import Agent, Party
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
+from bridge.reconciliation.entries import CLOSING_TYPE, Inconsistency, statement_totals, summary_mismatches
+from bridge.returns.return_message import PaymentReturnMessage
 from bridge.statements import StatementMessage
 
 
@@ -47,9 +49,16 @@ BIC_FORMAT = Rule("agent.bic", Reason.BANK_IDENTIFIER_INCORRECT,
                   "a BIC has the ISO 9362 format and a real country")
 UETR_V4 = Rule("tx.uetr", Reason.INVALID_FILE_FORMAT, "a UETR is a UUID version 4")
 UNIQUE_IDS = Rule("tx.unique-ids", Reason.DUPLICATION, "transaction ids are unique within a message")
+STATEMENT_BALANCES = Rule("stmt.balances", Reason.INVALID_CONTROL_SUM,
+                          "opening booked + booked credits - booked debits = closing booked")
+SUMMARY_COUNT = Rule("stmt.summary-count", Reason.INVALID_NUMBER_OF_TRANSACTIONS,
+                     "TxsSummry NbOfNtries equals the number of entries")
+SUMMARY_SUM = Rule("stmt.summary-sum", Reason.INVALID_CONTROL_SUM,
+                   "TxsSummry Sum equals the sum of the entries' amounts")
 
 RULES: tuple[Rule, ...] = (NB_OF_TXS, CTRL_SUM, TOTAL_AMOUNT, CURRENCY, PRECISION, ZERO, NEGATIVE,
-                           IBAN_CHECK, BIC_FORMAT, UETR_V4, UNIQUE_IDS)
+                           IBAN_CHECK, BIC_FORMAT, UETR_V4, UNIQUE_IDS, STATEMENT_BALANCES,
+                           SUMMARY_COUNT, SUMMARY_SUM)
 """Every business rule, for documentation and `validate --rules`."""
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -172,6 +181,25 @@ def check_credit_transfers(message: CreditTransferMessage) -> list[Finding]:
     return findings
 
 
+def check_returns(message: PaymentReturnMessage) -> list[Finding]:
+    """Every business-rule finding of a pacs.004: NbOfTxs, each returned amount, return ids
+    (RtrId) unique within the message."""
+    root = "pacs.004.001.01" if message.message_type.endswith(".01") else "PmtRtr"
+    count = len(message.transactions)
+    findings: list[Finding] = []
+    if message.number_of_transactions != count:
+        findings.append(_finding(NB_OF_TXS, f"NbOfTxs says {message.number_of_transactions}, the "
+                                            f"message holds {count}", f"/Document/{root}/GrpHdr/NbOfTxs"))
+    seen: dict[str, int] = {}
+    for tx in message.transactions:
+        at = f"/Document/{root}/TxInf[{tx.index + 1}]"
+        findings.extend(check_amount(tx.returned, f"{at}/RtrdIntrBkSttlmAmt", tx.index))
+        if tx.return_id is not None and seen.setdefault(tx.return_id, tx.index) != tx.index:
+            findings.append(_finding(UNIQUE_IDS, f"RtrId {tx.return_id!r} repeats transaction "
+                                                 f"{seen[tx.return_id] + 1}", f"{at}/RtrId", tx.index))
+    return findings
+
+
 def check_statements(message: StatementMessage) -> list[Finding]:
     """Business-rule findings of a camt.053: currencies and precision of balances and entries."""
     findings: list[Finding] = []
@@ -182,4 +210,21 @@ def check_statements(message: StatementMessage) -> list[Finding]:
         for entry in statement.entries:
             findings.extend(check_amount(entry.amount, f"{at}/Ntry[{entry.index + 1}]/Amt",
                                          allow_zero=True))
+    return findings
+
+
+def check_statement_totals(message: StatementMessage) -> list[Finding]:
+    """Findings of a camt.053 that does not add up, by the reconciliation's own check: opening +
+    booked entries != closing booked, or a TxsSummry total the entries do not make. (The bus
+    does not refuse such a statement: reconciling it answers with a `statement_inconsistent`
+    break; `validate` reports it.)"""
+    findings: list[Finding] = []
+    for s, statement in enumerate(message.statements, start=1):
+        at = f"/Document/BkToCstmrStmt/Stmt[{s}]"
+        findings.extend(_finding(SUMMARY_COUNT if m.is_count else SUMMARY_SUM, m.reason,
+                                 f"{at}/TxsSummry/{m.element}") for m in summary_mismatches(statement))
+        totals = statement_totals(statement)
+        if isinstance(totals, Inconsistency) and totals.balances_do_not_add_up:
+            closing = next(n for n, b in enumerate(statement.balances, start=1) if b.type == CLOSING_TYPE)
+            findings.append(_finding(STATEMENT_BALANCES, totals.reason, f"{at}/Bal[{closing}]/Amt"))
     return findings

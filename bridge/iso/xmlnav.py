@@ -48,6 +48,11 @@ class Node:
             return None
         return Node(found, self.ns, self._paths, self._prefix + path + "/") if shared else Node(found, self.ns)
 
+    def at_position(self, path: str) -> etree._Element | None:
+        """The element at a path that numbers repeated elements from 1 (`CdtTrfTxInf[2]/Amt`,
+        as business-rule findings name them), asked of lxml: the path map knows first ones only."""
+        return self.element.find(_qualified(self.ns, path))
+
     def findall(self, path: str) -> Iterator["Node"]:
         """Every element at `path`, lazily: a 100,000-entry statement never holds 100,000
         nodes (and their path maps) at once."""

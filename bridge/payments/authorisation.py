@@ -7,7 +7,9 @@ Pure rules over the parties a message names and the bank's configuration (`Autho
 - transaction level (`authorise_operation`): a debit of a tokenized wallet (TRANSFER or BURN
   from it) comes through this bank: the debtor's agent is the issuer and every party that sent
   or instructed the transaction is the issuer too (its own channel);
-- statements (`authorise_statement`): only the omnibus account's servicer, a statement sender.
+- statements (`authorise_statement`): only the omnibus account's servicer, a statement sender;
+- returns (pacs.004): a reversal that debits a wallet as a debit (`authorise_debit`); one that
+  credits a wallet back, from the issuer or the bank the payment went to (`authorise_credit_back`).
 
 BICs are compared as institutions (bridge.parties): a BIC8 is its BIC11 with `XXX`.
 """
@@ -119,13 +121,38 @@ def authorise_operation(operation: TokenOperation, tx: CreditTransfer, message: 
     if not same_institution(debtor_agent, issuer):
         return _forbidden(f"{what}: the debtor's agent is {debtor_agent or 'not named by BIC'}, "
                           f"not {issuer}; only {issuer} may debit its customers")
-    parties = instructing_parties(message, header, tx)
+    return authorise_debit(what, instructing_parties(message, header, tx), authority)
+
+
+def authorise_debit(what: str, parties: list[tuple[str, str | None]],
+                    authority: Authority) -> Rejection | None:
+    """A debit of a wallet (`what`, e.g. a payment's burn or a return's reversal) must come
+    through the issuer's own channel: every sender and instructing agent (`parties`: where,
+    BIC) is the issuer. None when no issuer is configured."""
+    issuer = authority.issuer_bic
+    if not issuer:
+        return None
     if not parties:
         return _forbidden(f"{what}: sender unknown; a debit must come from {issuer}")
     for where, bic in parties:
         if not same_institution(bic, issuer):
             return _forbidden(f"{what} instructed by {bic or 'an agent without BIC'} "
                               f"({where}); a debit must come through {issuer}'s own channel")
+    return None
+
+
+def authorise_credit_back(what: str, parties: list[tuple[str, str | None]], paid_to: str | None,
+                          authority: Authority) -> Rejection | None:
+    """A return that credits a wallet back (of a burn: the tokens left for another bank) comes
+    from the issuer's own channel or from the bank the payment went to (`paid_to`, the
+    original's creditor agent): another bank returns only its own earlier payments."""
+    issuer = authority.issuer_bic
+    if not issuer:  # as for debits: a bridge that does not know its bank cannot tell who is whom
+        return None
+    for where, bic in parties:
+        if not same_institution(bic, issuer) and not same_institution(bic, paid_to):
+            return _forbidden(f"{what} sent by {bic or 'an agent without BIC'} ({where}); the payment "
+                              f"went to {paid_to or 'a bank not named by BIC'}")
     return None
 
 

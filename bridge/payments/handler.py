@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bridge.codes import Reason, Status, Verdict
+from bridge.codes import Status
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.reader import ReadMessage
@@ -16,7 +16,8 @@ from bridge.operations import Rejection, TokenOperation
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.authorisation import authorise_instruction, authorise_operation
 from bridge.payments.credit_transfer import CreditTransferMessage
-from bridge.payments.replies import answerable, status_report, transaction_statuses
+from bridge.payments.replies import (answerable, group_status, message_rejection, status_report,
+                                    transaction_statuses)
 from bridge.payments.translation import translate_message
 from bridge.ports import PAYMENT_ROAD, UnitOfWork
 from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
@@ -56,7 +57,7 @@ class CreditTransfers:
         if isinstance(answer, MessageOutcome):
             return answer
         message_id, version = answer
-        rejection = _message_rejection(read) or authorise_instruction(read.payload, read.header,
+        rejection = message_rejection(read) or authorise_instruction(read.payload, read.header,
                                                                       self.config.authority)
         if rejection is not None:
             return self._answer(read, digest, message_id, version, _all_rejected(read.payload, rejection),
@@ -102,7 +103,7 @@ class CreditTransfers:
     def _answer(self, read: ReadMessage, digest: str, message_id: str, version: str,
                 transactions: tuple[TransactionOutcome, ...],
                 rejection: Rejection | None) -> MessageOutcome:
-        group, verdict = _group_status(transactions, rejection)
+        group, verdict = group_status(transactions, rejection)
         reply = status_report(read, message_id, version, transaction_statuses(read, transactions),
                               group, self.config, self.clock(), rejection)
         rejected = [t for t in transactions if t.status == Status.REJECTED]
@@ -111,29 +112,6 @@ class CreditTransfers:
                    + (f"; rejects {', '.join(reasons)}" if reasons else ""))
         return MessageOutcome(digest, verdict, read.message_type, message_id, transactions, reply,
                               tuple(read.findings), summary)
-
-
-def _group_status(transactions: tuple[TransactionOutcome, ...],
-                  rejection: Rejection | None) -> tuple[Status, Verdict]:
-    """The pacs.002 GrpSts of an answer, and the message's verdict."""
-    statuses = {t.status for t in transactions}
-    if rejection is not None or not transactions or statuses == {Status.REJECTED}:
-        return Status.REJECTED, Verdict.REJECTED
-    if Status.REJECTED in statuses:
-        return Status.PARTIALLY_ACCEPTED, Verdict.PARTIAL
-    if Status.ACCEPTED_SETTLEMENT_IN_PROCESS in statuses:
-        return Status.ACCEPTED_SETTLEMENT_IN_PROCESS, Verdict.ACCEPTED
-    return Status.ACCEPTED_SETTLEMENT_COMPLETED, Verdict.ACCEPTED
-
-
-def _message_rejection(read: ReadMessage) -> Rejection | None:
-    """The whole message is rejected when it is unreadable or breaks a message-level rule."""
-    if read.payload is None or read.header_valid is False:
-        first = read.findings[0] if read.findings else None
-        return Rejection(first.reason if first else Reason.INVALID_FILE_FORMAT,
-                         str(first) if first else "message could not be read")
-    first = next((f for f in read.findings if f.transaction is None), None)
-    return Rejection(first.reason, str(first)) if first else None
 
 
 def _all_rejected(payload: CreditTransferMessage | None,

@@ -1,13 +1,14 @@
-"""The pacs.002 status report that answers a pacs.008: its version, AppHdr and parties. The one
-place that writes them, for the answer (bridge.payments.handler) and for the follow-ups of a
-settlement that finished later (bridge.settlement.follow_ups)."""
+"""The pacs.002 status report that answers a pacs.008 (or a pacs.004): its version, AppHdr and
+parties. The one place that writes them, for the answer (bridge.payments.handler,
+bridge.returns.handler) and for the follow-ups of a settlement that finished later
+(bridge.settlement.follow_ups)."""
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bridge.codes import Reason
+from bridge.codes import Reason, Status, Verdict
 from bridge.config import BridgeConfig
 from bridge.iso.apphdr import reply_header
 from bridge.iso.pacs002 import reply_version, write_reply
@@ -58,11 +59,12 @@ def status_report(read: ReadMessage, message_id: str, version: str,
                   rejection: Rejection | None = None) -> OutboundMessage:
     """A pacs.002 of `version` answering `read` (MsgId `message_id`) with `statuses`, and
     `group` as its GrpSts (None: it reports on some transactions only)."""
-    payload: CreditTransferMessage | None = read.payload
+    payload = read.payload
     report = StatusReport(
         message_id=new_message_id(), created_at=now, original_message_id=message_id,
         original_message_type=read.message_type, group_status=group,
-        original_created_at=payload.group_header.created_at if payload else None,
+        original_created_at=(payload.group_header.created_at if isinstance(payload, CreditTransferMessage)
+                             else getattr(payload, "created_at", None)),
         # The original's CreDtTm as written; of an unreadable message, as far as it can be found.
         original_created_at_text=read.created_at_text,
         group_reason=rejection.reason if rejection else None,
@@ -89,3 +91,27 @@ def reply_bic(bic: str | None) -> str | None:
     An input's BIC may be anything (it may be why the input is rejected); the reply must stay
     schema-valid, so an unfit BIC is left out."""
     return bic if bic and _STRICT_BIC.fullmatch(bic) else None
+
+
+def group_status(transactions: tuple[TransactionOutcome, ...],
+                 rejection: Rejection | None) -> tuple[Status, Verdict]:
+    """The pacs.002 GrpSts of an answer to an instruction (pacs.008, pacs.004), and the
+    message's verdict."""
+    statuses = {t.status for t in transactions}
+    if rejection is not None or not transactions or statuses == {Status.REJECTED}:
+        return Status.REJECTED, Verdict.REJECTED
+    if Status.REJECTED in statuses:
+        return Status.PARTIALLY_ACCEPTED, Verdict.PARTIAL
+    if Status.ACCEPTED_SETTLEMENT_IN_PROCESS in statuses:
+        return Status.ACCEPTED_SETTLEMENT_IN_PROCESS, Verdict.ACCEPTED
+    return Status.ACCEPTED_SETTLEMENT_COMPLETED, Verdict.ACCEPTED
+
+
+def message_rejection(read: ReadMessage) -> Rejection | None:
+    """The whole message is rejected when it is unreadable or breaks a message-level rule."""
+    if read.payload is None or read.header_valid is False:
+        first = read.findings[0] if read.findings else None
+        return Rejection(first.reason if first else Reason.INVALID_FILE_FORMAT,
+                         str(first) if first else "message could not be read")
+    first = next((f for f in read.findings if f.transaction is None), None)
+    return Rejection(first.reason, str(first)) if first else None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 
 from bridge.money import Amount, CurrencyError
 from bridge.operations import PaymentRefs
 from bridge.parties import AccountId
-from bridge.statements import CREDIT, Statement, StatementEntry, TransactionDetails
+from bridge.statements import CREDIT, EntryTotal, Statement, StatementEntry, TransactionDetails
 
 BOOKED = "BOOK"
 OPENING_TYPES = ("OPBD", "PRCD")  # opening booked; else the previous day's closing booked
@@ -72,8 +73,22 @@ class Inconsistency:
     """Why a statement does not add up (or cannot be checked)."""
 
     reason: str
-    figures: tuple[tuple[str, int], ...] = ()
+    figures: tuple[tuple[str, int], ...] = ()  # of balances that do not add up: the sum done
     currency: str | None = None
+
+    @property
+    def balances_do_not_add_up(self) -> bool:
+        """Opening + entries != closing (not: cannot be checked, other currencies, ...)."""
+        return bool(self.figures)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryMismatch:
+    """A `TxsSummry` total that is not what the entries hold."""
+
+    element: str  # under TxsSummry: "TtlCdtNtries/NbOfNtries"
+    is_count: bool  # NbOfNtries (else Sum)
+    reason: str
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -105,7 +120,8 @@ def statement_period(statement: Statement) -> tuple[datetime | None, datetime | 
 
 def statement_totals(statement: Statement, currency: str | None = None) -> StatementTotals | Inconsistency:
     """Opening booked + booked credits - booked debits must equal closing booked, all in one
-    currency (the account's, when given). Pending and informational entries do not count."""
+    currency (the account's, when given). Pending and informational entries do not count.
+    The `TxsSummry` totals, where given, must be what the entries hold (summary_mismatches)."""
     opening = next((b for t in OPENING_TYPES if (b := statement.balance(t)) is not None), None)
     closing = statement.balance(CLOSING_TYPE)
     if opening is None or closing is None:
@@ -137,7 +153,40 @@ def statement_totals(statement: Statement, currency: str | None = None) -> State
             (("opening_booked", opening_units), ("credits", credits), ("debits", debits),
              ("expected_closing", expected), ("closing_booked", closing_units),
              ("difference", closing_units - expected)), currency)
+    mismatches = summary_mismatches(statement)
+    if mismatches:
+        return Inconsistency("; ".join(m.reason for m in mismatches), currency=currency)
     return StatementTotals(currency, opening_units, credits, debits, closing_units)
+
+
+def summary_mismatches(statement: Statement) -> list[SummaryMismatch]:
+    """Every `TxsSummry` total (all entries, credits, debits: `NbOfNtries` and `Sum` of the
+    amounts without sign) that is not what the statement's entries hold, whatever their status."""
+    summary = statement.summary
+    if summary is None:
+        return []
+    mismatches = []
+    sides = (("TtlNtries", summary.entries, statement.entries),
+             ("TtlCdtNtries", summary.credits, [e for e in statement.entries if e.credit_debit == CREDIT]),
+             ("TtlDbtNtries", summary.debits, [e for e in statement.entries if e.credit_debit != CREDIT]))
+    for name, declared, entries in sides:
+        mismatches.extend(_total_mismatches(name, declared, entries))
+    return mismatches
+
+
+def _total_mismatches(name: str, declared: EntryTotal | None,
+                      entries: list[StatementEntry]) -> list[SummaryMismatch]:
+    if declared is None:
+        return []
+    found = []
+    if declared.number is not None and declared.number != len(entries):
+        found.append(SummaryMismatch(f"{name}/NbOfNtries", True, f"TxsSummry/{name}/NbOfNtries says "
+                                     f"{declared.number}, the statement holds {len(entries)}"))
+    total = sum((e.amount.value for e in entries), start=Decimal(0))
+    if declared.sum is not None and declared.sum != total:
+        found.append(SummaryMismatch(f"{name}/Sum", False, f"TxsSummry/{name}/Sum says "
+                                     f"{declared.sum}, the entries add up to {total}"))
+    return found
 
 
 def statement_items(statement: Statement) -> list[StatementItem]:

@@ -27,6 +27,9 @@ class SettlementChange:
     tx_hash: str | None = None
     block_number: int | None = None
     settled_at: datetime | None = None
+    # The cancellation request (camt.056) answered pending for this operation: a follow-up
+    # camt.029 tells its sender the outcome (RJCT: cancelled; ACSC: settled first, refused).
+    cancellation: str | None = None
 
 
 def transaction_status(change: SettlementChange) -> TransactionStatus:

@@ -37,6 +37,14 @@ class SettlementFollowUps:
         pacs.008 was answered ACSP: one per original message, added to `outbox` in the caller's
         transaction (the one that records the changes). Changes with no pacs.008 to answer
         (minted from a statement) are logged only."""
+        replies = self.follow_ups(changes, inbox)
+        for reply in replies:
+            outbox.add(reply)
+        return replies
+
+    def follow_ups(self, changes: Sequence[SettlementChange], inbox: Inbox) -> list[OutboundMessage]:
+        """The follow-up pacs.002s of `changes`, one per original message, not queued (a handler
+        that cancels an operation emits its follow-up itself)."""
         replies = []
         for message_id, group in by_original_message(changes).items():
             original = self._original(message_id, group, inbox)
@@ -49,7 +57,6 @@ class SettlementFollowUps:
                 read, record.message_id, reply_version(read.message_type, self.config.reply_versions),
                 tuple(transaction_status(c) for c in group),
                 follow_up_group_status(group, len(read.payload.transactions)), self.config, self.clock())
-            outbox.add(reply)
             replies.append(reply)
             log.info("settlement reported", message_id=message_id, reply_id=reply.message_id,
                      statuses=sorted({c.new_status for c in group}), transactions=len(group))

@@ -18,11 +18,17 @@ class UnknownAccount(LookupError):
     """A statement was asked of an account the registry does not hold."""
 
 
+class NoTokenInCurrency(UnknownAccount):
+    """A supply statement was asked of a currency no registered account is in: the bank has no
+    token in it, so its statement would be empty whatever the period."""
+
+
 def statement_subject(registry: AccountRegistry, *, account: str | None = None,
                       currency: str | None = None) -> StatementSubject:
     """Whose statement: a registered account's (an omnibus account's is the supply statement
     of its currency), or the token supply of `currency` (under its omnibus account's id when
-    one is registered). Name exactly one of them; UnknownAccount for an unregistered account."""
+    one is registered). Name exactly one of them; UnknownAccount for an unregistered account,
+    NoTokenInCurrency for a currency no registered account is in."""
     if account is not None:
         found = registry.get(account)  # normalised by the registry
         if found is None:
@@ -33,7 +39,11 @@ def statement_subject(registry: AccountRegistry, *, account: str | None = None,
     if currency is None:
         raise ValueError("name an account or a currency")
     ccy = currency.upper()
-    omnibus = next((a for a in registry.all() if a.kind == OMNIBUS and a.currency == ccy), None)
+    accounts = [a for a in registry.all() if a.currency == ccy]
+    if not accounts:
+        raise NoTokenInCurrency(f"the bank has no {ccy} token: no account in the registry is in "
+                                f"{ccy}, so there is no {ccy} supply to state")
+    omnibus = next((a for a in accounts if a.kind == OMNIBUS), None)
     return supply_subject(ccy, omnibus)
 
 

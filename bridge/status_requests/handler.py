@@ -12,7 +12,7 @@ from datetime import datetime
 from bridge.codes import Reason, Status, Verdict
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
-from bridge.iso.reader import MessageReader, ReadMessage
+from bridge.iso.reader import ReadMessage
 from bridge.messages import new_message_id
 from bridge.operations import Rejection
 from bridge.outcomes import MessageOutcome, TransactionOutcome
@@ -30,7 +30,7 @@ class StatusRequests:
     def __init__(self, config: BridgeConfig, clock: Callable[[], datetime]) -> None:
         self.config = config
         self.clock = clock
-        self.reader = MessageReader()  # re-reads originals from the inbox
+        self.reader = config.reader()  # re-reads originals from the inbox, with the bus's limits
 
     def prepare(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """Nothing to prepare: a status request applies nothing."""

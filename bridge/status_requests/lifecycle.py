@@ -1,6 +1,6 @@
 """A payment's whole lifecycle, for `tokenbridge status REF`: the message it came in, each
 transaction's ledger operation and current status, the replies sent, the statement mints that
-claimed it.
+claimed it, and what was returned of it (pacs.004).
 
 REF is a UETR, an EndToEndId or a MsgId (a MsgId names every transaction of its message). The
 current status of each transaction is the one a pacs.028 would be answered with
@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge.iso.reader import MessageReader
-from bridge.messages import InboundRecord
+from bridge.messages import InboundRecord, SentMessage
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.keys import transaction_keys, uetr_key
-from bridge.ports import PaymentClaim, RecordedOperation, UnitOfWork
-from bridge.status_requests.lookup import PAYMENT_FAMILY, CurrentStatus, current_status
+from bridge.ports import PaymentClaim, RecordedOperation, ReturnEntry, UnitOfWork
+from bridge.payments.originals import PAYMENT_FAMILY
+from bridge.status_requests.lookup import CurrentStatus, current_status
 from bridge.status_requests.request import OriginalGroup, RequestedTransaction
 
 PENDING_SCAN = 10_000
-"""How many unpublished outbox messages are looked at to tell a reply published or not."""
+"""How many unpublished outbox messages are looked at to tell a reply that is not correlated to
+its message (an admi.002 to unreadable input) published or not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class Reply:
     message_id: str
     message_type: str
     published: bool
+    queued_at: datetime | None = None  # when it went into the outbox (None: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ class TransactionLifecycle:
     current: CurrentStatus
     operation: RecordedOperation | None  # the ledger operation it was applied as, if any
     claims: tuple[PaymentClaim, ...] = ()  # statement/payment roads that claimed its references
+    returned: int = 0  # minor units returned since (pacs.004 in, `tokenbridge return`)
+    returns: tuple[ReturnEntry, ...] = ()  # each return, in the order recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,6 @@ def lifecycle(ref: str, uow: UnitOfWork, reader: MessageReader) -> list[MessageL
     ref = ref.strip()
     if not ref:
         return []
-    pending = _pending(uow)
     found: list[MessageLifecycle] = []
     seen: set[str] = set()
     for message_id in _candidate_message_ids(ref, uow):
@@ -79,7 +83,7 @@ def lifecycle(ref: str, uow: UnitOfWork, reader: MessageReader) -> list[MessageL
             if record.digest in seen:
                 continue
             seen.add(record.digest)
-            entry = _message(ref, record, uow, reader, pending)
+            entry = _message(ref, record, uow, reader)
             if entry is not None:
                 found.append(entry)
     return sorted(found, key=lambda m: m.received_at)
@@ -100,8 +104,8 @@ def _candidate_message_ids(ref: str, uow: UnitOfWork) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _message(ref: str, record: InboundRecord, uow: UnitOfWork, reader: MessageReader,
-             pending: set[str]) -> MessageLifecycle | None:
+def _message(ref: str, record: InboundRecord, uow: UnitOfWork,
+             reader: MessageReader) -> MessageLifecycle | None:
     transactions: tuple[TransactionLifecycle, ...] = ()
     whole = record.message_id == ref
     if (record.message_type or "").startswith(PAYMENT_FAMILY):
@@ -113,7 +117,7 @@ def _message(ref: str, record: InboundRecord, uow: UnitOfWork, reader: MessageRe
         return None
     return MessageLifecycle(record.received_at, record.message_type, record.message_id,
                             record.business_message_id, record.sender, record.verdict,
-                            record.summary, _replies(record, uow, pending), transactions)
+                            record.summary, _replies(record, uow), transactions)
 
 
 def _names(ref: str, tx: CreditTransfer) -> bool:
@@ -128,25 +132,30 @@ def _transaction(tx: CreditTransfer, payload: CreditTransferMessage, record: Inb
                                  instruction_id=tx.instruction_id, end_to_end_id=tx.end_to_end_id,
                                  transaction_id=tx.transaction_id, uetr=tx.uetr)
     current = current_status(asked, group, uow, reader)
-    operation = uow.ledger.find(transaction_keys(payload)[tx.index])
+    key = transaction_keys(payload)[tx.index]
+    operation = uow.ledger.find(key)
     references = [r for r in (tx.uetr, tx.end_to_end_id) if r]
     claims = tuple(uow.ledger.find_claims(references)) if references else ()
     return TransactionLifecycle(tx.index, tx.end_to_end_id, tx.uetr, tx.instruction_id,
                                 tx.transaction_id, str(tx.amount.value), tx.amount.currency,
-                                current, operation, claims)
+                                current, operation, claims, uow.returns.returned(key),
+                                tuple(uow.returns.entries(key)))
 
 
-def _replies(record: InboundRecord, uow: UnitOfWork, pending: set[str]) -> tuple[Reply, ...]:
-    """The reply the record names (pacs.002 or admi.002)."""
-    if record.reply_id is None:
-        return ()
-    reply = uow.outbox.get(record.reply_id)
-    if reply is None:
-        return ()
-    return (Reply(reply.message_id, reply.message_type,
-                  reply.message_id not in pending),)
+def _replies(record: InboundRecord, uow: UnitOfWork) -> tuple[Reply, ...]:
+    """Every message sent about the record's message (its reply, pacs.002 or admi.002, then
+    follow-ups, returns, resolutions, notifications), oldest first: the outbox finds them by the
+    original's BizMsgIdr or MsgId, their correlation id."""
+    correlation = record.business_message_id or record.message_id
+    sent = uow.outbox.correlated(correlation) if correlation else []
+    if record.reply_id is not None and all(s.message.message_id != record.reply_id for s in sent):
+        reply = uow.outbox.get(record.reply_id)  # a reply correlated otherwise (an admi.002)
+        if reply is not None:
+            published = reply.message_id not in {m.message_id for m in uow.outbox.pending(limit=PENDING_SCAN)}
+            return (Reply(reply.message_id, reply.message_type, published),
+                    *(_sent(s) for s in sent))
+    return tuple(_sent(s) for s in sent)
 
 
-def _pending(uow: UnitOfWork) -> set[str]:
-    """The ids of messages still waiting in the outbox (a reply not among them is published)."""
-    return {m.message_id for m in uow.outbox.pending(limit=PENDING_SCAN)}
+def _sent(sent: SentMessage) -> Reply:
+    return Reply(sent.message.message_id, sent.message.message_type, sent.published, sent.created_at)

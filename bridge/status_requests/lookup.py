@@ -8,14 +8,21 @@ that answered it, and the ledger keeps every applied operation under its idempot
   matched by the references given; its answer (the stored pacs.002) says what it was answered
   with. A rejection is final (RJCT with its reason, as answered); an accepted transaction's
   current status is its ledger operation's, found by the key the payment was applied under
-  (bridge.payments.keys): ACSP until final, then ACSC (RJCT MS03 if it failed to settle);
+  (bridge.payments.keys): ACSP until final, then ACSC (RJCT MS03 if it failed to settle, RJCT
+  DS02 if cancelled on request); a payment returned since (pacs.004) is ACSC with AddtlInf saying
+  how much came back;
 - named by UETR only: the ledger operation under `uetr:<uetr>` (a rejected transaction has
   none: without its MsgId it is not found);
 - otherwise, or found nowhere: not received (AG09).
+
+`find_original` is the search (bridge.payments.originals) with the status, for whoever needs the
+original and not only its status (a cancellation request, bridge.cancellations): the key it was
+applied under and who sent it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from lxml import etree
 
@@ -25,13 +32,21 @@ from bridge.iso.reader import MessageReader
 from bridge.iso.safe_xml import parse_untrusted
 from bridge.iso.xmlnav import Node
 from bridge.messages import InboundRecord
-from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
-from bridge.payments.keys import transaction_keys, uetr_key
-from bridge.ports import RecordedOperation, UnitOfWork
-from bridge.status_requests.request import OriginalGroup, RequestedTransaction
+from bridge.money import Amount
+from bridge.payments.credit_transfer import CreditTransferMessage
+from bridge.payments.keys import uetr_key
+from bridge.payments.originals import OriginalRefs, in_message, is_payment
+from bridge.ports import Inbox, RecordedOperation, UnitOfWork
+from bridge.status_requests.request import OriginalGroup
 
-PAYMENT_FAMILY = "pacs.008"
-"""The payments a status request may ask about (pacs.009 and others: not received)."""
+
+class TransactionReferences(Protocol):
+    """What a request names a transaction by (pacs.028 and camt.056 alike)."""
+
+    instruction_id: str | None
+    end_to_end_id: str | None
+    transaction_id: str | None
+    uetr: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +63,32 @@ class CurrentStatus:
     uetr: str | None = None
 
 
-def current_status(tx: RequestedTransaction, group: OriginalGroup | None, uow: UnitOfWork,
+@dataclass(frozen=True, slots=True)
+class FoundOriginal:
+    """A payment a request names, as the bridge received it."""
+
+    current: CurrentStatus
+    key: str | None  # the idempotency key it was (or would have been) applied under
+    sender: str | None  # who sent its pacs.008 (the inbox record's sender)
+    answered_rejected: bool  # its pacs.008 was answered RJCT for it: never applied under `key`
+
+
+def current_status(tx: TransactionReferences, group: OriginalGroup | None, uow: UnitOfWork,
                    reader: MessageReader) -> CurrentStatus:
     """The current status of `tx`, whose original message is `group` when the request says."""
-    if group is not None and _references(tx):
+    found = find_original(tx, group, uow, reader)
+    if found is not None:
+        return found.current
+    return CurrentStatus(Status.REJECTED, Reason.PAYMENT_NOT_RECEIVED,
+                         "no payment received with these references", group,
+                         tx.instruction_id, tx.end_to_end_id, tx.transaction_id, tx.uetr)
+
+
+def find_original(tx: TransactionReferences, group: OriginalGroup | None, uow: UnitOfWork,
+                  reader: MessageReader) -> FoundOriginal | None:
+    """The payment `tx` names (its original message is `group` when the request says), or None
+    when the bridge never received it."""
+    if group is not None and _refs(tx).given():
         for record in uow.inbox.by_message_id(group.message_id):
             found = _in_original(tx, record, uow, reader)
             if found is not None:
@@ -60,35 +97,26 @@ def current_status(tx: RequestedTransaction, group: OriginalGroup | None, uow: U
         recorded = uow.ledger.find(uetr_key(tx.uetr))
         if recorded is not None:
             refs = recorded.operation.refs
-            return CurrentStatus(*_settled(recorded), original=_message_group(refs.message_id, uow, reader),
-                                 instruction_id=refs.instruction_id or tx.instruction_id,
-                                 end_to_end_id=refs.end_to_end_id or tx.end_to_end_id,
-                                 transaction_id=refs.transaction_id or tx.transaction_id,
-                                 uetr=tx.uetr)
-    return CurrentStatus(Status.REJECTED, Reason.PAYMENT_NOT_RECEIVED,
-                         "no payment received with these references", group,
-                         tx.instruction_id, tx.end_to_end_id, tx.transaction_id, tx.uetr)
+            record = payment_record(refs.message_id, uow.inbox)
+            original = (OriginalGroup(refs.message_id or "", record.message_type or "", None,
+                                      reader.read(record.raw).created_at_text) if record else None)
+            current = CurrentStatus(*_settled(recorded, uow), original=original,
+                                    instruction_id=refs.instruction_id or tx.instruction_id,
+                                    end_to_end_id=refs.end_to_end_id or tx.end_to_end_id,
+                                    transaction_id=refs.transaction_id or tx.transaction_id,
+                                    uetr=tx.uetr)
+            return FoundOriginal(current, uetr_key(tx.uetr), record.sender if record else None, False)
+    return None
 
 
-def _references(tx: RequestedTransaction) -> tuple[tuple[str, str], ...]:
-    """The transaction references the request gives, by the field they match in a pacs.008."""
-    given = (("instruction_id", tx.instruction_id), ("end_to_end_id", tx.end_to_end_id),
-             ("transaction_id", tx.transaction_id), ("uetr", tx.uetr.lower() if tx.uetr else None))
-    return tuple((name, value) for name, value in given if value)
+def _refs(tx: TransactionReferences) -> OriginalRefs:
+    return OriginalRefs(tx.instruction_id, tx.end_to_end_id, tx.transaction_id, tx.uetr)
 
 
-def _matches(tx: RequestedTransaction, original: CreditTransfer) -> bool:
-    for name, value in _references(tx):
-        theirs = getattr(original, name)
-        if (theirs.lower() if name == "uetr" and theirs else theirs) != value:
-            return False
-    return True
-
-
-def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWork,
-                 reader: MessageReader) -> CurrentStatus | None:
+def _in_original(tx: TransactionReferences, record: InboundRecord, uow: UnitOfWork,
+                 reader: MessageReader) -> FoundOriginal | None:
     """`tx` as a transaction of the answered pacs.008 `record`, or None when it is not one."""
-    if not (record.message_type or "").startswith(PAYMENT_FAMILY) or record.reply_id is None:
+    if not is_payment(record) or record.reply_id is None:
         return None
     read = reader.read(record.raw)
     reply = uow.outbox.get(record.reply_id)
@@ -99,45 +127,58 @@ def _in_original(tx: RequestedTransaction, record: InboundRecord, uow: UnitOfWor
     if not isinstance(payload, CreditTransferMessage):  # unreadable: rejected as a whole
         if answered is None or answered.group_status != Status.REJECTED:
             return None
-        return CurrentStatus(Status.REJECTED, answered.group_reason, answered.group_info, group,
-                             tx.instruction_id, tx.end_to_end_id, tx.transaction_id, tx.uetr)
-    index = next((t.index for t in payload.transactions if _matches(tx, t)), None)
-    if index is None:
+        return FoundOriginal(CurrentStatus(Status.REJECTED, answered.group_reason, answered.group_info,
+                                           group, tx.instruction_id, tx.end_to_end_id,
+                                           tx.transaction_id, tx.uetr), None, record.sender, True)
+    found = in_message(_refs(tx), record, read, uow)
+    if found is None:
         return None
-    original = payload.transactions[index]
+    index, original, key = found.index, found.transaction, found.key
     refs = dict(original=group, instruction_id=original.instruction_id,
                 end_to_end_id=original.end_to_end_id, transaction_id=original.transaction_id,
                 uetr=original.uetr)
     said = answered.transactions[index] if answered and index < len(answered.transactions) else None
     if said is not None and said[0] == Status.REJECTED:
-        return CurrentStatus(Status.REJECTED, said[1], said[2], **refs)
-    recorded = uow.ledger.find(transaction_keys(payload)[index])
-    if recorded is not None:
-        return CurrentStatus(*_settled(recorded), **refs)
+        return FoundOriginal(CurrentStatus(Status.REJECTED, said[1], said[2], **refs), key,
+                             record.sender, True)
+    if found.recorded is not None:
+        return FoundOriginal(CurrentStatus(*_settled(found.recorded, uow), **refs), key, record.sender,
+                             False)
     if said is not None:  # accepted, but no operation (since reversed or lost): as answered
-        return CurrentStatus(Status(said[0]), said[1], said[2], **refs)
+        return FoundOriginal(CurrentStatus(Status(said[0]), said[1], said[2], **refs), key,
+                             record.sender, False)
     return None
 
 
-def _settled(recorded: RecordedOperation) -> tuple[Status, str | None, str | None]:
-    """Status, reason and info of a ledger operation. One that failed to settle after it was
-    accepted (EVM) is RJCT; the port does not say why (its follow-up pacs.002 did): MS03."""
+def _settled(recorded: RecordedOperation, uow: UnitOfWork) -> tuple[Status, str | None, str | None]:
+    """Status, reason and info of a ledger operation. One cancelled on request before it took
+    effect is RJCT DS02. One that failed to settle after it was accepted (EVM) is RJCT; the port
+    does not say why (its follow-up pacs.002 did): MS03. One returned since (pacs.004) stays
+    ACSC, its AddtlInf saying how much came back."""
     status = Status(recorded.status)
+    if recorded.cancelled:
+        return Status.REJECTED, Reason.ORDER_CANCELLED, "cancelled on request (camt.056) before it took effect"
     if status == Status.REJECTED:
         return status, Reason.NOT_SPECIFIED_AGENT, "the accepted operation failed to settle on the ledger"
-    return status, None, None
+    return status, None, returned_info(recorded, uow.returns.returned(recorded.operation.key))
 
 
-def _message_group(message_id: str | None, uow: UnitOfWork,
-                   reader: MessageReader) -> OriginalGroup | None:
-    """The pacs.008 a ledger operation came from, as its inbox record shows it."""
+def returned_info(recorded: RecordedOperation, returned: int) -> str | None:
+    """`fully returned (100.00 EUR)` or `partly returned: 40.00 of 100.00 EUR`; None when none was."""
+    if returned <= 0:
+        return None
+    paid = recorded.operation
+    back, whole = (Amount.from_minor(units, paid.currency).value for units in (returned, paid.amount))
+    if returned >= paid.amount:
+        return f"fully returned ({back} {paid.currency})"
+    return f"partly returned: {back} of {whole} {paid.currency}"
+
+
+def payment_record(message_id: str | None, inbox: Inbox) -> InboundRecord | None:
+    """The pacs.008 a ledger operation came from (its MsgId), as the inbox keeps it."""
     if not message_id:
         return None
-    for record in uow.inbox.by_message_id(message_id):
-        if (record.message_type or "").startswith(PAYMENT_FAMILY):
-            return OriginalGroup(message_id, record.message_type or "", None,
-                                 reader.read(record.raw).created_at_text)
-    return None
+    return next((r for r in inbox.by_message_id(message_id) if is_payment(r)), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,10 +68,13 @@ class Broadcaster:
                 nonce = next(free)
                 tx = self.chain.sign(tokens[row.currency], call_data(self.chain, row), nonce,
                                      row.gas_limit, fees)
-                connection.execute(queries.MARK_SUBMITTED, {
+                marked = connection.execute(queries.MARK_SUBMITTED, {
                     "row": row.seq, "nonce": nonce, "tx_hash": tx.tx_hash, "raw_tx": tx.raw,
                     "attempts": row.attempts + 1, "now": now})
-                signed.append(tx)
+                if marked.rowcount == 1:  # else no longer planned (cancelled): never broadcast
+                    signed.append(tx)
+            if not signed:
+                return 0
             nonces.handed_out(connection, self.chain, max(tx.nonce for tx in signed) + 1)
         # Recorded first, broadcast after: a crash in between leaves transactions that the next
         # round finds unknown to the node and broadcasts, byte for byte.
@@ -118,7 +121,7 @@ class Broadcaster:
         with self.store.transaction() as transaction:
             connection = transaction.connection
             row = connection.execute(queries.SUBMITTED_AS, {"tx_hash": tx.tx_hash}).first()
-            if row is None:
+            if row is None or row.cancel_requested_by is not None:  # its nonce goes to a no-op
                 return
             gas = min(MAX_GAS_LIMIT, row.gas_limit * 2) if more_gas else row.gas_limit
             token = token_address(connection, row.currency)

@@ -49,7 +49,8 @@ class Confirmation:
                 if done.rowcount == 1:
                     settled_burn(connection, row)
                     changes.append(StatusChange(row.key, operation_of(row), ACSP, ACSC, None, None,
-                                                row.tx_hash, row.block_number, when))
+                                                row.tx_hash, row.block_number, when,
+                                                cancellation=row.cancel_requested_by))
             if changes:
                 self.report(transaction, changes)
         if changes:

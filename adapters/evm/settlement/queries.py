@@ -11,6 +11,7 @@ from functools import cache
 from sqlalchemy import and_, bindparam, func, select, update
 
 from adapters.evm.tables import (
+    CANCELLED,
     CONFIRMED,
     FAILED,
     PLANNED,
@@ -23,6 +24,7 @@ from adapters.sql.tables import payment_refs
 
 _op = evm_operations.c
 _UNMINED = and_(_op.state == SUBMITTED, _op.block_number.is_(None))
+_NOT_CANCELLING = _op.cancel_requested_by.is_(None)
 
 # -- counting ----------------------------------------------------------------------------------
 
@@ -41,7 +43,8 @@ SUBMITTED_AS = select(evm_operations).where(and_(_op.tx_hash == bindparam("tx_ha
                                                  _op.state == SUBMITTED))
 """The operation still submitted as transaction :tx_hash (none once decided or re-signed)."""
 
-UNMINED_BY_NONCE = select(evm_operations).where(_UNMINED).order_by(_op.nonce)
+UNMINED_BY_NONCE = select(evm_operations).where(and_(_UNMINED, _NOT_CANCELLING)).order_by(_op.nonce)
+"""Unmined transactions of operations nobody asked to cancel (cancelling.py follows those)."""
 
 BY_PAYMENT_REFS = select(evm_operations).where(
     _op.payment_ref.in_(bindparam("refs", expanding=True)))
@@ -72,7 +75,7 @@ MARK_MINED = update(evm_operations).where(_op.seq == bindparam("row")).values(
     tx_hash=bindparam("tx_hash"))
 """Its Settled event was read in block :block_number."""
 
-REPLANNED = update(evm_operations).where(_op.seq == bindparam("row")).values(
+REPLANNED = update(evm_operations).where(and_(_op.seq == bindparam("row"), _NOT_CANCELLING)).values(
     state=PLANNED, nonce=None, tx_hash=None, raw_tx=None, gas_limit=bindparam("gas_limit"))
 
 UNMINED = update(evm_operations).where(_op.seq == bindparam("row")).values(
@@ -101,6 +104,35 @@ def failed(release_nonce: bool):
         state=FAILED, reason=bindparam("reason"), info=bindparam("info"),
         settled_at=bindparam("settled_at"), **({"nonce": None} if release_nonce else {}))
 
+
+# -- cancellations on request (cancelling.py) ---------------------------------------------------
+
+BY_KEY = select(evm_operations).where(_op.key == bindparam("key"))
+
+CANCEL_PLANNED = update(evm_operations).where(and_(_op.seq == bindparam("row"), _op.state == PLANNED)).values(
+    state=CANCELLED, cancel_requested_by=bindparam("requested_by"), reason=bindparam("reason"),
+    info=bindparam("info"), settled_at=bindparam("now"))
+"""Never signed: cancelled at once (rowcount 0: a broadcaster took it first)."""
+
+ASK_CANCEL = update(evm_operations).where(and_(
+    _UNMINED, _op.seq == bindparam("row"), _NOT_CANCELLING)).values(
+    cancel_requested_by=bindparam("requested_by"))
+"""Submitted, not mined: a settlement round replaces its nonce with a no-op."""
+
+TO_REPLACE = select(evm_operations).where(and_(
+    _UNMINED, _op.cancel_requested_by.is_not(None), _op.cancel_tx_hash.is_(None)))
+
+REPLACED = update(evm_operations).where(and_(
+    _op.seq == bindparam("row"), _op.cancel_tx_hash.is_(None))).values(
+    cancel_tx_hash=bindparam("noop_hash"), cancel_raw_tx=bindparam("noop_raw"))
+
+CANCELLING = (select(evm_operations).where(and_(_UNMINED, _op.cancel_tx_hash.is_not(None)))
+              .order_by(_op.nonce))
+"""Replaced, waiting for the chain to use the nonce (the no-op or, in a race, the original)."""
+
+CANCEL_SUBMITTED = update(evm_operations).where(and_(_UNMINED, _op.seq == bindparam("row"))).values(
+    state=CANCELLED, reason=bindparam("reason"), info=bindparam("info"), settled_at=bindparam("now"))
+"""Its nonce was used without it: cancelled (rowcount 0: decided already, or found mined)."""
 
 FREE_PAYMENT_REFS = payment_refs.delete().where(payment_refs.c.operation_key == bindparam("key"))
 """Nothing was minted: the payment's references are free for another road to mint."""

@@ -9,6 +9,7 @@ from adapters.evm.book import StatusChange
 from adapters.evm.chain import TokenChain
 from adapters.evm.settlement import nonces, queries
 from adapters.evm.settlement.broadcast import Broadcaster
+from adapters.evm.settlement.cancelling import Cancelling
 from adapters.evm.settlement.confirmation import Confirmation
 from adapters.evm.settlement.scanning import Scanner
 from adapters.evm.settlement.verdicts import Verdicts
@@ -32,10 +33,13 @@ class Settler(Settlement):
         self.broadcaster = Broadcaster(store, chain, clock, self.verdicts)
         self.scanner = Scanner(store, chain, self.verdicts)
         self.confirmation = Confirmation(store, chain, confirmations, self._report)
+        self.cancelling = Cancelling(store, chain, confirmations, clock, self._report)
 
     def settle(self) -> list[StatusChange]:
-        """One round: submit what is planned, follow what is submitted; the status changes."""
+        """One round: submit what is planned, replace what is to be cancelled, follow what is
+        submitted; the status changes."""
         self.submit()
+        self.cancelling.replace()
         return self.track()
 
     def pending(self) -> int:
@@ -61,6 +65,7 @@ class Settler(Settlement):
                 self.scanner.resolve_used_nonce(row)
         self.broadcaster.look_up([row for row in unmined if row.nonce >= consumed])
         changes = self.verdicts.take_decided()
+        changes.extend(self.cancelling.follow(latest, consumed))
         changes.extend(self.confirmation.confirm(latest))
         nonces.fill_gaps(self.engine, self.chain, consumed)
         return changes

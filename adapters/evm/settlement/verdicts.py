@@ -10,8 +10,9 @@ from datetime import datetime
 import structlog
 from sqlalchemy import Row
 
-from adapters.evm.book import ACSP, RJCT, StatusChange, operation_of, reverse_available
-from adapters.evm.chain import MAX_GAS_LIMIT, TokenChain, as_address
+from adapters.evm.book import ACSP, RJCT, StatusChange, operation_of
+from adapters.evm.chain import MAX_GAS_LIMIT, TokenChain
+from adapters.evm.settlement.cancelling import release
 from adapters.evm.errors import DUPLICATE, DUPLICATE_REASON, MORE_GAS, REJECT, UNSPECIFIED, Verdict
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.operations import same_content, token_address
@@ -88,12 +89,9 @@ class Verdicts:
             "row": row.seq, "reason": reason, "info": info, "settled_at": utc_naive(now)})
         if done.rowcount != 1:
             return
-        reverse_available(connection, row.currency, row.amount, as_address(row.debit_wallet),
-                          as_address(row.credit_wallet))
-        # Nothing was minted: its payment's references are free for another road to mint.
-        connection.execute(queries.FREE_PAYMENT_REFS, {"key": row.key})
+        release(connection, row)  # nothing was minted: its references are free for another road
         log.warning("evm.failed", key=row.key, tx_hash=row.tx_hash, reason=reason, info=info)
         change = StatusChange(row.key, operation_of(row), ACSP, RJCT, reason, info, row.tx_hash,
-                              None, now)
+                              None, now, cancellation=row.cancel_requested_by)
         self.report(transaction, [change])
         self._decided.append(change)
