@@ -24,7 +24,7 @@ from bridge.inbound import Handler, Inbound
 from bridge.iso.reader import MessageReader
 from bridge.messages import InboundRecord
 from bridge.notifications.ledger import settled_in
-from bridge.notifications.notices import Notifications
+from bridge.notifications.notices import configured
 from bridge.outcomes import MessageOutcome, not_acted_on
 from bridge.ports import UnitOfWork
 from bridge.iso.admi002 import MESSAGE_TYPE as REJECT_TYPE
@@ -71,8 +71,7 @@ class MessageBus:
         self.clock = clock
         self.handlers = (dict(handlers) if handlers is not None
                          else {family: make(config, clock) for family, make in HANDLERS.items()})
-        self.notifications = (Notifications(config.notification_version, config.issuer_bic, clock)
-                              if config.notifications else None)
+        self.notifications = configured(config, clock)
 
     def is_transient(self, error: BaseException) -> bool:
         """Whether `error` may not happen again: the store's transient errors, and the core's."""

@@ -301,3 +301,44 @@ def test_the_worker_publishes_notifications_with_their_type_as_routing_key(regis
     read = [[(e.account, e.side, e.amount) for e in read_notification(OutboundMessage(p.message_id, None, key, body))]
             for key, p, body in got]
     assert read == [[(ALICE, "CRDT", "3.00")], [(ALICE, "DBIT", "1.00")], [(BRUNO, "CRDT", "1.00")]]
+
+
+# -- returns: by message (pacs.004 through the bus) and by the operator (outside it) --------------
+
+def queued_notices() -> list:
+    """The camt.054s in the outbox of the store `seeded_cli` set up, oldest first."""
+    from adapters.bootstrap import open_store
+    from adapters.config import load_settings
+    store = open_store(load_settings())
+    with store() as uow:
+        found = [m for m in uow.outbox.pending(limit=1000) if m.message_type.startswith("camt.054")]
+    store.engine.dispose()
+    return found
+
+
+def test_an_operators_return_is_notified_with_the_reversal(seeded_cli) -> None:
+    """`tokenbridge return` runs outside the bus: its reversal (a burn of the returned part of
+    a mint) is notified all the same, in the same transaction as the return."""
+    mint = SAMPLES / "pacs008" / "01-mint-fatima-to-alice-eur.xml"
+    assert seeded_cli("replay", str(mint)).exit_code == 0
+    assert len(queued_notices()) == 1  # the mint's
+    returned = seeded_cli("return", "e9b0e81b-975e-4591-bb9f-15fccadfc99f", "--reason", "MD06",
+                          "--amount", "250.00")
+    assert returned.exit_code == 0, returned.output
+    notice = queued_notices()[-1]
+    assert MessageReader().read(notice.body).valid
+    # a return, not a reversal (RvslInd is for bookings undone): the received credit returned
+    assert [(e.account, e.side, e.amount, e.reversal, e.code) for e in read_notification(notice)] == [
+        (ALICE, "DBIT", "250.00", False, "PMNT/RCDT/RRTN")]
+    refused = seeded_cli("return", "e9b0e81b-975e-4591-bb9f-15fccadfc99f", "--reason", "MD06",
+                         "--amount", "5000.00")  # more than is left: refused, nothing notified
+    assert refused.exit_code == 1 and len(queued_notices()) == 2
+
+
+def test_returns_by_pacs004_are_notified(seeded_cli, tmp_path: Path) -> None:
+    out = tmp_path / "sent"
+    seeded_cli("replay", str(SAMPLES / "pacs008"))
+    seeded_cli("replay", "--out", str(out), str(SAMPLES / "pacs004"))
+    notices = sorted(out.glob("*.camt.054.*.xml"))
+    assert notices and all(MessageReader().read(p.read_bytes()).valid for p in notices)
+    assert {p.name.split(".")[0] for p in notices} <= {p.stem for p in (SAMPLES / "pacs004").glob("*.xml")}

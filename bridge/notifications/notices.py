@@ -11,18 +11,21 @@ with the wallets on either side and their accounts. A wallet the registry has no
 is not notified (no customer to tell)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import structlog
 
 from bridge.accounts import RegisteredAccount
 from bridge.codes import Status
+from bridge.config import BridgeConfig
 from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import TokenOperation
 from bridge.parties import Agent
-from bridge.ports import AccountRegistry, Posting, issuance_holder
+from bridge.notifications.ledger import settled_in
+from bridge.ports import AccountRegistry, Posting, UnitOfWork, issuance_holder
 from bridge.settlement.changes import SettlementChange
 from bridge.statements import Statement, StatementMessage
 from bridge.statements_out.journal import account_id, posting_entry
@@ -99,3 +102,26 @@ class Notifications:
         body = NOTIFICATION.message(StatementMessage("camt.054", message_id, created, (notification,)),
                                     self.version, pretty=False)  # one per account and payment: lean
         return OutboundMessage(message_id, postings[0].refs.message_id, self.version, body)
+
+
+def configured(config: BridgeConfig, clock: Callable[[], datetime]) -> Notifications | None:
+    """The bank's notifications (None when they are off)."""
+    if not config.notifications:
+        return None
+    return Notifications(config.notification_version, config.issuer_bic, clock)
+
+
+@contextmanager
+def notified(uow: UnitOfWork, notifications: Notifications | None,
+             now: Callable[[], datetime]) -> Iterator[None]:
+    """For a use case run outside the bus (an operator's return, from the command line or the
+    console): what `uow.ledger` settles within the block is notified, its camt.054s queued in
+    `uow.outbox` when the block ends, to commit (or roll back) with the operations."""
+    if notifications is None:
+        yield
+        return
+    with settled_in(uow) as settled:
+        yield
+    booked_at = now()
+    for notice in notifications.of([(op, booked_at) for op in settled], uow.accounts):
+        uow.outbox.add(notice)

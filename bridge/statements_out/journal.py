@@ -11,7 +11,7 @@ identification when the registry has one).
   the wallets on either side as related parties, with their registered accounts;
 - bank transaction codes (ISO external code set, domain PMNT): a mint is a received credit
   transfer (RCDT), a burn an issued one (ICDT), a transfer between wallets a book transfer
-  (BOOK), a reversal RRTN; sub-family OTHR where the rail behind it is not known.
+  (BOOK), a reversal or a return (pacs.004) RRTN; sub-family OTHR where the rail behind it is not known.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from bridge.accounts import RegisteredAccount
 from bridge.parties import PROPRIETARY, AccountId, Agent, Party
 from bridge.ports import Posting, issuance_holder
 from bridge.reconciliation.statement_mints import is_reversal, ledger_reference
+from bridge.returns.reversal import RETURN_KEY_PREFIX
 from bridge.statements import (CREDIT, DEBIT, Balance, Statement, StatementEntry, StatementMessage,
                                TransactionDetails)
 
@@ -137,12 +138,15 @@ def _party(wallet: str, accounts: Mapping[str, str | RegisteredAccount]) -> Part
 
 
 def _code(posting: Posting, credit: bool) -> str:
-    """PMNT / RCDT (tokens in) or ICDT (tokens out) / BOOK, RRTN or OTHR."""
-    reversal = is_reversal(posting.operation_key)
+    """PMNT / RCDT (tokens in) or ICDT (tokens out) / BOOK, RRTN or OTHR. A statement's
+    reversal and a payment's return (pacs.004, `tokenbridge return`) are both RRTN, in the
+    family of the credit transfer they give back."""
+    undoes = is_reversal(posting.operation_key) or posting.operation_key.startswith(RETURN_KEY_PREFIX)
     if posting.kind == TRANSFER:
-        return f"PMNT/{'RCDT' if credit else 'ICDT'}/BOOK"
-    # A mint brings tokens in, a burn takes them out; undoing one is a return of the other.
-    family = {MINT: "RCDT", BURN: "ICDT"}[posting.kind]
-    if reversal:
+        family = "RCDT" if credit else "ICDT"
+    else:  # a mint brings tokens in, a burn takes them out
+        family = {MINT: "RCDT", BURN: "ICDT"}[posting.kind]
+    if undoes:  # undoing one is a return of the other
         family = "ICDT" if family == "RCDT" else "RCDT"
-    return f"PMNT/{family}/{'RRTN' if reversal else 'OTHR'}"
+        return f"PMNT/{family}/RRTN"
+    return f"PMNT/{family}/{'BOOK' if posting.kind == TRANSFER else 'OTHR'}"
