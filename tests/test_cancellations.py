@@ -205,7 +205,8 @@ def returned_on_request(store) -> None:
                                  assignment_id="CXL-RT-1").encode())
     said = resolution(outcome.reply.body)
     assert said["confirmation"] == "CNCL" and said["transactions"] == [("PAY-RT", "E2E-RT", UETR, "ACCR", None)]
-    [pacs004] = outcome.emitted
+    [pacs004, notice] = outcome.emitted  # the return, then the camt.054 of its reversal (Alice's)
+    assert notice.message_type == "camt.054.001.08" and b"<CdtDbtInd>DBIT</CdtDbtInd>" in notice.body
     assert pacs004.message_type == "pacs.004.001.09" and pacs004.message_id in outcome.transactions[0].info
     returned = MessageReader().read(pacs004.body)
     assert returned.valid, returned.findings
