@@ -272,7 +272,7 @@ def test_replay_answers_the_sample_requests(seeded_cli, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_worker_answers_a_cancellation_request_on_the_out_exchange(registry, amqp_prefix) -> None:
     """The RabbitMQ worker (real broker, real store): the reply routed by its type."""
-    from broker import drain
+    from broker import drain_answers
     from test_worker import RunningWorker, publish
 
     payments = [(SAMPLES / "pacs008" / "01-mint-fatima-to-alice-eur.xml").read_bytes()]
@@ -280,9 +280,9 @@ def test_the_worker_answers_a_cancellation_request_on_the_out_exchange(registry,
     bus = MessageBus(MessageReader(), registry, BridgeConfig(**STORY), is_transient=registry.is_transient)
     with RunningWorker(registry, amqp_prefix, pipeline=bus):
         publish(amqp_prefix, payments)
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
         publish(amqp_prefix, [request])
-        (properties, body), = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+        (properties, body), = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
     assert properties.type == "camt.029.001.09"
     assert properties.correlation_id == "BNPA20261124-1830-CXL-001"
     assert [t[3:] for t in resolution(body)["transactions"]] == [("RJCR", "AGNT"), ("RJCR", "NOOR"), ("RJCR", "NOOR")]

@@ -22,7 +22,7 @@ from adapters.rabbitmq.worker import ATTEMPTS_HEADER, REASON_HEADER
 from bridge.delivery import RetryPolicy, attempts_so_far
 from bridge.iso.reader import MessageReader
 from bridge.bus import MessageBus
-from broker import AMQP_URL, NOTIFICATION_KEYS, channel, drain, drain_answers, drain_routed, queue_depth
+from broker import AMQP_URL, channel, drain, drain_answers, drain_routed_answers, queue_depth
 from builders import Tx, pacs008
 from test_worker import ALICE, FATIMA, RunningWorker, supply
 
@@ -198,7 +198,7 @@ def test_an_undecodable_header_table_does_not_stop_the_worker(bridge_store, amqp
     raw = RawProperties(raw_headers(FAR_FUTURE))
     with RunningWorker(bridge_store, amqp_prefix) as running:
         send(amqp_prefix, [(mint("4.00"), raw), (b"<invoice/>", raw), (mint("5.00"), pika.BasicProperties())])
-        routed = answers_routed(amqp_prefix, 3)
+        routed = drain_routed_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 3)
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 1)
         assert running.thread.is_alive()
     # issue 15: <invoice/> is answered with an admi.002 besides its dead letter (was: 2 replies)
@@ -206,14 +206,6 @@ def test_an_undecodable_header_table_does_not_stop_the_worker(bridge_store, amqp
     assert supply(bridge_store) == {"EUR": 900}
     assert dead[0][1] == b"<invoice/>" and dead[0][0].message_id == "raw-1"
     assert FAR_FUTURE in dead[0][0].headers[UNREADABLE_HEADERS]
-
-
-def answers_routed(prefix: str, count: int) -> list[tuple]:
-    """`count` answers from `<prefix>.out` with their routing keys, the mints' camt.054
-    notifications left out."""
-    def answers(got: list[tuple]) -> list[tuple]:
-        return [item for item in got if not item[0].startswith(NOTIFICATION_KEYS)]
-    return answers(drain_routed(f"{prefix}.out", lambda got: len(answers(got)) >= count))
 
 
 @pytest.mark.parametrize("routing_key", ["", "inbound", "pacs.008", "random"])
@@ -243,7 +235,7 @@ def test_compressed_bodies_are_read_and_bad_encodings_dead_lettered_with_every_p
              (gzip.compress(mint("8.00")), props("br", "brotli"))]
     with RunningWorker(bridge_store, amqp_prefix, max_message_bytes=1024 * 1024):
         send(amqp_prefix, items)
-        routed = answers_routed(amqp_prefix, 4)
+        routed = drain_routed_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 4)
         dead = {p.message_id: (p, body) for p, body in drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 3)}
     # issue 15: the inflated poison (<invoice/>) is answered with an admi.002 too (was: 3 replies)
     replies = [(p, body) for key, p, body in routed if key.startswith("pacs.002")]
