@@ -6,8 +6,9 @@ from importlib.metadata import entry_points
 
 from adapters.config import Settings, load_rates
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
-from adapters.sql.store import SqlInbox, SqlOutbox, SqlStore
+from adapters.sql.store import SqlAccountRegistry, SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
+from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.cancellations.handler import RETURN
 from bridge.iso.pacs004_writer import parse_return_versions
@@ -56,6 +57,8 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         statement_senders=settings.statement_sender_bics,
         corporate_senders=settings.corporate_channels,
         reply_versions=parse_reply_versions(settings.reply_versions) if settings.reply_versions else {},
+        notifications=settings.notifying,
+        notification_version=NOTIFICATION.version(settings.notification_version),
         max_message_bytes=settings.max_message_bytes,
         return_on_cancellation=settings.cancellation_policy == RETURN,
         return_versions=parse_return_versions(settings.return_versions) if settings.return_versions else {},
@@ -73,8 +76,9 @@ def build_bus(settings: Settings, store: SqlStore) -> MessageBus:
 def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[OutboundMessage]] | None:
     """For a ledger that settles after the answer (a `SettlingLedger`, as the EVM ledger is):
     a function running one settlement round and returning the follow-up pacs.002s (and the
-    camt.029s of cancellations it decided) it committed to the outbox, for the worker to
-    publish. None for a ledger whose answer is final (SQL)."""
+    camt.029s of cancellations it decided) it committed to the outbox, and the camt.054s of the
+    operations that became final, for the worker to publish. None for a ledger whose answer is
+    final (SQL)."""
     if not isinstance(store.ledger_plugin, SettlingLedger):
         return None
     settler = store.ledger_plugin.settler(store)
@@ -87,6 +91,11 @@ def settlement_round(store: SqlStore, bus: MessageBus) -> Callable[[], list[Outb
         inbox, outbox = SqlInbox(connection, store.clock), SqlOutbox(connection, store.clock)
         committed.extend(follow_ups.report(list(changes), inbox, outbox))
         committed.extend(cancellations.report(list(changes), inbox, outbox))
+        if bus.notifications is not None:
+            for notice in bus.notifications.of_changes(changes, SqlAccountRegistry(connection),
+                                                       store.clock()):
+                outbox.add(notice)
+                committed.append(notice)
 
     settler.on_changes = report
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 from adapters.sql.urls import normalise_url
 from bridge.config import DEFAULT_RATE_TOLERANCE_BPS
 from bridge.fx.rates import RateTable, RateTableError, parse_rate_csv
+from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.cancellations.handler import CANCELLATION_POLICIES
 from bridge.iso.pacs002 import parse_reply_versions
 from bridge.iso.pacs004_writer import parse_return_versions
@@ -57,8 +58,14 @@ class Settings:
     http_addr: str = "127.0.0.1:8080"  # HOST:PORT of `tokenbridge serve`
     rates: str | None = None  # FX rate table, a CSV file (bridge.fx.rates); none: no PvP
     rate_tolerance_bps: int = DEFAULT_RATE_TOLERANCE_BPS  # a message's XchgRate from the table's
-    timezone: str = "UTC"  # IANA name: value dates begin at midnight there (holds), sweeps' times
+    timezone: str = "UTC"  # IANA name: where the bank's day starts: value dates (holds), statement --intraday, sweeps' times
     holds_interval_s: int = 1  # how often the worker's scheduler looks for holds due (seconds)
+    notifications: str = "on"  # on: a camt.054 per account for each settled operation; off: none
+    notification_version: str = NOTIFICATION.default_version  # camt.054.001.01 to .14 (or 01 .. 14)
+
+    @property
+    def notifying(self) -> bool:
+        return self.notifications.strip().lower() in _ON
 
     @property
     def allowed_sender_bics(self) -> frozenset[str] | None:
@@ -77,6 +84,9 @@ class Settings:
         shown = {f.name: ("***" if f.name == "evm_key" and getattr(self, f.name) else getattr(self, f.name))
                  for f in fields(self)}
         return f"Settings({shown})"
+
+
+_ON, _OFF = ("on", "true", "yes", "1"), ("off", "false", "no", "0")
 
 
 def _bic_list(listed: str | None) -> frozenset[str] | None:
@@ -101,6 +111,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if unknown:
         raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
     for name, spec in known.items():
+        if name == "notifications" and isinstance(values.get(name), bool):  # TOML true/false
+            values[name] = "on" if values[name] else "off"
         if isinstance(spec.default, int) and name in values:
             try:
                 if isinstance(values[name], (bool, float)):  # TOML true or 1.5: not a count
@@ -171,13 +183,19 @@ def check(settings: Settings) -> None:
             fail("evm_currencies", f"item {item.strip()!r} is not a currency code")
     if not _NAME.fullmatch(settings.amqp_prefix):
         fail("amqp_prefix", "must be 1 to 200 letters, digits or . _ : -")
+    if settings.notifications.strip().lower() not in _ON + _OFF:
+        fail("notifications", f"must be on or off, not {settings.notifications!r}")
+    try:
+        NOTIFICATION.version(settings.notification_version)
+    except ValueError as error:
+        fail("notification_version", str(error))
+    try:
+        zoneinfo.ZoneInfo(settings.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        fail("timezone", f"is not an IANA time zone (Europe/Berlin, UTC), not {settings.timezone!r}")
     if settings.cancellation_policy not in CANCELLATION_POLICIES:
         fail("cancellation_policy", f"must be one of {', '.join(CANCELLATION_POLICIES)}, "
                                     f"not {settings.cancellation_policy!r}")
-    try:
-        ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        fail("timezone", f"must be an IANA time zone name (Europe/Paris, UTC), not {settings.timezone!r}")
     if http_address(settings.http_addr) is None:
         fail("http_addr", f"must be HOST:PORT (a port from 1 to 65535), not {settings.http_addr!r}")
     if settings.reply_versions:

@@ -1,8 +1,11 @@
 """Replay throughput, no broker: single-transaction pacs.008.001.08 messages/s through the full
-pipeline (read, validate, translate, apply, pacs.002, inbox and outbox, one commit per message)
-on SQLite (file) and PostgreSQL (127.0.0.1:5432).
+pipeline (read, validate, translate, apply, pacs.002, camt.054 notifications, inbox and outbox,
+one commit per message) on SQLite (file) and PostgreSQL (127.0.0.1:5432). With
+`--notifications both` each run is made with notifications on and off, one after the other, so
+that the two are measured in the same conditions.
 
     .venv/bin/python bench/replay.py [--messages 2000] [--runs 3] [--postgres URL]
+                                     [--per-commit N] [--notifications on|off|both]
 """
 from __future__ import annotations
 
@@ -60,14 +63,18 @@ def seeded_store(url: str) -> SqlStore:
     return store
 
 
-def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore | None = None) -> float:
+def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore | None = None,
+             notifications: bool = True, cpu: list[float] | None = None) -> float:
     """Messages/s through the pipeline: one unit of work (commit) per message, or per
-    `per_commit` messages (`handle_batch`, as the worker does with a delivery batch)."""
+    `per_commit` messages (`handle_batch`, as the worker does with a delivery batch); with the
+    camt.054 notifications (the default, as configured out of the box) or without. `cpu`, when
+    given, gets this process's CPU µs per message (steadier than wall time on a shared machine;
+    PostgreSQL's own CPU is not in it)."""
     store = store or seeded_store(url)
     engine = store.engine
-    pipeline = MessageBus(MessageReader(max_bytes=64 << 20), store, BridgeConfig(),
-                        is_transient=store.is_transient)
-    start = time.perf_counter()
+    pipeline = MessageBus(MessageReader(max_bytes=64 << 20), store,
+                          BridgeConfig(notifications=notifications), is_transient=store.is_transient)
+    start, start_cpu = time.perf_counter(), time.process_time()
     if per_commit == 1:
         for raw in batch:
             assert pipeline.handle(raw).verdict == "accepted"
@@ -76,6 +83,8 @@ def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore 
             for outcome in pipeline.handle_batch(batch[first:first + per_commit]):
                 assert outcome.verdict == "accepted", outcome
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append((time.process_time() - start_cpu) / len(batch) * 1e6)
     engine.dispose()
     return len(batch) / elapsed
 
@@ -112,26 +121,27 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--per-commit", type=int, default=1,
                         help="messages per unit of work (the worker commits batches of 100)")
+    parser.add_argument("--notifications", choices=("on", "off", "both"), default="on",
+                        help="camt.054 notifications (on by default in the bridge); both: each "
+                             "run with and without, alternately")
     args = parser.parse_args()
     configure_logging("warning")
+    settings = {"on": (True,), "off": (False,), "both": (True, False)}[args.notifications]
     print(f"replay, {args.messages} single-transaction pacs.008.001.08 per run, "
           f"{args.per_commit} per unit of work, {args.runs} runs; "
           f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    for label in ("SQLite", "PostgreSQL"):
-        rates = []
+    for label, store in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql")):
+        rates: dict[bool, list[float]] = {notify: [] for notify in settings}
+        cpu: dict[bool, list[float]] = {notify: [] for notify in settings}
         for _ in range(args.runs):
             batch = messages(args.messages)
-            if label == "SQLite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    rates.append(run_once(f"sqlite:///{tmp}/bench.db", batch, args.per_commit))
-            else:
-                url, drop = fresh_postgres(args.postgres)
-                try:
-                    rates.append(run_once(url, batch, args.per_commit))
-                finally:
-                    drop()
-        print(f"  {label:<11} median {statistics.median(rates):7.0f} msg/s  "
-              f"(min {min(rates):.0f}, max {max(rates):.0f})")
+            for notify in settings:
+                rates[notify].append(on_fresh_store(store, args.postgres, lambda url: run_once(
+                    url, batch, args.per_commit, notifications=notify, cpu=cpu[notify])))
+        for notify, found in rates.items():
+            print(f"  {label:<11} notifications {'on ' if notify else 'off'} median "
+                  f"{statistics.median(found):7.0f} msg/s  (min {min(found):.0f}, max {max(found):.0f}); "
+                  f"CPU {statistics.median(cpu[notify]):5.0f} µs/msg (min {min(cpu[notify]):.0f})")
 
 
 if __name__ == "__main__":

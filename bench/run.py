@@ -55,16 +55,22 @@ def validation(args) -> dict:
 
 
 def replay(args) -> dict:
+    """Replay on each store, one commit per message and 100 per commit; with the camt.054
+    notifications (the default) and, alternately in the same runs, without (their cost)."""
     out = {}
     for store, label in STORES.items():
         for per_commit in (1, 100):
-            rates = [on_fresh_store(store, args.postgres,
-                                    lambda url: run_once(url, messages(args.replay_messages), per_commit))
-                     for _ in range(args.runs)]
+            rates: dict[bool, list[float]] = {True: [], False: []}
+            for _ in range(args.runs):
+                batch = messages(args.replay_messages)
+                for notify in rates:
+                    rates[notify].append(on_fresh_store(store, args.postgres, lambda url: run_once(
+                        url, batch, per_commit, notifications=notify)))
             key = f"{store}, {'one commit per message' if per_commit == 1 else f'{per_commit} messages per commit'}"
-            out[key] = spread(rates)
-            say(f"  {label:<10} {key.split(', ')[1]:<26} {out[key]['median']:7,.0f} msg/s "
-                f"(min {out[key]['min']:,.0f}, max {out[key]['max']:,.0f})")
+            out[key], out[f"{key}, notifications off"] = spread(rates[True]), spread(rates[False])
+            for name, notify in ((key, True), (f"{key}, notifications off", False)):
+                say(f"  {label:<10} {key.split(', ')[1]:<26} notifications {'on ' if notify else 'off'} "
+                    f"{out[name]['median']:7,.0f} msg/s (min {out[name]['min']:,.0f}, max {out[name]['max']:,.0f})")
     return out
 
 

@@ -23,6 +23,8 @@ from bridge.handlers import HANDLERS
 from bridge.inbound import Handler, Inbound
 from bridge.iso.reader import MessageReader
 from bridge.messages import InboundRecord
+from bridge.notifications.ledger import settled_in
+from bridge.notifications.notices import configured
 from bridge.outcomes import MessageOutcome, not_acted_on
 from bridge.ports import UnitOfWork
 from bridge.iso.admi002 import MESSAGE_TYPE as REJECT_TYPE
@@ -69,6 +71,7 @@ class MessageBus:
         self.clock = clock
         self.handlers = (dict(handlers) if handlers is not None
                          else {family: make(config, clock) for family, make in HANDLERS.items()})
+        self.notifications = configured(config, clock)
 
     def is_transient(self, error: BaseException) -> bool:
         """Whether `error` may not happen again: the store's transient errors, and the core's."""
@@ -146,7 +149,7 @@ class MessageBus:
         queue the reply."""
         if not (uow.inbox.claim(message.digest) if claimed is None else claimed):
             return _seen_before(uow, message)
-        outcome = self._dispatch(message, uow, False)
+        outcome = self._dispatch_notifying(message, uow)
         read, raw = message.read, message.raw
         uow.inbox.record(InboundRecord(
             digest=message.digest, received_at=self.clock(), message_type=read.message_type,
@@ -160,6 +163,19 @@ class MessageBus:
         for emitted in outcome.emitted:
             uow.outbox.add(emitted)
         return outcome
+
+    def _dispatch_notifying(self, message: Inbound, uow: UnitOfWork) -> MessageOutcome:
+        """Dispatch, and notify (camt.054, emitted after the reply) every operation the
+        handler settled, whichever handler it is: payments, statement mints, returns."""
+        if self.notifications is None or family_of(message.read.message_type) not in self.handlers:
+            return self._dispatch(message, uow, False)  # (a message no handler takes applies nothing)
+        with settled_in(uow) as settled:
+            outcome = self._dispatch(message, uow, False)
+        if not settled:
+            return outcome
+        booked_at = self.clock()
+        notices = self.notifications.of([(op, booked_at) for op in settled], uow.accounts)
+        return replace(outcome, emitted=outcome.emitted + tuple(notices))
 
     def _dispatch(self, message: Inbound, uow: UnitOfWork, dry_run: bool) -> MessageOutcome:
         handler = self.handlers.get(family_of(message.read.message_type))

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bridge.fx.rates import RateTable
+from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.iso.reader import MessageReader
 from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 from bridge.payments.authorisation import Authority
@@ -16,7 +17,8 @@ DEFAULT_RATE_TOLERANCE_BPS = 50
 @dataclass(frozen=True, slots=True)
 class BridgeConfig:
     """The bank's BIC, whom it takes instructions and statements from, its reply and return
-    versions, and its FX rate table (bridge.fx)."""
+    versions, its FX rate table (bridge.fx), and whether (and in which camt.054 version) it
+    notifies settled operations."""
 
     issuer_bic: str | None = None
     allowed_senders: frozenset[str] | None = None  # None: anyone may instruct
@@ -33,7 +35,9 @@ class BridgeConfig:
         """A reader with the bus's limits, for a handler that re-reads messages from the inbox
         (an original the bus accepted must read again)."""
         return MessageReader(max_bytes=self.max_message_bytes)
-    timezone: str = "UTC"  # the bank's (IANA name): a value date begins at midnight there (bridge.holds)
+    timezone: str = "UTC"  # the bank's (IANA name): where its day starts (value dates, intraday reports)
+    notifications: bool = True  # a camt.054 per account for each settled operation (bridge.notifications)
+    notification_version: str = NOTIFICATION.default_version
 
     @property
     def authority(self) -> Authority:

@@ -285,6 +285,13 @@ class AccountRegistry(ABC):
         return {a.currency: a.wallet for a in self.all()
                 if a.is_fx_position and a.status == ACTIVE and a.wallet}
 
+    def of_wallet(self, wallet: str, currency: str) -> RegisteredAccount | None:
+        """The account whose `currency` a wallet holds (an active one first): the customer a
+        movement of the wallet concerns. This default reads the whole registry; a store may
+        look it up directly."""
+        return min((a for a in self.all() if a.wallet == wallet and a.currency == currency),
+                   key=lambda a: (a.status != ACTIVE, a.account), default=None)
+
 
 class Inbox(ABC):
     @abstractmethod

@@ -50,6 +50,26 @@ def drain_routed(queue: str, until: Callable[[list], bool],
                   lambda method, properties, body: (method.routing_key, properties, body))
 
 
+NOTIFICATION_KEYS = "camt.054."
+"""Routing keys of the camt.054 notifications the bridge publishes besides its answers."""
+
+
+def drain_routed_answers(queue: str, until: Callable[[list], bool],
+                         timeout_s: float = 60.0) -> list[tuple[str, object, bytes]]:
+    """`drain_routed`, the camt.054 notifications left out (consumed all the same): the
+    answers to the messages sent, as `until` counts them."""
+    def answers(got: list[tuple]) -> list[tuple]:
+        return [item for item in got if not item[0].startswith(NOTIFICATION_KEYS)]
+    return answers(drain_routed(queue, lambda got: until(answers(got)), timeout_s))
+
+
+def drain_answers(queue: str, until: Callable[[list], bool],
+                  timeout_s: float = 60.0) -> list[tuple]:
+    """`drain_routed_answers` as `drain` gives them: (properties, body) each."""
+    return [(properties, body) for _, properties, body in drain_routed_answers(
+        queue, lambda got: until([(p, b) for _, p, b in got]), timeout_s)]
+
+
 def queue_depth(queue: str, url: str = AMQP_URL) -> int:
     connection, ch = channel(url)
     try:

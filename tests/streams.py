@@ -49,7 +49,8 @@ def publish(prefix: str, bodies: list[bytes], *, declaring: bool = True, url: st
 
 
 def answers(prefix: str, expected: int, timeout_s: float, url: str = AMQP_URL) -> dict[str, set[str]]:
-    """The replies read from `<prefix>.out` until `expected` messages are answered: each
+    """The replies read from `<prefix>.out` (camt.054 notifications left out) until `expected`
+    messages are answered: each
     answered message's correlation id with the message ids of the replies it got (a reply
     published again, after a lost confirm, keeps its message id)."""
     seen: dict[str, set[str]] = {}
@@ -57,6 +58,8 @@ def answers(prefix: str, expected: int, timeout_s: float, url: str = AMQP_URL) -
 
     def done(got: list) -> bool:
         for properties, _ in got[counted[0]:]:
+            if (properties.type or "").startswith("camt.054"):  # a notification, not an answer
+                continue
             seen.setdefault(properties.correlation_id, set()).add(properties.message_id)
         counted[0] = len(got)
         return len(seen) >= expected

@@ -65,6 +65,7 @@ class InboxOnly(UnitOfWork):
 
     def __init__(self, inbox: Inbox) -> None:
         self.inbox, self.outbox = inbox, ListOutbox()
+        self.ledger = None  # nothing here applies an operation (the bus still wraps it, to notify)
         self.commits = 0
 
     def commit(self) -> None:

@@ -205,7 +205,8 @@ def returned_on_request(store) -> None:
                                  assignment_id="CXL-RT-1").encode())
     said = resolution(outcome.reply.body)
     assert said["confirmation"] == "CNCL" and said["transactions"] == [("PAY-RT", "E2E-RT", UETR, "ACCR", None)]
-    [pacs004] = outcome.emitted
+    [pacs004, notice] = outcome.emitted  # the return, then the camt.054 of its reversal (Alice's)
+    assert notice.message_type == "camt.054.001.08" and b"<CdtDbtInd>DBIT</CdtDbtInd>" in notice.body
     assert pacs004.message_type == "pacs.004.001.09" and pacs004.message_id in outcome.transactions[0].info
     returned = MessageReader().read(pacs004.body)
     assert returned.valid, returned.findings
@@ -271,7 +272,7 @@ def test_replay_answers_the_sample_requests(seeded_cli, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_worker_answers_a_cancellation_request_on_the_out_exchange(registry, amqp_prefix) -> None:
     """The RabbitMQ worker (real broker, real store): the reply routed by its type."""
-    from broker import drain
+    from broker import drain_answers
     from test_worker import RunningWorker, publish
 
     payments = [(SAMPLES / "pacs008" / "01-mint-fatima-to-alice-eur.xml").read_bytes()]
@@ -279,9 +280,9 @@ def test_the_worker_answers_a_cancellation_request_on_the_out_exchange(registry,
     bus = MessageBus(MessageReader(), registry, BridgeConfig(**STORY), is_transient=registry.is_transient)
     with RunningWorker(registry, amqp_prefix, pipeline=bus):
         publish(amqp_prefix, payments)
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
         publish(amqp_prefix, [request])
-        (properties, body), = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+        (properties, body), = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
     assert properties.type == "camt.029.001.09"
     assert properties.correlation_id == "BNPA20261124-1830-CXL-001"
     assert [t[3:] for t in resolution(body)["transactions"]] == [("RJCR", "AGNT"), ("RJCR", "NOOR"), ("RJCR", "NOOR")]

@@ -99,8 +99,11 @@ def test_replay_applies_and_answers_the_2026_release(tokenbridge, tmp_path: Path
     result = tokenbridge("replay", "--out", str(out), str(inbox))
     said = " ".join(result.output.split())  # the console wraps long lines
     assert result.exit_code == 1 and "b-pacs004-v15.xml: RJCT AG09" in said
-    replies = sorted(out.glob("*.xml"))
-    assert [p.name for p in replies] == ["a-pacs008-v14.pacs.002.001.16.xml", "b-pacs004-v15.pacs.002.001.16.xml"]
+    # the accepted mint is notified to Alice's account (camt.054), after its reply
+    (notice,) = out.glob("*.camt.054.001.08.xml")
+    assert notice.name == "a-pacs008-v14.2.camt.054.001.08.xml"
+    replies = sorted(p for p in out.glob("*.xml") if p != notice)
+    assert [p.name for p in replies] == ["a-pacs008-v14.1.pacs.002.001.16.xml", "b-pacs004-v15.pacs.002.001.16.xml"]
     for reply in replies:
         read = MessageReader().read(reply.read_bytes())
         assert read.valid and read.message_type == "pacs.002.001.16", read.findings
@@ -124,9 +127,11 @@ def test_demo_tells_the_whole_story(tmp_path: Path, monkeypatch) -> None:
                      "the corporates' stories", "48200.00 USD w-northwind-usd -> w-lumen-usd",
                      "burn 12500.00", "RJCT AG01", "199950.00", "1010625.00", "848150.00", "487500.00"):
         assert expected in result.output
-    replies = sorted(p.name for p in (tmp_path / "tokenbridge-demo" / "replies").glob("*.xml"))
-    assert len(replies) == 9 + 10
+    sent = [p.name for p in (tmp_path / "tokenbridge-demo" / "replies").glob("*.xml")]
+    replies = [name for name in sent if ".camt.054." not in name]
+    assert len(replies) == 9 + 10  # today's story, then the corporates'
     assert len([name for name in replies if name.endswith(".pacs.008.001.08.xml")]) == 2
+    assert len([name for name in sent if ".camt.054." in name]) >= 10  # each account each payment touched
     assert "TOKENBRIDGE_CORPORATE_SENDERS" not in os.environ  # the demo's settings do not stay
 
 

@@ -33,8 +33,9 @@ def test_status_by_uetr_shows_message_operation_and_reply(seeded_cli) -> None:
     [message] = shown["messages"]
     assert message["message_id"] == MINT_MSG and message["message_type"].startswith("pacs.008")
     assert message["verdict"] == "accepted" and message["received_at"]
-    [reply] = message["replies"]
+    reply, notice = message["replies"]  # the answer, then the mint's camt.054 to Alice
     assert reply["message_type"].startswith("pacs.002") and reply["published"] is False  # no broker
+    assert notice["message_type"] == "camt.054.001.08"
     [tx] = message["transactions"]
     assert (tx["end_to_end_id"], tx["uetr"], tx["status"], tx["reason"]) == (
         MINT_E2E, MINT_UETR, "ACSC", None)
@@ -110,7 +111,7 @@ def test_lifecycle_core_on_the_in_memory_fake(memory_registry) -> None:
     [tx] = message.transactions
     assert message.message_id == MINT_MSG and tx.current.status == "ACSC"
     assert tx.operation is not None and tx.operation.operation.kind == "mint"
-    assert [r.message_type[:8] for r in message.replies] == ["pacs.002"]
+    assert [r.message_type[:8] for r in message.replies] == ["pacs.002", "camt.054"]
 
 
 def _receive(store, raw: bytes) -> None:
@@ -133,10 +134,10 @@ def test_status_lists_every_message_sent_about_the_payment(seeded_cli) -> None:
         uow.commit()
     [message] = _status(cli, MINT_UETR)["messages"]
     assert [(r["message_type"][:8], r["published"]) for r in message["replies"]] == [
-        ("pacs.002", False), ("pacs.002", False)]
-    assert message["replies"][1]["message_id"] == "TB-follow-up-1"
+        ("pacs.002", False), ("camt.054", False), ("pacs.002", False)]
+    assert message["replies"][2]["message_id"] == "TB-follow-up-1"
     with store() as uow:
         uow.outbox.mark_published(["TB-follow-up-1"])
         uow.commit()
     [message] = _status(cli, MINT_UETR)["messages"]
-    assert [r["published"] for r in message["replies"]] == [False, True]
+    assert [r["published"] for r in message["replies"]] == [False, False, True]

@@ -238,7 +238,12 @@ def check_concurrent_replay(url: str, tmp_path: Path) -> None:
             recorded = {digest: (verdict, reply) for digest, verdict, reply in inbox_rows}
             for digest, handled in by_digest.items():
                 assert recorded[digest] == ("accepted", handled[0]["reply"])
-            assert connection.execute(select(func.count()).select_from(outbox)).scalar_one() == len(recorded)
+            queued = connection.execute(select(outbox.c.message_type, outbox.c.body)).all()
+            assert len([t for t, _ in queued if not t.startswith("camt.054")]) == len(recorded)
+            # every wallet's leg of every operation notified once (an entry of a camt.054), never twice
+            legs = connection.execute(select(func.count()).select_from(postings).where(
+                ~postings.c.holder.startswith("issuance:"))).scalar_one()
+            assert sum(body.count(b"<Ntry>") for t, body in queued if t.startswith("camt.054")) == legs
         with engine.connect() as connection:  # two writers chained one after the other, money included
             assert audit.verify(connection)[1] == []
     finally:

@@ -34,6 +34,10 @@ SECRET = "s3cr3t-Pa55"
     ("ALLOWED_SENDERS", "BANKDEFFXXX,not-a-bic", "not a BIC: 'not-a-bic'"),
     ("AMQP_PREFIX", "has space", "letters, digits"),
     ("REPLY_VERSIONS", "pacs.008.001.08", "bad reply version mapping"),
+    ("NOTIFICATIONS", "sometimes", "must be on or off"),
+    ("NOTIFICATION_VERSION", "camt.054.001.15", "not a camt.054 version"),
+    ("NOTIFICATION_VERSION", "camt.053.001.08", "not a camt.054 version"),
+    ("TIMEZONE", "Europe/Atlantis", "is not an IANA time zone"),
 ])
 def test_a_bad_setting_is_refused_when_loaded(name: str, value: str, says: str) -> None:
     with pytest.raises(ValueError, match=f"TOKENBRIDGE_{name}") as refused:
@@ -61,6 +65,24 @@ def test_reply_version_overrides_reach_the_bus_for_the_2026_release_too() -> Non
                                                       "pacs.008.001.14": "pacs.002.001.15"}
     with pytest.raises(ValueError, match="TOKENBRIDGE_REPLY_VERSIONS.*not a pacs.008 version"):
         load_settings({"TOKENBRIDGE_REPLY_VERSIONS": "pacs.008.001.15=pacs.002.001.16"})
+
+
+@pytest.mark.parametrize("environ, notifying, version", [
+    ({}, True, "camt.054.001.08"),  # on by default, in the CBPR+ version
+    ({"TOKENBRIDGE_NOTIFICATIONS": "off"}, False, "camt.054.001.08"),
+    ({"TOKENBRIDGE_NOTIFICATIONS": "ON", "TOKENBRIDGE_NOTIFICATION_VERSION": "2"}, True, "camt.054.001.02"),
+])
+def test_notification_settings_reach_the_bus(environ, notifying: bool, version: str) -> None:
+    from adapters.bootstrap import bridge_config
+    config = bridge_config(load_settings(environ))
+    assert (config.notifications, config.notification_version) == (notifying, version)
+
+
+def test_notifications_may_be_switched_in_a_config_file_as_a_toml_boolean(tmp_path) -> None:
+    path = tmp_path / "bridge.toml"
+    path.write_text('notifications = false\ntimezone = "Europe/Berlin"\n')
+    settings = load_settings({"TOKENBRIDGE_CONFIG": str(path)})
+    assert not settings.notifying and settings.timezone == "Europe/Berlin"
 
 
 def test_secrets_in_a_bad_url_or_key_are_not_repeated() -> None:

@@ -88,8 +88,11 @@ class Chainside:
 
 
 def said(message) -> tuple:
-    """A pacs.002's (type, TxSts, reason) or a camt.029's (type, Conf, TxCxlSts)."""
+    """A pacs.002's (type, TxSts, reason), a camt.029's (type, Conf, TxCxlSts) or a camt.054's
+    (type, CdtDbtInd, amount) of its entry."""
     root = etree.fromstring(message.body)
+    if message.message_type.startswith("camt.054"):
+        return ("camt.054", root.findtext(".//{*}Ntry/{*}CdtDbtInd"), root.findtext(".//{*}Ntry/{*}Amt"))
     if message.message_type.startswith("camt.029"):
         found = resolution(message.body)
         return ("camt.029", found["confirmation"], found["transactions"][0][3])
@@ -147,7 +150,9 @@ def test_a_submitted_payment_is_replaced_by_a_noop_and_later_ones_still_settle(c
     chainside.anvil.mine()
     sent = chainside.round()
     by_type = sorted(said(m) for m in sent)
-    assert by_type == [("camt.029", "CNCL", "ACCR"), ("pacs.002", "ACSC", None), ("pacs.002", "RJCT", "DS02")]
+    # the payment behind it settled and notified; the cancelled one never notified
+    assert by_type == [("camt.029", "CNCL", "ACCR"), ("camt.054", "CRDT", "7.00"), ("pacs.002", "ACSC", None),
+                       ("pacs.002", "RJCT", "DS02")]
     assert chainside.state(f"uetr:{UETR_2}") == "cancelled"
     assert chainside.state(f"uetr:{UETR_3}") == "confirmed"  # not wedged by the cancelled nonce
     assert chainside.supply_on_chain() == 700
@@ -163,7 +168,8 @@ def test_the_original_mined_first_is_settled_and_the_cancellation_refused(chains
     outcome = chainside.cancel("PAY-4", "CXL-5")
     assert said(outcome.reply) == ("camt.029", "PDCR", "PDCR")
     sent = chainside.round()
-    assert sorted(said(m) for m in sent) == [("camt.029", "RJCR", "RJCR"), ("pacs.002", "ACSC", None)]
+    assert sorted(said(m) for m in sent) == [("camt.029", "RJCR", "RJCR"), ("camt.054", "CRDT", "100.00"),
+                                             ("pacs.002", "ACSC", None)]
     assert chainside.state(f"uetr:{UETR_1.replace('1111', '4444', 1)}") == "confirmed"
     assert chainside.supply_on_chain() == 10000
     again = chainside.cancel("PAY-4", "CXL-6")  # now final: refused at once

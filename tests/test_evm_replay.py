@@ -336,7 +336,9 @@ def test_settle_wait_follows_up_acsp_with_acsc_without_a_worker(anvil, tmp_path)
     after = json.loads(runner.invoke(cli, ["status", "--json", uetr], env=env).stdout)
     (message,) = after["messages"]
     assert message["transactions"][0]["status"] == "ACSC"
-    assert [r["message_type"][:8] for r in message["replies"]] == ["pacs.002", "pacs.002"]  # ACSP, then ACSC
+    assert "1 notification(s) (camt.054) of what became final queued too" in settled.output
+    # ACSP, then ACSC, then Alice's camt.054 (notified when final, not when submitted)
+    assert [r["message_type"][:8] for r in message["replies"]] == ["pacs.002", "pacs.002", "camt.054"]
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)

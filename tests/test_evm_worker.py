@@ -34,7 +34,7 @@ from bridge.iso.catalogue import SchemaCatalogue
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.settlement.changes import SettlementChange
 from bridge.settlement.follow_ups import SettlementFollowUps
-from broker import drain, wait_consuming
+from broker import drain_answers, wait_consuming
 from builders import Tx, app_header, pacs008, swift_envelope
 from test_worker import RunningWorker, publish
 
@@ -107,7 +107,7 @@ def test_the_worker_answers_acsp_then_acsc_once_the_chain_has_settled(sqlite_url
     with running_worker(bridge, amqp_prefix):
         publish(amqp_prefix, [b.encode() for b in bodies])
         # 13 first answers (ACSP) and 13 follow-ups (ACSC), one per original message.
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2 * len(bodies), timeout_s=60)
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 2 * len(bodies), timeout_s=60)
     by_original: dict[str, list] = defaultdict(list)
     for properties, body in replies:
         original, group, txs = statuses(body)
@@ -133,14 +133,14 @@ def test_a_transfer_the_chain_refuses_is_followed_by_rjct_with_its_reason(sqlite
     with running_worker(bridge, amqp_prefix):
         publish(amqp_prefix, [pacs008([Tx(amount="10.00", debtor_iban=FATIMA, creditor_iban=ALICE)],
                                       msg_id="MSG-FUND").encode()])
-        drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2, timeout_s=60)
+        drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 2, timeout_s=60)
         # A store that believes Alice can spend more than the chain holds (diverged).
         with bridge.engine.begin() as connection:
             connection.execute(update(evm_available).where(
                 evm_available.c.wallet == address_of("alice")).values(available=1_000_000))
         publish(amqp_prefix, [pacs008([Tx(amount="50.00", debtor_iban=ALICE, creditor_iban=BRUNO,
                                           end_to_end_id="E2E-TOO-MUCH")], msg_id="MSG-TOO-MUCH").encode()])
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2, timeout_s=60)
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 2, timeout_s=60)
     answers = [statuses(body) for _, body in replies]
     assert [(o, g) for o, g, _ in answers] == [("MSG-TOO-MUCH", "ACSP"), ("MSG-TOO-MUCH", "RJCT")]
     assert answers[1][2] == [("E2E-TOO-MUCH", "RJCT", "AM04")]
@@ -244,7 +244,7 @@ def test_the_worker_command_killed_mid_settlement_answers_every_payment_once(
     worker = subprocess.Popen(command, env=child_env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         # Killed once some payments have their follow-up and others are still in flight.
-        replies += drain(f"{amqp_prefix}.out", lambda got: sum(b"ACSC" in b for _, b in got) >= 40,
+        replies += drain_answers(f"{amqp_prefix}.out", lambda got: sum(b"ACSC" in b for _, b in got) >= 40,
                          timeout_s=120)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
@@ -252,7 +252,7 @@ def test_the_worker_command_killed_mid_settlement_answers_every_payment_once(
 
         def settled(got: list) -> bool:
             return len({statuses(b)[0] for _, b in replies + got if b"ACSC" in b}) >= count
-        replies += drain(f"{amqp_prefix}.out", settled, timeout_s=180)
+        replies += drain_answers(f"{amqp_prefix}.out", settled, timeout_s=180)
         wait_consuming(amqp_prefix)  # the first worker may have settled all before its kill
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -265,7 +265,7 @@ def test_the_status_is_the_current_one_acsp_until_final(memory_registry) -> None
 @pytest.mark.slow
 def test_the_worker_answers_a_status_request_on_the_out_exchange(registry, amqp_prefix) -> None:
     """The RabbitMQ worker (real broker, real store): the same bus, the reply routed by its type."""
-    from broker import drain
+    from broker import drain_answers
     from test_worker import RunningWorker, publish
 
     payments = [(SAMPLES / "pacs008" / name).read_bytes() for name in
@@ -274,9 +274,9 @@ def test_the_worker_answers_a_status_request_on_the_out_exchange(registry, amqp_
     bus = MessageBus(MessageReader(), registry, BridgeConfig(**STORY), is_transient=registry.is_transient)
     with RunningWorker(registry, amqp_prefix, pipeline=bus):
         publish(amqp_prefix, payments)
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2)) == 2
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 2)) == 2
         publish(amqp_prefix, [request])
-        (properties, body), = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+        (properties, body), = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
     assert properties.type == "pacs.002.001.10"
     assert properties.correlation_id == "BNPA20261124-1800-STS-001"
     assert [t[3:] for t in answer(body)["transactions"]] == [("ACSC", None), ("RJCT", "AC03"), ("RJCT", "AG09")]

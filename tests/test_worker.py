@@ -12,7 +12,7 @@ from adapters.rabbitmq.worker import REASON_HEADER, Worker, WorkerOptions, publi
 from bridge.delivery import RetryPolicy
 from bridge.iso.reader import MessageReader
 from bridge.bus import MessageBus
-from broker import AMQP_URL, drain, drain_routed, queue_depth, wait_depth
+from broker import AMQP_URL, drain, drain_answers, drain_routed, queue_depth, wait_depth
 from builders import Tx, app_header, pacs008, swift_envelope
 
 pytestmark = pytest.mark.slow  # the real broker
@@ -74,7 +74,7 @@ def test_every_pacs008_gets_a_confirmed_pacs002_with_the_documented_properties(r
                                          app_header(biz_msg_id="BIZ-WORKER-1")).encode()]
     with RunningWorker(registry, amqp_prefix, batch_size=16):
         publish(amqp_prefix, bodies)
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= len(bodies))
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= len(bodies))
     assert len(replies) == len(bodies)
     assert len({p.message_id for p, _ in replies}) == len(bodies)
     assert {p.type for p, _ in replies} == {"pacs.002.001.10"}
@@ -92,7 +92,7 @@ def test_each_release_is_answered_in_its_own_version_2026_included(registry, amq
               for version in ("13", "14")]
     with RunningWorker(registry, amqp_prefix):
         publish(amqp_prefix, bodies)
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= len(bodies))
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= len(bodies))
     assert sorted(p.type for p, _ in replies) == ["pacs.002.001.15", "pacs.002.001.16"]
     for properties, body in replies:
         read = MessageReader().read(body)
@@ -147,7 +147,7 @@ def test_business_rejects_are_answered_not_dead_lettered(registry, amqp_prefix) 
     body = pacs008([Tx(amount="5.00", debtor_iban=ALICE, creditor_iban=BRUNO)]).encode()  # AM04
     with RunningWorker(registry, amqp_prefix):
         publish(amqp_prefix, [body])
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
     assert b"AM04" in replies[0][1]
     assert queue_depth(f"{amqp_prefix}.dead") == 0
 
@@ -156,7 +156,7 @@ def test_redelivered_message_is_answered_again_without_a_second_effect(registry,
     body = mints(1, "3.00")[0]
     with RunningWorker(registry, amqp_prefix):
         publish(amqp_prefix, [body, body])  # a redelivery, as the broker would do after a crash
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 2)
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 2)
     assert len({p.message_id for p, _ in replies}) == 1  # the same reply: consumers dedupe
     assert supply(registry) == {"EUR": 300}
 
@@ -173,9 +173,9 @@ def test_competing_workers_end_in_the_same_state(registry, amqp_prefix, workers:
     def distinct(count: int):
         return lambda got: len({p.message_id for p, _ in got}) >= count  # consumers dedupe on it
     try:
-        first = drain(f"{amqp_prefix}.out", distinct(150))
+        first = drain_answers(f"{amqp_prefix}.out", distinct(150))
         publish(amqp_prefix, bodies[150:])
-        second = drain(f"{amqp_prefix}.out", distinct(50))
+        second = drain_answers(f"{amqp_prefix}.out", distinct(50))
     finally:
         for runner in runners:
             runner.__exit__()
@@ -247,7 +247,7 @@ def test_database_down_for_a_while_loses_nothing(postgres_url, amqp_prefix) -> N
     retry = RetryPolicy(delays_s=(0.3, 0.5, 1.0), max_attempts=30)
     with RunningWorker(store, amqp_prefix, retry=retry, batch_size=5):
         publish(amqp_prefix, mints(10), retry_delays=retry.delays_s)
-        drain(f"{amqp_prefix}.out", lambda got: len(got) >= 10)
+        drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 10)
         with admin.connect() as c:
             c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
             c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
@@ -255,7 +255,7 @@ def test_database_down_for_a_while_loses_nothing(postgres_url, amqp_prefix) -> N
         time.sleep(2)
         with admin.connect() as c:
             c.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 20, timeout_s=60)
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 20, timeout_s=60)
     admin.dispose()
     assert len(replies) == 20
     assert supply(store) == {"EUR": 3000}
@@ -277,11 +277,11 @@ def test_dead_letters_are_listed_and_redriven_keeping_their_identity(registry, a
     assert queue_depth(f"{amqp_prefix}.dead") == 1  # listing does not consume
     with RunningWorker(registry, amqp_prefix):
         assert redrive(channel, Names(amqp_prefix), lambda letter: True) == [letters[0].id]
-        drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+        drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
         # Re-driven again (by mistake): same bytes, so the inbox answers and nothing re-applies.
         channel.basic_publish(f"{amqp_prefix}.dead", "", body)
         redrive(channel, Names(amqp_prefix), lambda letter: True)
-        replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
+        replies = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)
     connection.close()
     assert len(replies) == 1 and queue_depth(f"{amqp_prefix}.dead") == 0
     assert supply(registry) == {"EUR": 400}
@@ -301,7 +301,7 @@ def test_metrics_are_served_for_prometheus(registry, amqp_prefix) -> None:
     runner.worker.metrics = metrics
     with runner:
         publish(amqp_prefix, mints(3) + [b"<invoice/>"])
-        drain(f"{amqp_prefix}.out", lambda got: len(got) >= 3)
+        drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 3)
         drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 1)
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert 'tokenbridge_messages_total{message_type="pacs.008.001.08",outcome="accepted"} 3.0' in text
@@ -318,9 +318,9 @@ def test_a_batch_is_what_has_arrived_not_a_wait_for_company(registry, amqp_prefi
     runner = RunningWorker(registry, amqp_prefix, batch_size=50, max_wait_s=60.0)
     runner.worker.metrics = metrics = WorkerMetrics()
     with runner:
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 120, timeout_s=30)) == 120
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 120, timeout_s=30)) == 120
         publish(amqp_prefix, mints(1, amount="2.00"))
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=10)) == 1
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=10)) == 1
     sample = metrics.registry.get_sample_value
     assert sample("tokenbridge_batch_messages_sum") == 121
     assert sample("tokenbridge_batch_messages_bucket", {"le": "20.0"}) >= 1  # the backlog's tail
@@ -332,6 +332,6 @@ def test_confirmed_replies_are_marked_published_even_when_marking_is_deferred(re
     so no sweep publishes a reply a second time."""
     with RunningWorker(registry, amqp_prefix, batch_size=10, mark_interval_s=3600.0):
         publish(amqp_prefix, mints(60))
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 60, timeout_s=30)) == 60
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 60, timeout_s=30)) == 60
     with registry() as uow:
         assert uow.outbox.backlog() == 0

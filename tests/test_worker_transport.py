@@ -22,7 +22,7 @@ from adapters.rabbitmq.worker import ATTEMPTS_HEADER, REASON_HEADER
 from bridge.delivery import RetryPolicy, attempts_so_far
 from bridge.iso.reader import MessageReader
 from bridge.bus import MessageBus
-from broker import AMQP_URL, channel, drain, drain_routed, queue_depth
+from broker import AMQP_URL, channel, drain, drain_answers, drain_routed_answers, queue_depth
 from builders import Tx, pacs008
 from test_worker import ALICE, FATIMA, RunningWorker, supply
 
@@ -170,9 +170,9 @@ def test_malformed_attempt_counters_never_stop_a_worker_and_retries_come_back(br
     with RunningWorker(bridge_store, amqp_prefix, pipeline=pipeline, retry=RETRY) as running:
         send(amqp_prefix, flaky + [(mint("2.00"), pika.BasicProperties(message_id="valid"))])
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= len(bad))
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
         send(amqp_prefix, [(mint("3.00"), pika.BasicProperties())], declaring=False)
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
         assert running.thread.is_alive()
     assert sorted(p.message_id for p, _ in dead) == sorted(f"flaky-{i}" for i in range(len(bad)))
     assert all("after 2 attempt(s)" in p.headers[REASON_HEADER] for p, _ in dead)
@@ -185,7 +185,7 @@ def test_a_result_the_worker_cannot_sort_is_that_messages_dead_letter_only(bridg
         send(amqp_prefix, [(b"ODD 1", pika.BasicProperties(message_id="odd")),
                            (mint("2.50"), pika.BasicProperties(message_id="valid"))])
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 1)
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1)) == 1
         assert running.thread.is_alive()
     assert dead[0][0].message_id == "odd" and dead[0][0].headers[REASON_HEADER].startswith("internal: ")
     assert supply(bridge_store) == {"EUR": 250}
@@ -198,7 +198,7 @@ def test_an_undecodable_header_table_does_not_stop_the_worker(bridge_store, amqp
     raw = RawProperties(raw_headers(FAR_FUTURE))
     with RunningWorker(bridge_store, amqp_prefix) as running:
         send(amqp_prefix, [(mint("4.00"), raw), (b"<invoice/>", raw), (mint("5.00"), pika.BasicProperties())])
-        routed = drain_routed(f"{amqp_prefix}.out", lambda got: len(got) >= 3)
+        routed = drain_routed_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 3)
         dead = drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 1)
         assert running.thread.is_alive()
     # issue 15: <invoice/> is answered with an admi.002 besides its dead letter (was: 2 replies)
@@ -212,7 +212,7 @@ def test_an_undecodable_header_table_does_not_stop_the_worker(bridge_store, amqp
 def test_every_routing_key_reaches_the_inbound_queue(bridge_store, amqp_prefix, routing_key: str) -> None:
     with RunningWorker(bridge_store, amqp_prefix):
         send(amqp_prefix, [(mint("1.25"), pika.BasicProperties())], routing_key=routing_key)
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=20)) == 1
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=20)) == 1
     assert supply(bridge_store) == {"EUR": 125}
 
 
@@ -235,7 +235,7 @@ def test_compressed_bodies_are_read_and_bad_encodings_dead_lettered_with_every_p
              (gzip.compress(mint("8.00")), props("br", "brotli"))]
     with RunningWorker(bridge_store, amqp_prefix, max_message_bytes=1024 * 1024):
         send(amqp_prefix, items)
-        routed = drain_routed(f"{amqp_prefix}.out", lambda got: len(got) >= 4)
+        routed = drain_routed_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 4)
         dead = {p.message_id: (p, body) for p, body in drain(f"{amqp_prefix}.dead", lambda got: len(got) >= 3)}
     # issue 15: the inflated poison (<invoice/>) is answered with an admi.002 too (was: 3 replies)
     replies = [(p, body) for key, p, body in routed if key.startswith("pacs.002")]
@@ -303,7 +303,7 @@ def test_an_old_direct_inbound_exchange_is_migrated_keeping_queued_messages(brid
     send(amqp_prefix, [])  # idempotent once migrated
     assert queue_depth(f"{amqp_prefix}.in") == 6
     with RunningWorker(bridge_store, amqp_prefix, retry=RETRY):
-        assert len(drain(f"{amqp_prefix}.out", lambda got: len(got) >= 6)) == 6
+        assert len(drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 6)) == 6
     assert supply(bridge_store) == {"EUR": 600}
 
 

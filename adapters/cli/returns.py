@@ -23,6 +23,7 @@ from bridge.money import Amount, CurrencyError
 from bridge.payments.originals import Original
 from bridge.returns.reference import originals_named
 from bridge.returns.return_message import ReturnReason
+from bridge.notifications.notices import configured, notified
 from bridge.returns.service import ReturnOutcome, return_payment
 
 _REASON = re.compile(r"[A-Z0-9]{1,4}")
@@ -57,8 +58,9 @@ def return_(ref: str, reason: str, amount: str | None, info: str | None, out_fil
             _not_one(ref, found, as_json)
         original = found[0]
         units = _units(amount, original.recorded.operation.currency) if amount is not None else None
-        outcome = return_payment(uow, original, reason=ReturnReason(code, info=info), config=config,
-                                 now=store.clock(), amount=units)
+        with notified(uow, configured(config, store.clock), store.clock):  # the reversal's camt.054s
+            outcome = return_payment(uow, original, reason=ReturnReason(code, info=info), config=config,
+                                     now=store.clock(), amount=units)
         if not outcome.refused:
             uow.commit()
     if outcome.message is not None and out_file is not None:

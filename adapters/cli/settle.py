@@ -2,8 +2,8 @@
 whose operations become final after the answer (EVM: answered ACSP, settled on chain later).
 
 A round submits what is planned and follows what is submitted; each operation that became final
-gets its follow-up pacs.002 (ACSC, or RJCT with the chain's reason) queued in the outbox, in
-the same transaction, exactly as the worker does (`adapters/bootstrap.settlement_round`). A
+gets its follow-up pacs.002 (ACSC, or RJCT with the chain's reason) queued in the outbox, and
+one that settled its camt.054 notifications, in the same transaction, exactly as the worker does (`adapters/bootstrap.settlement_round`). A
 running worker publishes them at its next outbox sweep. On a ledger whose answer is final (SQL)
 there is nothing to settle.
 """
@@ -15,6 +15,7 @@ import click
 
 from adapters.bootstrap import build_bus, settlement_round
 from adapters.cli.common import ledger_or_exit, settings, store_or_exit
+from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.messages import OutboundMessage
 from bridge.ports import SettlingLedger
 
@@ -45,8 +46,13 @@ def settle(wait: bool, timeout_s: float) -> None:
                 time.sleep(PAUSE_S)  # the chain has not moved yet
             follow_ups += settled
             in_flight = settlement.pending()
+    notices = [m for m in follow_ups if m.message_type.startswith(NOTIFICATION.family)]
     for message in follow_ups:
-        click.echo(f"{message.message_type} {message.message_id} answering {message.correlation_id or '-'}")
-    click.echo(f"{len(follow_ups)} follow-up(s) queued in the outbox; {in_flight} operation(s) in flight")
+        click.echo(f"{message.message_type} {message.message_id} "
+                   f"{'notifying' if message in notices else 'answering'} {message.correlation_id or '-'}")
+    click.echo(f"{len(follow_ups) - len(notices)} follow-up(s) queued in the outbox; "
+               f"{in_flight} operation(s) in flight")
+    if notices:
+        click.echo(f"{len(notices)} notification(s) ({NOTIFICATION.family}) of what became final queued too")
     if wait and in_flight:
         raise click.ClickException(f"{in_flight} operation(s) still in flight after {timeout_s:g} s")

@@ -13,6 +13,7 @@ from adapters.http.operator_actions import record
 from adapters.sql.api_tokens import ApiToken
 from adapters.sql.operator_actions import record_action
 from bridge.money import Amount, CurrencyError
+from bridge.notifications.notices import configured, notified
 from bridge.returns.reference import originals_named
 from bridge.returns.return_message import ReturnReason
 from bridge.returns.service import return_payment
@@ -83,8 +84,9 @@ def return_payment_(ref: str, asked: ReturnAsked, console: ConsoleContext = Depe
             raise HTTPException(400, f"amount {asked.amount!r} is not an amount in {currency}: {exc}") from None
         if units is not None and units <= 0:
             raise HTTPException(400, "amount must be positive")
-        done = return_payment(uow, original, reason=ReturnReason(asked.reason, info=asked.info),
-                              config=console.config, now=console.clock(), amount=units)
+        with notified(uow, configured(console.config, console.clock), console.clock):
+            done = return_payment(uow, original, reason=ReturnReason(asked.reason, info=asked.info),
+                                  config=console.config, now=console.clock(), amount=units)
         if not done.refused:  # the action's record commits with the return itself
             record_action(uow.connection, token_name=token.name, action="return", target=ref,
                           outcome="done", at=console.clock(),

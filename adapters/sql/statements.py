@@ -104,3 +104,6 @@ ADD_OUTBOX = outbox.insert()
 ADD_POSTINGS = postings.insert()
 FIND_OUTBOX = select(outbox).where(outbox.c.message_id == bindparam("m"))
 FIND_ACCOUNT = select(accounts).where(accounts.c.account == bindparam("a"))
+WALLET_ACCOUNTS = (select(accounts).where(accounts.c.wallet == bindparam("w"),
+                                          accounts.c.currency == bindparam("c"))
+                   .order_by((accounts.c.status != "active"), accounts.c.account).limit(1))

@@ -36,12 +36,17 @@ class SqlAccountRegistry(AccountRegistry):
         self.connection = connection
         self._cache: dict[str, RegisteredAccount | None] = {}
         self._positions: dict[str, str] | None = None
+        self._wallets: dict[tuple[str, str], RegisteredAccount | None] = {}
 
     def get(self, account: str) -> RegisteredAccount | None:
         account = normalised_account(account)  # rows are stored normalised (parse_registry_rows)
         if account not in self._cache:  # a message names the same accounts again and again
             row = self.connection.execute(statements.FIND_ACCOUNT, {"a": account}).first()
-            self._cache[account] = None if row is None else _registered(row)
+            found = self._cache[account] = None if row is None else _registered(row)
+            if found is not None and found.wallet and found.status == ACTIVE:
+                # what of_wallet answers (an active account first): a payment's notifications
+                # name the accounts its translation looked up, without asking again
+                self._wallets.setdefault((found.wallet, found.currency), found)
         return self._cache[account]
 
     def upsert(self, rows: Iterable[RegisteredAccount]) -> int:
@@ -56,7 +61,14 @@ class SqlAccountRegistry(AccountRegistry):
                   for c in ("currency", "wallet", "status", "kind", "scheme", "issuer", "group")}))
         self._cache.clear()
         self._positions = None
+        self._wallets.clear()
         return len(values)
+
+    def of_wallet(self, wallet: str, currency: str) -> RegisteredAccount | None:
+        if (wallet, currency) not in self._wallets:  # a unit of work notifies the same wallets again
+            row = self.connection.execute(statements.WALLET_ACCOUNTS, {"w": wallet, "c": currency}).first()
+            self._wallets[wallet, currency] = None if row is None else _registered(row)
+        return self._wallets[wallet, currency]
 
     def all(self) -> list[RegisteredAccount]:
         rows = self.connection.execute(select(accounts).order_by(accounts.c.kind.desc(),

@@ -11,7 +11,7 @@ identification when the registry has one).
   the wallets on either side as related parties, with their registered accounts;
 - bank transaction codes (ISO external code set, domain PMNT): a mint is a received credit
   transfer (RCDT), a burn an issued one (ICDT), a transfer between wallets a book transfer
-  (BOOK), a reversal RRTN; sub-family OTHR where the rail behind it is not known.
+  (BOOK), a reversal or a return (pacs.004) RRTN; sub-family OTHR where the rail behind it is not known.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from bridge.accounts import RegisteredAccount
 from bridge.parties import PROPRIETARY, AccountId, Agent, Party
 from bridge.ports import Posting, issuance_holder
 from bridge.reconciliation.statement_mints import is_reversal, ledger_reference
+from bridge.returns.reversal import RETURN_KEY_PREFIX
 from bridge.statements import (CREDIT, DEBIT, Balance, Statement, StatementEntry, StatementMessage,
                                TransactionDetails)
 
@@ -75,25 +76,29 @@ def journal_statement(subject: StatementSubject, postings: Iterable[Posting], *,
                       closing: int, start: datetime, end: datetime, message_id: str,
                       created_at: datetime,
                       accounts_by_wallet: Mapping[str, str | RegisteredAccount] | None = None,
-                      servicer_bic: str | None = None) -> StatementMessage:
+                      servicer_bic: str | None = None, interim: bool = False) -> StatementMessage:
     """A camt.053 of `subject` for [start, end) from its postings (a wallet's own postings, or
     for the supply every wallet's postings with the issuance account, which are kept);
-    `opening` and `closing` are the balance or supply at start and end, in minor units."""
+    `opening` and `closing` are the balance or supply at start and end, in minor units.
+    `interim`: a camt.052 intraday report instead, up to `end` (now): its last balance is the
+    interim booked one (ITBD) at `end`, which is also its ToDtTm."""
     accounts = accounts_by_wallet or {}
     currency = subject.currency
     issuance = issuance_holder(currency)
     chosen = [p for p in postings if p.currency == currency and start <= p.posted_at < end
               and (p.holder == subject.wallet if subject.wallet else p.counterparty == issuance)]
-    last = end - timedelta(seconds=1)  # ToDtTm is the period's last second
+    last = end if interim else end - timedelta(seconds=1)  # a statement's ToDtTm: the last second
     statement_id = (f"TB-{'SUP' if subject.is_supply else 'WAL'}-{currency}-"
                     f"{start:%Y%m%d}-{last:%Y%m%d}-{message_id[-8:]}")
     statement = Statement(
         statement_id=statement_id[:35], account=subject.account, created_at=created_at,
         currency=currency, servicer=Agent(bic=servicer_bic) if servicer_bic else None,
         from_time=start, to_time=last,
-        balances=(_balance("OPBD", opening, currency, start), _balance("CLBD", closing, currency, last)),
-        entries=tuple(_entry(i, p, issuance, accounts) for i, p in enumerate(chosen)))
-    return StatementMessage("camt.053", message_id, created_at, (statement,))
+        balances=(_balance("OPBD", opening, currency, start),
+                  _balance("ITBD" if interim else "CLBD", closing, currency, last)),
+        entries=tuple(posting_entry(i, p, accounts, entry_ref=str(p.sequence))
+                      for i, p in enumerate(chosen)))
+    return StatementMessage("camt.052" if interim else "camt.053", message_id, created_at, (statement,))
 
 
 def _balance(kind: str, units: int, currency: str, moment: datetime) -> Balance:
@@ -101,9 +106,14 @@ def _balance(kind: str, units: int, currency: str, moment: datetime) -> Balance:
                    moment.date())
 
 
-def _entry(index: int, posting: Posting, issuance: str,
-           accounts: Mapping[str, str | RegisteredAccount]) -> StatementEntry:
+def posting_entry(index: int, posting: Posting, accounts: Mapping[str, str | RegisteredAccount],
+                  *, entry_ref: str | None = None) -> StatementEntry:
+    """One posting as a booked entry of its holder's account: the ledger's reference of its
+    operation as AcctSvcrRef, the payment's references, the wallets on either side (named with
+    their registered accounts in `accounts`), the bank transaction code. Statements, reports
+    and notifications all book an operation so."""
     credit = posting.amount > 0
+    issuance = issuance_holder(posting.currency)
     amount = Amount.from_minor(abs(posting.amount), posting.currency)
     me = _party(posting.holder, accounts)
     other = None if posting.counterparty == issuance else _party(posting.counterparty, accounts)
@@ -112,7 +122,7 @@ def _entry(index: int, posting: Posting, issuance: str,
     return StatementEntry(
         index=index, amount=amount, credit_debit=CREDIT if credit else DEBIT, status="BOOK",
         booking_date=posting.posted_at.date(), value_date=posting.posted_at.date(),
-        booked_at=posting.posted_at, entry_ref=str(posting.sequence), account_servicer_ref=reference,
+        booked_at=posting.posted_at, entry_ref=entry_ref, account_servicer_ref=reference,
         reversal=is_reversal(posting.operation_key),
         bank_transaction_code=_code(posting, credit),
         details=(TransactionDetails(
@@ -128,12 +138,15 @@ def _party(wallet: str, accounts: Mapping[str, str | RegisteredAccount]) -> Part
 
 
 def _code(posting: Posting, credit: bool) -> str:
-    """PMNT / RCDT (tokens in) or ICDT (tokens out) / BOOK, RRTN or OTHR."""
-    reversal = is_reversal(posting.operation_key)
+    """PMNT / RCDT (tokens in) or ICDT (tokens out) / BOOK, RRTN or OTHR. A statement's
+    reversal and a payment's return (pacs.004, `tokenbridge return`) are both RRTN, in the
+    family of the credit transfer they give back."""
+    undoes = is_reversal(posting.operation_key) or posting.operation_key.startswith(RETURN_KEY_PREFIX)
     if posting.kind == TRANSFER:
-        return f"PMNT/{'RCDT' if credit else 'ICDT'}/BOOK"
-    # A mint brings tokens in, a burn takes them out; undoing one is a return of the other.
-    family = {MINT: "RCDT", BURN: "ICDT"}[posting.kind]
-    if reversal:
+        family = "RCDT" if credit else "ICDT"
+    else:  # a mint brings tokens in, a burn takes them out
+        family = {MINT: "RCDT", BURN: "ICDT"}[posting.kind]
+    if undoes:  # undoing one is a return of the other
         family = "ICDT" if family == "RCDT" else "RCDT"
-    return f"PMNT/{family}/{'RRTN' if reversal else 'OTHR'}"
+        return f"PMNT/{family}/RRTN"
+    return f"PMNT/{family}/{'BOOK' if posting.kind == TRANSFER else 'OTHR'}"

@@ -1,10 +1,11 @@
 """A camt.053 of the ledger, in a unit of work: whose statement an account id or a currency
 names (from the registry), and the statement of it for a period, with the ledger's figures at
 its start and end. `tokenbridge statement` writes it; a scheduler runs that for end of day.
+The same with `interim` is the camt.052 intraday report, from the start of the bank's day.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timezone, tzinfo
 
 from bridge.accounts import OMNIBUS
 from bridge.ports import AccountRegistry, UnitOfWork
@@ -46,12 +47,21 @@ def statement_subject(registry: AccountRegistry, *, account: str | None = None,
     return supply_subject(ccy, omnibus)
 
 
+def intraday(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """An intraday report's period, in UTC: from the start of today in the bank's time zone
+    (`zone`) to `now`."""
+    local = now.astimezone(zone)
+    start = datetime.combine(local.date(), time(0), tzinfo=zone)
+    return start.astimezone(timezone.utc), now.astimezone(timezone.utc)
+
+
 def ledger_statement(uow: UnitOfWork, subject: StatementSubject, *, start: datetime, end: datetime,
                      message_id: str, created_at: datetime,
-                     servicer_bic: str | None = None) -> StatementMessage:
+                     servicer_bic: str | None = None, interim: bool = False) -> StatementMessage:
     """The camt.053 of `subject` for [start, end) from the ledger journal: OPBD and CLBD are the
     supply (or the wallet's balance) at start and end, one entry per posting; the wallets on
-    the other side are named with their registered accounts."""
+    the other side are named with their registered accounts. `interim`: the camt.052 intraday
+    report up to `end` (now), its balance there interim (ITBD)."""
     if subject.is_supply:
         postings = uow.ledger.journal(currency=subject.currency, start=start, end=end)
     else:
@@ -63,4 +73,4 @@ def ledger_statement(uow: UnitOfWork, subject: StatementSubject, *, start: datet
         subject, postings, opening=opening, closing=closing, start=start, end=end,
         message_id=message_id, created_at=created_at,
         accounts_by_wallet={a.wallet: a for a in uow.accounts.all() if a.wallet},
-        servicer_bic=servicer_bic)
+        servicer_bic=servicer_bic, interim=interim)
