@@ -139,7 +139,8 @@ def test_a_pvp_pacs008_is_answered_acsp_then_followed_up_acsc_once(bridge) -> No
         if not bridge.settler.pending():
             break
         bridge.devchain.mine()
-    [follow_up] = follow_ups
+    [follow_up] = [m for m in follow_ups if m.message_type.startswith("pacs.002")]
+    assert {m.message_type[:8] for m in follow_ups} == {"pacs.002", "camt.054"}  # notified when final
     assert [s for s, _, _ in reply_transactions(follow_up.body)] == ["ACSC"]
     assert MessageReader().read(follow_up.body).valid
     assert chain_balances(bridge)[(SUPPLIER, "EUR")] == 9_200
