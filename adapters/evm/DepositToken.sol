@@ -9,7 +9,22 @@ pragma solidity 0.8.30;
 /// The issuer may name its payment-versus-payment settlement contract (PvpSettlement.sol), which
 /// may then move tokens between wallets too: the legs of a payment across two currencies, both
 /// in one transaction or neither.
+/// Holds (in the spirit of ERC-1996 holdable tokens): the issuer reserves an amount of a wallet
+/// under a hold reference for a payment that settles later (value-dated, conditional); the
+/// amount stays in `balanceOf` but no transfer or burn can take it (available = balance - held)
+/// until the issuer executes the hold (the payment settles, under its own payment reference) or
+/// voids it, exactly once.
 contract DepositToken {
+    enum HoldStatus { None, Held, Executed, Voided }
+
+    struct Hold {
+        address from;
+        uint64 expiry; // unix seconds: the bridge's scheduler executes or voids it then
+        HoldStatus status;
+        address to; // 0: executing burns (a redemption)
+        uint256 amount;
+    }
+
     string public name;
     string public symbol;
     /// The currency's ISO 4217 minor units (EUR 2, JPY 0, KWD 3): one token unit is one cent.
@@ -21,12 +36,20 @@ contract DepositToken {
     mapping(bytes32 => uint256) public settledIn;
     /// The issuer's PvP settlement contract; 0 when none is named.
     address public settlement;
+    /// Of each balance, what holds reserve.
+    mapping(address => uint256) public heldBalanceOf;
+    /// Holds by their reference (bytes32, from the bridge's hold key); a reference is used once.
+    mapping(bytes32 => Hold) public holds;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
     /// One per operation: mint (from = 0), transfer, burn (to = 0), with its payment reference.
     event Settled(bytes32 indexed paymentRef, address indexed from, address indexed to, uint256 amount);
     event SettlementNamed(address indexed settlement);
+    event HoldPlaced(bytes32 indexed holdRef, address indexed from, address indexed to, uint256 amount,
+        uint256 expiry);
+    event HoldExecuted(bytes32 indexed holdRef, bytes32 indexed paymentRef);
+    event HoldVoided(bytes32 indexed holdRef);
 
     error NotIssuer(address caller);
     error ReferenceUsed(bytes32 paymentRef);
@@ -35,6 +58,8 @@ contract DepositToken {
     error ZeroWallet();
     error ZeroReference();
     error HolderTransfersDisabled();
+    error HoldExists(bytes32 holdRef);
+    error HoldNotHeld(bytes32 holdRef);
 
     modifier onlyIssuer() {
         if (msg.sender != issuer) revert NotIssuer(msg.sender);
@@ -96,6 +121,55 @@ contract DepositToken {
         emit Settled(paymentRef, from, to, amount);
     }
 
+    // -- holds ----------------------------------------------------------------------------------
+
+    /// Reserve `amount` of `from` for a payment to `to` (0: a burn) settling later.
+    function hold(bytes32 holdRef, address from, address to, uint256 amount, uint64 expiry)
+        external
+        onlyIssuer
+    {
+        if (holdRef == bytes32(0)) revert ZeroReference();
+        if (holds[holdRef].status != HoldStatus.None) revert HoldExists(holdRef);
+        if (amount == 0) revert ZeroAmount();
+        if (from == address(0)) revert ZeroWallet();
+        uint256 available = availableBalanceOf(from);
+        if (available < amount) revert InsufficientBalance(from, available, amount);
+        heldBalanceOf[from] += amount;
+        holds[holdRef] = Hold(from, expiry, HoldStatus.Held, to, amount);
+        emit HoldPlaced(holdRef, from, to, amount, expiry);
+    }
+
+    /// Settle a held payment under its payment reference: the reserve goes to `to` (or is burnt).
+    function executeHold(bytes32 holdRef, bytes32 paymentRef) external onlyIssuer {
+        Hold storage h = _held(holdRef);
+        _settle(paymentRef, h.amount);
+        h.status = HoldStatus.Executed;
+        (address from, address to, uint256 amount) = (h.from, h.to, h.amount);
+        heldBalanceOf[from] -= amount;
+        _debit(from, amount);
+        if (to == address(0)) {
+            totalSupply -= amount;
+        } else {
+            balanceOf[to] += amount;
+        }
+        emit Transfer(from, to, amount);
+        emit Settled(paymentRef, from, to, amount);
+        emit HoldExecuted(holdRef, paymentRef);
+    }
+
+    /// End a hold without a payment: its reserve is available again.
+    function voidHold(bytes32 holdRef) external onlyIssuer {
+        Hold storage h = _held(holdRef);
+        h.status = HoldStatus.Voided;
+        heldBalanceOf[h.from] -= h.amount;
+        emit HoldVoided(holdRef);
+    }
+
+    /// What transfers and burns may take from a wallet.
+    function availableBalanceOf(address wallet) public view returns (uint256) {
+        return balanceOf[wallet] - heldBalanceOf[wallet];
+    }
+
     // -- ERC-20: holders cannot move tokens themselves; the bank operates the wallets ---------
 
     function allowance(address, address) external pure returns (uint256) {
@@ -123,11 +197,17 @@ contract DepositToken {
         settledIn[paymentRef] = block.number;
     }
 
+    /// Take `amount` of what is available (a hold's own reserve is released before).
     function _debit(address from, uint256 amount) private {
-        uint256 held = balanceOf[from];
-        if (held < amount) revert InsufficientBalance(from, held, amount);
+        uint256 available = availableBalanceOf(from);
+        if (available < amount) revert InsufficientBalance(from, available, amount);
         unchecked {
-            balanceOf[from] = held - amount;
+            balanceOf[from] -= amount;
         }
+    }
+
+    function _held(bytes32 holdRef) private view returns (Hold storage h) {
+        h = holds[holdRef];
+        if (h.status != HoldStatus.Held) revert HoldNotHeld(holdRef);
     }
 }
