@@ -68,6 +68,11 @@ _SETTLE = (keccak(text="settle(address,address,address,uint256,bytes32,address,a
            ["address", "address", "address", "uint256", "bytes32",
             "address", "address", "address", "uint256", "bytes32"])
 _SET_SETTLEMENT = (keccak(text="setSettlement(address)")[:4], ["address"])
+# Holds (DepositToken.hold / executeHold / voidHold), by hold reference (bytes32).
+_HOLD = (keccak(text="hold(bytes32,address,address,uint256,uint64)")[:4],
+         ["bytes32", "address", "address", "uint256", "uint64"])
+_EXECUTE_HOLD = (keccak(text="executeHold(bytes32,bytes32)")[:4], ["bytes32", "bytes32"])
+_VOID_HOLD = (keccak(text="voidHold(bytes32)")[:4], ["bytes32"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +228,27 @@ class TokenChain:
         args = [debit.token, debit.debit, debit.credit, debit.amount, bytes.fromhex(debit.payment_ref[2:]),
                 credit.token, credit.debit, credit.credit, credit.amount, bytes.fromhex(credit.payment_ref[2:])]
         return "0x" + (selector + encode(types, args)).hex()
+
+    @staticmethod
+    def hold_call_data(hold_ref: str, debit: str, credit: str | None, amount: int, expiry: int) -> str:
+        """DepositToken.hold: reserve `amount` of `debit` for a payment to `credit` (None: a
+        burn) settling later; `expiry` in unix seconds."""
+        selector, types = _HOLD
+        args = [bytes.fromhex(hold_ref[2:]), debit, credit or ZERO_ADDRESS, amount, expiry]
+        return "0x" + (selector + encode(types, args)).hex()
+
+    @staticmethod
+    def execute_hold_call_data(hold_ref: str, payment_ref: str) -> str:
+        """DepositToken.executeHold: settle the held payment under its own payment reference."""
+        selector, types = _EXECUTE_HOLD
+        return "0x" + (selector + encode(types, [bytes.fromhex(hold_ref[2:]),
+                                                 bytes.fromhex(payment_ref[2:])])).hex()
+
+    @staticmethod
+    def void_hold_call_data(hold_ref: str) -> str:
+        """DepositToken.voidHold: end a hold without a payment."""
+        selector, types = _VOID_HOLD
+        return "0x" + (selector + encode(types, [bytes.fromhex(hold_ref[2:])])).hex()
 
     def sign(self, to: str | None, data: str, nonce: int, gas: int, fees: dict[str, int],
              value: int = 0) -> SignedTx:
@@ -386,6 +412,15 @@ class TokenChain:
     def token_call(self, token: str, function: str, *args, block: int | str = "latest"):
         contract = self.web3.eth.contract(address=token, abi=deposit_token().abi)
         return getattr(contract.functions, function)(*args).call(block_identifier=block)
+
+    def holds_supported(self, token: str) -> bool:
+        """Whether the token at `token` enforces holds (has `heldBalanceOf`): a token deployed
+        before holds does not, and holds in its currency are refused."""
+        try:
+            self.token_call(token, "heldBalanceOf", ZERO_ADDRESS)
+        except Exception:  # noqa: BLE001 - an older token reverts (no such function)
+            return False
+        return True
 
     def settled_logs(self, tokens: Iterable[str], from_block: int, to_block: int,
                      payment_ref: str | None = None) -> list[SettledLog]:

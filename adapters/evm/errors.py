@@ -67,6 +67,9 @@ _CUSTOM: dict[bytes, tuple[str, Verdict]] = {_selector(sig): (sig, verdict) for 
     "ERC20InvalidSender(address)": Verdict(REJECT, INVALID_WALLET),
     "ZeroReference()": Verdict(REJECT, UNSPECIFIED),
     "HolderTransfersDisabled()": Verdict(REJECT, UNSPECIFIED),  # the bridge never calls transfer()
+    # A hold placed twice, or executed/voided once it ended: the bridge's books say otherwise.
+    "HoldExists(bytes32)": Verdict(DUPLICATE),
+    "HoldNotHeld(bytes32)": Verdict(REJECT, UNSPECIFIED),
     # The key is not the issuer's: an operator must fix the configuration; never the payer's fault.
     "NotIssuer(address)": Verdict(RETRY),
     "OwnableUnauthorizedAccount(address)": Verdict(RETRY),

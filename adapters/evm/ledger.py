@@ -65,6 +65,7 @@ from adapters.sql.store import sql_store
 from adapters.sql.transaction import sql_connection
 from bridge.audit import EVM_OPERATION
 from bridge.codes import Reason
+from bridge.holds.terms import HoldTerms
 from bridge.money import LEDGER_MAX_UNITS, minor_units
 from bridge.operations import PaymentRefs, TokenOperation
 from bridge.ports import CANCELLED as CANCELLED_NOW  # the outcome; CANCELLED is the row's state
@@ -217,6 +218,17 @@ class EvmLedger(Ledger):
         if row.state in (FAILED, CANCELLED):  # answered as the first time: rejected, or cancelled
             return LedgerOutcome.rejected(row.reason, row.info or "rejected on chain")
         return LedgerOutcome(REPLAYED, status=ISO_STATUS[row.state])
+
+    def hold(self, operation: TokenOperation, terms: HoldTerms) -> LedgerOutcome:
+        """Refused AG03, as the port's default, saying why: the token contract enforces holds
+        (DepositToken.hold), but the bridge does not plan them through settlement yet; a token
+        deployed before holds (see `holds_supported`) could not hold at all."""
+        token = self.plugin.tokens(self.connection).get(operation.currency)
+        if token is not None and not self.plugin.chain.holds_supported(token.address):
+            return LedgerOutcome.rejected(Reason.TRANSACTION_NOT_SUPPORTED,
+                                          f"the {operation.currency} token at {token.address} was "
+                                          "deployed before holds: it cannot hold tokens")
+        return super().hold(operation, terms)
 
     def find(self, key: str) -> RecordedOperation | None:
         row = self.connection.execute(select(evm_operations).where(evm_operations.c.key == key)).first()
