@@ -125,3 +125,37 @@ def test_the_bridge_encodes_the_hold_calls_as_the_abi_does(token) -> None:
     assert chain.execute_hold_call_data(hold1, ref2) == contract.encode_abi("executeHold", args=[HOLD1, REF2])
     assert chain.void_hold_call_data(hold1) == contract.encode_abi("voidHold", args=[HOLD1])
     assert chain.holds_supported(address)
+
+
+# -- the EVM ledger: holds stay refused (AG03) until settlement plans them --------------------
+
+def test_the_evm_ledger_refuses_holds_and_changes_nothing(node, store_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ledger_contract import ManualClock
+    from sqlalchemy import func, select
+    from test_evm_ledger import Bridge, address_of
+
+    from adapters.evm.tables import evm_available, evm_operations
+    from bridge.codes import Reason
+    from bridge.holds.terms import HoldKind, HoldTerms
+    from bridge.operations import MINT, TRANSFER, TokenOperation
+
+    clock = ManualClock(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    bridge = Bridge(node, store_url, clock, currencies="EUR")
+    alice, bruno = address_of("alice"), address_of("bruno")
+    bridge.apply(TokenOperation("m-1", MINT, "EUR", 1000, None, alice))
+    bridge.settle()
+    terms = HoldTerms(HoldKind.VALUE_DATED, clock() + timedelta(days=1))
+    with bridge.store()() as uow:
+        before = uow.connection.execute(select(func.count()).select_from(evm_operations)).scalar_one()
+        outcome = uow.ledger.hold(TokenOperation("t-1", TRANSFER, "EUR", 600, alice, bruno), terms)
+        assert outcome.rejection.reason == Reason.TRANSACTION_NOT_SUPPORTED
+        assert "cannot hold tokens" in outcome.rejection.info
+        assert uow.ledger.find_hold("t-1") is None and uow.ledger.holds() == []
+        assert uow.connection.execute(select(func.count()).select_from(evm_operations)).scalar_one() == before
+        assert uow.connection.execute(select(evm_available.c.available).where(
+            evm_available.c.wallet == alice)).scalar_one() == 1000
+    assert bridge.plugin.chain.holds_supported(bridge.init["contracts"]["EUR"])
+    # A contract without heldBalanceOf (as a token deployed before holds): not supported.
+    assert not bridge.plugin.chain.holds_supported(bridge.init["settlement"])
