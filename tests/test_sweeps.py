@@ -304,3 +304,46 @@ def test_a_week_with_two_workers_and_a_kill(postgres_url):
     assert applied == len(keys) - 1  # all but the killed run's sweep, which it could not report
     other.engine.dispose()
     store.engine.dispose()
+
+
+# -- the command -------------------------------------------------------------------------------
+
+def test_sweep_command_dry_run_then_now(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from adapters.cli import cli
+    monkeypatch.setenv("TOKENBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    monkeypatch.setenv("TOKENBRIDGE_SWEEPS", str(SWEEPS / "sweeps.toml"))
+    monkeypatch.setenv("TOKENBRIDGE_RATES", str(SWEEPS / "rates.csv"))
+    monkeypatch.setenv("TOKENBRIDGE_TIMEZONE", BERLIN)
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    assert invoke("ledger", "init").exit_code == 0
+    assert invoke("accounts", "import", str(SWEEPS / "accounts.csv")).exit_code == 0
+    store = SqlStore(create_store_engine(f"sqlite:///{tmp_path / 'ledger.db'}"), SqlLedgerPlugin())
+    mint(store, DE, 4_200)
+    dry = invoke("sweep", "--now", "--dry-run")
+    assert dry.exit_code == 0 and "planned" in dry.output and "42.00 EUR" in dry.output
+    assert books(store)[(DE, "EUR")] == 4_200
+    done = json.loads(invoke("sweep", "--now", "--json").output)
+    assert [(s["member"], s["result"], s["amount"], s["reason"]) for s in done["sweeps"]] == [
+        (DE, "applied", "42.00", None), (IT, "refused", "10000.00", "AM04")]  # the header is short
+    assert books(store)[(TREASURY, "EUR")] == 4_200
+    with store() as uow:
+        assert [m.message_type for m in uow.outbox.pending(100)].count(REPORT_MESSAGE_TYPE) == 1
+    again = json.loads(invoke("sweep", "--now", "--json").output)
+    assert [s["result"] for s in again["sweeps"]] == ["done", "refused"]
+    store.engine.dispose()
+
+
+def test_sweep_command_refuses_a_bad_file(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from adapters.cli import cli
+    path = tmp_path / "sweeps.toml"
+    path.write_text(EOD + "target = \"0\"\nat = \"7pm\"\n")
+    monkeypatch.setenv("TOKENBRIDGE_SWEEPS", str(path))
+    result = CliRunner().invoke(cli, ["sweep", "--dry-run"])
+    assert result.exit_code == 2 and "line 6" in result.output
