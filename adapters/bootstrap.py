@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from adapters.config import Settings, load_rates
+from adapters.config import Settings, load_rates, load_sweeps
 from adapters.sql.engine import create_store_engine, is_migrated, redacted
 from adapters.sql.store import SqlAccountRegistry, SqlInbox, SqlOutbox, SqlStore
 from adapters.sql.transaction import sql_connection
@@ -20,6 +20,8 @@ from bridge.holds.schedule import HoldSchedule
 from bridge.ports import LedgerPlugin, SettlingLedger, StoreTransaction
 from bridge.settlement.changes import SettlementChange
 from bridge.settlement.follow_ups import SettlementFollowUps
+from bridge.sweeps.schedule import SweepSchedule
+from bridge.sweeps.service import SweepContext
 
 LEDGER_GROUP = "tokenbridge.ledgers"
 
@@ -120,15 +122,29 @@ def hold_schedule(settings: Settings, store: SqlStore, bus: MessageBus) -> HoldS
                         settings.holds_interval_s)
 
 
+def sweep_context(settings: Settings, bus: MessageBus) -> SweepContext:
+    """What a sweep run needs besides the store: time zone, rates, the bus's camt.054 writer."""
+    return SweepContext(timezone=settings.timezone, rates=bus.config.rates,
+                        rate_tolerance_bps=settings.rate_tolerance_bps, notifications=bus.notifications)
+
+
+def sweep_schedule(settings: Settings, store: SqlStore, bus: MessageBus) -> SweepSchedule:
+    """The scheduler of the sweep rules (TOKENBRIDGE_SWEEPS), with the bus's clock."""
+    return SweepSchedule(store, load_sweeps(settings.sweeps), sweep_context(settings, bus), bus.clock,
+                         settings.sweeps_interval_s)
+
+
 def scheduled_rounds(settings: Settings, store: SqlStore,
                      bus: MessageBus) -> Callable[[], list[OutboundMessage]]:
     """What the worker runs after each batch and when idle: the holds due (at most every
-    TOKENBRIDGE_HOLDS_INTERVAL_S), then a settlement round on a ledger that settles later."""
+    TOKENBRIDGE_HOLDS_INTERVAL_S), the sweeps (at most every TOKENBRIDGE_SWEEPS_INTERVAL_S),
+    then a settlement round on a ledger that settles later."""
     holds = hold_schedule(settings, store, bus)
+    sweeps = sweep_schedule(settings, store, bus)
     settle = settlement_round(store, bus)
 
     def rounds() -> list[OutboundMessage]:
-        emitted = holds.run_if_due()
+        emitted = holds.run_if_due() + sweeps.run_if_due()
         return emitted + (settle() if settle is not None else [])
 
     if settle is not None and hasattr(settle, "take_alerts"):  # the chain's alerts, for the metric

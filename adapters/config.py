@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 from adapters.sql.urls import normalise_url
 from bridge.config import DEFAULT_RATE_TOLERANCE_BPS
 from bridge.fx.rates import RateTable, RateTableError, parse_rate_csv
+from bridge.sweeps.rules import SweepRule, SweepRulesError, parse_sweep_rules
 from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.cancellations.handler import CANCELLATION_POLICIES
 from bridge.iso.pacs002 import parse_reply_versions
@@ -60,6 +61,8 @@ class Settings:
     rate_tolerance_bps: int = DEFAULT_RATE_TOLERANCE_BPS  # a message's XchgRate from the table's
     timezone: str = "UTC"  # IANA name: where the bank's day starts: value dates (holds), statement --intraday, sweeps' times
     holds_interval_s: int = 1  # how often the worker's scheduler looks for holds due (seconds)
+    sweeps: str | None = None  # sweep rules, a TOML file (bridge.sweeps.rules); none: no sweeps
+    sweeps_interval_s: int = 10  # how often the worker's scheduler runs the sweep rules (seconds)
     notifications: str = "on"  # on: a camt.054 per account for each settled operation; off: none
     notification_version: str = NOTIFICATION.default_version  # camt.054.001.01 to .14 (or 01 .. 14)
 
@@ -136,7 +139,7 @@ _INTEGER_RANGES = {  # inclusive bounds; None: no upper bound
     "prefetch": (1, 65535),  # AMQP's prefetch count is 16 bits
     "batch_size": (1, None), "max_attempts": (1, None), "metrics_port": (0, 65535),
     "rate_tolerance_bps": (0, 10_000),
-    "holds_interval_s": (1, None)}
+    "holds_interval_s": (1, None), "sweeps_interval_s": (1, None)}
 _BIC_LISTS = ("allowed_senders", "statement_senders")
 
 
@@ -213,6 +216,11 @@ def check(settings: Settings) -> None:
             load_rates(settings.rates)
         except (OSError, RateTableError) as error:
             fail("rates", f"is not a usable rate table: {error}")
+    if settings.sweeps:
+        try:
+            load_sweeps(settings.sweeps)
+        except (OSError, UnicodeDecodeError, SweepRulesError) as error:
+            fail("sweeps", f"{settings.sweeps}: {error}")
 
 
 def http_address(text: str) -> tuple[str, int] | None:
@@ -229,6 +237,13 @@ def load_rates(path: str | None) -> RateTable:
     if not path:
         return RateTable()
     return parse_rate_csv(Path(path).read_text(encoding="utf-8-sig"))
+
+
+def load_sweeps(path: str | None) -> list[SweepRule]:
+    """The sweep rules in the TOML file at `path` (none without one)."""
+    if not path:
+        return []
+    return parse_sweep_rules(Path(path).read_text(encoding="utf-8"))
 
 
 def _url_with_host(url: str, schemes: tuple[str, ...] | None) -> bool:

@@ -18,6 +18,7 @@ from adapters.cli.settle import settle
 from adapters.cli.returns import return_
 from adapters.cli.statement import statement
 from adapters.cli.status import status
+from adapters.cli.sweeps import sweep
 from adapters.cli.validate import validate
 from adapters.logs import configure_logging
 
@@ -32,7 +33,8 @@ def cli(log_level: str | None) -> None:
 
 
 for command in (validate, ledger, accounts, replay, balances, demo, topology, worker, publish, dead,
-                reconcile, statement, audit, status, replies, settle, return_, serve, tokens, holds):
+                reconcile, statement, audit, status, replies, settle, return_, serve, tokens, holds,
+                sweep):
     cli.add_command(command)
 
 
