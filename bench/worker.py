@@ -79,7 +79,8 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
         ch.basic_qos(prefetch_count=1000)
         for method, props, _ in ch.consume(names.outbound, inactivity_timeout=0.2):
             if method is not None:
-                received.setdefault(props.correlation_id, time.perf_counter())
+                if (props.type or "").startswith("pacs.002"):  # the reply, not a camt.054
+                    received.setdefault(props.correlation_id, time.perf_counter())
                 ch.basic_ack(method.delivery_tag, multiple=True)
             if len(received) >= count or done.is_set():
                 break
