@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,7 +76,8 @@ def seed_worker_store(url: str) -> None:
     store.engine.dispose()
 
 
-def preloaded(bodies: list[bytes], command: list[str], env: dict, timeout_s: float) -> dict:
+def preloaded(bodies: list[bytes], command: list[str], env: dict, timeout_s: float,
+              profiled: bool = False) -> dict:
     """Publish `bodies` to fresh queues, then start `command` on them: rate from its first reply
     to its last, and its process tree's CPU per message over that window."""
     prefix = f"tb19-{uuid.uuid4().hex[:8]}"
@@ -116,7 +118,11 @@ def preloaded(bodies: list[bytes], command: list[str], env: dict, timeout_s: flo
     consumer = threading.Thread(target=consume)
     consumer.start()
     consumer.join()
-    process.terminate()
+    wrapped = _children(process.pid) if profiled else []
+    for child in wrapped:  # under py-spy: stop the worker; py-spy then writes its file and ends
+        os.kill(child, signal.SIGTERM)
+    if not wrapped:
+        process.terminate()
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
@@ -134,10 +140,23 @@ def preloaded(bodies: list[bytes], command: list[str], env: dict, timeout_s: flo
             **{f"cpu_us, {part}": (cpu[1][part] - cpu[0][part]) / answered * 1e6 for part in cpu[0]}}
 
 
-def worker(bodies: list[bytes], tmp: str, name: str) -> dict:
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        return []
+
+
+def worker(bodies: list[bytes], tmp: str, name: str, profile: str | None = None) -> dict:
+    """`profile`: py-spy's collapsed stacks of the worker (and its threads) written there."""
     url = f"sqlite:///{tmp}/{name}.db"
     seed_worker_store(url)
-    return preloaded(bodies, WORKER, {"TOKENBRIDGE_DATABASE_URL": url}, max(120, len(bodies) / 50))
+    command = WORKER if profile is None else [
+        str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "250",
+        "--nonblocking", "-o", profile, "--", *WORKER]
+    return preloaded(bodies, command, {"TOKENBRIDGE_DATABASE_URL": url}, max(120, len(bodies) / 50),
+                     profiled=profile is not None)
 
 
 def prototype(mode: str, bodies: list[bytes], tmp: str) -> dict:
@@ -160,7 +179,8 @@ def main() -> None:
     parser.add_argument("--paced-messages", type=int, default=None)
     parser.add_argument("--no-split", action="store_true")
     parser.add_argument("--no-paced", action="store_true")
-    parser.add_argument("--only-worker", action="store_true", help="the worker alone (profiling)")
+    parser.add_argument("--only-worker", action="store_true", help="the worker alone")
+    parser.add_argument("--profile", help="with --only-worker: py-spy collapsed stacks to this file")
     args = parser.parse_args()
     count = args.messages or (2000 if args.quick else 20000)
     naive_count = args.naive_messages or (400 if args.quick else 4000)
@@ -174,7 +194,7 @@ def main() -> None:
     print(f"mixed stream: {count:,} single-tx pacs.008.001.08 mints, half enveloped, {WALLETS} wallets, preloaded",
           flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        got = worker(bodies, tmp, "mixed")
+        got = worker(bodies, tmp, "mixed", args.profile if args.only_worker else None)
         if args.only_worker:
             print(line("tokenbridge worker", got), flush=True)
             return
