@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import pika  # noqa: E402
 from lxml import etree  # noqa: E402
@@ -155,6 +156,8 @@ def _more_coming(connection: pika.BlockingConnection, pending: list) -> bool:
 
 def naive(db: sqlite3.Connection, names: Names, url: str, stop: threading.Event) -> None:
     import xmlschema
+
+    from naive import one_at_a_time  # the same consume loop as the bridge's naive pipeline
     document_xsd = xmlschema.XMLSchema(str(SCHEMAS / "pacs.008.001.08.xsd"))
     header_xsd = xmlschema.XMLSchema(str(SCHEMAS / "head.001.001.02.xsd"))
 
@@ -164,12 +167,7 @@ def naive(db: sqlite3.Connection, names: Names, url: str, stop: threading.Event)
             header_xsd.validate(etree.tostring(header).decode())
     connection = connect(url)
     channel = confirmed_channel(connection)
-    channel.basic_qos(prefetch_count=1)
-    for method, _, body in channel.consume(names.inbound, inactivity_timeout=0.2):
-        if stop.is_set():
-            break
-        if method is None:
-            continue
+    for method, body in one_at_a_time(channel, names.inbound, stop):
         db.execute("BEGIN IMMEDIATE")
         msg_id, reply = handle(db, body, validate)
         db.execute("COMMIT")

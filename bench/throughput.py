@@ -38,8 +38,8 @@ from adapters.rabbitmq.topology import IN_ROUTING_KEY, Names, declare  # noqa: E
 from broker import AMQP_URL, delete_names  # noqa: E402
 from builders import Tx, app_header, pacs008, swift_envelope  # noqa: E402
 from common import cpu_by_part, machine  # noqa: E402
-from replay import FATIMA, fresh_postgres, seeded_store  # noqa: E402
-from worker import POSTGRES, WORKER, run_once  # noqa: E402
+from replay import FATIMA, fresh_postgres, register_wallets  # noqa: E402
+from worker import POSTGRES, WORKER, finish, run_once  # noqa: E402
 
 WALLETS = 50
 
@@ -66,14 +66,7 @@ def stream(count: int, enveloped: float = 0.5) -> list[bytes]:
 
 def seed_worker_store(url: str) -> None:
     """The sample registry and the 50 wallets (tokenized, EUR)."""
-    from bridge.accounts import parse_registry_rows
-    store = seeded_store(url)
-    with store() as uow:
-        uow.accounts.upsert(parse_registry_rows(
-            {"account": iban, "currency": "EUR", "wallet": f"w-b19-{i}", "status": "active",
-             "kind": "wallet", "scheme": "", "issuer": ""} for i, iban in enumerate(wallet_ibans())))
-        uow.commit()
-    store.engine.dispose()
+    register_wallets(url, wallet_ibans(), "b19")
 
 
 def preloaded(bodies: list[bytes], command: list[str], env: dict, timeout_s: float,
@@ -123,12 +116,7 @@ def preloaded(bodies: list[bytes], command: list[str], env: dict, timeout_s: flo
         os.kill(child, signal.SIGTERM)
     if not wrapped:
         process.terminate()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    connection.close()
-    delete_names(prefix)
+    finish(process, connection, prefix)
     if len(received) < len(bodies):
         raise RuntimeError(f"only {len(received)} of {len(bodies)} answered")
     if len(settled) < len(bodies):

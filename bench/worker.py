@@ -108,12 +108,7 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     cpu_after = cpu_by_part(process.pid)
     cycle = {} if naive else batch_phases(metrics_port, workers)
     process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    connection.close()
-    delete_names(prefix)
+    finish(process, connection, prefix)
     if len(received) < count:
         raise RuntimeError(f"only {len(received)} of {count} answered")
     latencies = sorted(received[k] - sent[k] for k in received)
@@ -125,6 +120,16 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
                for part in cpu_before},
             "cpu_busy_cores": sum(cpu_after[p] - cpu_before[p] for p in cpu_before) / elapsed,
             **cycle}
+
+
+def finish(process: subprocess.Popen, connection, prefix: str) -> None:
+    """After SIGTERM: wait for `process` (killed after a minute), close, delete the queues."""
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    connection.close()
+    delete_names(prefix)
 
 
 def _free_port(count: int) -> int:
