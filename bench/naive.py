@@ -26,6 +26,16 @@ from adapters.rabbitmq.topology import Names  # noqa: E402
 from bridge.iso.catalogue import SchemaCatalogue  # noqa: E402
 
 
+def one_at_a_time(channel, queue: str, stop: threading.Event):
+    """(method, body) of each delivery of `queue`, prefetch 1, until `stop` is set."""
+    channel.basic_qos(prefetch_count=1)
+    for method, _, body in channel.consume(queue, inactivity_timeout=0.2):
+        if stop.is_set():
+            return
+        if method is not None:
+            yield method, body
+
+
 def main() -> None:
     configure_logging(None)
     settings = load_settings()
@@ -37,12 +47,7 @@ def main() -> None:
     names = Names(settings.amqp_prefix)
     connection = connect(settings.amqp_url)
     channel = confirmed_channel(connection)
-    channel.basic_qos(prefetch_count=1)
-    for method, _, body in channel.consume(names.inbound, inactivity_timeout=0.2):
-        if stop.is_set():
-            break
-        if method is None:
-            continue
+    for method, body in one_at_a_time(channel, names.inbound, stop):
         schema.is_valid(body.decode())  # the naive validation step
         outcome = pipeline.handle(body)  # its own unit of work: one commit
         if outcome.reply is not None:  # one confirmed publish, waited for

@@ -63,6 +63,17 @@ def seeded_store(url: str) -> SqlStore:
     return store
 
 
+def register_wallets(url: str, ibans: list[str], name: str) -> None:
+    """A seeded store (`seeded_store`) with these active EUR wallets too (`w-<name>-<i>`)."""
+    store = seeded_store(url)
+    with store() as uow:
+        uow.accounts.upsert(parse_registry_rows(
+            {"account": iban, "currency": "EUR", "wallet": f"w-{name}-{i}", "status": "active",
+             "kind": "wallet", "scheme": "", "issuer": ""} for i, iban in enumerate(ibans)))
+        uow.commit()
+    store.engine.dispose()
+
+
 def run_once(url: str, batch: list[bytes], per_commit: int = 1, store: SqlStore | None = None,
              notifications: bool = True, cpu: list[float] | None = None) -> float:
     """Messages/s through the pipeline: one unit of work (commit) per message, or per

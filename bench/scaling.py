@@ -28,7 +28,7 @@ import psycopg  # noqa: E402
 
 from common import machine, spread  # noqa: E402
 from builders import Tx, pacs008  # noqa: E402
-from replay import ALICE, FATIMA, fresh_postgres, messages, seeded_store  # noqa: E402
+from replay import ALICE, FATIMA, fresh_postgres, messages, register_wallets  # noqa: E402
 from worker import POSTGRES, run_once  # noqa: E402
 
 SAMPLE_S = 0.005
@@ -108,14 +108,7 @@ def spread_mints(count: int) -> list[bytes]:
 
 
 def register_spread_wallets(url: str) -> None:
-    from bridge.accounts import parse_registry_rows
-    store = seeded_store(url)
-    with store() as uow:
-        uow.accounts.upsert(parse_registry_rows(
-            {"account": iban, "currency": "EUR", "wallet": f"w-spread-{i}", "status": "active",
-             "kind": "wallet", "scheme": "", "issuer": ""} for i, iban in enumerate(spread_ibans())))
-        uow.commit()
-    store.engine.dispose()
+    register_wallets(url, spread_ibans(), "spread")
 
 
 WORKLOADS = {"mix": messages, "mints": mints, "spread": spread_mints}

@@ -79,7 +79,8 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
         ch.basic_qos(prefetch_count=1000)
         for method, props, _ in ch.consume(names.outbound, inactivity_timeout=0.2):
             if method is not None:
-                received.setdefault(props.correlation_id, time.perf_counter())
+                if (props.type or "").startswith("pacs.002"):  # the reply, not a camt.054
+                    received.setdefault(props.correlation_id, time.perf_counter())
                 ch.basic_ack(method.delivery_tag, multiple=True)
             if len(received) >= count or done.is_set():
                 break
@@ -107,12 +108,7 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
     cpu_after = cpu_by_part(process.pid)
     cycle = {} if naive else batch_phases(metrics_port, workers)
     process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    connection.close()
-    delete_names(prefix)
+    finish(process, connection, prefix)
     if len(received) < count:
         raise RuntimeError(f"only {len(received)} of {count} answered")
     latencies = sorted(received[k] - sent[k] for k in received)
@@ -124,6 +120,16 @@ def run_once(url: str, workers: int, count: int, *, offered: float | None = None
                for part in cpu_before},
             "cpu_busy_cores": sum(cpu_after[p] - cpu_before[p] for p in cpu_before) / elapsed,
             **cycle}
+
+
+def finish(process: subprocess.Popen, connection, prefix: str) -> None:
+    """After SIGTERM: wait for `process` (killed after a minute), close, delete the queues."""
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    connection.close()
+    delete_names(prefix)
 
 
 def _free_port(count: int) -> int:

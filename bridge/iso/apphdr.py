@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from lxml import etree
 
@@ -73,6 +74,7 @@ _MAX_LENGTHS = {"clearing_system": 5, "clearing_system_proprietary": 35, "member
 every head.001 version."""
 
 
+@lru_cache(maxsize=1024)  # counterparties recur: a reply's header names 4 parties, each trimmed once
 def writable_party(party: HeaderParty | None, version: str) -> HeaderParty | None:
     """`party` with only what `version` can carry valid (LEI from .02; BIC by the version's
     pattern; texts within their lengths); None when nothing identifying is left. A party read

@@ -253,11 +253,15 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_PLAIN = re.compile("[&<>\"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _text(value: str) -> str:
     """A value as XML character data (or an attribute's): markup escaped, and what XML 1.0
-    cannot hold at all replaced by `?`."""
+    cannot hold at all replaced by `?`. Most values (references, IBANs, amounts) need neither:
+    one scan tells."""
+    if _NOT_PLAIN.search(value) is None:
+        return value
     return _NOT_XML.sub("?", value).translate(_ESCAPES)
 
 
