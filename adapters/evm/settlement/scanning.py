@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row
 from adapters.evm.chain import SettledLog, TokenChain
 from adapters.evm.errors import DUPLICATE_REASON, RETRY, Verdict
 from adapters.evm.settlement import queries
-from adapters.evm.settlement.operations import pvp_partner, same_content, transaction_of
+from adapters.evm.settlement.operations import pvp_partner, same_content, token_address, transaction_of
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.evm.tables import CONFIRMED, FAILED
 from adapters.sql.store import SqlStore
