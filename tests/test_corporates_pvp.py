@@ -23,7 +23,8 @@ from bridge.iso.reader import MessageReader
 from bridge.operations import MINT, TokenOperation
 from bridge.settlement.follow_ups import SettlementFollowUps
 from pain001_builders import ISSUER, Block, Payment, pain001
-from test_corporates import document_of, texts, xsd_valid
+from pvp_support import Clock
+from test_corporates import texts, xsd_valid
 
 BUYER, BUYER_USD, SUPPLIER = "NORTHWIND", "US-NORTHWIND-USD", "DE80500199000777000002"
 FX_USD, FX_EUR = "DE26500199000777000004", "DE96500199000777000005"
@@ -37,14 +38,6 @@ ACCOUNTS = [
     RegisteredAccount(FX_EUR, "EUR", "fx-eur", kind="fx"),
 ]
 FUNDS = {"w-buyer": ("USD", 1_000_000), "fx-eur": ("EUR", 500_000)}
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Bank:
