@@ -18,8 +18,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from hypothesis import strategies as st
 
 from builders import FiTx, Tx, pacs008, pacs009
+from pain001_builders import Block, Payment, pain001
 from pvp_support import BUYER, FATIMA, FX_EUR, FX_USD, ISSUER, SUPPLIER, SUPPLIER_USD
 
+CORPORATE = "NORTHWIND-TRADING"  # the group of BUYER and SUPPLIER: its pain.001 debits them
 TABLE = Decimal("0.92")
 TOLERANCE_BPS = 50
 RATES = ("base,quote,rate,valid_from,valid_until\n"
@@ -43,6 +45,7 @@ class PvpStep:
     resends: int | None = None  # the step whose payment this resends
     amount: int = 0  # fund / mint
     account: str | None = None
+    elsewhere: str | None = None  # a pain.001 to a creditor elsewhere: the instructed currency
 
 
 def _major(units: int) -> str:
@@ -55,7 +58,8 @@ def pvp_programs(draw, max_steps: int = 12) -> list[PvpStep]:
     steps += [_mint(account, 300_000) for account in (BUYER, SUPPLIER)]  # most payments can be paid
     uuids = iter(draw(st.lists(st.uuids(version=4), min_size=max_steps, max_size=max_steps, unique=True)))
     for _ in range(draw(st.integers(3, max_steps))):
-        intent = draw(st.sampled_from(["fund", "mint", "pvp", "pvp", "pvp", "resend", "expire"]))
+        intent = draw(st.sampled_from(["fund", "mint", "pvp", "pvp", "pain001", "pain001", "resend",
+                                       "expire"]))
         if intent == "fund":
             steps.append(_fund(draw(st.sampled_from(["USD", "EUR"])), draw(st.integers(1, 500_000))))
         elif intent == "mint":
@@ -64,8 +68,12 @@ def pvp_programs(draw, max_steps: int = 12) -> list[PvpStep]:
             debtor, creditor = draw(st.sampled_from([(BUYER, SUPPLIER), (SUPPLIER, SUPPLIER_USD),
                                                      (SUPPLIER, BUYER)]))
             steps.append(_payment(draw, debtor, creditor, str(next(uuids))))
-        elif intent == "resend" and any(s.intent == "pvp" for s in steps):
-            index = draw(st.sampled_from([i for i, s in enumerate(steps) if s.intent == "pvp"]))
+        elif intent == "pain001":
+            debtor = draw(st.sampled_from([BUYER, SUPPLIER]))
+            creditor = draw(st.sampled_from([SUPPLIER if debtor == BUYER else BUYER, FATIMA]))
+            steps.append(_initiation(draw, debtor, creditor, str(next(uuids))))
+        elif intent == "resend" and any(s.intent in ("pvp", "pain001") for s in steps):
+            index = draw(st.sampled_from([i for i, s in enumerate(steps) if s.intent in ("pvp", "pain001")]))
             same = draw(st.booleans())
             body = steps[index].body if same else steps[index].body.replace("<MsgId>MSG-", "<MsgId>AGN-")
             steps.append(PvpStep("resend", body, resends=index))
@@ -121,12 +129,31 @@ def _payment(draw, debtor: str, creditor: str, uetr: str) -> PvpStep:
                    step.debit, step.credit, step.rate)
 
 
+def _initiation(draw, debtor: str, creditor: str, uetr: str) -> PvpStep:
+    """A corporate's pain.001 (channel CORPORATE, the debtor's group) instructing an amount in
+    the other currency: to `creditor` here, or to FATIMA elsewhere (its fiat leg)."""
+    currency = "EUR" if WALLET_OF[debtor][1] == "USD" else "USD"
+    units = draw(st.integers(1, 300_000))
+    payment = Payment(amount=_major(units), currency=currency, creditor_iban=creditor, uetr=uetr,
+                      creditor_bic="BNPAFRPPXXX" if creditor == FATIMA else ISSUER)
+    body = pain001([Block(debtor_iban=debtor, payments=[payment], execution_date="2026-11-24")],
+                   channel=CORPORATE, msg_id=f"MSG-{uetr[:8]}")
+    return PvpStep("pain001", body, debtor=debtor, creditor=creditor, credit=units,
+                   elsewhere=currency if creditor == FATIMA else None)
+
+
+def credit_currency(step: PvpStep) -> str:
+    return step.elsewhere or WALLET_OF[step.creditor][1]
+
+
 def expected_legs(step: PvpStep) -> tuple[int, int] | str:
     """The model's (debit, credit) minor units of a payment, or the reason it is refused for
     its rate (AM09); funds are checked by the caller."""
     debit_ccy = WALLET_OF[step.debtor][1]
     # the rate the bank states is the one it uses: the table's to 10 significant digits
     table = TABLE if debit_ccy == "USD" else Decimal(f"{1 / TABLE:.10g}")
+    if step.rate is None and step.debit is None:  # a pain.001: the instructed amount fixed
+        return int((Decimal(step.credit) / table).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), step.credit
     if step.rate is None:
         credit = int((Decimal(step.debit) * table).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         return step.debit, credit

@@ -34,6 +34,7 @@ class Block:
     debtor_bic: str = ISSUER
     payments: list[Payment] = field(default_factory=lambda: [Payment()])
     block_id: str = field(default_factory=lambda: "PMTINF-" + uuid.uuid4().hex[:8])
+    execution_date: str = "2026-12-01"  # ReqdExctnDt
 
 
 def _account(iban: str | None, other: str | None, version: int) -> str:
@@ -60,7 +61,7 @@ def pain001(blocks: list[Block] | None = None, *, version: str = "09", msg_id: s
     payments = [p for b in blocks for p in b.payments]
     parts = []
     for block in blocks:
-        date = "2026-12-01" if n < 8 else "<Dt>2026-12-01</Dt>"
+        date = block.execution_date if n < 8 else f"<Dt>{block.execution_date}</Dt>"
         txs = []
         for p in block.payments:
             uetr = f"<UETR>{p.uetr}</UETR>" if p.uetr and n >= 9 else ""

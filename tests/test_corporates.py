@@ -232,12 +232,12 @@ def test_a_debtor_agent_of_another_bank_is_not_this_banks_account() -> None:
     assert outcome.transactions[0].reason == "AC02"  # never a mint
 
 
-def test_a_payment_across_currencies_is_refused_am03_until_pvp() -> None:
-    store = corporate_store()
+def test_a_payment_in_a_currency_neither_account_holds_is_refused_am03() -> None:
+    store = corporate_store()  # EUR to EUR, instructed in USD: no PvP to settle
     before = state(store)
     message = pain001([Block(payments=[Payment(amount="10.00", currency="USD")])])
     outcome = bus(store).handle(message.encode())
-    assert outcome.transactions[0].reason == "AM03" and "PvP" in outcome.transactions[0].info
+    assert outcome.transactions[0].reason == "AM03" and "holds EUR, not USD" in outcome.transactions[0].info
     assert state(store) == before
 
 

@@ -52,7 +52,7 @@ import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -849,10 +849,11 @@ def test_statement_parts_of_zero_or_sub_minor_amounts_never_mint(template, progr
 def run_pvp_program(template: Path, program: list) -> None:
     """A store with the FX registry; each step checked against the model of tests/campaign_pvp.py,
     and the books after every message."""
-    from campaign_pvp import DAY, EXPIRED, POSITION, RATES, TOLERANCE_BPS, WALLET_OF, expected_legs
+    from campaign_pvp import (CORPORATE, DAY, EXPIRED, POSITION, RATES, TOLERANCE_BPS, WALLET_OF,
+                              credit_currency, expected_legs)
 
     from bridge.fx.rates import parse_rate_csv
-    from pvp_support import FX_ACCOUNTS, ISSUER as FX_ISSUER, Clock
+    from pvp_support import BUYER, FX_ACCOUNTS, ISSUER as FX_ISSUER, SUPPLIER, Clock
     figures = FIGURES["payments across currencies"]
     figures.examples += 1
     path = template.parent / f"example-{next(_copies)}.db"
@@ -860,10 +861,12 @@ def run_pvp_program(template: Path, program: list) -> None:
     engine = create_store_engine(f"sqlite:///{path}")
     clock = Clock(DAY)
     store = SqlStore(engine, SqlLedgerPlugin(clock=clock), clock)
-    with store() as uow:
-        uow.accounts.upsert(FX_ACCOUNTS)
+    with store() as uow:  # the corporate's pain.001 debits the buyer and the supplier
+        uow.accounts.upsert([replace(a, group=CORPORATE) if a.account in (BUYER, SUPPLIER) else a
+                             for a in FX_ACCOUNTS])
         uow.commit()
-    config = BridgeConfig(issuer_bic=FX_ISSUER, rates=parse_rate_csv(RATES), rate_tolerance_bps=TOLERANCE_BPS)
+    config = BridgeConfig(issuer_bic=FX_ISSUER, rates=parse_rate_csv(RATES), rate_tolerance_bps=TOLERANCE_BPS,
+                          corporate_senders=frozenset({CORPORATE}))
     bus = MessageBus(MessageReader(), store, config, is_transient=store.is_transient, clock=clock)
     accepted: set[int] = set()
     sent: set[str] = set()
@@ -897,7 +900,7 @@ def run_pvp_program(template: Path, program: list) -> None:
             if step.intent == "resend" and step.resends in accepted:
                 assert statuses == [(SETTLED, None)] and after.same_money(before), where
                 continue
-            debit_ccy, credit_ccy = WALLET_OF[payment.debtor][1], WALLET_OF[payment.creditor][1]
+            debit_ccy, credit_ccy = WALLET_OF[payment.debtor][1], credit_currency(payment)
             legs = "AM03" if clock.now == EXPIRED else expected_legs(payment)
             if isinstance(legs, tuple) and (before.balance(wallet[payment.debtor], debit_ccy) < legs[0]
                                             or before.balance(POSITION[credit_ccy][0], credit_ccy) < legs[1]):
@@ -908,10 +911,19 @@ def run_pvp_program(template: Path, program: list) -> None:
             assert statuses == [(SETTLED, None)], where
             accepted.add(step.resends if step.intent == "resend" else index)
             moves = {(wallet[payment.debtor], debit_ccy): -legs[0], (POSITION[debit_ccy][0], debit_ccy): legs[0],
-                     (POSITION[credit_ccy][0], credit_ccy): -legs[1], (wallet[payment.creditor], credit_ccy): legs[1]}
+                     (POSITION[credit_ccy][0], credit_ccy): -legs[1]}
+            if payment.elsewhere is None:
+                moves[(wallet[payment.creditor], credit_ccy)] = legs[1]
             for (holder, currency), change in moves.items():
                 assert after.balance(holder, currency) == before.balance(holder, currency) + change, where
-            assert after.supply == before.supply, where  # PvP mints nothing
+            fiat_legs = [m for m in outcome.emitted if m.message_type.startswith("pacs.008")]
+            if payment.elsewhere is None:  # PvP mints nothing
+                assert after.supply == before.supply and fiat_legs == [], where
+            else:  # the FX position funds the burn its one fiat leg pays
+                burnt = dict(before.supply)
+                burnt[credit_ccy] -= legs[1]
+                assert after.supply == burnt, where
+                assert len(fiat_legs) == 1, where
     finally:
         engine.dispose()
         for leftover in path.parent.glob(path.name + "*"):

@@ -67,7 +67,7 @@ from bridge.audit import EVM_OPERATION
 from bridge.codes import Reason
 from bridge.holds.terms import HoldTerms
 from bridge.money import LEDGER_MAX_UNITS, minor_units
-from bridge.operations import PaymentRefs, TokenOperation
+from bridge.operations import TRANSFER, PaymentRefs, TokenOperation
 from bridge.ports import CANCELLED as CANCELLED_NOW  # the outcome; CANCELLED is the row's state
 from bridge.ports import (
     APPLIED,
@@ -191,6 +191,10 @@ class EvmLedger(Ledger):
                                           "no PvP settlement contract on this chain: run tokenbridge "
                                           "ledger init")
         debit_leg, credit_leg = operations
+        if any(leg.kind != TRANSFER for leg in operations):  # the contract moves, never burns
+            return LedgerOutcome.rejected(Reason.TRANSACTION_NOT_SUPPORTED,
+                                          "a payment across currencies to a creditor elsewhere (its "
+                                          "FX position funds a burn) is not settled on chain yet")
         audit_mark, planned_mark = audit.queued(self.connection), len(self._planned)
         savepoint = self.connection.begin_nested()
         combined = apply_legs(self.apply, operations)

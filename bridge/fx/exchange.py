@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from bridge.codes import Reason
 from bridge.fx.rates import BASIS_POINTS, PRECISION, RateTable
 from bridge.money import LEDGER_MAX_UNITS, Amount, minor_units
-from bridge.operations import TRANSFER, PaymentRefs, Rejection, TokenOperation
+from bridge.operations import BURN, TRANSFER, PaymentRefs, Rejection, TokenOperation
 
 MESSAGE_RATE, TABLE_RATE = "message", "table"
 """Where the rate of an exchange came from."""
@@ -61,7 +61,7 @@ class CrossCurrencyPayment:
     key: str
     debit_wallet: str
     debit_currency: str
-    credit_wallet: str
+    credit_wallet: str | None  # None: the credit leg burns (a pain.001 paying a creditor elsewhere)
     credit_currency: str
     debit_amount: int | None = None  # minor units of debit_currency, when the message fixes them
     credit_amount: int | None = None  # minor units of credit_currency, when the message fixes them
@@ -157,8 +157,10 @@ def price(payment: CrossCurrencyPayment, rates: RateTable, tolerance_bps: int, m
     debit_leg = TokenOperation(payment.key, TRANSFER, payment.debit_currency, debit,
                                debit_wallet=payment.debit_wallet,
                                credit_wallet=fx_wallets[payment.debit_currency], refs=payment.refs)
-    credit_leg = TokenOperation(credit_leg_key(payment.key), TRANSFER, payment.credit_currency, credit,
-                                debit_wallet=fx_wallets[payment.credit_currency],
+    # Without a creditor wallet here the FX position funds a burn: the fiat leg pays the creditor.
+    credit_leg = TokenOperation(credit_leg_key(payment.key),
+                                TRANSFER if payment.credit_wallet else BURN, payment.credit_currency,
+                                credit, debit_wallet=fx_wallets[payment.credit_currency],
                                 credit_wallet=payment.credit_wallet, refs=payment.refs)
     return Exchange(payment, debit_leg, credit_leg, rate, source)
 

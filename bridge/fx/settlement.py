@@ -26,7 +26,7 @@ from datetime import datetime
 from bridge.codes import Reason, Status
 from bridge.fx.exchange import CrossCurrencyPayment, Exchange, credit_leg_key, exchange_of, price
 from bridge.fx.rates import RateTable
-from bridge.operations import TRANSFER, Rejection, TokenOperation
+from bridge.operations import BURN, TRANSFER, Rejection, TokenOperation
 from bridge.ports import REPLAYED, Ledger, LedgerOutcome
 
 RECORDED_RATE = "as applied"
@@ -88,10 +88,10 @@ def _recorded(ledger: Ledger, payment: CrossCurrencyPayment) -> PvpOutcome | Non
                       exchange_of(payment, debit.operation, credit.operation, RECORDED_RATE))
 
 
-def _same_leg(leg: TokenOperation, wallet: str, currency: str, amount: int | None, *,
+def _same_leg(leg: TokenOperation, wallet: str | None, currency: str, amount: int | None, *,
               debit_side: bool) -> bool:
-    """Whether a recorded leg is this payment's: the customer's wallet on its side, the
-    currency, and the amount where the message fixes it."""
-    return (leg.kind == TRANSFER and leg.currency == currency
+    """Whether a recorded leg is this payment's: the customer's wallet on its side (none: a
+    credit leg that burns), the currency, and the amount where the message fixes it."""
+    return (leg.kind == (TRANSFER if wallet else BURN) and leg.currency == currency
             and (leg.debit_wallet if debit_side else leg.credit_wallet) == wallet
             and (amount is None or leg.amount == amount))

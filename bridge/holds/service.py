@@ -83,7 +83,8 @@ def end(uow: UnitOfWork, held: Hold, ending: HoldEnding, follow_ups: SettlementF
         return None, ()
     if ending.state == HoldState.EXECUTED and outcome.rejection is None:
         change = SettlementChange(held.key, held.operation, Status.ACCEPTED_SETTLEMENT_IN_PROCESS,
-                                  Status.ACCEPTED_SETTLEMENT_COMPLETED, settled_at=ending.at)
+                                  Status.ACCEPTED_SETTLEMENT_COMPLETED, settled_at=ending.at,
+                                  released=True)
     else:
         reason = outcome.rejection.reason if outcome.rejection else ending.reason
         why = outcome.rejection.info if outcome.rejection else info

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bridge.codes import Reason, Status
+from bridge.codes import Reason
 from bridge.config import BridgeConfig
 from bridge.initiations.initiation import PaymentInitiation
 from bridge.initiations.report import InitiationStatusReport, PaymentInformationStatus
@@ -15,7 +15,7 @@ from bridge.iso.reader import ReadMessage
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import Rejection
 from bridge.outcomes import MessageOutcome, TransactionOutcome, not_acted_on, refused
-from bridge.payments.handler import group_status
+from bridge.payments.replies import group_status
 from bridge.payments.replies import reply_bic, report_reply
 from bridge.status import TransactionStatus
 
@@ -48,12 +48,14 @@ def initiation_status_report(read: ReadMessage, message_id: str, version: str,
     blocks = []
     for block in (initiation.payment_informations if initiation else ()):
         outcomes = [by_index[tx.index] for tx in block.transactions if tx.index in by_index]
+        if not outcomes:  # a follow-up speaks of some transactions only
+            continue
         statuses = tuple(TransactionStatus(
             status=t.status, original_end_to_end_id=t.end_to_end_id,
             original_instruction_id=tx.instruction_id, original_uetr=t.uetr,
             reason=t.reason, additional_info=t.info)
-            for tx, t in zip(block.transactions, outcomes))
-        status = group_status(tuple(outcomes), rejection)[0] if outcomes else Status.REJECTED
+            for tx, t in zip((tx for tx in block.transactions if tx.index in by_index), outcomes))
+        status = group_status(tuple(outcomes), rejection)[0]
         blocks.append(PaymentInformationStatus(block.payment_information_id, status, statuses))
     report = InitiationStatusReport(
         message_id=new_message_id(), created_at=now, original_message_id=message_id,

@@ -30,6 +30,8 @@ class SettlementChange:
     # The cancellation request (camt.056) answered pending for this operation: a follow-up
     # camt.029 tells its sender the outcome (RJCT: cancelled; ACSC: settled first, refused).
     cancellation: str | None = None
+    # Executed from a hold (value date reached, released): a held burn's fiat leg leaves now.
+    released: bool = False
 
 
 def transaction_status(change: SettlementChange) -> TransactionStatus:

@@ -1,6 +1,6 @@
 """Follow-up pacs.002s: a ledger that settles after the answer (a chain: ACSP when submitted)
 reports each operation that became final (ACSC or RJCT); the original pacs.008 is told, once,
-in the transaction that records the change."""
+in the transaction that records the change (a pain.001 with a pain.002: bridge.initiations.follow_ups)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -11,6 +11,7 @@ import structlog
 from bridge.codes import Verdict
 from bridge.config import BridgeConfig
 from bridge.fx.exchange import is_credit_leg
+from bridge.initiations.follow_ups import initiation_follow_ups, initiation_of
 from bridge.iso.pacs002 import reply_version
 from bridge.iso.reader import MessageReader, ReadMessage
 from bridge.messages import InboundRecord, OutboundMessage
@@ -51,6 +52,10 @@ class SettlementFollowUps:
         replies = []
         changes = [c for c in changes if not is_credit_leg(c.key)]
         for message_id, group in by_original_message(changes).items():
+            initiation = initiation_of(self.reader, message_id, group, inbox) if message_id else None
+            if initiation is not None:  # a corporate's pain.001: a pain.002 (and held fiat legs)
+                replies.extend(initiation_follow_ups(*initiation, group, self.config, self.clock()))
+                continue
             original = self._original(message_id, group, inbox)
             if original is None:
                 log.info("settlement without a pacs.008 to answer", message_id=message_id,
