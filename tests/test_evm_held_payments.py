@@ -5,7 +5,6 @@ fulfilment, one voided at its expiry (RJCT AB03), a held one cancelled by camt.0
 the contract's balances and holds equal the bridge's books. Dates move by an injected clock."""
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from builders import CancelTx, Tx, camt056, condition, pacs008
 from conftest import start_anvil
 from eth_account import Account
 from test_evm_replay import address_of, evm_accounts_csv, import_registry
+from test_holds import ALICE_IBAN, BRUNO_IBAN, LOCK, OUTSIDE, SECRET, Clock
 from test_status_requests import answer
 
 from adapters.bootstrap import build_bus, settlement_round
@@ -28,21 +28,8 @@ from bridge.settlement.follow_ups import SettlementFollowUps
 
 pytestmark = pytest.mark.slow  # anvil
 
-ALICE_IBAN, BRUNO_IBAN, OUTSIDE = "DE82500199000417283905", "DE17500199000602517730", "FR7630006000011234567890189"
 ALICE, BRUNO = address_of("w-alice"), address_of("w-bruno")
 BERLIN = ZoneInfo("Europe/Berlin")
-SECRET = b"the goods were delivered"
-LOCK = hashlib.sha256(SECRET).hexdigest()
-
-
-class Clock:
-    """Settable time: tests move it across midnight."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")

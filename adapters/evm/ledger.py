@@ -138,13 +138,10 @@ class EvmLedger(Ledger):
         if operation.currency not in tokens:
             return LedgerOutcome.rejected(NO_TOKEN, f"no {operation.currency} deposit token is "
                                                     "deployed on this chain (tokenbridge ledger init)")
-        if operation.amount > LEDGER_MAX_UNITS:  # refused before anything is claimed
-            return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
-                                                              f"ledger holds ({LEDGER_MAX_UNITS})")
+        unfit = _unfit(operation)  # refused before anything is claimed
+        if unfit is not None:
+            return unfit
         debit, credit = as_address(operation.debit_wallet), as_address(operation.credit_wallet)
-        for given, address in ((operation.debit_wallet, debit), (operation.credit_wallet, credit)):
-            if given and address is None:
-                return LedgerOutcome.rejected(INVALID_WALLET, f"wallet {given!r} is not an EVM address")
         refs = operation.refs
         row = dict(
             key=operation.key, payment_ref=payment_ref(operation), kind=operation.kind,
@@ -241,13 +238,10 @@ class EvmLedger(Ledger):
             return held_rows.as_held(on_hold, operation)
         if self.connection.execute(queries.BY_KEY, {"key": operation.key}).first() is not None:
             return self._again(operation)
-        if operation.amount > LEDGER_MAX_UNITS:
-            return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
-                                                              f"ledger holds ({LEDGER_MAX_UNITS})")
-        debit, credit = as_address(operation.debit_wallet), as_address(operation.credit_wallet)
-        for given, address in ((operation.debit_wallet, debit), (operation.credit_wallet, credit)):
-            if given and address is None:
-                return LedgerOutcome.rejected(INVALID_WALLET, f"wallet {given!r} is not an EVM address")
+        unfit = _unfit(operation)
+        if unfit is not None:
+            return unfit
+        debit = as_address(operation.debit_wallet)
         if debit and not debit_available(self.connection, debit, operation.currency, operation.amount):
             return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} has less "
                                                         "available than the amount to hold")
@@ -652,6 +646,18 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
             pass
         return {"contracts": self.contracts(sql_store(store).engine), "issuer": issuer,
                 "confirmations": self.confirmations}
+
+
+def _unfit(operation: TokenOperation) -> LedgerOutcome | None:
+    """An operation this ledger cannot take whatever the balances: beyond its range (AM02), or
+    naming a wallet that is not an EVM address."""
+    if operation.amount > LEDGER_MAX_UNITS:
+        return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
+                                                          f"ledger holds ({LEDGER_MAX_UNITS})")
+    for given in (operation.debit_wallet, operation.credit_wallet):
+        if given and as_address(given) is None:
+            return LedgerOutcome.rejected(INVALID_WALLET, f"wallet {given!r} is not an EVM address")
+    return None
 
 
 def parse_contracts(text: str | None) -> dict[str, tuple[str, int]]:
