@@ -127,9 +127,9 @@ def test_the_bridge_encodes_the_hold_calls_as_the_abi_does(token) -> None:
     assert chain.holds_supported(address)
 
 
-# -- the EVM ledger: holds stay refused (AG03) until settlement plans them --------------------
+# -- the EVM ledger's port: a hold takes the amount from what is available, once -------------
 
-def test_the_evm_ledger_refuses_holds_and_changes_nothing(node, store_url: str) -> None:
+def test_the_evm_ledger_holds_once_and_refuses_what_is_not_available(node, store_url: str) -> None:
     from datetime import UTC, datetime, timedelta
 
     from ledger_contract import ManualClock
@@ -138,8 +138,9 @@ def test_the_evm_ledger_refuses_holds_and_changes_nothing(node, store_url: str) 
 
     from adapters.evm.tables import evm_available, evm_operations
     from bridge.codes import Reason
-    from bridge.holds.terms import HoldKind, HoldTerms
+    from bridge.holds.terms import HoldKind, HoldState, HoldTerms
     from bridge.operations import MINT, TRANSFER, TokenOperation
+    from bridge.ports import APPLIED, REPLAYED
 
     clock = ManualClock(datetime(2026, 12, 1, 9, tzinfo=UTC))
     bridge = Bridge(node, store_url, clock, currencies="EUR")
@@ -147,15 +148,36 @@ def test_the_evm_ledger_refuses_holds_and_changes_nothing(node, store_url: str) 
     bridge.apply(TokenOperation("m-1", MINT, "EUR", 1000, None, alice))
     bridge.settle()
     terms = HoldTerms(HoldKind.VALUE_DATED, clock() + timedelta(days=1))
+    held = TokenOperation("t-1", TRANSFER, "EUR", 600, alice, bruno)
+
+    def rows(uow) -> int:
+        return uow.connection.execute(select(func.count()).select_from(evm_operations)).scalar_one()
+
+    def available(uow) -> int:
+        return uow.connection.execute(select(evm_available.c.available).where(
+            evm_available.c.wallet == alice)).scalar_one()
+
     with bridge.store()() as uow:
-        before = uow.connection.execute(select(func.count()).select_from(evm_operations)).scalar_one()
-        outcome = uow.ledger.hold(TokenOperation("t-1", TRANSFER, "EUR", 600, alice, bruno), terms)
-        assert outcome.rejection.reason == Reason.TRANSACTION_NOT_SUPPORTED
-        assert "cannot hold tokens" in outcome.rejection.info
-        assert uow.ledger.find_hold("t-1") is None and uow.ledger.holds() == []
-        assert uow.connection.execute(select(func.count()).select_from(evm_operations)).scalar_one() == before
-        assert uow.connection.execute(select(evm_available.c.available).where(
-            evm_available.c.wallet == alice)).scalar_one() == 1000
-    assert bridge.plugin.chain.holds_supported(bridge.init["contracts"]["EUR"])
-    # A contract without heldBalanceOf (as a token deployed before holds): not supported.
+        before = rows(uow)
+        first = uow.ledger.hold(held, terms)
+        assert (first.result, first.status) == (APPLIED, "ACSP")
+        assert uow.ledger.hold(held, terms).result == REPLAYED
+        assert uow.ledger.hold(TokenOperation("t-1", TRANSFER, "EUR", 601, alice, bruno), terms
+                               ).rejection.reason == Reason.DUPLICATION
+        assert uow.ledger.hold(TokenOperation("t-2", TRANSFER, "EUR", 401, alice, bruno), terms
+                               ).rejection.reason == "AM04"
+        assert (rows(uow), available(uow)) == (before + 1, 400)  # the hold row, planned
+        assert uow.ledger.find_hold("t-1").state == HoldState.HELD
+        assert uow.ledger.find("t-1").status == "ACSP"
+        uow.commit()
+    bridge.settle()
+    token = bridge.init["contracts"]["EUR"]
+    assert bridge.plugin.chain.token_call(token, "heldBalanceOf", alice) == 600
+    # A token deployed before holds (no heldBalanceOf) cannot hold: AG03, nothing changes.
+    bridge.plugin._holding[token] = False
+    with bridge.store()() as uow:
+        refused = uow.ledger.hold(TokenOperation("t-3", TRANSFER, "EUR", 100, alice, bruno), terms)
+        assert refused.rejection.reason == Reason.TRANSACTION_NOT_SUPPORTED
+        assert "cannot hold tokens" in refused.rejection.info
+        assert (rows(uow), available(uow), uow.ledger.find_hold("t-3")) == (before + 1, 400, None)
     assert not bridge.plugin.chain.holds_supported(bridge.init["settlement"])

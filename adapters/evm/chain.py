@@ -32,9 +32,14 @@ from adapters.evm.errors import (
 from bridge.operations import BURN, MINT, TRANSFER
 
 SETTLED_TOPIC = "0x" + keccak(text="Settled(bytes32,address,address,uint256)").hex()
+HOLD_PLACED_TOPIC = "0x" + keccak(text="HoldPlaced(bytes32,address,address,uint256,uint256)").hex()
+HOLD_VOIDED_TOPIC = "0x" + keccak(text="HoldVoided(bytes32)").hex()
 ZERO_ADDRESS = "0x" + "00" * 20
 
 GAS_LIMITS = {MINT: 120_000, TRANSFER: 130_000, BURN: 110_000}
+HOLD_GAS_LIMITS = {"hold": 180_000, "void": 70_000, "execute": 170_000}
+"""Gas of placing a hold (a new Hold record, ~4 storage slots), voiding one, and executing a held
+payment (a transfer or burn plus the hold's bookkeeping); an out-of-gas one is re-signed higher."""
 PVP_GAS_LIMIT = 260_000
 """Gas of a payment-versus-payment: two token transfers through the settlement contract."""
 """Gas limit per operation, about 1.3x what the contract uses at worst (a first credit to a new
@@ -103,9 +108,12 @@ class SettledLog:
     block_hash: str
     log_index: int
     tx_hash: str
+    event: str | None = None  # None: Settled; "hold": HoldPlaced, "void": HoldVoided (ref = holdRef)
 
     @property
     def kind(self) -> str:
+        if self.event is not None:
+            return self.event
         return MINT if self.from_wallet is None else BURN if self.to_wallet is None else TRANSFER
 
 
@@ -441,6 +449,37 @@ class TokenChain:
         found.sort(key=lambda s: (s.block_number, s.log_index))
         return found
 
+    def hold_logs(self, tokens: Iterable[str], from_block: int, to_block: int) -> list[SettledLog]:
+        """`HoldPlaced` and `HoldVoided` events of the tokens in [from_block, to_block], in chain
+        order, read as the settlement reads `Settled` ones (their reference is the hold's)."""
+        addresses = list(tokens)
+        found: list[SettledLog] = []
+        start = max(0, from_block)
+        while addresses and start <= to_block:
+            end = min(to_block, start + LOG_CHUNK_BLOCKS - 1)
+            for log in self.web3.eth.get_logs({"address": addresses, "fromBlock": start, "toBlock": end,
+                                               "topics": [[HOLD_PLACED_TOPIC, HOLD_VOIDED_TOPIC]]}):
+                if not log.get("removed"):
+                    found.append(self._hold_event(log))
+            start = end + 1
+        found.sort(key=lambda s: (s.block_number, s.log_index))
+        return found
+
+    @staticmethod
+    def _hold_event(log) -> SettledLog:
+        topics = log["topics"]
+        placed = _hex(topics[0]) == HOLD_PLACED_TOPIC
+        data = bytes(log["data"]) if isinstance(log["data"], (bytes, bytearray)) else bytes.fromhex(
+            _hex(log["data"])[2:])
+        return SettledLog(
+            payment_ref=_hex(topics[1]), token=to_checksum_address(log["address"]),
+            from_wallet=_topic_address(topics[2]) if placed else None,
+            to_wallet=_topic_address(topics[3]) if placed else None,
+            amount=int.from_bytes(data[:32], "big") if placed else 0,
+            block_number=int(log["blockNumber"]), block_hash=_hex(log["blockHash"]),
+            log_index=int(log["logIndex"]), tx_hash=_hex(log["transactionHash"]),
+            event="hold" if placed else "void")
+
     @staticmethod
     def _settled(log) -> SettledLog:
         return SettledLog(
@@ -452,14 +491,16 @@ class TokenChain:
             log_index=int(log["logIndex"]), tx_hash=_hex(log["transactionHash"]))
 
     def receipt_settled_logs(self, receipt, token: str) -> list[SettledLog]:
-        """The `Settled` events of `token` in a transaction's receipt."""
+        """The `Settled` events (and HoldPlaced, HoldVoided) of `token` in a transaction's receipt."""
         found = []
         for log in receipt["logs"]:
             topics = log["topics"]
-            if (to_checksum_address(log["address"]) != token or len(topics) != 4
-                    or _hex(topics[0]) != SETTLED_TOPIC):
+            if to_checksum_address(log["address"]) != token or not topics:
                 continue
-            found.append(self._settled(log))
+            if _hex(topics[0]) in (HOLD_PLACED_TOPIC, HOLD_VOIDED_TOPIC):
+                found.append(self._hold_event(log))
+            elif len(topics) == 4 and _hex(topics[0]) == SETTLED_TOPIC:
+                found.append(self._settled(log))
         return found
 
     def failure_verdict(self, receipt, gas_limit: int, to: str, data: str) -> Verdict:

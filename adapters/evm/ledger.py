@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from adapters.evm.book import (
     ACSP,
@@ -40,6 +41,7 @@ from adapters.evm.chain import (
     connect,
     load_account,
 )
+from adapters.evm import holds as chain_holds
 from adapters.evm.errors import INSUFFICIENT, INVALID_WALLET
 from adapters.evm.history import ChainHistory, Token
 from adapters.evm.settlement import Settler
@@ -51,6 +53,7 @@ from adapters.evm.tables import (
     CANCELLED,
     CONFIRMED,
     FAILED,
+    HOLD,
     PLANNED,
     SUBMITTED,
     evm_available,
@@ -60,12 +63,13 @@ from adapters.evm.tables import (
 )
 from adapters.sql import audit
 from adapters.sql.claims import Claims
-from adapters.sql.ledger import as_utc, insert_ignoring_conflict, utc_naive
+from adapters.sql import holds as held_rows
+from adapters.sql.ledger import ChangedMeanwhile, KeyTakenMeanwhile, as_utc, insert_ignoring_conflict, utc_naive
 from adapters.sql.store import sql_store
 from adapters.sql.transaction import sql_connection
 from bridge.audit import EVM_OPERATION
 from bridge.codes import Reason
-from bridge.holds.terms import HoldTerms
+from bridge.holds.terms import Hold, HoldEnding, HoldState, HoldTerms
 from bridge.money import LEDGER_MAX_UNITS, minor_units
 from bridge.operations import TRANSFER, PaymentRefs, TokenOperation
 from bridge.ports import CANCELLED as CANCELLED_NOW  # the outcome; CANCELLED is the row's state
@@ -134,13 +138,10 @@ class EvmLedger(Ledger):
         if operation.currency not in tokens:
             return LedgerOutcome.rejected(NO_TOKEN, f"no {operation.currency} deposit token is "
                                                     "deployed on this chain (tokenbridge ledger init)")
-        if operation.amount > LEDGER_MAX_UNITS:  # refused before anything is claimed
-            return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
-                                                              f"ledger holds ({LEDGER_MAX_UNITS})")
+        unfit = _unfit(operation)  # refused before anything is claimed
+        if unfit is not None:
+            return unfit
         debit, credit = as_address(operation.debit_wallet), as_address(operation.credit_wallet)
-        for given, address in ((operation.debit_wallet, debit), (operation.credit_wallet, credit)):
-            if given and address is None:
-                return LedgerOutcome.rejected(INVALID_WALLET, f"wallet {given!r} is not an EVM address")
         refs = operation.refs
         row = dict(
             key=operation.key, payment_ref=payment_ref(operation), kind=operation.kind,
@@ -224,20 +225,88 @@ class EvmLedger(Ledger):
         return LedgerOutcome(REPLAYED, status=ISO_STATUS[row.state])
 
     def hold(self, operation: TokenOperation, terms: HoldTerms) -> LedgerOutcome:
-        """Refused AG03, as the port's default, saying why: the token contract enforces holds
-        (DepositToken.hold), but the bridge does not plan them through settlement yet; a token
-        deployed before holds (see `holds_supported`) could not hold at all."""
-        token = self.plugin.tokens(self.connection).get(operation.currency)
-        if token is not None and not self.plugin.chain.holds_supported(token.address):
+        """Hold in the store and on chain (adapters/evm/holds.py): the amount leaves the
+        debtor's available balance now; the hold row is signed by the next settlement round.
+        A token deployed before holds (see `holds_supported`) cannot hold: refused AG03."""
+        tokens = self.plugin.tokens(self.connection)
+        token = tokens.get(operation.currency)
+        if token is None:
+            return LedgerOutcome.rejected(NO_TOKEN, f"no {operation.currency} deposit token is "
+                                                    "deployed on this chain (tokenbridge ledger init)")
+        if not self.plugin.holds_supported(token.address):
             return LedgerOutcome.rejected(Reason.TRANSACTION_NOT_SUPPORTED,
                                           f"the {operation.currency} token at {token.address} was "
                                           "deployed before holds: it cannot hold tokens")
-        return super().hold(operation, terms)
+        on_hold = self.find_hold(operation.key)
+        if on_hold is not None:
+            return held_rows.as_held(on_hold, operation)
+        if self.connection.execute(queries.BY_KEY, {"key": operation.key}).first() is not None:
+            return self._again(operation)
+        unfit = _unfit(operation)
+        if unfit is not None:
+            return unfit
+        debit = as_address(operation.debit_wallet)
+        if debit and not debit_available(self.connection, debit, operation.currency, operation.amount):
+            return LedgerOutcome.rejected(INSUFFICIENT, f"wallet {operation.debit_wallet} has less "
+                                                        "available than the amount to hold")
+        try:
+            held_rows.add_hold(self.connection, held_rows.hold_row(operation, terms, self.clock()))
+        except IntegrityError as error:  # another unit held this key first: retried
+            raise KeyTakenMeanwhile(str(error.orig)) from error
+        if debit:  # a mint reserves nothing: held in the store only
+            chain_holds.plan(self.connection, operation, kind=HOLD, key=f"{HOLD}:{operation.key}",
+                             ref=chain_holds.hold_ref(operation.key),
+                             expiry=int(terms.expiry.timestamp()), now=self.clock())
+        return LedgerOutcome(APPLIED, status=ACSP)
+
+    def find_hold(self, key: str) -> Hold | None:
+        return held_rows.read_holds(self.connection, [key]).get(key)
+
+    def holds(self, state: HoldState | None = None, ends_before: datetime | None = None) -> list[Hold]:
+        return held_rows.list_holds(self.connection, state, ends_before)
+
+    def end_hold(self, key: str, ending: HoldEnding, claim: MintClaim | None = None) -> LedgerOutcome | None:
+        """Executed: the payment's row is planned (`executeHold`; a held mint: the mint) and
+        answered ACSP, its confirmation reports ACSC. Voided: the void row is planned and the
+        amount is available again at once."""
+        found = held_rows.lock_hold(self.connection, key)
+        if found is None or found.state != HoldState.HELD:
+            return None
+        operation = found.operation
+        on_chain = as_address(operation.debit_wallet) is not None
+        outcome = LedgerOutcome(APPLIED)
+        if ending.state == HoldState.EXECUTED and not on_chain:
+            outcome = self.apply(operation, claim)  # a held mint: minted now
+            if outcome.rejection is not None:
+                ending = HoldEnding(HoldState.VOIDED, outcome.rejection.reason, ending.by, ending.at)
+        elif ending.state == HoldState.EXECUTED:
+            chain_holds.plan(self.connection, operation, kind=operation.kind, key=key,
+                             ref=chain_holds.hold_ref(key), expiry=None, now=self.clock())
+            if operation.credit_wallet:
+                credit_available(self.connection, as_address(operation.credit_wallet),
+                                 operation.currency, operation.amount)
+            self._planned.append((operation.currency, as_address(operation.debit_wallet),
+                                  as_address(operation.credit_wallet), operation.amount))
+            outcome = LedgerOutcome(APPLIED, status=ACSP)
+        elif on_chain:
+            credit_available(self.connection, as_address(operation.debit_wallet), operation.currency,
+                             operation.amount)
+            chain_holds.plan_void(self.connection, operation, self.clock())
+        if not held_rows.end(self.connection, key, ending):
+            raise ChangedMeanwhile(f"hold {key} ended meanwhile")
+        return outcome
+
+    def count_wrong_fulfilment(self, key: str) -> None:
+        held_rows.count_wrong(self.connection, key)
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def find(self, key: str) -> RecordedOperation | None:
         row = self.connection.execute(select(evm_operations).where(evm_operations.c.key == key)).first()
         if row is None:
-            return None
+            on_hold = self.find_hold(key)
+            return None if on_hold is None else held_rows.recorded_hold(on_hold)
         applied = settled_at(row) if row.state == CONFIRMED else as_utc(row.planned_at)
         return RecordedOperation(operation_of(row), row.seq, applied, ISO_STATUS[row.state],
                                  cancelled=row.state == CANCELLED)
@@ -247,6 +316,9 @@ class EvmLedger(Ledger):
         it is never broadcast. Submitted, not mined: PENDING; a settlement round signs a no-op
         with its nonce at a higher fee, and reports it cancelled only once the chain has used
         the nonce for that no-op (or settled, if the original won the race). Mined: FINAL."""
+        on_hold = self.find_hold(key)
+        if on_hold is not None and on_hold.state != HoldState.EXECUTED:
+            return super().cancel(key, requested_by)  # held: voided (DS02)
         row = self.connection.execute(queries.BY_KEY, {"key": key}).first()
         partner = pvp_partner(self.connection, row) if row is not None else None
         if partner is not None and row.state == SUBMITTED:
@@ -260,6 +332,8 @@ class EvmLedger(Ledger):
                 "info": CANCELLED_INFO, "now": utc_naive(self.clock())})
             if done.rowcount == 1:
                 release(self.connection, row)
+                if chain_holds.executes_hold(row):  # the hold stays on chain until voided
+                    chain_holds.void_after(self.connection, row, self.clock())
                 if partner is not None:  # a PvP's other leg, never signed either: cancelled with it
                     self.connection.execute(queries.CANCEL_PLANNED, {
                         "row": partner.seq, "requested_by": requested_by, "reason": Reason.ORDER_CANCELLED,
@@ -301,7 +375,10 @@ class EvmLedger(Ledger):
                 found[debit, currency] -= amount
             if credit:
                 found[credit, currency] += amount
-        return [WalletBalance(w, c, v) for (w, c), v in sorted(found.items(), key=lambda i: (i[0][1], i[0][0]))]
+        held = {(w, c): int(self.plugin.chain.token_call(tokens[c].address, "heldBalanceOf", w))
+                for (w, c) in found if c in tokens and self.plugin.holds_supported(tokens[c].address)}
+        return [WalletBalance(w, c, v, held.get((w, c), 0))
+                for (w, c), v in sorted(found.items(), key=lambda i: (i[0][1], i[0][0]))]
 
     def supply(self, as_of: datetime | None = None) -> dict[str, int]:
         """totalSupply of each token with tokens out (or, as of a time, from the events)."""
@@ -383,6 +460,7 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
         self._verified = False
         self._settlers: dict[int, Settler] = {}
         self._settlement: str | None = None
+        self._holding: dict[str, bool] = {}  # token address -> whether it enforces holds
 
     def __repr__(self) -> str:  # never the key
         return f"EvmLedgerPlugin(url={'set' if self.settings.evm_url else None})"
@@ -429,6 +507,12 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
             check_tokens(connection, self.chain)  # code and deployment block: not a fresh chain
             self._verified = True
         return self._tokens
+
+    def holds_supported(self, token: str) -> bool:
+        """Whether the token at `token` enforces holds (asked of the node once per process)."""
+        if token not in self._holding:
+            self._holding[token] = self.chain.holds_supported(token)
+        return self._holding[token]
 
     def settlement(self, connection: Connection) -> str | None:
         """The address of the issuer's PvP settlement contract on this chain (None: none)."""
@@ -566,6 +650,18 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
             pass
         return {"contracts": self.contracts(sql_store(store).engine), "issuer": issuer,
                 "confirmations": self.confirmations}
+
+
+def _unfit(operation: TokenOperation) -> LedgerOutcome | None:
+    """An operation this ledger cannot take whatever the balances: beyond its range (AM02), or
+    naming a wallet that is not an EVM address."""
+    if operation.amount > LEDGER_MAX_UNITS:
+        return LedgerOutcome.rejected(Reason.NOT_ALLOWED_AMOUNT, "the amount is beyond the largest the "
+                                                          f"ledger holds ({LEDGER_MAX_UNITS})")
+    for given in (operation.debit_wallet, operation.credit_wallet):
+        if given and as_address(given) is None:
+            return LedgerOutcome.rejected(INVALID_WALLET, f"wallet {given!r} is not an EVM address")
+    return None
 
 
 def parse_contracts(text: str | None) -> dict[str, tuple[str, int]]:

@@ -25,6 +25,7 @@ metadata = MetaData()
 Sequence = BigInteger().with_variant(Integer(), "sqlite")
 
 PLANNED, SUBMITTED, CONFIRMED, FAILED = "planned", "submitted", "confirmed", "failed"
+HOLD, VOID = "hold", "void"  # kinds of the rows that place and end a hold on chain (not payments)
 CANCELLED = "cancelled"  # on request (camt.056), before it took effect: it never will
 
 evm_contracts = Table(
@@ -80,7 +81,12 @@ evm_operations = Table(
     # Confirmed (answered ACSC), then its event left the canonical chain: a reorg deeper than
     # the confirmation depth. Alerted; cleared once the chain holds it again (reorg.py).
     Column("lost_at", DateTime),
+    # Holds (0021): the hold on chain a "hold" or "void" row places or ends, or that a held
+    # payment's row executes; the expiry a hold is placed with (unix seconds).
+    Column("hold_ref", String(66)),
+    Column("hold_expiry", BigInteger),
     Index("ix_evm_operations_state", "state", "seq"),
+    Index("ix_evm_operations_hold_ref", "hold_ref"),
     Index("ix_evm_operations_nonce", "nonce"),
 )
 

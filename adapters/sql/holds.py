@@ -12,8 +12,10 @@ from datetime import datetime, timezone
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from adapters.sql.tables import balances, holds
+from bridge.codes import Reason, Status
 from bridge.holds.terms import Hold, HoldEnding, HoldKind, HoldState, HoldTerms
 from bridge.operations import PaymentRefs, TokenOperation
+from bridge.ports import REPLAYED, LedgerOutcome, RecordedOperation
 
 FIND_HOLDS = select(holds).where(holds.c.key.in_(bindparam("keys", expanding=True)))
 LOCK_HOLD = select(holds).where(holds.c.key == bindparam("k")).with_for_update()
@@ -93,3 +95,19 @@ def list_holds(connection: Connection, state: HoldState | None, ends_before: dat
     if ends_before is not None:
         query = query.where(holds.c.expires_at <= _naive(ends_before))
     return [hold_of(row) for row in connection.execute(query)]
+
+
+def as_held(on_hold: Hold, operation: TokenOperation) -> LedgerOutcome:
+    """A key already held: the same payment again (replayed, with the hold's status), or AM05."""
+    if on_hold.operation.fingerprint != operation.fingerprint:
+        return LedgerOutcome.rejected(Reason.DUPLICATION, f"idempotency key {operation.key} was "
+                                                        "already used for a different payment")
+    return LedgerOutcome(REPLAYED, status=recorded_hold(on_hold).status)
+
+
+def recorded_hold(on_hold: Hold) -> RecordedOperation:
+    """A held payment as an operation: pending (ACSP) while held, RJCT (cancelled) once voided."""
+    voided = on_hold.state == HoldState.VOIDED
+    return RecordedOperation(on_hold.operation, 0, on_hold.created_at or datetime.now(timezone.utc),
+                             status=Status.REJECTED if voided else Status.ACCEPTED_SETTLEMENT_IN_PROCESS,
+                             cancelled=voided)

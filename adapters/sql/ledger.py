@@ -136,7 +136,7 @@ class SqlLedger(Ledger):
             return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was "
                                                      "already used for a different payment")
         on_hold = self._hold_of(operation.key)
-        return None if on_hold is None else _as_held(on_hold, operation)
+        return None if on_hold is None else held_rows.as_held(on_hold, operation)
 
     def _apply_new(self, operation: TokenOperation, claim: MintClaim | None = None) -> LedgerOutcome:
         held = self._claims.conflict(claim) if claim is not None else None
@@ -203,7 +203,7 @@ class SqlLedger(Ledger):
             deferred.flush(self.connection)  # its sequence is the store's to give
         found = self._stored(key)
         if found is None and (on_hold := self._hold_of(key)) is not None:
-            return _recorded_hold(on_hold)
+            return held_rows.recorded_hold(on_hold)
         return found
 
     # -- holds -----------------------------------------------------------------------------
@@ -414,22 +414,6 @@ class SqlLedger(Ledger):
                         refs=PaymentRefs(r.message_id, r.end_to_end_id, r.transaction_id, r.uetr,
                                          r.instruction_id, r.account_servicer_ref))
                 for r in self.connection.execute(query)]
-
-
-def _as_held(on_hold: Hold, operation: TokenOperation) -> LedgerOutcome:
-    """A key already held: the same payment again (replayed, with the hold's status), or AM05."""
-    if on_hold.operation.fingerprint != operation.fingerprint:
-        return LedgerOutcome.rejected(DUPLICATE, f"idempotency key {operation.key} was already "
-                                                 "used for a different payment")
-    return LedgerOutcome(REPLAYED, status=_recorded_hold(on_hold).status)
-
-
-def _recorded_hold(on_hold: Hold) -> RecordedOperation:
-    """A held payment as an operation: pending (ACSP) while held, RJCT (cancelled) once voided."""
-    voided = on_hold.state == HoldState.VOIDED
-    return RecordedOperation(on_hold.operation, 0, on_hold.created_at or datetime.now(timezone.utc),
-                             status=Status.REJECTED if voided else Status.ACCEPTED_SETTLEMENT_IN_PROCESS,
-                             cancelled=voided)
 
 
 def _unique_violation(error: IntegrityError) -> bool:

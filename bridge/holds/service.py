@@ -8,7 +8,8 @@
 - `run_due`: the scheduler's round: value-dated holds whose date has begun are executed
   (ACSC), conditional ones past their expiry voided (RJCT AB03).
 Each ending is answered with a follow-up pacs.002 to the original pacs.008, in the same unit of
-work (bridge.settlement.follow_ups), so it is neither lost nor sent twice.
+work (bridge.settlement.follow_ups), so it is neither lost nor sent twice; an execution the
+ledger answers ACSP (EVM: settling on chain) is reported by the settlement's follow-up instead.
 """
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ def end(uow: UnitOfWork, held: Hold, ending: HoldEnding, follow_ups: SettlementF
     outcome = uow.ledger.end_hold(held.key, ending, mint_claim(held.operation, PAYMENT_ROAD))
     if outcome is None:
         return None, ()
+    if (ending.state == HoldState.EXECUTED and outcome.rejection is None
+            and outcome.status == Status.ACCEPTED_SETTLEMENT_IN_PROCESS):
+        return outcome, ()  # settling (EVM): the settlement's confirmation reports ACSC
     if ending.state == HoldState.EXECUTED and outcome.rejection is None:
         change = SettlementChange(held.key, held.operation, Status.ACCEPTED_SETTLEMENT_IN_PROCESS,
                                   Status.ACCEPTED_SETTLEMENT_COMPLETED, settled_at=ending.at,

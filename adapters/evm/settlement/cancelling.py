@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Row
 from adapters.evm.book import ACSP, RJCT, StatusChange, operation_of, reverse_available
 from adapters.evm.chain import TokenChain, as_address
 from adapters.evm.errors import NONCE_USED
+from adapters.evm import holds as chain_holds
 from adapters.evm.settlement import queries
 from adapters.sql.ledger import utc_naive
 from adapters.sql.store import SqlStore
@@ -112,6 +113,8 @@ class Cancelling:
             if done.rowcount != 1:
                 return None
             release(transaction.connection, row)
+            if chain_holds.executes_hold(row):  # the hold stays on chain until voided
+                chain_holds.void_after(transaction.connection, row, now)
             change = StatusChange(row.key, operation_of(row), ACSP, RJCT, Reason.ORDER_CANCELLED,
                                   CANCELLED_INFO, row.cancel_tx_hash, block, now.astimezone(UTC),
                                   cancellation=row.cancel_requested_by)

@@ -12,6 +12,7 @@ from adapters.evm.book import ACSC, ACSP, StatusChange, operation_of, settled_bu
 from adapters.evm.chain import TokenChain
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.scanning import rescan_reorged
+from adapters.evm.tables import HOLD, VOID
 from adapters.sql.ledger import utc_naive
 from adapters.sql.store import SqlStore
 from bridge.ports import ChangeReport
@@ -49,7 +50,7 @@ class Confirmation:
                     continue
                 when = datetime.fromtimestamp(self.chain.block_time(row.block_hash), UTC)
                 done = connection.execute(queries.CONFIRM, {"row": row.seq, "settled_at": utc_naive(when)})
-                if done.rowcount == 1:
+                if done.rowcount == 1 and row.kind not in (HOLD, VOID):  # a hold's rows answer nothing
                     settled_burn(connection, row)
                     changes.append(StatusChange(row.key, operation_of(row), ACSP, ACSC, None, None,
                                                 row.tx_hash, row.block_number, when,

@@ -8,10 +8,19 @@ from sqlalchemy import Connection, Row
 
 from adapters.evm.chain import Leg, SettledLog, TokenChain, as_address
 from adapters.evm.settlement import queries
+from adapters.evm.tables import HOLD, VOID
 
 
 def call_data(chain: TokenChain, row: Row) -> str:
-    """The contract call of an operation (mint, transferBetween or burn)."""
+    """The contract call of an operation (mint, transferBetween or burn), or of a hold's row:
+    placing it, voiding it, or executing the held payment under the payment's reference."""
+    if row.kind == HOLD:
+        return chain.hold_call_data(row.hold_ref, as_address(row.debit_wallet),
+                                    as_address(row.credit_wallet), row.amount, row.hold_expiry or 0)
+    if row.kind == VOID:
+        return chain.void_hold_call_data(row.hold_ref)
+    if row.hold_ref is not None:
+        return chain.execute_hold_call_data(row.hold_ref, row.payment_ref)
     return chain.call_data(row.kind, as_address(row.debit_wallet), as_address(row.credit_wallet),
                            row.amount, row.payment_ref)
 
@@ -22,7 +31,10 @@ def token_address(connection: Connection, currency: str) -> str:
 
 
 def same_content(row: Row, settled: SettledLog, currency: str) -> bool:
-    """Whether a Settled event is this operation (and not another one under its reference)."""
+    """Whether a Settled event (HoldPlaced, HoldVoided for a hold's row) is this operation (and
+    not another one under its reference)."""
+    if row.kind == VOID:
+        return settled.kind == VOID and row.currency == currency and settled.payment_ref == row.hold_ref
     return (row.currency == currency and row.amount == settled.amount and row.kind == settled.kind
             and as_address(row.debit_wallet) == settled.from_wallet
             and as_address(row.credit_wallet) == settled.to_wallet)

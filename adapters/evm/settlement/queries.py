@@ -16,6 +16,7 @@ from adapters.evm.tables import (
     FAILED,
     PLANNED,
     SUBMITTED,
+    VOID,
     evm_contracts,
     evm_operations,
     evm_senders,
@@ -57,6 +58,10 @@ UNMINED_BY_NONCE = select(evm_operations).where(and_(_UNMINED, _NOT_CANCELLING))
 
 BY_PAYMENT_REFS = select(evm_operations).where(
     _op.payment_ref.in_(bindparam("refs", expanding=True)))
+
+VOIDS_OF = select(evm_operations).where(and_(
+    _op.hold_ref.in_(bindparam("refs", expanding=True)), _op.kind == VOID))
+"""The rows voiding the holds :refs (a HoldVoided event names the hold, not the row)."""
 
 MINED_BY = (select(evm_operations).where(and_(
     _op.state == SUBMITTED, _op.block_number.is_not(None), _op.block_number <= bindparam("deep")))

@@ -15,7 +15,7 @@ from adapters.evm.errors import DUPLICATE_REASON, RETRY, Verdict
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.operations import pvp_partner, same_content, token_address, transaction_of
 from adapters.evm.settlement.verdicts import Verdicts
-from adapters.evm.tables import CONFIRMED, FAILED
+from adapters.evm.tables import CONFIRMED, FAILED, VOID
 from adapters.sql.store import SqlStore
 from adapters.sql.transaction import SqlTransaction
 
@@ -49,14 +49,19 @@ class Scanner:
         if start > latest:
             return
         by_token = {t.address: t.currency for t in tokens}
-        logs = self.chain.settled_logs(by_token, start, latest)
+        logs = sorted(self.chain.settled_logs(by_token, start, latest)
+                      + self.chain.hold_logs(by_token, start, latest),
+                      key=lambda s: (s.block_number, s.log_index))
         with self.store.transaction() as transaction:
             connection = transaction.connection
             for chunk in _chunks(logs, ROW_BATCH):
                 rows = {r.payment_ref: r for r in connection.execute(
                     queries.BY_PAYMENT_REFS, {"refs": [s.payment_ref for s in chunk]})}
+                voids = [s.payment_ref for s in chunk if s.kind == VOID]  # named by the hold's ref
+                ending = {r.hold_ref: r for r in connection.execute(
+                    queries.VOIDS_OF, {"refs": voids})} if voids else {}
                 for settled in chunk:
-                    row = rows.get(settled.payment_ref)
+                    row = (ending if settled.kind == VOID else rows).get(settled.payment_ref)
                     if row is not None:
                         self._note_mined(transaction, row, settled, by_token[settled.token])
             connection.execute(queries.SCANNED_TO, {"block": latest})
@@ -106,7 +111,8 @@ class Scanner:
         with self.store.engine.connect() as connection:
             token = token_address(connection, row.currency)
         found = [s for s in self.chain.receipt_settled_logs(receipt, token)
-                 if s.payment_ref == row.payment_ref]
+                 if (s.payment_ref, s.kind == VOID) == ((row.hold_ref, True) if row.kind == VOID
+                                                        else (row.payment_ref, False))]
         if not found:  # mined, did not revert, settled nothing: the token is not there
             self.verdicts.decide(row.tx_hash, Verdict(
                 RETRY, info=f"transaction {row.tx_hash} succeeded without a Settled event"),

@@ -22,7 +22,9 @@ from adapters.evm.errors import (
     UNSPECIFIED,
     Verdict,
 )
+from adapters.evm import holds as chain_holds
 from adapters.evm.settlement import queries
+from adapters.evm.tables import HOLD, VOID
 from adapters.evm.settlement.operations import same_content, token_address
 from adapters.sql.ledger import utc_naive
 from adapters.sql.store import SqlStore
@@ -115,7 +117,15 @@ class Verdicts:
             "row": row.seq, "reason": reason, "info": info, "settled_at": utc_naive(now)})
         if done.rowcount != 1:
             return
+        if row.kind in (HOLD, VOID):  # a hold's own row: the payment fails only if its hold did
+            change = chain_holds.failed_on_chain(connection, row, reason, info, now)
+            if change is not None:
+                self.report(transaction, [change])
+                self._decided.append(change)
+            return
         release(connection, row)  # nothing was minted: its references are free for another road
+        if chain_holds.executes_hold(row):
+            chain_holds.void_after(connection, row, now)
         log.warning("evm.failed", key=row.key, tx_hash=row.tx_hash, reason=reason, info=info)
         change = StatusChange(row.key, operation_of(row), ACSP, RJCT, reason, info, row.tx_hash,
                               None, now, cancellation=row.cancel_requested_by)
