@@ -81,7 +81,7 @@ evm_operations = Table(
     # Confirmed (answered ACSC), then its event left the canonical chain: a reorg deeper than
     # the confirmation depth. Alerted; cleared once the chain holds it again (reorg.py).
     Column("lost_at", DateTime),
-    # Holds (0021): the hold on chain a "hold" or "void" row places or ends, or that a held
+    # Holds (0017): the hold on chain a "hold" or "void" row places or ends, or that a held
     # payment's row executes; the expiry a hold is placed with (unix seconds).
     Column("hold_ref", String(66)),
     Column("hold_expiry", BigInteger),

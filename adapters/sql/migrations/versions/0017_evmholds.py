@@ -2,13 +2,13 @@
 or the held payment executed (its own kind): `hold_ref` names the hold on chain (DepositToken
 holds by bytes32 reference), `hold_expiry` the expiry the hold is placed with (unix seconds).
 
-Revision ID: 0021
+Revision ID: 0017
 Revises: 0016
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
