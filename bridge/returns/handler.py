@@ -19,7 +19,7 @@ from bridge.codes import Reason, Status
 from bridge.config import BridgeConfig
 from bridge.inbound import Inbound
 from bridge.iso.header import BusinessHeader
-from bridge.iso.reader import MessageReader, ReadMessage
+from bridge.iso.reader import ReadMessage
 from bridge.money import CurrencyError
 from bridge.operations import BURN, Rejection
 from bridge.outcomes import MessageOutcome, TransactionOutcome
@@ -40,7 +40,7 @@ class PaymentReturnsIn:
     def __init__(self, config: BridgeConfig, clock: Callable[[], datetime]) -> None:
         self.config = config
         self.clock = clock
-        self.reader = MessageReader()  # re-reads originals from the inbox
+        self.reader = config.reader()  # re-reads originals from the inbox, with the bus's limits
 
     def prepare(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """Nothing to prepare: each return looks its original up as it goes."""
