@@ -247,3 +247,27 @@ def test_the_cli_lists_releases_and_voids_holds_with_audited_actions(seeded_cli,
     balances = json.loads(seeded_cli("balances", "--json").output)
     assert {w["wallet"]: w["balance"] for w in balances["wallets"]} == {ALICE: "75.00", BRUNO: "25.00"}
     assert seeded_cli("audit", "verify").exit_code == 0
+
+
+@pytest.mark.slow  # the real broker
+def test_the_worker_settles_a_value_dated_payment_when_its_date_begins(bank, amqp_prefix) -> None:
+    """Through RabbitMQ as deployed: the worker answers ACSP, and its scheduler (on the settlement
+    thread, the clock moved past midnight in Berlin) sends the ACSC follow-up on `tokenbridge.out`."""
+    from broker import drain_answers
+    from test_worker import RunningWorker, publish
+    tx = alice_pays_bruno("60.00", settlement_date="2026-11-25")
+    schedule = HoldSchedule(bank.store, bank.follow_ups, bank.clock, interval_s=0.0)
+    with RunningWorker(bank.store, amqp_prefix, pipeline=bank.bus, settle=schedule.run_if_due,
+                       settle_interval_s=0.05):
+        publish(amqp_prefix, [pacs008([mint("100.00")]).encode()])
+        drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=30)
+        publish(amqp_prefix, [pacs008([tx]).encode()])
+        [(_, first)] = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=30)
+        assert [t[3:] for t in answer(first)["transactions"]] == [("ACSP", None)]
+        assert bank.books() == {ALICE: (10000, 6000)}
+        bank.clock.now = datetime(2026, 11, 24, 23, 0, 30, tzinfo=timezone.utc)  # 00:00:30 in Berlin
+        [(_, follow_up)] = drain_answers(f"{amqp_prefix}.out", lambda got: len(got) >= 1, timeout_s=30)
+    said = answer(follow_up)
+    assert said["transactions"][0][2:] == (tx.uetr, "ACSC", None)
+    assert bank.books() == {ALICE: (4000, 0), BRUNO: (6000, 0)}
+    bank.invariants()
