@@ -125,14 +125,23 @@ def test_demo_tells_the_whole_story(tmp_path: Path, monkeypatch) -> None:
                      "Token supply", "10625.00",
                      # the corporates' stories: a transfer, burns with their fiat legs, a refusal
                      "the corporates' stories", "48200.00 USD w-northwind-usd -> w-lumen-usd",
-                     "burn 12500.00", "RJCT AG01", "199950.00", "1010625.00", "848150.00", "487500.00"):
+                     "burn 12500.00", "RJCT AG01", "199950.00", "1010625.00", "848150.00", "487500.00",
+                     # across currencies: the FX positions funded, PvP, the EUR fiat leg; supply
+                     # moved by the funding and the burn only
+                     "across currencies", "imported 4 account(s)", "FX positions",
+                     "w-lumen-eur", "164950.00", "204611.80", "109800.00", "85000.00", "206013.20",
+                     "1101425.00", "948150.00", "687500.00"):
         assert expected in result.output
     sent = [p.name for p in (tmp_path / "tokenbridge-demo" / "replies").glob("*.xml")]
     replies = [name for name in sent if ".camt.054." not in name]
-    assert len(replies) == 9 + 10  # today's story, then the corporates'
-    assert len([name for name in replies if name.endswith(".pacs.008.001.08.xml")]) == 2
+    assert len(replies) == 9 + 10 + 4  # today's story, the corporates', then across currencies
+    assert len([name for name in replies if name.endswith(".pacs.008.001.08.xml")]) == 3
     assert len([name for name in sent if ".camt.054." in name]) >= 10  # each account each payment touched
-    assert "TOKENBRIDGE_CORPORATE_SENDERS" not in os.environ  # the demo's settings do not stay
+    pvp = next(name for name in replies if name.startswith("03-treasury-helix-moves-across"))
+    assert "PvP SGD-&gt;EUR rate 0.6837606838 (table): debited 73125.00 SGD, credited 50000.00 EUR" in (
+        tmp_path / "tokenbridge-demo" / "replies" / pvp).read_text()
+    for name in ("TOKENBRIDGE_CORPORATE_SENDERS", "TOKENBRIDGE_RATES"):
+        assert name not in os.environ  # the demo's settings do not stay
 
 
 def test_database_password_never_shown(monkeypatch) -> None:

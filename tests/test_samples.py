@@ -28,7 +28,8 @@ CAMT053 = sorted((SAMPLES / "camt053").glob("*.xml"))
 PACS004 = sorted((SAMPLES / "pacs004").glob("*.xml"))
 INVALID = sorted((SAMPLES / "invalid").glob("*.xml"))
 CORPORATES = sorted((SAMPLES / "corporates").glob("*.xml"))  # funding pacs.008s, then pain.001s
-VALID = PACS008 + CAMT053 + PACS004 + CORPORATES
+CORPORATES_FX = sorted((SAMPLES / "corporates-fx").glob("*.xml"))  # FX positions' pacs.009, pain.001s
+VALID = PACS008 + CAMT053 + PACS004 + CORPORATES + CORPORATES_FX
 
 # Customers of other banks: never in the registry, but legitimate counterparties.
 NON_TOKENIZED = {
@@ -107,7 +108,8 @@ def test_sample_is_valid_against_its_xsd(path):
     tree = parse(path)
     doc = document(tree)
     families = {"pacs008": ("pacs.008.",), "camt053": ("camt.053.",), "pacs004": ("pacs.004.",),
-                "corporates": ("pacs.008.", "pain.001.")}[path.parent.name]
+                "corporates": ("pacs.008.", "pain.001."),
+                "corporates-fx": ("pacs.009.", "pain.001.")}[path.parent.name]
     assert msg_type(doc).startswith(families), msg_type(doc)
     xsd = schema(msg_type(doc))
     assert xsd.validate(detached(doc)), f"{msg_type(doc)}: {xsd.error_log}"
@@ -190,6 +192,33 @@ def test_every_account_is_registered_or_a_known_outsider(path):
     for tx in transactions(doc):
         for side in ("DbtrAcct", "CdtrAcct"):
             assert account_of(q(tx, side)[0]) in known
+
+
+# ------------------------------------------------------------------ corporates-fx
+RHEIN_OPTIK = "DE21500400002532368877"  # Rhein Optik GmbH at Commerzbank: paid in EUR by a fiat leg
+
+
+def test_corporates_fx_totals_accounts_and_uetrs():
+    known = {row["account"] for row in registry()} | {RHEIN_OPTIK}
+    with (SAMPLES / "corporates-fx" / "accounts.csv").open(encoding="utf-8", newline="") as f:
+        extra = list(csv.DictReader(f))
+    assert {r["kind"] for r in extra} == {"fx", "wallet"} and not known & {r["account"] for r in extra}
+    assert sorted(r["currency"] for r in extra if r["kind"] == "fx") == ["EUR", "SGD", "USD"]
+    known |= {r["account"] for r in extra}
+    uetrs = []
+    for path in CORPORATES_FX:
+        doc = document(parse(path))
+        group = doc[0]  # FICdtTrf or CstmrCdtTrfInitn
+        txs = q(group, "CdtTrfTxInf") or q(group, "PmtInf/CdtTrfTxInf")
+        amounts = [Decimal(a.text) for a in q(group, ".//IntrBkSttlmAmt") + q(group, ".//InstdAmt")]
+        assert int(text(group, "GrpHdr/NbOfTxs")) == len(txs) == len(amounts)
+        assert Decimal(text(group, "GrpHdr/CtrlSum")) == sum(amounts)
+        for block in q(group, "PmtInf"):
+            assert Decimal(text(block, "CtrlSum")) == sum(Decimal(a.text) for a in q(block, ".//InstdAmt"))
+        for acct in q(group, ".//DbtrAcct") + q(group, ".//CdtrAcct"):
+            assert account_of(acct) in known
+        uetrs += [u.text for u in q(doc, ".//UETR")]
+    assert len(uetrs) == len(set(uetrs)) and all(uuid.UUID(u).version == 4 for u in uetrs)
 
 
 # ------------------------------------------------------------------ camt.053

@@ -2,12 +2,16 @@
 
 A fresh SQLite ledger, the sample registry, every sample pacs.008 replayed in order with its
 pacs.002 written out, then balances and supply; then the corporates' stories (samples/corporates:
-pain.001 in, pain.002 and the outgoing pacs.008 fiat legs out) and the balances again. No broker,
-no database server.
+pain.001 in, pain.002 and the outgoing pacs.008 fiat legs out) and the balances again; then the
+same corporates across currencies (samples/corporates-fx: the bank's FX positions, payment versus
+payment under the sample rate table) and the balances, FX positions and supply. No broker, no
+database server.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -20,6 +24,11 @@ CORPORATE_SETTINGS = {"TOKENBRIDGE_ISSUER_BIC": "TOKNDEFFXXX",
                       "TOKENBRIDGE_CORPORATE_SENDERS": "NORTHWIND-TRADING,HELIX-GROUP-TREASURY"}
 """What the corporates' stories (samples/corporates) run with: Tokenbank's BIC, the two channels."""
 
+FX_STORIES = "corporates-fx"
+FX_RATES = Path("fx") / "rates.csv"
+"""The stories across currencies and the rate table they are priced with (`TOKENBRIDGE_RATES`),
+both under the samples directory."""
+
 
 @click.command()
 @click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -31,7 +40,8 @@ CORPORATE_SETTINGS = {"TOKENBRIDGE_ISSUER_BIC": "TOKNDEFFXXX",
 def demo(ctx: click.Context, samples: Path, workdir: Path) -> None:
     """Set up a fresh SQLite ledger, import samples/accounts.csv, replay samples/pacs008 and
     show each reply's status, the balances and the supply; then the corporates' stories
-    (samples/corporates) and the balances again."""
+    (samples/corporates) and the balances again; then their payments across currencies
+    (samples/corporates-fx, PvP) with the FX positions."""
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "ledger.db"
     for stale in workdir.glob("ledger.db*"):
@@ -54,11 +64,22 @@ def demo(ctx: click.Context, samples: Path, workdir: Path) -> None:
         return
     # The corporates' channels and the bank's BIC (their fiat legs name it), for this part only;
     # an operator's own settings win.
-    before = {name: os.environ.get(name) for name in CORPORATE_SETTINGS}
-    for name, value in CORPORATE_SETTINGS.items():
+    with _settings(CORPORATE_SETTINGS):
+        _corporates(ctx, stories, workdir)
+        across = samples / FX_STORIES
+        if across.is_dir():
+            with _settings({"TOKENBRIDGE_RATES": str(samples / FX_RATES)}):
+                _across_currencies(ctx, across, workdir)
+
+
+@contextmanager
+def _settings(settings: dict[str, str]) -> Iterator[None]:
+    """`settings` in the environment for the block, an operator's own values winning; restored after."""
+    before = {name: os.environ.get(name) for name in settings}
+    for name, value in settings.items():
         os.environ.setdefault(name, value)
     try:
-        _corporates(ctx, stories, workdir)
+        yield
     finally:
         for name, value in before.items():
             if value is None:
@@ -74,4 +95,19 @@ def _corporates(ctx: click.Context, stories: Path, workdir: Path) -> None:
     except SystemExit:
         pass  # the last story is refused on purpose
     click.secho("6. balances and supply", bold=True)
+    ctx.invoke(balances, as_json=False)
+
+
+def _across_currencies(ctx: click.Context, stories: Path, workdir: Path) -> None:
+    click.secho(f"7. across currencies, {stories}: the bank funds its EUR, USD and SGD FX positions; "
+                f"Northwind's dollars pay Lumen's euro wallet (PvP) and a supplier at Commerzbank in "
+                f"euros (the EUR position burns, a pacs.008 leaves); Helix moves EUR, USD and SGD "
+                f"between its subsidiaries (PvP)", bold=True)
+    ctx.invoke(import_, csv_file=str(stories / "accounts.csv"))
+    try:
+        ctx.invoke(replay, dry_run=False, out_dir=workdir / "replies", paths=(str(stories),))
+    except SystemExit:
+        pass  # replay always exits; its summary says what was refused, the balances follow
+    click.secho("8. balances, FX positions and supply (PvP mints nothing: only the funding and the "
+                "burn moved supply)", bold=True)
     ctx.invoke(balances, as_json=False)
