@@ -236,6 +236,9 @@ class Campaign:
     def reorg(self, deep: bool) -> None:
         if not deep and self.confirmations == 1:
             return  # no window to reorg within
+        if deep and self.random.random() < 0.5:  # let something be confirmed first, to lose it
+            self.node.mine(self.confirmations)
+            self.settle()
         latest = self.node.web3.eth.block_number
         low, high = (self.confirmations, self.confirmations + 3) if deep else (1, self.confirmations - 1)
         depth = min(self.random.randint(low, high), latest - self.floor)
@@ -356,14 +359,14 @@ class Campaign:
                 "alerts": sum(self.alerts.values()), "links": length}
 
 
-CAMPAIGN = [(seed, 1 + seed % 3, "flag" if seed % 4 == 3 else "reapply") for seed in range(8)]
+CAMPAIGN = [(seed, 1 + seed % 3, "flag" if seed % 4 == 3 else "reapply") for seed in range(12)]
 
 
 @pytest.mark.parametrize(("seed", "confirmations", "policy"), CAMPAIGN)
 def test_chain_fault_campaign(seed: int, confirmations: int, policy: str, node, tmp_path) -> None:
     started = time.monotonic()
     campaign = Campaign(node, f"sqlite:///{tmp_path / 'campaign.db'}", seed, confirmations, policy)
-    campaign.run(steps=int(os.environ.get("TOKENBRIDGE_CAMPAIGN_STEPS", "40")))
+    campaign.run(steps=int(os.environ.get("TOKENBRIDGE_CAMPAIGN_STEPS", "60")))
     figures = campaign.check()
     print(f"campaign seed={seed} confirmations={confirmations} policy={policy} "
           f"did={dict(campaign.done)} ended={figures} deep_reorgs={campaign.deep_reorgs} "
