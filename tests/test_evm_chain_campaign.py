@@ -385,3 +385,30 @@ def test_a_mint_mined_after_the_scan_is_found_by_its_receipt(node, sqlite_url) -
     bridge.settler.scanner.resolve_used_nonce(bridge.row(op.key), node.web3.eth.block_number)
     assert bridge.row(op.key).block_number is not None
     assert [(c.key, c.new_status) for c in bridge.settle()] == [(op.key, "ACSC")]
+
+
+def test_a_transfer_that_runs_before_its_lost_funding_is_reapplied_waits_for_it(node, sqlite_url) -> None:
+    """Found by the campaign (seed 2): a mint lost in a deep reorg is re-applied with a fresh
+    nonce (its own was taken), after a transfer that counted on it; the transfer reverted and
+    was answered RJCT AM04. It is planned again after the mint, as for a mint not settled yet."""
+    bridge = Bridge(node, sqlite_url, clock_for(node), currencies="EUR")
+    node.mine(3)
+    snapshot = node.rpc("evm_snapshot")
+    mint = evm_mint(100, WALLETS[0])
+    bridge.apply(mint)
+    assert [(c.key, c.new_status) for c in bridge.settle()] == [(mint.key, "ACSC")]
+    nonce = bridge.row(mint.key).nonce
+    node.rpc("evm_setAutomine", False)
+    pay = transfer(100, WALLETS[0], WALLETS[1])
+    bridge.apply(pay)
+    bridge.settler.submit()  # in the pool behind the mint's nonce
+    node.rpc("evm_revert", snapshot)  # the mint's block is gone (and the pool with it)
+    node.rpc("evm_setAutomine", True)
+    node.mine(3)
+    node.web3.eth.send_raw_transaction(foreign(bridge, nonce))  # the mint's nonce taken
+    changes = bridge.settle()
+    assert [(c.key, c.new_status) for c in changes] == [(pay.key, "ACSC")]
+    assert bridge.settler.take_alerts() == {"confirmed_lost": 1}
+    assert bridge.row(mint.key).lost_at is None and bridge.row(pay.key).nonce > bridge.row(mint.key).nonce
+    assert bridge.on_chain("EUR", "balanceOf", WALLETS[1]) == 100
+    assert bridge.on_chain("EUR", "totalSupply") == 100

@@ -33,7 +33,7 @@ class Settler(Settlement):
         self.chain = chain
         self.max_in_flight = max(1, max_in_flight)
         self.on_changes = on_changes  # called in the transaction that records the changes
-        self.verdicts = Verdicts(store, chain, clock, self._report)
+        self.verdicts = Verdicts(store, chain, clock, self._report, reapply_lost=reapply_lost)
         self.broadcaster = Broadcaster(store, chain, clock, self.verdicts)
         self.scanner = Scanner(store, chain, self.verdicts, confirmations)
         self.confirmation = Confirmation(store, chain, confirmations, self._report)
