@@ -336,6 +336,10 @@ class Campaign:
         lost = [r for r in rows if r.lost_at is not None]
         if lost:  # only where a reorg went deeper than the confirmations, and alerted
             assert self.deep_reorgs and self.alerts["confirmed_lost"] >= 1
+        if self.policy == "reapply":  # every accepted payment settled, none lost for good
+            assert not lost and all(r.state == CONFIRMED for r in rows)
+        else:  # flagged: what counted on a lost operation may fail, nothing else
+            assert lost or all(r.state == CONFIRMED for r in rows)
         supply, held = 0, Counter()
         for r in rows:
             settled = int(chain.token_call(token, "settledIn", bytes.fromhex(r.payment_ref[2:])))
