@@ -211,7 +211,7 @@ class Campaign:
         self.finals: Counter[str] = Counter()  # key -> final answers reported
         self.alerts: Counter[str] = Counter()
         self.done: Counter[str] = Counter()  # what the run did, by action
-        self.deep_reorgs = 0
+        self.deep_reorgs = self.shallow_reorgs = 0
 
     # actions
     def pay(self) -> None:
@@ -246,6 +246,7 @@ class Campaign:
             return
         self.node.rpc("anvil_reorg", depth, [])
         self.deep_reorgs += depth >= self.confirmations
+        self.shallow_reorgs += depth < self.confirmations
 
     def foreign(self) -> None:
         nonce = self.bridge.plugin.chain.nonce_at("latest")  # our lowest unmined, if any
@@ -374,6 +375,7 @@ def test_chain_fault_campaign(seed: int, confirmations: int, policy: str, node, 
     figures = campaign.check()
     print(f"campaign seed={seed} confirmations={confirmations} policy={policy} "
           f"did={dict(campaign.done)} ended={figures} deep_reorgs={campaign.deep_reorgs} "
+          f"shallow_reorgs={campaign.shallow_reorgs} "
           f"seconds={time.monotonic() - started:.1f}")
 
 
