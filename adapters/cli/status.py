@@ -31,9 +31,10 @@ def status(ref: str, as_json: bool) -> None:
     with store.engine.connect() as connection:
         lost = _lost(connection, messages)
     if as_json:
-        click.echo(json.dumps({"ref": ref, "found": bool(messages),
-                               "messages": [message_json(m) for m in messages],
-                               "lost_from_chain": {k: f"{v.isoformat()}Z" for k, v in lost.items()}}))
+        shown = {"ref": ref, "found": bool(messages), "messages": [message_json(m) for m in messages]}
+        if lost:  # only then: the key's absence says nothing was lost
+            shown["lost_from_chain"] = {k: f"{v.isoformat()}Z" for k, v in lost.items()}
+        click.echo(json.dumps(shown))
     elif messages:
         _print(messages, lost)
     else:
