@@ -30,6 +30,11 @@ from bridge.iso.safe_xml import DEFAULT_MAX_BYTES
 
 PREFIX = "TOKENBRIDGE_"
 
+REAPPLY, FLAG = "reapply", "flag"
+DEEP_REORG_POLICIES = (REAPPLY, FLAG)
+"""An operation answered ACSC that a reorg deeper than the confirmations took off the chain is
+alerted either way; `reapply` also puts it back on chain, `flag` leaves that to an operator."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -47,6 +52,8 @@ class Settings:
     evm_confirmations: int = 1  # blocks (the mined one included) before ACSP becomes ACSC
     evm_max_in_flight: int = 500  # submitted, unmined transactions at most
     evm_timeout_s: int = 10  # one JSON-RPC call at most (no retries: the next round is the retry)
+    evm_deep_reorg: str = "reapply"  # an ACSC'd operation a deep reorg took off the chain: reapply, or flag
+    evm_reorg_lookback: int = 256  # blocks back whose confirmed operations are checked every round
     max_message_bytes: int = DEFAULT_MAX_BYTES
     reply_versions: str | None = None  # "pacs.008.001.08=pacs.002.001.12,..." overrides
     cancellation_policy: str = "refuse"  # a camt.056 for a settled payment: refuse, or return (pacs.004)
@@ -135,6 +142,7 @@ _CONTRACT = re.compile(r"[A-Za-z]{3}=0x[0-9a-fA-F]{40}(@[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _INTEGER_RANGES = {  # inclusive bounds; None: no upper bound
     "evm_confirmations": (1, None), "evm_max_in_flight": (1, None), "evm_timeout_s": (1, None),
+    "evm_reorg_lookback": (1, None),
     "max_message_bytes": (1, None),
     "prefetch": (1, 65535),  # AMQP's prefetch count is 16 bits
     "batch_size": (1, None), "max_attempts": (1, None), "metrics_port": (0, 65535),
@@ -184,6 +192,9 @@ def check(settings: Settings) -> None:
     for item in (settings.evm_currencies or "").split(","):
         if item.strip() and not re.fullmatch(r"[A-Za-z]{3}", item.strip()):
             fail("evm_currencies", f"item {item.strip()!r} is not a currency code")
+    if settings.evm_deep_reorg not in DEEP_REORG_POLICIES:
+        fail("evm_deep_reorg", f"must be one of {', '.join(DEEP_REORG_POLICIES)}, "
+                               f"not {settings.evm_deep_reorg!r}")
     if not _NAME.fullmatch(settings.amqp_prefix):
         fail("amqp_prefix", "must be 1 to 200 letters, digits or . _ : -")
     if settings.notifications.strip().lower() not in _ON + _OFF:

@@ -22,6 +22,8 @@ SECRET = "s3cr3t-Pa55"
     ("METRICS_PORT", "65536", "must be from 0 to 65535"),
     ("EVM_CONFIRMATIONS", "0", "must be from 1"),
     ("EVM_MAX_IN_FLIGHT", "0", "must be from 1"),
+    ("EVM_REORG_LOOKBACK", "0", "must be from 1"),
+    ("EVM_DEEP_REORG", "ignore", "must be one of reapply, flag"),
     ("AMQP_URL", "http://127.0.0.1:5672/", "must be amqp:// or amqps://"),
     ("AMQP_URL", "amqp://guest:guest@127.0.0.1:notaport/", "must be amqp:// or amqps://"),
     ("AMQP_URL", "amqp://a:b@node1:5672/,nonsense", "must be amqp:// or amqps://"),
@@ -53,8 +55,10 @@ def test_good_settings_load() -> None:
         "TOKENBRIDGE_ISSUER_BIC": "bankdeff", "TOKENBRIDGE_ALLOWED_SENDERS": "BANKDEFFXXX, BANKFRPP,",
         "TOKENBRIDGE_EVM_URL": "https://node.example:8545", "TOKENBRIDGE_EVM_KEY": "0x" + "ab" * 32,
         "TOKENBRIDGE_EVM_CONTRACTS": "EUR=0x" + "12" * 20 + "@7,JPY=0x" + "34" * 20,
-        "TOKENBRIDGE_REPLY_VERSIONS": "pacs.008.001.08=pacs.002.001.12"})
+        "TOKENBRIDGE_REPLY_VERSIONS": "pacs.008.001.08=pacs.002.001.12",
+        "TOKENBRIDGE_EVM_DEEP_REORG": "flag", "TOKENBRIDGE_EVM_REORG_LOOKBACK": "64"})
     assert settings.batch_size == 1 and settings.prefetch == 65535
+    assert (settings.evm_deep_reorg, settings.evm_reorg_lookback) == ("flag", 64)
 
 
 def test_reply_version_overrides_reach_the_bus_for_the_2026_release_too() -> None:

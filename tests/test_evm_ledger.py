@@ -71,15 +71,15 @@ class Bridge:
 
     def __init__(self, devchain, store_url: str, clock, confirmations: int = 1,
                  currencies: str = "EUR,JPY,KWD", key: str | None = None,
-                 engine=None) -> None:
+                 engine=None, web3=None, **settings) -> None:
         self.devchain = devchain
         self.clock = clock
         issuer = Account.from_key(key) if key else Account.create()
         self.key = issuer.key.hex()
         devchain.fund(issuer.address)
         self.settings = Settings(ledger="evm", evm_key=self.key, evm_currencies=currencies,
-                                 evm_confirmations=confirmations)
-        self.plugin = EvmLedgerPlugin(self.settings, web3=devchain.web3, clock=clock)
+                                 evm_confirmations=confirmations, **settings)
+        self.plugin = EvmLedgerPlugin(self.settings, web3=web3 or devchain.web3, clock=clock)
         self.engine = engine or create_store_engine(store_url)
         if engine is None:
             migrate(self.engine)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
+from sqlalchemy import Connection
 
 from adapters.cli.common import major, settings, store_or_exit
 from bridge.iso.reader import MessageReader
@@ -26,18 +28,30 @@ def status(ref: str, as_json: bool) -> None:
     reader = MessageReader(max_bytes=current.max_message_bytes)
     with store_or_exit(current) as store, store() as uow:
         messages = lifecycle(ref, uow, reader)
+    with store.engine.connect() as connection:
+        lost = _lost(connection, messages)
     if as_json:
-        click.echo(json.dumps({"ref": ref, "found": bool(messages),
-                               "messages": [message_json(m) for m in messages]}))
+        shown = {"ref": ref, "found": bool(messages), "messages": [message_json(m) for m in messages]}
+        if lost:  # only then: the key's absence says nothing was lost
+            shown["lost_from_chain"] = {k: f"{v.isoformat()}Z" for k, v in lost.items()}
+        click.echo(json.dumps(shown))
     elif messages:
-        _print(messages)
+        _print(messages, lost)
     else:
         click.echo(f"no payment found for {ref} (as UETR, EndToEndId or MsgId)", err=True)
     if not messages:
         raise SystemExit(1)
 
 
-def _print(messages: list[MessageLifecycle]) -> None:
+def _lost(connection: Connection, messages: list[MessageLifecycle]) -> dict[str, datetime]:
+    """The EVM operations of these messages answered ACSC and since taken off the chain by a
+    reorg deeper than the confirmations (adapters.evm.settlement.reorg), by key."""
+    from adapters.evm.settlement.reorg import lost_operations
+    keys = {t.operation.operation.key for m in messages for t in m.transactions if t.operation}
+    return {k: at for k, at in lost_operations(connection).items() if k in keys}
+
+
+def _print(messages: list[MessageLifecycle], lost: dict[str, datetime]) -> None:
     from rich.console import Console
     from rich.table import Table
     console = Console()
@@ -63,6 +77,10 @@ def _print(messages: list[MessageLifecycle]) -> None:
                                        f" ({t.operation.status})"),
                          ("wallets", f"{op.debit_wallet or '-'} -> {op.credit_wallet or '-'}"),
                          ("key", op.key)]
+                if op.key in lost:
+                    rows += [("LOST", f"answered ACSC, no longer on the canonical chain since "
+                                      f"{lost[op.key].isoformat()}Z (a reorg deeper than the "
+                                      "confirmations): alerted; re-applied or flagged by policy")]
             if t.fx_leg is not None:
                 leg = t.fx_leg.operation
                 rows += [("FX leg", f"{leg.kind} {major(leg.amount, leg.currency)} {leg.currency} "

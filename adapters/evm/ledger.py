@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from adapters.config import REAPPLY
 from adapters.evm.book import (
     ACSP,
     ISO_STATUS,
@@ -49,6 +50,7 @@ from adapters.evm.settlement.operations import pvp_partner
 from adapters.evm.settlement import queries
 from adapters.evm.settlement.cancelling import CANCELLED_INFO, release
 from adapters.evm.settlement.guard import check_tokens
+from adapters.evm.settlement.reorg import LOOKBACK_BLOCKS
 from adapters.evm.tables import (
     CANCELLED,
     CONFIRMED,
@@ -452,6 +454,8 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
         self.settings = settings if settings is not None else Settings()
         self.confirmations = max(1, int(getattr(self.settings, "evm_confirmations", 1) or 1))
         self.max_in_flight = int(getattr(self.settings, "evm_max_in_flight", 500) or 500)
+        self.deep_reorg = getattr(self.settings, "evm_deep_reorg", REAPPLY) or REAPPLY
+        self.reorg_lookback = int(getattr(self.settings, "evm_reorg_lookback", 0) or LOOKBACK_BLOCKS)
         self.clock = clock
         self._web3 = web3
         self._chain: TokenChain | None = None
@@ -489,7 +493,8 @@ class EvmLedgerPlugin(LedgerPlugin, SettlingLedger, LedgerSetUp, LedgerDescripti
         if id(store.engine) not in self._settlers:
             self._settlers[id(store.engine)] = Settler(
                 store, self.chain, confirmations=self.confirmations,
-                max_in_flight=self.max_in_flight, clock=self.clock)
+                max_in_flight=self.max_in_flight, clock=self.clock,
+                reapply_lost=self.deep_reorg == REAPPLY, reorg_lookback=self.reorg_lookback)
         return self._settlers[id(store.engine)]
 
     def tokens(self, connection: Connection, *, verify: bool = False,

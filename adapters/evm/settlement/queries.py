@@ -69,9 +69,11 @@ MINED_BY = (select(evm_operations).where(and_(
 """Submitted operations whose event is in block :deep or an older one."""
 
 FUNDED_BY_EARLIER = select(_op.seq).where(and_(
-    _op.seq < bindparam("row"), _op.state.in_((PLANNED, SUBMITTED)), _op.currency == bindparam("currency"),
+    _op.seq < bindparam("row"), _op.currency == bindparam("currency"),
+    or_(_op.state.in_((PLANNED, SUBMITTED)), and_(bindparam("lost_too"), _op.lost_at.is_not(None))),
     func.lower(_op.credit_wallet) == func.lower(bindparam("wallet")))).limit(1)
-"""An earlier operation, not final yet, that credits :wallet: what operation :row counted on."""
+"""An earlier operation, not final yet (or, with :lost_too, confirmed then lost in a deep reorg
+and being re-applied), that credits :wallet: what operation :row counted on."""
 
 NONCES_FROM = select(_op.nonce).where(_op.nonce >= bindparam("lowest"))
 """Nonces the store holds for operations, from :lowest up."""
@@ -126,6 +128,9 @@ SIGNED_AGAIN = update(evm_operations).where(_op.seq == bindparam("row")).values(
 """A lost confirmed operation, re-applied with a fresh nonce."""
 
 COUNT_LOST = select(func.count()).select_from(evm_operations).where(_op.lost_at.is_not(None))
+
+LOST = select(_op.key, _op.lost_at, _op.tx_hash).where(_op.lost_at.is_not(None)).order_by(_op.lost_at)
+"""Operations answered ACSC that a deep reorg took off the chain, not found again yet."""
 
 CONFIRM = update(evm_operations).where(and_(_op.seq == bindparam("row"), _op.state == SUBMITTED)).values(
     state=CONFIRMED, settled_at=bindparam("settled_at"))

@@ -3,13 +3,16 @@ longer on the canonical chain. A bridge cannot prevent one; it must notice, say 
 the operation back on chain (the policy: re-apply, never twice, as the contract refuses a used
 payment reference), and never wedge behind the nonces the reorg gave back.
 
-Each round, the confirmed operations of the last `LOOKBACK_BLOCKS` blocks (and those already
+Each round, the confirmed operations of the last `lookback` blocks (`TOKENBRIDGE_EVM_REORG_LOOKBACK`) (and those already
 found lost) have their block hash compared with the chain's. One no longer there is looked up
 by its reference (`settledIn`): moved to another canonical block -> noted there; gone -> marked
 `lost_at`, an `evm.confirmed_operation_lost` error line and the `confirmed_lost` chain alert,
 and re-applied: its signed transaction broadcast again byte for byte while its nonce is free,
 else signed anew with a fresh nonce. Once its event is back, `evm.confirmed_operation_restored`;
-one that cannot be re-applied (it reverts now) stays lost, alerted, for an operator.
+one that cannot be re-applied (it reverts now) stays lost, alerted, for an operator. With the
+`flag` policy (`TOKENBRIDGE_EVM_DEEP_REORG=flag`) nothing is re-applied: it stays lost, alerted
+once, shown by `tokenbridge status` and `audit verify`, until an operator acts or the chain
+brings it back (another reorg, or its transaction re-broadcast by someone else).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from adapters.evm.chain import TokenChain
 from adapters.evm.settlement import nonces, queries
@@ -35,12 +38,20 @@ LOOKBACK_BLOCKS = 256
 CONFIRMED_LOST = "confirmed_lost"
 
 
+def lost_operations(connection: Connection) -> dict[str, datetime]:
+    """Operations answered ACSC and no longer on the canonical chain (not found again yet), by
+    key: when that was found (naive UTC, as stored). What `status` and `audit verify` show."""
+    return {r.key: r.lost_at for r in connection.execute(queries.LOST)}
+
+
 class ReorgWatch:
     """Finds confirmed operations a deep reorg took off the chain, and re-applies them."""
 
     def __init__(self, store: SqlStore, chain: TokenChain, clock: Callable[[], datetime],
-                 alerts: Counter) -> None:
+                 alerts: Counter, *, reapply: bool = True, lookback: int = LOOKBACK_BLOCKS) -> None:
         self.store = store
+        self.reapply = reapply
+        self.lookback = max(1, lookback)
         self.chain = chain
         self.clock = clock
         self.alerts = alerts
@@ -49,7 +60,7 @@ class ReorgWatch:
         """Check recent confirmed operations; True when one was found off the chain."""
         with self.store.engine.connect() as connection:
             rows = connection.execute(queries.RECENTLY_CONFIRMED, {
-                "since": latest - LOOKBACK_BLOCKS}).all()
+                "since": latest - self.lookback}).all()
         if not rows:
             return False
         canonical = self.chain.block_hashes({r.block_number for r in rows if r.block_number <= latest})
@@ -86,8 +97,14 @@ class ReorgWatch:
                                                                    "now": utc_naive(self.clock())})
             log.error("evm.confirmed_operation_lost", key=row.key, tx_hash=row.tx_hash,
                       block=row.block_number, info="answered ACSC, no longer on the canonical "
-                      "chain (a reorg deeper than the confirmations): re-applied")
+                      "chain (a reorg deeper than the confirmations): "
+                      + ("re-applied" if self.reapply else "flagged for an operator"))
             self.alerts[CONFIRMED_LOST] += 1
+        if not self.reapply:
+            if row.nonce is not None and row.nonce >= consumed:  # never mined by chance: a no-op takes it
+                self.chain.send(self.chain.sign_filler(
+                    row.nonce, self.chain.replacement_fees(bytes(row.raw_tx))).raw)
+            return
         if row.nonce is not None and row.nonce >= consumed:  # its nonce is free again: same bytes
             if not self.chain.is_known(row.tx_hash):
                 self.chain.send(bytes(row.raw_tx))

@@ -36,6 +36,14 @@ class Scanner:
         self.chain = chain
         self.verdicts = verdicts
         self.confirmations = max(1, confirmations)
+        # tx hash -> the head when its nonce was first seen used by another transaction: planned
+        # again only `confirmations` blocks later (a reorg may still drop the other one).
+        self._taken_at: dict[str, int] = {}
+
+    def forget_taken(self, used: set[str]) -> None:
+        """Forget the transactions whose nonce is no longer used (a reorg gave it back)."""
+        for tx_hash in self._taken_at.keys() - used:
+            del self._taken_at[tx_hash]
 
     def scan(self, latest: int) -> None:
         """Read Settled events since the last scan, and those of the blocks not yet
@@ -102,7 +110,10 @@ class Scanner:
             verdict = self.chain.failure_verdict(receipt, row.gas_limit, to, data)
         elif self.chain.is_known(row.tx_hash):
             return  # the node still has it (its receipt is not indexed yet): next round
+        elif latest - self._taken_at.setdefault(row.tx_hash, latest) + 1 < self.confirmations:
+            return  # taken by another sender, not final yet: a reorg may still run ours
         else:
+            self._taken_at.pop(row.tx_hash, None)
             verdict = Verdict(RETRY, info=f"nonce {row.nonce} was used by another transaction")
         self.verdicts.decide(row.tx_hash, verdict, nonce_consumed=True)
 

@@ -13,7 +13,7 @@ from adapters.evm.settlement.broadcast import Broadcaster
 from adapters.evm.settlement.cancelling import Cancelling
 from adapters.evm.settlement.confirmation import Confirmation
 from adapters.evm.settlement.guard import ChainLost, check_tokens
-from adapters.evm.settlement.reorg import ReorgWatch
+from adapters.evm.settlement.reorg import LOOKBACK_BLOCKS, ReorgWatch
 from adapters.evm.settlement.scanning import Scanner
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.sql.store import SqlStore
@@ -26,19 +26,21 @@ class Settler(Settlement):
     def __init__(self, store: SqlStore, chain: TokenChain, *, confirmations: int = 1,
                  max_in_flight: int = 500,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 on_changes: ChangeReport | None = None) -> None:
+                 on_changes: ChangeReport | None = None, reapply_lost: bool = True,
+                 reorg_lookback: int = LOOKBACK_BLOCKS) -> None:
         self.store = store
         self.engine = store.engine
         self.chain = chain
         self.max_in_flight = max(1, max_in_flight)
         self.on_changes = on_changes  # called in the transaction that records the changes
-        self.verdicts = Verdicts(store, chain, clock, self._report)
+        self.verdicts = Verdicts(store, chain, clock, self._report, reapply_lost=reapply_lost)
         self.broadcaster = Broadcaster(store, chain, clock, self.verdicts)
         self.scanner = Scanner(store, chain, self.verdicts, confirmations)
         self.confirmation = Confirmation(store, chain, confirmations, self._report)
         self.cancelling = Cancelling(store, chain, confirmations, clock, self._report)
         self.alerts: Counter[str] = Counter()  # chain alerts since last taken (the worker's metric)
-        self.reorgs = ReorgWatch(store, chain, clock, self.alerts)
+        self.reorgs = ReorgWatch(store, chain, clock, self.alerts, reapply=reapply_lost,
+                                 lookback=reorg_lookback)
 
     def take_alerts(self) -> dict[str, int]:
         """Chain alerts raised since the last call, by kind (chain_lost, confirmed_lost)."""
@@ -81,6 +83,7 @@ class Settler(Settlement):
         for row in unmined:  # by nonce: the used ones come first
             if row.nonce < consumed:
                 self.scanner.resolve_used_nonce(row, latest)
+        self.scanner.forget_taken({row.tx_hash for row in unmined if row.nonce < consumed})
         self.broadcaster.look_up([row for row in unmined if row.nonce >= consumed])
         changes = self.verdicts.take_decided()
         changes.extend(self.cancelling.follow(latest, consumed))

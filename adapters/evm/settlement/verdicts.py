@@ -41,8 +41,9 @@ class Verdicts:
     """Applies verdicts; keeps the failures decided since they were last taken."""
 
     def __init__(self, store: SqlStore, chain: TokenChain, clock: Callable[[], datetime],
-                 report: ChangeReport) -> None:
+                 report: ChangeReport, *, reapply_lost: bool = True) -> None:
         self.store = store
+        self.reapply_lost = reapply_lost  # a lost operation goes back on chain: others wait for it
         self.chain = chain
         self.clock = clock
         self.report = report
@@ -84,14 +85,15 @@ class Verdicts:
                         info=verdict.info, attempts=row.attempts)
             connection.execute(queries.REPLANNED, {"row": row.seq, "gas_limit": gas})
 
-    @staticmethod
-    def _overtook(connection, row: Row, verdict: Verdict) -> bool:
-        """An AM04 revert of an operation that counted on an earlier one not settled yet (the
-        available balance did: apply() took the amount from it)."""
+    def _overtook(self, connection, row: Row, verdict: Verdict) -> bool:
+        """An AM04 revert of an operation that counted on an earlier one not settled yet, or
+        lost in a deep reorg and being re-applied (the available balance did: apply() took the
+        amount from it)."""
         return (verdict.reason == INSUFFICIENT and row.debit_wallet is not None
                 and row.attempts < MAX_ATTEMPTS
                 and connection.execute(queries.FUNDED_BY_EARLIER, {
-                    "row": row.seq, "currency": row.currency, "wallet": row.debit_wallet}).first() is not None)
+                    "row": row.seq, "currency": row.currency, "wallet": row.debit_wallet,
+                    "lost_too": self.reapply_lost}).first() is not None)
 
     def _adopt_or_reject(self, transaction: SqlTransaction, row: Row, *, release_nonce: bool) -> None:
         """The chain refused the reference as used: ours (an earlier attempt settled) or not?"""
