@@ -6,7 +6,7 @@ import json
 import click
 
 from adapters.cli.common import settings, store_or_exit
-from adapters.evm.settlement.reorg import lost_operations
+from adapters.evm.lost import lost_operations
 from adapters.sql import audit as sql_audit
 
 

@@ -46,7 +46,7 @@ def status(ref: str, as_json: bool) -> None:
 def _lost(connection: Connection, messages: list[MessageLifecycle]) -> dict[str, datetime]:
     """The EVM operations of these messages answered ACSC and since taken off the chain by a
     reorg deeper than the confirmations (adapters.evm.settlement.reorg), by key."""
-    from adapters.evm.settlement.reorg import lost_operations
+    from adapters.evm.lost import lost_operations
     keys = {t.operation.operation.key for m in messages for t in m.transactions if t.operation}
     return {k: at for k, at in lost_operations(connection).items() if k in keys}
 

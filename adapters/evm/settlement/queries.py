@@ -129,9 +129,6 @@ SIGNED_AGAIN = update(evm_operations).where(_op.seq == bindparam("row")).values(
 
 COUNT_LOST = select(func.count()).select_from(evm_operations).where(_op.lost_at.is_not(None))
 
-LOST = select(_op.key, _op.lost_at, _op.tx_hash).where(_op.lost_at.is_not(None)).order_by(_op.lost_at)
-"""Operations answered ACSC that a deep reorg took off the chain, not found again yet."""
-
 CONFIRM = update(evm_operations).where(and_(_op.seq == bindparam("row"), _op.state == SUBMITTED)).values(
     state=CONFIRMED, settled_at=bindparam("settled_at"))
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
 
 from adapters.evm.chain import TokenChain
 from adapters.evm.settlement import nonces, queries
@@ -36,12 +36,6 @@ LOOKBACK_BLOCKS = 256
 """Confirmed operations this many blocks back are checked against the chain every round."""
 
 CONFIRMED_LOST = "confirmed_lost"
-
-
-def lost_operations(connection: Connection) -> dict[str, datetime]:
-    """Operations answered ACSC and no longer on the canonical chain (not found again yet), by
-    key: when that was found (naive UTC, as stored). What `status` and `audit verify` show."""
-    return {r.key: r.lost_at for r in connection.execute(queries.LOST)}
 
 
 class ReorgWatch:
