@@ -158,3 +158,18 @@ def test_replay_shows_a_statement_with_breaks_under_the_authorisation_settings(t
     # the EUR statement before its payments: its credits mint, its debit has no burn (a break)
     result = tokenbridge("replay", str(SAMPLES / "camt053" / "01-eur-omnibus-2026-11-24-v08.xml"))
     assert result.exit_code == 1 and "breaks" in result.output and "missing_on_ledger" in result.output
+
+
+def test_the_commands_load_without_the_evm_extra() -> None:
+    """The README's set-up installs the base package only: no command may import web3 or
+    eth_abi unless the EVM ledger is chosen (it is loaded through its entry point then)."""
+    import subprocess
+    import sys
+    blocked = ("import sys\n"
+               "for name in ('web3', 'eth_abi', 'eth_account', 'eth_tester', 'eth_utils'):\n"
+               "    sys.modules[name] = None\n"
+               "from adapters.cli import cli\n"
+               "print(sorted(cli.commands))\n")
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "audit" in done.stdout and "status" in done.stdout
