@@ -71,6 +71,15 @@ class Bank:
         return [answer(m.body)["transactions"][0][2:] for m in self.settle()
                 if m.body.lstrip().startswith(b"<") and b"pacs.002" in m.body]
 
+    def settled_once(self, rounds: int = 10) -> list[tuple]:
+        """Settlement rounds until one reports something (a loaded machine's node may need more
+        than one round to show a transaction mined), at most `rounds`: what it reported."""
+        for _ in range(rounds):
+            found = self.settled()
+            if found:
+                return found
+        return []
+
     def hold(self, uetr: str):
         with self.store() as uow:
             (found,) = service.holds_named(uetr, uow)
@@ -114,7 +123,7 @@ def alice_pays_bruno(amount: str, **kw) -> Tx:
 def funded(bank: Bank) -> None:
     tx = mint("100.00")
     assert bank.pay(tx) == [("ACSP", None)]
-    assert bank.settled() == [(tx.uetr, "ACSC", None)]
+    assert bank.settled_once() == [(tx.uetr, "ACSC", None)]
 
 
 def tomorrow(bank: Bank) -> datetime:
@@ -136,7 +145,7 @@ def test_a_value_dated_transfer_is_held_on_chain_and_settles_at_its_date(bank) -
     bank.clock.now = starts + timedelta(seconds=30)
     assert bank.schedule().run() == []  # executing is planned: ACSC comes when the chain settles
     assert bank.hold(tx.uetr).state == HoldState.EXECUTED
-    assert bank.settled() == [(tx.uetr, "ACSC", None)]
+    assert bank.settled_once() == [(tx.uetr, "ACSC", None)]
     assert bank.books_equal_the_chain() == {ALICE: (4000, 0), BRUNO: (6000, 0)}
     assert bank.schedule().run() == [] and bank.settled() == []  # a restarted worker: nothing twice
 
@@ -160,7 +169,7 @@ def test_a_conditional_payment_is_released_by_its_fulfilment_only(bank) -> None:
                                 fulfilment=SECRET.hex())
         uow.commit()
     assert right.done and right.emitted == ()  # settling: the settlement reports it
-    assert bank.settled() == [(tx.uetr, "ACSC", None)]
+    assert bank.settled_once() == [(tx.uetr, "ACSC", None)]
     assert bank.books_equal_the_chain() == {ALICE: (7000, 0), BRUNO: (3000, 0)}
 
 
@@ -177,7 +186,7 @@ def test_an_unfulfilled_condition_is_voided_on_chain_at_its_expiry(bank) -> None
     assert bank.settled() == []  # the void answers nothing of its own
     assert bank.books_equal_the_chain() == {ALICE: (10000, 0)}
     assert bank.pay(alice_pays_bruno("100.00")) == [("ACSP", None)]  # all of it available again
-    assert len(bank.settled()) == 1
+    assert len(bank.settled_once()) == 1
     assert bank.books_equal_the_chain() == {ALICE: (0, 0), BRUNO: (10000, 0)}
 
 
