@@ -28,6 +28,7 @@ from lxml import etree
 
 from bridge.iso.apphdr import iso_utc_datetime
 from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
+from bridge.iso.pacs002 import UETR_PATTERN
 from bridge.money import Amount
 from bridge.parties import AccountId, Agent, Party
 from bridge.statements import (
@@ -39,7 +40,6 @@ from bridge.statements import (
     TransactionDetails,
 )
 
-_UETR = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
 _MAX35 = 35
 _MAX140 = 140
 
@@ -157,7 +157,7 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
         uetr = (tx.uetr or "").lower()
         refs = [("MsgId", tx.message_id), ("AcctSvcrRef", tx.account_servicer_ref),
                 ("InstrId", tx.instruction_id), ("EndToEndId", tx.end_to_end_id),
-                ("UETR", uetr if number >= 8 and _UETR.fullmatch(uetr) else None),  # a UETR only from .08
+                ("UETR", uetr if number >= 8 and UETR_PATTERN.fullmatch(uetr) else None),  # a UETR only from .08
                 ("TxId", tx.transaction_id)]
         if any(value for _, value in refs):
             w("<Refs>" + "".join(f"<{name}>{_text(value if name == 'UETR' else value[:_MAX35])}</{name}>"

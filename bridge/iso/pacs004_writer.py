@@ -14,7 +14,6 @@ pacs.004.001.09, its CBPR+ sibling), overridable by configuration (TOKENBRIDGE_R
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -22,7 +21,7 @@ from lxml import etree
 
 from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_header
 from bridge.iso.building import new_document
-from bridge.iso.pacs002 import CLOSED_REASON_CODES_2006, additional_info_text, message_bytes
+from bridge.iso.pacs002 import CLOSED_REASON_CODES_2006, UETR_PATTERN, additional_info_text, message_bytes
 from bridge.money import Amount
 from bridge.returns.return_message import PaymentReturnMessage
 from bridge.status import ReplyHeader
@@ -53,7 +52,6 @@ DEFAULT_RETURN_VERSION = "pacs.004.001.09"
 """For an original whose version is unknown (a payment known only from the ledger)."""
 
 _OLDEST = "pacs.004.001.01"
-_UETR = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
 
 
 def return_version(original_type: str | None, overrides: Mapping[str, str] | None = None) -> str:
@@ -128,7 +126,7 @@ def write_payment_return(message: PaymentReturnMessage, version: str) -> etree._
             if value:
                 add(element, name, value)
         uetr = (tx.uetr or "").lower()
-        if number >= 9 and _UETR.fullmatch(uetr):
+        if number >= 9 and UETR_PATTERN.fullmatch(uetr):
             add(element, "OrgnlUETR", uetr)
         if tx.original_amount is not None:
             amount(element, "OrgnlIntrBkSttlmAmt", tx.original_amount)

@@ -19,7 +19,6 @@ Differences between versions, checked against the official XSDs (only what a rep
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from lxml import etree
@@ -27,7 +26,7 @@ from lxml import etree
 from bridge.initiations.report import InitiationStatusReport
 from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime
 from bridge.iso.building import new_document
-from bridge.iso.pacs002 import message_bytes, reply_app_header, status_code, write_status_reason
+from bridge.iso.pacs002 import UETR_PATTERN, message_bytes, reply_app_header, status_code, write_status_reason
 from bridge.status import ReplyHeader, TransactionStatus
 
 INITIATION_REPLY_VERSIONS: dict[str, str] = {
@@ -56,7 +55,6 @@ OLDEST_SHAPE = "pain.002.001.02"
 
 _CLOSED_GROUP_CODES = frozenset({"ACTC", "RCVD", "PART", "RJCT", "PDNG", "ACCP", "ACSP", "ACSC", "ACWC"})
 _CLOSED_TRANSACTION_CODES = _CLOSED_GROUP_CODES - {"RCVD", "PART"}
-_UETR = re.compile(r"[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}")
 
 
 def initiation_reply_version(input_type: str, overrides: Mapping[str, str] | None = None) -> str:
@@ -101,7 +99,7 @@ def write_initiation_status_report(report: InitiationStatusReport, version: str)
             if value is not None:
                 add(element, name, value)
         uetr = (tx.original_uetr or "").lower()
-        if number >= 10 and _UETR.fullmatch(uetr):
+        if number >= 10 and UETR_PATTERN.fullmatch(uetr):
             add(element, "OrgnlUETR", uetr)
         status(element, "TxSts", tx.status, _CLOSED_TRANSACTION_CODES)
         reason(element, tx.reason, tx.additional_info)
