@@ -126,3 +126,13 @@ def wait_depth(queue: str, depth: int, timeout_s: float = 30) -> None:
     """Until `queue` holds at least `depth` messages."""
     _wait_on_queue(queue, lambda q: q.message_count >= depth, timeout_s, 0.05,
                    f"{queue} never held {depth} message(s)")
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30,
+             poll_s: float = 0.05) -> None:
+    """Until `condition()` holds: for a state another thread reaches in its own time (a
+    settlement round failing against a hung node), never a fixed pause."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(poll_s)

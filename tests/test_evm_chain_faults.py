@@ -8,7 +8,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from broker import drain, queue_depth
+from broker import drain, queue_depth, wait_for
 from builders import Tx, pacs008
 from conftest import start_anvil
 from eth_account import Account
@@ -221,7 +221,9 @@ def test_6_a_hung_node_only_fails_settlement_rounds_payments_are_answered_never_
             publish(amqp_prefix, bodies)
             replies = drain(f"{amqp_prefix}.out", lambda got: len(got) >= count, timeout_s=60)
             assert [statuses(body)[1] for _, body in replies] == ["ACSP"] * count
-            assert running.worker.metrics.settlement_failures._value.get() >= 1
+            # The replies come before a round has timed out against the hung node.
+            wait_for(lambda: running.worker.metrics.settlement_failures._value.get() >= 1,
+                     "no settlement round failed against the hung node")
             os.kill(node.pid, signal.SIGCONT)
             replies += drain(f"{amqp_prefix}.out",
                              lambda got: sum(b"ACSC" in body for _, body in got) >= count, timeout_s=60)
