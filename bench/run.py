@@ -4,7 +4,8 @@ machine it ran on. Prints a table; writes JSON, a Markdown table and the growth 
     .venv/bin/python bench/run.py [--quick] [--only SECTION ...] [--out docs/bench]
 
 Sections: validation, replay, end-to-end (with the naive pipeline and paced latency),
-reconcile, growth. Each figure is the median of --runs runs (min and max kept); needs the local
+prototypes (issue 19: the worker beside a bare and a naive prototype on one preloaded mixed
+stream, and the bus's in-process CPU per message), reconcile, growth. Each figure is the median of --runs runs (min and max kept); needs the local
 PostgreSQL and RabbitMQ for replay/end-to-end/growth (127.0.0.1, as the tests).
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ from replay import messages, on_fresh_store, run_once  # noqa: E402
 from validation import message_of, validation_rates  # noqa: E402
 from worker import POSTGRES, cpu_line, measure  # noqa: E402
 
-SECTIONS = ("validation", "replay", "end-to-end", "reconcile", "growth")
+SECTIONS = ("validation", "replay", "end-to-end", "prototypes", "reconcile", "growth")
 STORES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
@@ -101,6 +102,34 @@ def end_to_end(args) -> dict:
     return out
 
 
+def prototypes(args) -> dict:
+    """Issue 19's comparison: the worker, the bare and the naive prototype on the same preloaded
+    mixed stream (bench/throughput.py), each run's ratios taken within the run; and the bus's
+    CPU per message in-process (bench/hotpath.py), steadier on a shared machine."""
+    from hotpath import run as bus_cpu
+    from throughput import compared, stream
+    runs = []
+    for _ in range(args.runs):
+        bodies = stream(args.stream_messages)
+        with tempfile.TemporaryDirectory() as tmp:
+            got, bare, naive = compared(bodies, args.naive_stream_messages, tmp)
+        runs.append({"worker": got, "bare": bare, "naive": naive,
+                     "worker / bare": got["rate"] / bare["rate"],
+                     "worker / naive": got["rate"] / naive["rate"]})
+    out = {name: spread([r[name]["rate"] for r in runs]) for name in ("worker", "bare", "naive")}
+    out.update({f"{name} cpu_us": spread([r[name]["cpu_us, worker"] for r in runs])
+                for name in ("worker", "bare", "naive")})
+    out.update({ratio: spread([r[ratio] for r in runs]) for ratio in ("worker / bare", "worker / naive")})
+    out["bus cpu_us in-process"] = spread([bus_cpu(stream(2000)) for _ in range(args.runs)])
+    for name in ("worker", "bare", "naive"):
+        say(f"  {name:<7} {out[name]['median']:8,.0f} msg/s (min {out[name]['min']:,.0f}, max "
+            f"{out[name]['max']:,.0f}); CPU per message {out[name + ' cpu_us']['median']:,.0f} µs")
+    say(f"  worker / bare {out['worker / bare']['median']:.2f} (target 0.8), worker / naive "
+        f"{out['worker / naive']['median']:.1f} (target 15); the bus in-process "
+        f"{out['bus cpu_us in-process']['median']:,.0f} µs CPU per message")
+    return out
+
+
 def reconcile(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "reconcile.json"
@@ -146,6 +175,8 @@ def main() -> None:
     args.e2e_messages = 500 if quick else 5000
     args.naive_messages = 200 if quick else 1000
     args.paced_messages = 500 if quick else 5000
+    args.stream_messages = 2000 if quick else 20000
+    args.naive_stream_messages = 400 if quick else 4000
     args.entries, args.postings = (2_000, 20_000) if quick else (100_000, 1_000_000)
     args.tx_sizes = (1, 10, 100) if quick else (1, 10, 100, 1000)
     args.ledger_sizes = (10_000,) if quick else (10_000, 100_000, 1_000_000)
