@@ -138,13 +138,14 @@ def reply_header_xml(header: ReplyHeader, version: str = "head.001.001.02",
     original AppHdr's MsgDefIdr and CreDt (both mandatory in Rltd) when the header lacks them."""
     if version not in HEADER_VERSIONS:
         raise ValueError(f"cannot write AppHdr {version!r}: supported are {', '.join(HEADER_VERSIONS)}")
-    sender, receiver = writable_party(header.from_party, version), writable_party(header.to_party, version)
+    sender = _party_xml("Fr", header.from_party, version)
+    receiver = _party_xml("To", header.to_party, version)
     if sender is None or receiver is None:
         raise ValueError("a reply AppHdr needs both the sender (Fr) and receiver (To) identified; "
                          f"got from={header.from_party!r} to={header.to_party!r}")
     created = iso_utc_datetime(header.created_at)
-    out = [f'<AppHdr xmlns="{ISO_NAMESPACE_PREFIX}{version}">', _party_xml("Fr", sender),
-           _party_xml("To", receiver), leaf("BizMsgIdr", header.business_message_id),
+    out = [f'<AppHdr xmlns="{ISO_NAMESPACE_PREFIX}{version}">', sender, receiver,
+           leaf("BizMsgIdr", header.business_message_id),
            leaf("MsgDefIdr", header.message_definition_id)]
     if header.business_service:
         out.append(leaf("BizSvc", header.business_service))
@@ -160,8 +161,9 @@ def reply_header_xml(header: ReplyHeader, version: str = "head.001.001.02",
         # Rltd/Fr and Rltd/To are mandatory; the original went from whom we answer to us.
         # Rltd/CreDt is mandatory too: the original's as it wrote it (in UTC where the version
         # wants it); without one, the reply's is the closest truth.
-        out += ("<Rltd>", _party_xml("Fr", writable_party(header.related_from, version) or receiver),
-                _party_xml("To", writable_party(header.related_to, version) or sender),
+        out += ("<Rltd>",
+                _party_xml("Fr", header.related_from, version) or _party_xml("Fr", header.to_party, version),
+                _party_xml("To", header.related_to, version) or _party_xml("To", header.from_party, version),
                 leaf("BizMsgIdr", header.related_business_message_id), leaf("MsgDefIdr", definition),
                 leaf("CreDt", echoed_datetime(related_text, related_at,
                                               utc_only=version == "head.001.001.01") or created),
@@ -170,9 +172,13 @@ def reply_header_xml(header: ReplyHeader, version: str = "head.001.001.02",
     return "".join(out)
 
 
-@lru_cache(maxsize=1024)  # counterparties recur: each party written once, as writable_party trims it
-def _party_xml(name: str, party: HeaderParty) -> str:
-    """`Fr` or `To` (`name`): an institution's `FIId/FinInstnId`, or an organisation's `OrgId`."""
+@lru_cache(maxsize=1024)  # counterparties recur: each party written once per name and version
+def _party_xml(name: str, party: HeaderParty | None, version: str) -> str | None:
+    """`Fr` or `To` (`name`): an institution's `FIId/FinInstnId`, or an organisation's `OrgId`,
+    with what `version` can carry (`writable_party`); None when nothing identifying is left."""
+    party = writable_party(party, version)
+    if party is None:
+        return None
     if party.organisation:
         return f"<{name}>{_organisation_xml(party)}</{name}>"
     return f"<{name}><FIId>{_institution_xml(party)}</FIId></{name}>"
