@@ -92,7 +92,7 @@ class CreditTransfers:
         decisions = translate_message(payload, uow.accounts.get, self.config.issuer_bic)
         return [Translated(decided, mint_claim(decided, _road(tx))
                            if isinstance(decided, TokenOperation) else None)
-                for tx, decided in zip(payload.transactions, decisions)]
+                for tx, decided in zip(payload.transactions, decisions, strict=True)]
 
     def _transaction(self, read: ReadMessage, index: int, translated: Translated,
                      uow: UnitOfWork, dry_run: bool) -> TransactionOutcome:
