@@ -78,12 +78,15 @@ def find_registered(account: AccountId | None, lookup: AccountLookup) -> Registe
     no whitespace, upper case) and the same scheme and issuer, all of which must agree. An IBAN
     has neither, so it matches only a row without them; an `Othr/Id` written without scheme and
     issuer matches such a row too (an IBAN sent as a bare `Othr/Id` is that IBAN)."""
-    if account is None or not account.key:
+    key = account.key if account is not None else None
+    if not key:
         return None
-    found = lookup(account.key)
-    if found is None or (found.scheme, found.issuer) != (account.scheme_key, account.issuer_key):
+    found = lookup(key)
+    if found is None:
         return None
-    return found
+    if account.iban:  # no scheme or issuer to fold: the row must have none either
+        return found if found.scheme is None and found.issuer is None else None
+    return found if (found.scheme, found.issuer) == (account.scheme_key, account.issuer_key) else None
 
 
 def registry_scheme(text: str | None) -> str:

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from bridge.iso.building import child
+from bridge.iso.building import leaf
 from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
 from bridge.iso.header import BusinessHeader
 from bridge.iso.xmlnav import to_datetime
@@ -127,100 +127,108 @@ def write_reply_header(header: ReplyHeader, version: str = "head.001.001.02") ->
     Raises ValueError for an unknown version, a Fr or To with nothing the version can carry, or
     a Rltd whose original MsgDefIdr is unknown (write_reply fills that in from the status report).
     """
+    return etree.fromstring(reply_header_xml(header, version))
+
+
+def reply_header_xml(header: ReplyHeader, version: str = "head.001.001.02",
+                     original_type: str | None = None, original_created_at: datetime | None = None,
+                     original_created_at_text: str | None = None) -> str:
+    """`write_reply_header`'s AppHdr as text (what an Envelope embeds as it is). A status
+    report knows the original Document's type and creation time: `original_*` stand in for the
+    original AppHdr's MsgDefIdr and CreDt (both mandatory in Rltd) when the header lacks them."""
     if version not in HEADER_VERSIONS:
         raise ValueError(f"cannot write AppHdr {version!r}: supported are {', '.join(HEADER_VERSIONS)}")
-    sender, receiver = writable_party(header.from_party, version), writable_party(header.to_party, version)
+    sender = _party_xml("Fr", header.from_party, version)
+    receiver = _party_xml("To", header.to_party, version)
     if sender is None or receiver is None:
         raise ValueError("a reply AppHdr needs both the sender (Fr) and receiver (To) identified; "
                          f"got from={header.from_party!r} to={header.to_party!r}")
-    utc_only = version == "head.001.001.01"
-    namespace = ISO_NAMESPACE_PREFIX + version
-    root = etree.Element(f"{{{namespace}}}AppHdr", nsmap={None: namespace})
-    _add_parties_and_ids(root, namespace, sender, receiver,
-                         header.business_message_id, header.message_definition_id)
+    created = iso_utc_datetime(header.created_at)
+    out = [f'<AppHdr xmlns="{ISO_NAMESPACE_PREFIX}{version}">', sender, receiver,
+           leaf("BizMsgIdr", header.business_message_id),
+           leaf("MsgDefIdr", header.message_definition_id)]
     if header.business_service:
-        child(root, namespace, "BizSvc", header.business_service)
-    child(root, namespace, "CreDt", iso_utc_datetime(header.created_at))
+        out.append(leaf("BizSvc", header.business_service))
+    out.append(leaf("CreDt", created))
     if header.related_business_message_id:
-        if not header.related_message_definition_id:
+        definition = header.related_message_definition_id or original_type
+        if not definition:
             raise ValueError("Rltd needs the original's MsgDefIdr "
                              f"(original BizMsgIdr {header.related_business_message_id!r})")
-        related = child(root, namespace, "Rltd")
+        related_at, related_text = header.related_created_at, header.related_created_at_text
+        if related_at is None and related_text is None:
+            related_at, related_text = original_created_at, original_created_at_text
         # Rltd/Fr and Rltd/To are mandatory; the original went from whom we answer to us.
-        _add_parties_and_ids(related, namespace,
-                             writable_party(header.related_from, version) or receiver,
-                             writable_party(header.related_to, version) or sender,
-                             header.related_business_message_id,
-                             header.related_message_definition_id)
         # Rltd/CreDt is mandatory too: the original's as it wrote it (in UTC where the version
         # wants it); without one, the reply's is the closest truth.
-        child(related, namespace, "CreDt",
-              echoed_datetime(header.related_created_at_text, header.related_created_at,
-                              utc_only=utc_only) or iso_utc_datetime(header.created_at))
-    return root
+        out += ("<Rltd>",
+                _party_xml("Fr", header.related_from, version) or _party_xml("Fr", header.to_party, version),
+                _party_xml("To", header.related_to, version) or _party_xml("To", header.from_party, version),
+                leaf("BizMsgIdr", header.related_business_message_id), leaf("MsgDefIdr", definition),
+                leaf("CreDt", echoed_datetime(related_text, related_at,
+                                              utc_only=version == "head.001.001.01") or created),
+                "</Rltd>")
+    out.append("</AppHdr>")
+    return "".join(out)
 
 
-def _add_parties_and_ids(parent: etree._Element, namespace: str, sender: HeaderParty,
-                         receiver: HeaderParty, business_message_id: str,
-                         message_definition_id: str) -> None:
-    for name, party in (("Fr", sender), ("To", receiver)):
-        if party.organisation:
-            _add_organisation(child(parent, namespace, name), namespace, party)
-        else:
-            _add_institution(child(child(parent, namespace, name), namespace, "FIId"), namespace, party)
-    child(parent, namespace, "BizMsgIdr", business_message_id)
-    child(parent, namespace, "MsgDefIdr", message_definition_id)
+@lru_cache(maxsize=1024)  # counterparties recur: each party written once per name and version
+def _party_xml(name: str, party: HeaderParty | None, version: str) -> str | None:
+    """`Fr` or `To` (`name`): an institution's `FIId/FinInstnId`, or an organisation's `OrgId`,
+    with what `version` can carry (`writable_party`); None when nothing identifying is left."""
+    party = writable_party(party, version)
+    if party is None:
+        return None
+    if party.organisation:
+        return f"<{name}>{_organisation_xml(party)}</{name}>"
+    return f"<{name}><FIId>{_institution_xml(party)}</FIId></{name}>"
 
 
-def _add_institution(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
+def _institution_xml(party: HeaderParty) -> str:
     """`FinInstnId` in the XSD's order: BICFI, ClrSysMmbId, LEI, Nm, Othr."""
-    institution = child(parent, namespace, "FinInstnId")
+    out = ["<FinInstnId>"]
     if party.bic:
-        child(institution, namespace, "BICFI", party.bic)
+        out.append(leaf("BICFI", party.bic))
     if party.member_id:
-        member = child(institution, namespace, "ClrSysMmbId")
-        _add_choice(member, namespace, "ClrSysId", party.clearing_system,
-                    party.clearing_system_proprietary)
-        child(member, namespace, "MmbId", party.member_id)
+        out += ("<ClrSysMmbId>", _choice_xml("ClrSysId", party.clearing_system,
+                                             party.clearing_system_proprietary),
+                leaf("MmbId", party.member_id), "</ClrSysMmbId>")
     if party.lei:
-        child(institution, namespace, "LEI", party.lei)
+        out.append(leaf("LEI", party.lei))
     if party.name:
-        child(institution, namespace, "Nm", party.name)
-    _add_other(institution, namespace, party)
+        out.append(leaf("Nm", party.name))
+    out += (_other_xml(party), "</FinInstnId>")
+    return "".join(out)
 
 
-def _add_organisation(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
+def _organisation_xml(party: HeaderParty) -> str:
     """`OrgId` in the XSD's order: Nm, then `Id/OrgId` with AnyBIC, LEI, Othr (a corporate's
     channel, named as its own message named it)."""
-    organisation = child(parent, namespace, "OrgId")
+    out = ["<OrgId>"]
     if party.name:
-        child(organisation, namespace, "Nm", party.name)
+        out.append(leaf("Nm", party.name))
     if party.bic or party.lei or party.other_id:
-        identification = child(child(organisation, namespace, "Id"), namespace, "OrgId")
+        out.append("<Id><OrgId>")
         if party.bic:
-            child(identification, namespace, "AnyBIC", party.bic)
+            out.append(leaf("AnyBIC", party.bic))
         if party.lei:
-            child(identification, namespace, "LEI", party.lei)
-        _add_other(identification, namespace, party)
+            out.append(leaf("LEI", party.lei))
+        out += (_other_xml(party), "</OrgId></Id>")
+    out.append("</OrgId>")
+    return "".join(out)
 
 
-def _add_other(parent: etree._Element, namespace: str, party: HeaderParty) -> None:
+def _other_xml(party: HeaderParty) -> str:
     """`Othr` (Id, SchmeNm, Issr) of an institution or an organisation, when it has one."""
-    if party.other_id:
-        other = child(parent, namespace, "Othr")
-        child(other, namespace, "Id", party.other_id)
-        _add_choice(other, namespace, "SchmeNm", party.other_scheme, party.other_scheme_proprietary)
-        if party.other_issuer:
-            child(other, namespace, "Issr", party.other_issuer)
+    if not party.other_id:
+        return ""
+    return "".join(("<Othr>", leaf("Id", party.other_id),
+                    _choice_xml("SchmeNm", party.other_scheme, party.other_scheme_proprietary),
+                    leaf("Issr", party.other_issuer) if party.other_issuer else "", "</Othr>"))
 
 
-def _add_choice(parent: etree._Element, namespace: str, name: str, code: str | None,
-                proprietary: str | None) -> None:
+def _choice_xml(name: str, code: str | None, proprietary: str | None) -> str:
     """An ISO code-or-proprietary choice (`Cd` or `Prtry`) named `name`, when either is given."""
-    if code or proprietary:
-        choice = child(parent, namespace, name)
-        if code:
-            child(choice, namespace, "Cd", code)
-        else:
-            child(choice, namespace, "Prtry", proprietary)
-
+    if code:
+        return f"<{name}>{leaf('Cd', code)}</{name}>"
+    return f"<{name}>{leaf('Prtry', proprietary)}</{name}>" if proprietary else ""

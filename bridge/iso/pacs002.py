@@ -26,17 +26,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
 from lxml import etree
 
-from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, write_reply_header
-from bridge.iso.building import ChildAdder, new_document
+from bridge.iso.apphdr import echoed_datetime, iso_utc_datetime, reply_header_xml, write_reply_header
+from bridge.iso.building import ChildAdder, leaf
+from bridge.iso.catalogue import ISO_NAMESPACE_PREFIX
 from bridge.status import ReplyHeader, StatusReport
 
 __all__ = ["REPLY_VERSIONS", "STATUS_REQUEST_REPLY_VERSIONS", "INSTITUTION_TRANSFER_REPLY_VERSIONS", "SUPPORTED_VERSIONS", "ENVELOPE_NAMESPACE", "reply_version",
-           "parse_reply_versions", "write_status_report", "write_reply_header", "write_reply",
+           "parse_reply_versions", "write_status_report", "status_report_xml", "write_reply_header",
+           "write_reply",
            "additional_info_text", "UETR_PATTERN", "message_bytes", "RETURN_REPLY_VERSIONS",
            "CLOSED_REASON_CODES_2006"]
 
@@ -211,66 +212,75 @@ def parse_reply_versions(text: str) -> dict[str, str]:
 
 
 def write_status_report(report: StatusReport, version: str) -> etree._Element:
-    """The pacs.002 `Document` for `report` in `version` (pacs.002.001.02 to .16).
+    """The pacs.002 `Document` for `report` in `version` (pacs.002.001.02 to .16), as an element
+    tree (parsed from `status_report_xml`: for callers that look inside).
+
+    Raises ValueError for an unsupported version or a status the version cannot express.
+    """
+    return etree.fromstring(status_report_xml(report, version))
+
+
+def status_report_xml(report: StatusReport, version: str) -> str:
+    """The pacs.002 `Document` for `report` in `version` as text, the very text lxml would
+    serialise (tests/test_pacs002_text.py checks every version against the element writer it
+    replaced): a reply is written once per message, on the hot path.
 
     Raises ValueError for an unsupported version or a status the version cannot express.
     """
     _supported_reply(version, "write_status_report")
     number = int(version[-2:])
-    document, add = new_document(version)
     oldest = version == OLDEST_SHAPE
-
-    def agent(parent: etree._Element, name: str, bic: str | None) -> None:
-        if bic:
-            institution = add(add(parent, name), "FinInstnId")
-            add(institution, "BIC" if number <= 3 else "BICFI", bic)
-
-    def status_reason(parent: etree._Element, code: str | None, info: str | None) -> None:
-        write_status_reason(add, parent, code, info, closed_list=oldest)
-
-    root = add(document, OLDEST_SHAPE if oldest else "FIToFIPmtStsRpt")
-    header = add(root, "GrpHdr")
-    add(header, "MsgId", report.message_id)
-    add(header, "CreDtTm", iso_utc_datetime(report.created_at))
-    agent(header, "InstgAgt", report.instructing_agent_bic)
-    agent(header, "InstdAgt", report.instructed_agent_bic)
-
-    group = add(root, "OrgnlGrpInfAndSts")
-    add(group, "OrgnlMsgId", report.original_message_id)
-    add(group, "OrgnlMsgNmId", report.original_message_type)
+    bic = "BIC" if number <= 3 else "BICFI"
+    root = OLDEST_SHAPE if oldest else "FIToFIPmtStsRpt"
+    out = [f'<Document xmlns="{ISO_NAMESPACE_PREFIX}{version}"><{root}><GrpHdr>',
+           leaf("MsgId", report.message_id), leaf("CreDtTm", iso_utc_datetime(report.created_at))]
+    for name, agent in (("InstgAgt", report.instructing_agent_bic),
+                        ("InstdAgt", report.instructed_agent_bic)):
+        if agent:
+            out.append(f"<{name}><FinInstnId>{leaf(bic, agent)}</FinInstnId></{name}>")
+    out += ("</GrpHdr><OrgnlGrpInfAndSts>", leaf("OrgnlMsgId", report.original_message_id),
+            leaf("OrgnlMsgNmId", report.original_message_type))
     original_created = echoed_datetime(report.original_created_at_text, report.original_created_at)
     if original_created is not None:
-        add(group, "OrgnlCreDtTm", original_created)
+        out.append(leaf("OrgnlCreDtTm", original_created))
     if report.group_status is not None:  # a report on some of the transactions says none
-        add(group, "GrpSts", status_code(report.group_status, number, _CLOSED_GROUP_CODES))
-    status_reason(group, report.group_reason, report.group_additional_info)
+        out.append(leaf("GrpSts", status_code(report.group_status, number, _CLOSED_GROUP_CODES)))
+    out += (_status_reason_xml(report.group_reason, report.group_additional_info, oldest),
+            "</OrgnlGrpInfAndSts>")
 
     for transaction in report.transactions:
-        element = add(root, "TxInfAndSts")
+        out.append("<TxInfAndSts>")
         for name, value in (("OrgnlInstrId", transaction.original_instruction_id),
                             ("OrgnlEndToEndId", transaction.original_end_to_end_id),
                             ("OrgnlTxId", transaction.original_transaction_id)):
             if value is not None:
-                add(element, name, value)
+                out.append(leaf(name, value))
         uetr = (transaction.original_uetr or "").lower()
         # OrgnlUETR exists from .10; a UETR the pattern refuses would make the whole reply invalid.
         if number >= 10 and UETR_PATTERN.fullmatch(uetr):
-            add(element, "OrgnlUETR", uetr)
-        add(element, "TxSts", status_code(transaction.status, number, _CLOSED_TRANSACTION_CODES))
-        status_reason(element, transaction.reason, transaction.additional_info)
-    return document
+            out.append(leaf("OrgnlUETR", uetr))
+        out += (leaf("TxSts", status_code(transaction.status, number, _CLOSED_TRANSACTION_CODES)),
+                _status_reason_xml(transaction.reason, transaction.additional_info, oldest),
+                "</TxInfAndSts>")
+    out.append(f"</{root}></Document>")
+    return "".join(out)
+
+
+_XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
+"""What lxml writes before a message (`message_bytes`), and so the text writers too."""
 
 
 def write_reply(report: StatusReport, version: str, header: ReplyHeader | None = None,
                 header_version: str = "head.001.001.02") -> bytes:
     """The reply to publish, UTF-8 with an XML declaration: the bare pacs.002 Document, or with
     a header, `Envelope` (urn:swift:xsd:envelope) holding the AppHdr and then the Document."""
-    document = write_status_report(report, version)
+    document = status_report_xml(report, version)
     if header is None:
-        return message_bytes(document)
-    return message_bytes(document, reply_app_header(
-        header, header_version, report.original_message_type, report.original_created_at,
-        report.original_created_at_text))
+        return (_XML_DECLARATION + document).encode("utf-8")
+    app_header = reply_header_xml(header, header_version, report.original_message_type,
+                                  report.original_created_at, report.original_created_at_text)
+    return (f'{_XML_DECLARATION}<Envelope xmlns="{ENVELOPE_NAMESPACE}">{app_header}{document}'
+            "</Envelope>").encode("utf-8")
 
 
 def reply_app_header(header: ReplyHeader, header_version: str, original_type: str,
@@ -279,33 +289,59 @@ def reply_app_header(header: ReplyHeader, header_version: str, original_type: st
     """The AppHdr of a status report (pacs.002, pain.002). The original AppHdr's MsgDefIdr and
     CreDt are mandatory in Rltd; the report knows the original Document's type and creation
     time, the closest values when the header did not say."""
-    header = replace(header, related_message_definition_id=(header.related_message_definition_id
-                                                            or original_type))
-    if header.related_created_at is None and header.related_created_at_text is None:
-        header = replace(header, related_created_at=original_created_at,
-                         related_created_at_text=original_created_at_text)
-    return write_reply_header(header, header_version)
+    return etree.fromstring(reply_header_xml(header, header_version, original_type,
+                                             original_created_at, original_created_at_text))
+
+
+StatusReason = tuple[tuple[str, str, str] | None, tuple[str, str] | None]
+"""`StsRsnInf`'s content: (choice element, `Cd` or `Prtry`, code) and (text element, text)."""
+
+
+def status_reason(code: str | None, info: str | None, *, closed_list: bool) -> StatusReason | None:
+    """What `StsRsnInf` of a status report (pacs.002, pain.002) holds: the reason (its choice
+    element, `Cd` or `Prtry`, the code) and why, in words (its element, the text); None when
+    there is neither. `closed_list`: the 2006 shape (.02 of both), whose `StsRsn/Cd` is a closed
+    list and whose text is `AddtlStsRsnInf`."""
+    text = additional_info_text(info)
+    if not code and text is None:
+        return None
+    reason = None
+    if code:
+        # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
+        # reason, as is, in .02, any code outside its closed list.
+        choice = "StsRsn" if closed_list else "Rsn"
+        if len(code) <= 4 and (not closed_list or code in CLOSED_REASON_CODES_2006):
+            reason = (choice, "Cd", code)
+        else:
+            reason = (choice, "Prtry", code[:35])
+    return reason, (None if text is None else ("AddtlStsRsnInf" if closed_list else "AddtlInf", text))
 
 
 def write_status_reason(add: ChildAdder, parent: etree._Element, code: str | None,
                         info: str | None, *, closed_list: bool) -> None:
-    """`StsRsnInf` of a status report (pacs.002, pain.002): the reason code and why, in words.
-    `closed_list`: the 2006 shape (.02 of both), whose `StsRsn/Cd` is a closed list and whose
-    text is `AddtlStsRsnInf`."""
-    text = additional_info_text(info)
-    if not code and text is None:
+    """`StsRsnInf` of a status report (pacs.002, pain.002) added to `parent` (`status_reason`)."""
+    found = status_reason(code, info, closed_list=closed_list)
+    if found is None:
         return
-    reason = add(parent, "StsRsnInf")
-    if code:
-        # ExternalStatusReason1Code is 1-4 characters; anything longer is a proprietary
-        # reason, as is, in .02, any code outside its closed list.
-        choice = add(reason, "StsRsn" if closed_list else "Rsn")
-        if len(code) <= 4 and (not closed_list or code in CLOSED_REASON_CODES_2006):
-            add(choice, "Cd", code)
-        else:
-            add(choice, "Prtry", code[:35])
+    reason, text = found
+    element = add(parent, "StsRsnInf")
+    if reason is not None:
+        add(add(element, reason[0]), reason[1], reason[2])
     if text is not None:
-        add(reason, "AddtlStsRsnInf" if closed_list else "AddtlInf", text)
+        add(element, *text)
+
+
+def _status_reason_xml(code: str | None, info: str | None, closed_list: bool) -> str:
+    """`StsRsnInf` as text (`status_reason`); '' when there is nothing to say."""
+    if not code and info is None:
+        return ""
+    found = status_reason(code, info, closed_list=closed_list)
+    if found is None:
+        return ""
+    reason, text = found
+    return "".join(("<StsRsnInf>",
+                    f"<{reason[0]}>{leaf(reason[1], reason[2])}</{reason[0]}>" if reason else "",
+                    leaf(*text) if text else "", "</StsRsnInf>"))
 
 
 def message_bytes(document: etree._Element, app_header: etree._Element | None = None) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from bridge.codes import Status
 from bridge.holds.service import hold_terms
@@ -22,14 +23,24 @@ from bridge.fx.exchange import CrossCurrencyPayment, credit_leg_key
 from bridge.fx.settlement import PLANNED, settle_pvp
 from bridge.outcomes import MessageOutcome, TransactionOutcome
 from bridge.payments.authorisation import authorise_instruction, authorise_operation
-from bridge.payments.credit_transfer import CreditTransferMessage
+from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.replies import (answer_summary, answerable, group_status, message_rejection,
                                     status_report, transaction_statuses)
 from bridge.payments.translation import Decision, translate_message
-from bridge.ports import COVER_ROAD, PAYMENT_ROAD, UnitOfWork
+from bridge.ports import COVER_ROAD, PAYMENT_ROAD, MintClaim, UnitOfWork
 from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
 
-Decisions = list[Decision]
+
+class Translated(NamedTuple):
+    """What translation decided for one transaction, and the references its mint claims
+    (`mint_claim`, None for anything but a mint): made once, for the ledger to read ahead
+    (`Ledger.prepare`), to find a mint by the other road, and to claim with the mint."""
+
+    decision: Decision
+    claim: MintClaim | None
+
+
+Decisions = list[Translated]
 """What translation decided for each transaction of a message, in order."""
 
 
@@ -48,14 +59,14 @@ class CreditTransfers:
             if message.read.payload is None:
                 continue
             message.prepared = decisions = self._translate(message.read.payload, uow)
-            for decided in decisions:
+            for decided, claim in decisions:
                 if isinstance(decided, CrossCurrencyPayment):  # its legs' keys: a replay is found
                     lookups.extend((decided.key, credit_leg_key(decided.key)))
                 elif isinstance(decided, TokenOperation):
                     planned.append(decided)
                     if (ref := statement_key_of(decided)) is not None:
                         lookups.append(ref)
-                    if (claim := mint_claim(decided, PAYMENT_ROAD)) is not None:
+                    if claim is not None:
                         references.extend(claim.references)
         if planned:
             uow.ledger.prepare(planned, lookups, references)
@@ -73,17 +84,21 @@ class CreditTransfers:
                                 rejection)
         decisions: Decisions = (message.prepared if message.prepared is not None
                                 else self._translate(read.payload, uow))
-        transactions = tuple(self._transaction(read, index, decided, uow, dry_run)
-                             for index, decided in enumerate(decisions))
+        transactions = tuple(self._transaction(read, index, translated, uow, dry_run)
+                             for index, translated in enumerate(decisions))
         return self._answer(read, digest, message_id, version, transactions, None)
 
     def _translate(self, payload: CreditTransferMessage, uow: UnitOfWork) -> Decisions:
-        return translate_message(payload, uow.accounts.get, self.config.issuer_bic)
+        decisions = translate_message(payload, uow.accounts.get, self.config.issuer_bic)
+        return [Translated(decided, mint_claim(decided, _road(tx))
+                           if isinstance(decided, TokenOperation) else None)
+                for tx, decided in zip(payload.transactions, decisions, strict=True)]
 
-    def _transaction(self, read: ReadMessage, index: int, decided: Decision,
+    def _transaction(self, read: ReadMessage, index: int, translated: Translated,
                      uow: UnitOfWork, dry_run: bool) -> TransactionOutcome:
         message: CreditTransferMessage = read.payload
         tx = message.transactions[index]
+        decided, claim = translated.decision, translated.claim
         ids = dict(index=index, end_to_end_id=tx.end_to_end_id, uetr=tx.uetr)
         finding = next((f for f in read.findings if f.transaction == index), None)
         if finding is not None:
@@ -117,9 +132,8 @@ class CreditTransfers:
         # A statement entry (or, for a cover, its pacs.008) may have minted this payment already;
         # a mint claims its payment's references, so that the other road finds it
         # (bridge.reconciliation.statement_mints).
-        road = COVER_ROAD if tx.underlying is not None else PAYMENT_ROAD
-        applied = (minted_from_statement(uow.ledger, decided, road)
-                   or uow.ledger.apply(decided, mint_claim(decided, road)))
+        applied = (minted_from_statement(uow.ledger, decided, _road(tx), claim)
+                   or uow.ledger.apply(decided, claim))
         if applied.rejection is not None:
             return TransactionOutcome(**ids, status=Status.REJECTED, operation=decided,
                                       reason=applied.rejection.reason, info=applied.rejection.info)
@@ -147,6 +161,12 @@ class CreditTransfers:
                               group, self.config, self.clock(), rejection)
         return MessageOutcome(digest, verdict, read.message_type, message_id, transactions, reply,
                               tuple(read.findings), answer_summary(group, transactions, rejection))
+
+
+def _road(tx: CreditTransfer) -> str:
+    """The road a transaction's mint takes: a pacs.009 cover's (it moves its underlying
+    pacs.008's payment) or a payment's."""
+    return COVER_ROAD if tx.underlying is not None else PAYMENT_ROAD
 
 
 def _all_rejected(payload: CreditTransferMessage | None,

@@ -162,15 +162,17 @@ def statement_key_of(operation: TokenOperation) -> str | None:
     return None if key == operation.key else key
 
 
-def minted_from_statement(ledger: Ledger, operation: TokenOperation,
-                          road: str = PAYMENT_ROAD) -> LedgerOutcome | None:
+def minted_from_statement(ledger: Ledger, operation: TokenOperation, road: str = PAYMENT_ROAD,
+                          claim: MintClaim | None = None) -> LedgerOutcome | None:
     """For a pacs.008 MINT: the outcome when a statement entry already minted this payment
     (a replay: ACSC, no new effect; or AM05 when the content differs); None otherwise, and
     the pipeline applies the operation as usual, claiming its references (`mint_claim`).
     Found by the claims on its references, or under its `ref:` key (statement mints stored
     before references were claimed). With `road` COVER_ROAD, for a pacs.009 cover's MINT: the
-    same, when its pacs.008 (or a statement entry, or another cover) minted the payment."""
-    claim = mint_claim(operation, road)
+    same, when its pacs.008 (or a statement entry, or another cover) minted the payment.
+    `claim`: the operation's `mint_claim(operation, road)` where the caller made it already."""
+    if claim is None:
+        claim = mint_claim(operation, road)
     if claim is None:
         return None
     key = statement_key_of(operation)
