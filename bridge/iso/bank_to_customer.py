@@ -2,7 +2,9 @@
 (statement) and camt.054 (debit/credit notification). The three are one shape under three names
 (`BkToCstmrAcctRpt/Rpt`, `BkToCstmrStmt/Stmt`, `BkToCstmrDbtCdtNtfctn/Ntfctn`), released
 together, so one writer serves them all from the same domain objects (bridge.statements); a
-notification simply has no balances.
+notification simply has no balances. The bridge's own camt.054s of settled postings are written
+straight from the postings by bridge.notifications.camt054, with these elements and version
+rules and the same bytes (tests/test_notification_writer.py).
 
 Version differences, checked against the official XSDs of all three families:
 - .01: the root ends in `V01`; `Acct/Id` is `IBAN` or `PrtryAcct/Id` (no `Othr`); `Bal/Tp/Cd`
@@ -100,51 +102,33 @@ NOTIFICATION = CashReport("camt.054", "BkToCstmrDbtCdtNtfctn", "Ntfctn", "camt.0
 def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
     """The Document as text. Written as text, not as an element tree: a notification goes out
     for every account of every payment, and an element tree costs about a microsecond per
-    element (a statement has a hundred thousand); every value goes through `_text`."""
+    element (a statement has a hundred thousand); every value goes through `xml_text`."""
     number = int(version[-2:])
     out: list[str] = []
     w = out.append
 
     def account(name: str, account_id: AccountId, inside: str = "") -> str:
-        """`<name><Id>` with the IBAN, or `Othr/Id` with its scheme (code or proprietary) and
-        issuer (.01: `PrtryAcct/Id`, which has neither); `inside` after the Id."""
-        if account_id.iban:
-            ident = f"<IBAN>{_text(account_id.iban)}</IBAN>"
-        elif number == 1:
-            ident = f"<PrtryAcct><Id>{_text((account_id.other or '')[:34])}</Id></PrtryAcct>"
-        else:
-            ident = f"<Othr><Id>{_text((account_id.other or '')[:34])}</Id>"
-            if account_id.scheme:
-                choice = "Prtry" if account_id.proprietary else "Cd"
-                scheme = account_id.scheme[:35 if account_id.proprietary else 4]
-                ident += f"<SchmeNm><{choice}>{_text(scheme)}</{choice}></SchmeNm>"
-            if account_id.issuer:
-                ident += f"<Issr>{_text(account_id.issuer[:35])}</Issr>"
-            ident += "</Othr>"
-        return f"<{name}><Id>{ident}</Id>{inside}</{name}>"
+        return f"<{name}><Id>{account_identification(account_id, number)}</Id>{inside}</{name}>"
 
     def agent(name: str, found: Agent | None) -> str:
-        if found is None or not found.bic:
-            return ""
-        bic = "BIC" if number <= 2 else "BICFI"
-        return f"<{name}><FinInstnId><{bic}>{_text(found.bic)}</{bic}></FinInstnId></{name}>"
+        return agent_element(name, found, number)
 
     def party(role: str, found: Party | None) -> str:
         if found is None:
             return ""
         text = ""
         if found.name or number >= 7:
-            name = f"<Nm>{_text(found.name[:_MAX140])}</Nm>" if found.name else ""
+            name = f"<Nm>{xml_text(found.name[:_MAX140])}</Nm>" if found.name else ""
             text = f"<{role}><Pty>{name}</Pty></{role}>" if number >= 7 else f"<{role}>{name}</{role}>"
         if found.account is not None and found.account.key:
             text += account(f"{role}Acct", found.account)
         return text
 
     def amount(name: str, value, currency: str) -> str:
-        return f'<{name} Ccy="{_text(currency)}">{value}</{name}>'
+        return f'<{name} Ccy="{xml_text(currency)}">{value}</{name}>'
 
     def balance(found: Balance) -> None:
-        kind_code = f"<Cd>{_text(found.type)}</Cd>"
+        kind_code = f"<Cd>{xml_text(found.type)}</Cd>"
         w(f"<Bal><Tp>{kind_code if number == 1 else f'<CdOrPrtry>{kind_code}</CdOrPrtry>'}</Tp>"
           f"{amount('Amt', found.amount.value, found.amount.currency)}"
           f"<CdtDbtInd>{found.credit_debit}</CdtDbtInd>")
@@ -160,7 +144,7 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
                 ("UETR", uetr if number >= 8 and UETR_PATTERN.fullmatch(uetr) else None),  # a UETR only from .08
                 ("TxId", tx.transaction_id)]
         if any(value for _, value in refs):
-            w("<Refs>" + "".join(f"<{name}>{_text(value if name == 'UETR' else value[:_MAX35])}</{name}>"
+            w("<Refs>" + "".join(f"<{name}>{xml_text(value if name == 'UETR' else value[:_MAX35])}</{name}>"
                                  for name, value in refs if value) + "</Refs>")
         if tx.amount is not None:
             if number >= 3:
@@ -173,19 +157,19 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
         if (tx.debtor_agent and tx.debtor_agent.bic) or (tx.creditor_agent and tx.creditor_agent.bic):
             w(f"<RltdAgts>{agent('DbtrAgt', tx.debtor_agent)}{agent('CdtrAgt', tx.creditor_agent)}</RltdAgts>")
         if tx.remittance:
-            w("<RmtInf>" + "".join(f"<Ustrd>{_text(line[:_MAX140])}</Ustrd>" for line in tx.remittance)
+            w("<RmtInf>" + "".join(f"<Ustrd>{xml_text(line[:_MAX140])}</Ustrd>" for line in tx.remittance)
               + "</RmtInf>")
         w("</TxDtls>")
 
     def entry(found: StatementEntry) -> None:
         w("<Ntry>")
         if found.entry_ref and number >= 2:
-            w(f"<NtryRef>{_text(found.entry_ref[:_MAX35])}</NtryRef>")
+            w(f"<NtryRef>{xml_text(found.entry_ref[:_MAX35])}</NtryRef>")
         w(amount("Amt", found.amount.value, found.amount.currency)
           + f"<CdtDbtInd>{found.credit_debit}</CdtDbtInd>")
         if found.reversal:
             w("<RvslInd>true</RvslInd>")
-        status = _text(found.status)
+        status = xml_text(found.status)
         w(f"<Sts><Cd>{status}</Cd></Sts>" if number >= 7 else f"<Sts>{status}</Sts>")
         if found.booked_at is not None:
             w(f"<BookgDt><DtTm>{iso_utc_datetime(found.booked_at)}</DtTm></BookgDt>")
@@ -194,14 +178,14 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
         if found.value_date is not None:
             w(f"<ValDt><Dt>{found.value_date.isoformat()}</Dt></ValDt>")
         if found.account_servicer_ref:
-            w(f"<AcctSvcrRef>{_text(found.account_servicer_ref[:_MAX35])}</AcctSvcrRef>")
+            w(f"<AcctSvcrRef>{xml_text(found.account_servicer_ref[:_MAX35])}</AcctSvcrRef>")
         parts = (found.bank_transaction_code or "").split("/")
         if len(parts) == 3 and all(parts):
-            domain, family, sub = (_text(part) for part in parts)
+            domain, family, sub = (xml_text(part) for part in parts)
             w(f"<BkTxCd><Domn><Cd>{domain}</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>{sub}</SubFmlyCd>"
               f"</Fmly></Domn></BkTxCd>")
         else:  # BkTxCd is mandatory; a proprietary code when there is no ISO one
-            w(f"<BkTxCd><Prtry><Cd>{_text((found.bank_transaction_code or 'NTRF')[:_MAX35])}</Cd>"
+            w(f"<BkTxCd><Prtry><Cd>{xml_text((found.bank_transaction_code or 'NTRF')[:_MAX35])}</Cd>"
               f"</Prtry></BkTxCd>")
         if found.details:
             if number > 1:
@@ -213,16 +197,16 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
         w("</Ntry>")
 
     def item(found: Statement, created: datetime) -> None:
-        w(f"<{kind.item}><Id>{_text(found.statement_id[:_MAX35])}</Id>")
+        w(f"<{kind.item}><Id>{xml_text(found.statement_id[:_MAX35])}</Id>")
         if found.sequence_number is not None:
             w(f"<ElctrncSeqNb>{found.sequence_number}</ElctrncSeqNb>")
         w(f"<CreDtTm>{iso_utc_datetime(found.created_at or created)}</CreDtTm>")
         if found.from_time is not None and found.to_time is not None:
             w(f"<FrToDt><FrDtTm>{iso_utc_datetime(found.from_time)}</FrDtTm>"
               f"<ToDtTm>{iso_utc_datetime(found.to_time)}</ToDtTm></FrToDt>")
-        inside = f"<Ccy>{_text(found.currency)}</Ccy>" if found.currency else ""
+        inside = f"<Ccy>{xml_text(found.currency)}</Ccy>" if found.currency else ""
         if found.owner:
-            inside += f"<Ownr><Nm>{_text(found.owner[:_MAX140])}</Nm></Ownr>"
+            inside += f"<Ownr><Nm>{xml_text(found.owner[:_MAX140])}</Nm></Ownr>"
         inside += agent("Svcr", found.servicer)
         w(account("Acct", found.account, inside))
         for b in found.balances:
@@ -243,7 +227,7 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
         raise ValueError(f"a {kind.family} message needs its creation time (GrpHdr/CreDtTm)")
     root = kind.root + ("V01" if number == 1 else "")
     w(f'<?xml version=\'1.0\' encoding=\'UTF-8\'?>\n<Document xmlns="{ISO_NAMESPACE_PREFIX}{version}">'
-      f"<{root}><GrpHdr><MsgId>{_text(message.message_id[:_MAX35])}</MsgId>"
+      f"<{root}><GrpHdr><MsgId>{xml_text(message.message_id[:_MAX35])}</MsgId>"
       f"<CreDtTm>{iso_utc_datetime(created)}</CreDtTm></GrpHdr>")
     for s in message.statements:
         item(s, created)
@@ -251,12 +235,37 @@ def _write(kind: CashReport, message: StatementMessage, version: str) -> str:
     return "".join(out)
 
 
+def account_identification(account_id: AccountId, number: int) -> str:
+    """What goes in an account's `Id` in version `number`: the IBAN, or `Othr/Id` with its
+    scheme (code or proprietary) and issuer (.01: `PrtryAcct/Id`, which has neither)."""
+    if account_id.iban:
+        return f"<IBAN>{xml_text(account_id.iban)}</IBAN>"
+    if number == 1:
+        return f"<PrtryAcct><Id>{xml_text((account_id.other or '')[:34])}</Id></PrtryAcct>"
+    ident = f"<Othr><Id>{xml_text((account_id.other or '')[:34])}</Id>"
+    if account_id.scheme:
+        choice = "Prtry" if account_id.proprietary else "Cd"
+        scheme = account_id.scheme[:35 if account_id.proprietary else 4]
+        ident += f"<SchmeNm><{choice}>{xml_text(scheme)}</{choice}></SchmeNm>"
+    if account_id.issuer:
+        ident += f"<Issr>{xml_text(account_id.issuer[:35])}</Issr>"
+    return ident + "</Othr>"
+
+
+def agent_element(name: str, found: Agent | None, number: int) -> str:
+    """`<name>` with the agent's BIC (`BIC` up to .02, `BICFI` from .03 on); "" without one."""
+    if found is None or not found.bic:
+        return ""
+    bic = "BIC" if number <= 2 else "BICFI"
+    return f"<{name}><FinInstnId><{bic}>{xml_text(found.bic)}</{bic}></FinInstnId></{name}>"
+
+
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NOT_PLAIN = re.compile("[&<>\"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _text(value: str) -> str:
+def xml_text(value: str) -> str:
     """A value as XML character data (or an attribute's): markup escaped, and what XML 1.0
     cannot hold at all replaced by `?`. Most values (references, IBANs, amounts) need neither:
     one scan tells."""

@@ -4,7 +4,8 @@ creditor's account, a burn debits the debtor's, a transfer debits one and credit
 Operations settled together (one inbound message, one settlement round) that touch the same
 account are entries of one message to it.
 
-Each entry is booked as the statements book it (bridge.statements_out.journal.posting_entry):
+Each entry is booked as the statements book it (bridge.statements_out.journal.posting_entry),
+written straight from the posting (bridge.notifications.camt054):
 BOOK, booking date and time, value date, AcctSvcrRef = the ledger's reference of the operation,
 the bank transaction code, and the payment's references (MsgId, InstrId, EndToEndId, UETR, TxId)
 with the wallets on either side and their accounts. A wallet the registry has no account for
@@ -23,12 +24,10 @@ from bridge.config import BridgeConfig
 from bridge.iso.bank_to_customer import NOTIFICATION
 from bridge.messages import OutboundMessage, new_message_id
 from bridge.operations import TokenOperation
-from bridge.parties import Agent
+from bridge.notifications.camt054 import NotificationWriter, UnitFormats
 from bridge.notifications.ledger import settled_in
 from bridge.ports import AccountRegistry, Posting, UnitOfWork, issuance_holder
 from bridge.settlement.changes import SettlementChange
-from bridge.statements import Statement, StatementMessage
-from bridge.statements_out.journal import account_id, posting_entry
 
 log = structlog.get_logger("tokenbridge.notifications")
 
@@ -56,8 +55,8 @@ class Notifications:
 
     def __init__(self, version: str = DEFAULT_VERSION, servicer_bic: str | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self.version = NOTIFICATION.version(version)
-        self.servicer = Agent(bic=servicer_bic) if servicer_bic else None
+        self.writer = NotificationWriter(version, servicer_bic)
+        self.version = self.writer.version
         self.clock = clock
 
     def of(self, settled: Sequence[Settled], accounts: AccountRegistry) -> list[OutboundMessage]:
@@ -82,7 +81,9 @@ class Notifications:
                     account_of(posting.counterparty, posting.currency)
                 per_account.setdefault(account.account, (account, []))[1].append(posting)
         named = {wallet: account for (wallet, _), account in registered.items() if account is not None}
-        return [self._message(account, postings, named) for account, postings in per_account.values()]
+        formats = UnitFormats(self.writer.number)  # this unit's only
+        return [self._message(account, postings, named, formats)
+                for account, postings in per_account.values()]
 
     def of_changes(self, changes: Sequence[SettlementChange], accounts: AccountRegistry,
                    now: datetime) -> list[OutboundMessage]:
@@ -92,15 +93,10 @@ class Notifications:
                         if c.new_status == Status.ACCEPTED_SETTLEMENT_COMPLETED], accounts)
 
     def _message(self, account: RegisteredAccount, postings: list[Posting],
-                 named: dict[str, RegisteredAccount]) -> OutboundMessage:
+                 named: dict[str, RegisteredAccount], formats: UnitFormats) -> OutboundMessage:
         message_id = new_message_id()
         created = self.clock() if self.clock else postings[-1].posted_at
-        notification = Statement(
-            statement_id=message_id, account=account_id(account), created_at=created,
-            currency=account.currency, servicer=self.servicer,
-            entries=tuple(posting_entry(i, p, named) for i, p in enumerate(postings)))
-        body = NOTIFICATION.message(StatementMessage("camt.054", message_id, created, (notification,)),
-                                    self.version, pretty=False)  # one per account and payment: lean
+        body = self.writer.write(message_id, created, account, postings, named, formats)
         return OutboundMessage(message_id, postings[0].refs.message_id, self.version, body)
 
 

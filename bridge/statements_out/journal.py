@@ -124,7 +124,7 @@ def posting_entry(index: int, posting: Posting, accounts: Mapping[str, str | Reg
         booking_date=posting.posted_at.date(), value_date=posting.posted_at.date(),
         booked_at=posting.posted_at, entry_ref=entry_ref, account_servicer_ref=reference,
         reversal=is_reversal(posting.operation_key),
-        bank_transaction_code=_code(posting, credit),
+        bank_transaction_code=bank_transaction_code(posting, credit),
         details=(TransactionDetails(
             amount=amount, message_id=refs.message_id, account_servicer_ref=reference,
             instruction_id=refs.instruction_id, end_to_end_id=refs.end_to_end_id,
@@ -137,7 +137,7 @@ def _party(wallet: str, accounts: Mapping[str, str | RegisteredAccount]) -> Part
     return Party(name=wallet, account=account_id(account) if account else None)
 
 
-def _code(posting: Posting, credit: bool) -> str:
+def bank_transaction_code(posting: Posting, credit: bool) -> str:
     """PMNT / RCDT (tokens in) or ICDT (tokens out) / BOOK, RRTN or OTHR. A statement's
     reversal and a payment's return (pacs.004, `tokenbridge return`) are both RRTN, in the
     family of the credit transfer they give back."""
