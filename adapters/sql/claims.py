@@ -44,7 +44,8 @@ class Claims:
 
     def read(self, references: Iterable[str]) -> None:
         """Read the claims on `references` not known yet, in one query per 500."""
-        missing = sorted(set(references) - self._held.keys())
+        held = self._held  # a lookup each: `set - keys` would walk every claim this unit knows
+        missing = sorted({reference for reference in references if reference not in held})
         for first in range(0, len(missing), 500):
             chunk = missing[first:first + 500]
             found = {r.reference: _claim_of(r) for r in
