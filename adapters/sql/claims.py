@@ -15,7 +15,7 @@ from functools import cache
 
 from sqlalchemy import Connection, bindparam, select
 
-from adapters.sql import statements
+from adapters.sql import bulk, statements
 from adapters.sql.tables import payment_refs
 from bridge.ports import MintClaim, PaymentClaim, claims_conflict
 
@@ -76,7 +76,7 @@ class Claims:
         if not pending:
             return
         rows = [dict(reference=c.reference, operation_key=c.operation_key, road=c.road) for c in pending]
-        taken = set(self.connection.execute(_claim(self.connection.dialect.name), rows).scalars().all())
+        taken = {reference for reference, in bulk.insert_returning(self.connection, _claim(self.connection.dialect.name), rows)}
         lost = [c for c in pending if c.reference not in taken]
         if not lost:
             return
