@@ -76,7 +76,8 @@ class Claims:
         if not pending:
             return
         rows = [dict(reference=c.reference, operation_key=c.operation_key, road=c.road) for c in pending]
-        taken = {reference for reference, in bulk.insert_returning(self.connection, _claim(self.connection.dialect.name), rows)}
+        taken = {reference for reference, in bulk.insert_returning(
+            self.connection, _claim(self.connection.dialect.name), rows)}
         lost = [c for c in pending if c.reference not in taken]
         if not lost:
             return

@@ -3,8 +3,8 @@
 An inbox record, a reply in the outbox and the postings of an operation return nothing the
 pipeline needs, so they need not cost a round trip each: they are queued on the connection and
 executed at commit as one executemany per statement (adapters.sql.bulk: SQL compiled once,
-rows straight to the driver; on PostgreSQL, psycopg pipelines them). Anything that reads those tables flushes the queue first, so a
-unit of work always reads its own writes.
+rows straight to the driver; on PostgreSQL, psycopg pipelines them). Anything that reads those
+tables flushes the queue first, so a unit of work always reads its own writes.
 """
 from __future__ import annotations
 

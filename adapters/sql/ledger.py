@@ -318,7 +318,8 @@ class SqlLedger(Ledger):
         change, self._change = self._change, {}
         if pending:
             try:
-                seqs = dict(bulk.insert_returning(self.connection, statements.ADD_OPERATIONS, list(pending.values())))
+                seqs = dict(bulk.insert_returning(self.connection, statements.ADD_OPERATIONS,
+                                                  list(pending.values())))
             except IntegrityError as error:
                 if _unique_violation(error):
                     raise KeyTakenMeanwhile(str(error.orig)) from error
