@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from adapters.evm.tables import evm_operations
+from adapters.sql import bulk
 from adapters.sql.tables import (audit_head, audit_links, balances, inbox, operations,
                                  operator_actions, postings, return_entries, supply)
 from bridge.audit import (ACTION, EVM_OPERATION, INBOX, OPERATION, POSTINGS, RETURN, BrokenLink, LedgerOperation,
@@ -86,6 +87,13 @@ def discard(connection: Connection) -> None:
     connection.info.pop(_PENDING, None)
 
 
+_LOCK_HEAD = (select(audit_head.c.hash, audit_head.c.length).where(audit_head.c.id == 1)
+              .with_for_update())
+_ADD_LINKS = audit_links.insert()
+_MOVE_HEAD = (update(audit_head).where(audit_head.c.id == 1)
+              .values(hash=bindparam("h"), length=bindparam("n")))
+
+
 def flush(connection: Connection) -> None:
     """Chain the queued links just before commit: one lock of the head row, one insert of all
     links, one update of the head, however many rows the unit of work wrote. The head lock
@@ -93,17 +101,15 @@ def flush(connection: Connection) -> None:
     queued = connection.info.pop(_PENDING, None)
     if not queued:
         return
-    head = connection.execute(select(audit_head.c.hash, audit_head.c.length)
-                              .where(audit_head.c.id == 1).with_for_update()).one()
+    head = connection.execute(_LOCK_HEAD).one()
     previous, links = head.hash, []
     for entity, reference, entry in queued:
         current = link_hash(previous, entity, reference, entry)
         links.append(dict(entity=entity, reference=reference, entry_hash=entry,
                           previous_hash=previous, hash=current))
         previous = current
-    connection.execute(audit_links.insert(), links)
-    connection.execute(update(audit_head).where(audit_head.c.id == 1)
-                       .values(hash=previous, length=head.length + len(links)))
+    bulk.execute_many(connection, _ADD_LINKS, links)
+    connection.execute(_MOVE_HEAD, {"h": previous, "n": head.length + len(links)})
 
 
 def stored_postings(connection: Connection) -> dict[int, list[Leg]]:

@@ -15,7 +15,7 @@ from functools import cache
 
 from sqlalchemy import Connection, bindparam, select
 
-from adapters.sql import statements
+from adapters.sql import bulk, statements
 from adapters.sql.tables import payment_refs
 from bridge.ports import MintClaim, PaymentClaim, claims_conflict
 
@@ -44,7 +44,8 @@ class Claims:
 
     def read(self, references: Iterable[str]) -> None:
         """Read the claims on `references` not known yet, in one query per 500."""
-        missing = sorted(set(references) - self._held.keys())
+        held = self._held  # a lookup each: `set - keys` would walk every claim this unit knows
+        missing = sorted({reference for reference in references if reference not in held})
         for first in range(0, len(missing), 500):
             chunk = missing[first:first + 500]
             found = {r.reference: _claim_of(r) for r in
@@ -75,7 +76,8 @@ class Claims:
         if not pending:
             return
         rows = [dict(reference=c.reference, operation_key=c.operation_key, road=c.road) for c in pending]
-        taken = set(self.connection.execute(_claim(self.connection.dialect.name), rows).scalars().all())
+        taken = {reference for reference, in bulk.insert_returning(
+            self.connection, _claim(self.connection.dialect.name), rows)}
         lost = [c for c in pending if c.reference not in taken]
         if not lost:
             return

@@ -2,9 +2,9 @@
 
 An inbox record, a reply in the outbox and the postings of an operation return nothing the
 pipeline needs, so they need not cost a round trip each: they are queued on the connection and
-executed at commit as one executemany per statement (one multi-row INSERT; on PostgreSQL,
-psycopg pipelines the UPDATEs). Anything that reads those tables flushes the queue first, so a
-unit of work always reads its own writes.
+executed at commit as one executemany per statement (adapters.sql.bulk: SQL compiled once,
+rows straight to the driver; on PostgreSQL, psycopg pipelines them). Anything that reads those
+tables flushes the queue first, so a unit of work always reads its own writes.
 """
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from adapters.sql import bulk
+
 _QUEUE = "tokenbridge.deferred"
 _SENDERS = "tokenbridge.deferred.senders"
 
 
 def defer(connection: Connection, statement: Any, *rows: dict) -> None:
+    """Queue `rows` of `statement` (built once, no RETURNING; rows of one statement have the
+    same keys) for the next flush."""
     connection.info.setdefault(_QUEUE, {}).setdefault(statement, []).extend(rows)
 
 
@@ -33,7 +37,7 @@ def flush(connection: Connection) -> None:
         send()
     queued = connection.info.pop(_QUEUE, None)
     for statement, rows in (queued or {}).items():
-        connection.execute(statement, rows)
+        bulk.execute_many(connection, statement, rows)
 
 
 def discard(connection: Connection) -> None:

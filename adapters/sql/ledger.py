@@ -27,7 +27,7 @@ from types import SimpleNamespace
 from sqlalchemy import Connection, and_, select
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql import audit, deferred, statements
+from adapters.sql import audit, bulk, deferred, statements
 from adapters.sql import holds as held_rows
 from adapters.sql.claims import Claims
 from adapters.sql.statements import combined, exact_sum
@@ -318,7 +318,8 @@ class SqlLedger(Ledger):
         change, self._change = self._change, {}
         if pending:
             try:
-                seqs = dict(self.connection.execute(statements.ADD_OPERATIONS, list(pending.values())).all())
+                seqs = dict(bulk.insert_returning(self.connection, statements.ADD_OPERATIONS,
+                                                  list(pending.values())))
             except IntegrityError as error:
                 if _unique_violation(error):
                     raise KeyTakenMeanwhile(str(error.orig)) from error
@@ -335,7 +336,7 @@ class SqlLedger(Ledger):
                 audit.record_operation(self.connection, row, legs[-2:])  # the row and its postings
                 row["seq"] = seqs[key]
                 self._recorded[key] = row
-            self.connection.execute(statements.ADD_POSTINGS, legs)
+            bulk.execute_many(self.connection, statements.ADD_POSTINGS, legs)
         dialect = self.connection.dialect.name
         rises = [dict(wallet=w, currency=c, amount=n) for (w, c), n in sorted(change.items()) if n > 0]
         falls = [dict(w=w, c=c, n=n) for (w, c), n in sorted(change.items()) if n < 0]

@@ -11,7 +11,7 @@ from sqlalchemy.exc import (DBAPIError, DisconnectionError, InvalidRequestError,
                             PendingRollbackError)
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 
-from adapters.sql import audit, deferred, statements
+from adapters.sql import audit, bulk, deferred, statements
 from adapters.sql.audit import certified
 from adapters.sql.transaction import NotTheSqlStore, SqlTransaction
 from adapters.sql.claims import ClaimTakenMeanwhile
@@ -108,8 +108,8 @@ class SqlInbox(Inbox):
         received_at = utc_naive(self.clock())
         rows = [dict(digest=d, received_at=received_at, verdict=_CLAIMED, summary="", raw=b"")
                 for d in sorted(unique)]  # one order for every unit: concurrent claims cannot deadlock
-        result = self.connection.execute(statements.claim_inbox(self.connection.dialect.name), rows)
-        return set(result.scalars().all())
+        return {digest for digest, in bulk.insert_returning(
+            self.connection, statements.claim_inbox(self.connection.dialect.name), rows)}
 
     def record(self, record: InboundRecord) -> None:
         row = dict(
