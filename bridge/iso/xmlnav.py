@@ -22,53 +22,55 @@ class Node:
     """An element of one ISO namespace, with lookups by local-name paths.
 
     A reader asks a transaction for some 40 paths, most of them absent. Asking lxml for each
-    (ElementPath, about 3 µs a path) cost more than the rest of the reading; instead the subtree
-    is walked once, on the first lookup, into a map from local path to its first element, which
-    nodes found under it share. Repeated siblings are walked only once (the first): a path
-    through a repeated element that the map lacks is asked of lxml, so answers stay exactly
-    lxml's, and a 100,000-entry statement is not mapped whole.
+    (ElementPath, about 3 µs a path) cost more than the rest of the reading; instead each element
+    a lookup passes through has its children indexed once (local name -> first child), and
+    nodes found under it share those indexes: an absent path costs one dictionary miss, and a
+    subtree nobody asks about is never visited. A path through a repeated element whose first
+    occurrence lacks the rest is asked of lxml, so answers stay exactly lxml's.
     """
 
-    __slots__ = ("element", "ns", "_paths", "_prefix")
+    __slots__ = ("element", "ns", "_children")
 
-    def __init__(self, element: etree._Element, ns: str,
-                 _paths: "_PathMap | None" = None, _prefix: str = "") -> None:
+    def __init__(self, element: etree._Element, ns: str, _children: "_Children | None" = None) -> None:
         self.element = element
         self.ns = ns
-        self._paths = _paths
-        self._prefix = _prefix
+        self._children = _children
 
     @property
     def line(self) -> int | None:
         return self.element.sourceline
 
     def find(self, path: str) -> "Node | None":
-        found, shared = self._lookup(path)
-        if found is None:
-            return None
-        return Node(found, self.ns, self._paths, self._prefix + path + "/") if shared else Node(found, self.ns)
+        found = self._lookup(path)
+        return None if found is None else Node(found, self.ns, self._children)
 
     def at_position(self, path: str) -> etree._Element | None:
         """The element at a path that numbers repeated elements from 1 (`CdtTrfTxInf[2]/Amt`,
-        as business-rule findings name them), asked of lxml: the path map knows first ones only."""
+        as business-rule findings name them), asked of lxml: the indexes know first ones only."""
         return self.element.find(_qualified(self.ns, path))
 
     def findall(self, path: str) -> Iterator["Node"]:
         """Every element at `path`, lazily: a 100,000-entry statement never holds 100,000
-        nodes (and their path maps) at once."""
-        first = self._paths.first.get(self._prefix + path) if self._paths is not None else None
+        nodes (and their indexes) at once."""
+        children = self._index()
+        step, _, rest = path.partition("/")
+        first, repeated = children.of(self.element)
+        only = first.get(step)
+        if only is None:
+            return  # no child of that name: nothing below it either
+        if not rest and step not in repeated:
+            yield Node(only, self.ns, children)
+            return
         for element in self.element.iterfind(_qualified(self.ns, path)):
-            if element is first:  # mapped already with this node's map: share it
-                yield Node(element, self.ns, self._paths, self._prefix + path + "/")
-            else:
-                yield Node(element, self.ns)
+            yield Node(element, self.ns)
 
     def text(self, path: str | None = None) -> str | None:
         """Stripped text of the element at `path` (or of this one); None when absent or empty."""
-        element = self.element if path is None else self._lookup(path)[0]
-        if element is None or element.text is None:
+        element = self.element if path is None else self._lookup(path)
+        if element is None:
             return None
-        return element.text.strip() or None
+        text = element.text
+        return None if text is None else text.strip() or None
 
     def first_text(self, *paths: str) -> str | None:
         """Text of the first of `paths` that is present: absorbs renamings across versions."""
@@ -81,43 +83,62 @@ class Node:
     def attr(self, name: str) -> str | None:
         return self.element.get(name)
 
-    def _lookup(self, path: str) -> tuple[etree._Element | None, bool]:
-        """The first element at `path`, and whether it came from the shared map."""
-        if self._paths is None:
-            self._paths = _PathMap(self.element, self.ns)
-        full = self._prefix + path
-        found = self._paths.first.get(full)
-        if found is not None or not self._paths.through_repeated(full):
-            return found, True
-        return self.element.find(_qualified(self.ns, path)), False
+    def _index(self) -> "_Children":
+        if self._children is None:
+            self._children = _Children(self.ns)
+        return self._children
+
+    def _lookup(self, path: str) -> etree._Element | None:
+        """The first element at `path`, as lxml's `find` answers."""
+        children = self._children or self._index()
+        indexed = children.indexed
+        element = self.element
+        through_repeated = False
+        for step in path.split("/"):
+            first, repeated = indexed.get(element) or children.index(element)
+            element = first.get(step)
+            if element is None:
+                # The first of a repeated element lacks the rest: a later one may have it.
+                return self.element.find(_qualified(self.ns, path)) if through_repeated else None
+            if repeated and step in repeated:
+                through_repeated = True
+        return element
 
 
-class _PathMap:
-    """Local path (from the mapped element) -> first element there; and the paths where a
-    sibling repeated, whose later subtrees were not walked."""
+_NONE: frozenset[str] = frozenset()
 
-    __slots__ = ("first", "repeated")
 
-    def __init__(self, element: etree._Element, ns: str) -> None:
-        self.first: dict[str, etree._Element] = {}
-        self.repeated: set[str] = set()
-        self._walk(element, "", "{" + ns + "}")
+class _Children:
+    """The children of the elements looked through, each indexed once: local name -> first
+    child of this namespace, and the names that repeat."""
 
-    def _walk(self, element: etree._Element, prefix: str, opening: str) -> None:
-        cut = len(opening)
+    __slots__ = ("_opening", "indexed")
+
+    def __init__(self, ns: str) -> None:
+        self._opening = "{" + ns + "}"
+        self.indexed: dict[etree._Element, tuple[dict[str, etree._Element], set[str] | frozenset[str]]] = {}
+
+    def of(self, element: etree._Element) -> tuple[dict[str, etree._Element], set[str] | frozenset[str]]:
+        """`element`'s index: local name -> first child, and the names that repeat."""
+        return self.indexed.get(element) or self.index(element)
+
+    def index(self, element: etree._Element) -> tuple[dict[str, etree._Element], set[str] | frozenset[str]]:
+        opening, cut = self._opening, len(self._opening)
+        first: dict[str, etree._Element] = {}
+        repeated: set[str] | frozenset[str] = _NONE
         for child in element:
             tag = child.tag
-            if not (isinstance(tag, str) and tag.startswith(opening)):
-                continue  # comments, processing instructions, other namespaces: never asked for
-            path = prefix + tag[cut:]
-            if path in self.first:
-                self.repeated.add(path)
-                continue
-            self.first[path] = child
-            self._walk(child, path + "/", opening)
-
-    def through_repeated(self, path: str) -> bool:
-        return any(path.startswith(r + "/") for r in self.repeated)
+            # comments, processing instructions, other namespaces: never asked for
+            if tag.__class__ is str and tag.startswith(opening):
+                name = tag[cut:]
+                if name not in first:
+                    first[name] = child
+                elif repeated:
+                    repeated.add(name)
+                else:
+                    repeated = {name}
+        found = self.indexed[element] = (first, repeated)
+        return found
 
 
 def to_decimal(text: str | None) -> Decimal | None:
