@@ -1,6 +1,9 @@
 """Prometheus metrics of a worker process (prometheus_client), served on --metrics-port."""
 from __future__ import annotations
 
+from collections import Counter as Tally
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from bridge.outcomes import MessageOutcome
@@ -55,8 +58,17 @@ class WorkerMetrics:
     def serve(self, port: int) -> None:
         start_http_server(port, registry=self.registry)
 
-    def observe(self, outcome: MessageOutcome) -> None:
-        self.messages.labels(outcome.message_type or "unknown", outcome.verdict).inc()
-        for tx in outcome.transactions:
-            self.transactions.labels(tx.operation.kind if tx.operation else "none", tx.status,
-                                     tx.reason or "").inc()
+    def observe(self, outcomes: Iterable[MessageOutcome]) -> None:
+        """Count a batch's messages and transactions: one update per set of labels (a batch is
+        mostly one type, one outcome), not one per message."""
+        messages: Tally[tuple] = Tally()
+        transactions: Tally[tuple] = Tally()
+        for outcome in outcomes:
+            messages[(outcome.message_type or "unknown", outcome.verdict)] += 1
+            for tx in outcome.transactions:
+                transactions[(tx.operation.kind if tx.operation else "none", tx.status,
+                              tx.reason or "")] += 1
+        for labels, count in messages.items():
+            self.messages.labels(*labels).inc(count)
+        for labels, count in transactions.items():
+            self.transactions.labels(*labels).inc(count)
