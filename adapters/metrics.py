@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -58,17 +57,26 @@ class WorkerMetrics:
     def serve(self, port: int) -> None:
         start_http_server(port, registry=self.registry)
 
-    def observe(self, outcomes: Iterable[MessageOutcome]) -> None:
+    def observe(self, tally: OutcomeTally) -> None:
         """Count a batch's messages and transactions: one update per set of labels (a batch is
         mostly one type, one outcome), not one per message."""
-        messages: Tally[tuple] = Tally()
-        transactions: Tally[tuple] = Tally()
-        for outcome in outcomes:
-            messages[(outcome.message_type or "unknown", outcome.verdict)] += 1
-            for tx in outcome.transactions:
-                transactions[(tx.operation.kind if tx.operation else "none", tx.status,
-                              tx.reason or "")] += 1
-        for labels, count in messages.items():
+        for labels, count in tally.messages.items():
             self.messages.labels(*labels).inc(count)
-        for labels, count in transactions.items():
+        for labels, count in tally.transactions.items():
             self.transactions.labels(*labels).inc(count)
+
+
+class OutcomeTally:
+    """A batch's messages and transactions by the labels they are counted under."""
+
+    def __init__(self) -> None:
+        self.messages: Tally[tuple] = Tally()
+        self.transactions: Tally[tuple] = Tally()
+
+    def add(self, outcome: MessageOutcome) -> None:
+        """One message's outcome; raises, counting nothing, for one it cannot read."""
+        message = (outcome.message_type or "unknown", outcome.verdict)
+        transactions = [(tx.operation.kind if tx.operation else "none", tx.status, tx.reason or "")
+                        for tx in outcome.transactions]
+        self.messages[message] += 1
+        self.transactions.update(transactions)

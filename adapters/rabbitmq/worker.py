@@ -39,7 +39,7 @@ import pika
 import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 
-from adapters.metrics import WorkerMetrics
+from adapters.metrics import OutcomeTally, WorkerMetrics
 from adapters.rabbitmq.channel import (CONNECTION_ERRORS, PERSISTENT, confirmed_channel, connect,
                                        node_of, reply_properties)
 from adapters.rabbitmq.properties import forwarded, header_text
@@ -82,7 +82,7 @@ _Delivery = tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes, float]
 @dataclass
 class _Batch:
     deliveries: list[_Delivery] = field(default_factory=list)
-    outcomes: list[MessageOutcome] = field(default_factory=list)  # counted in the metrics at once
+    outcomes: OutcomeTally = field(default_factory=OutcomeTally)  # counted in the metrics at once
     replies: list[OutboundMessage] = field(default_factory=list)
     dead: list[tuple[bytes, pika.BasicProperties, str]] = field(default_factory=list)
     retries: list[tuple[bytes, pika.BasicProperties, int, float]] = field(default_factory=list)
@@ -347,7 +347,7 @@ class Worker:
             else:
                 batch.retries.append((body, properties, attempts, delay))
             return
-        batch.outcomes.append(result)
+        batch.outcomes.add(result)
         if result.reply is not None:
             batch.replies.append(result.reply)
         batch.replies.extend(result.emitted)  # published like replies, after them
