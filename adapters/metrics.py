@@ -1,6 +1,8 @@
 """Prometheus metrics of a worker process (prometheus_client), served on --metrics-port."""
 from __future__ import annotations
 
+from collections import Counter as Tally
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from bridge.outcomes import MessageOutcome
@@ -55,8 +57,26 @@ class WorkerMetrics:
     def serve(self, port: int) -> None:
         start_http_server(port, registry=self.registry)
 
-    def observe(self, outcome: MessageOutcome) -> None:
-        self.messages.labels(outcome.message_type or "unknown", outcome.verdict).inc()
-        for tx in outcome.transactions:
-            self.transactions.labels(tx.operation.kind if tx.operation else "none", tx.status,
-                                     tx.reason or "").inc()
+    def observe(self, tally: OutcomeTally) -> None:
+        """Count a batch's messages and transactions: one update per set of labels (a batch is
+        mostly one type, one outcome), not one per message."""
+        for labels, count in tally.messages.items():
+            self.messages.labels(*labels).inc(count)
+        for labels, count in tally.transactions.items():
+            self.transactions.labels(*labels).inc(count)
+
+
+class OutcomeTally:
+    """A batch's messages and transactions by the labels they are counted under."""
+
+    def __init__(self) -> None:
+        self.messages: Tally[tuple] = Tally()
+        self.transactions: Tally[tuple] = Tally()
+
+    def add(self, outcome: MessageOutcome) -> None:
+        """One message's outcome; raises, counting nothing, for one it cannot read."""
+        message = (outcome.message_type or "unknown", outcome.verdict)
+        transactions = [(tx.operation.kind if tx.operation else "none", tx.status, tx.reason or "")
+                        for tx in outcome.transactions]
+        self.messages[message] += 1
+        self.transactions.update(transactions)

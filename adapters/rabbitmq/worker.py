@@ -39,7 +39,7 @@ import pika
 import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 
-from adapters.metrics import WorkerMetrics
+from adapters.metrics import OutcomeTally, WorkerMetrics
 from adapters.rabbitmq.channel import (CONNECTION_ERRORS, PERSISTENT, confirmed_channel, connect,
                                        node_of, reply_properties)
 from adapters.rabbitmq.properties import forwarded, header_text
@@ -82,6 +82,7 @@ _Delivery = tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes, float]
 @dataclass
 class _Batch:
     deliveries: list[_Delivery] = field(default_factory=list)
+    outcomes: OutcomeTally = field(default_factory=OutcomeTally)  # counted in the metrics at once
     replies: list[OutboundMessage] = field(default_factory=list)
     dead: list[tuple[bytes, pika.BasicProperties, str]] = field(default_factory=list)
     retries: list[tuple[bytes, pika.BasicProperties, int, float]] = field(default_factory=list)
@@ -281,6 +282,7 @@ class Worker:
                 log.error("could not sort a message's result; dead-lettering it",
                           error=type(error).__name__, detail=str(error)[:300], exc_info=True)
                 batch.dead.append((body, properties, f"internal: {type(error).__name__}: {error}"[:300]))
+        self.metrics.observe(batch.outcomes)
         lap("pipeline")
         self._publish(publisher, batch.replies)
         for body, properties, reason in batch.dead:
@@ -345,7 +347,7 @@ class Worker:
             else:
                 batch.retries.append((body, properties, attempts, delay))
             return
-        self.metrics.observe(result)
+        batch.outcomes.add(result)
         if result.reply is not None:
             batch.replies.append(result.reply)
         batch.replies.extend(result.emitted)  # published like replies, after them
