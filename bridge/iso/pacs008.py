@@ -15,6 +15,8 @@ Differences between versions, checked against the official XSDs:
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from lxml import etree
 
 from bridge.iso import components
@@ -55,88 +57,111 @@ def read_credit_transfer_message(document: etree._Element) -> CreditTransferMess
     Raises MessageReadError when `document` is not a pacs.008.001.02-.14 Document.
     """
     message_type, root = components.message_root(document, MESSAGE_FAMILY, SUPPORTED_VERSIONS, ROOT)
+    names = components.local_names(root.ns)
     header = group_header(root)
-    transactions = tuple(
-        _credit_transfer(index, tx, header) for index, tx in enumerate(root.findall("CdtTrfTxInf"))
-    )
+    transactions = tuple(_credit_transfer(index, tx, names, header)
+                         for index, tx in enumerate(transaction_elements(root, names)))
     return CreditTransferMessage(message_type=message_type, group_header=header, transactions=transactions)
 
 
+def transaction_elements(root: Node, names: dict[str, str]) -> Iterator[etree._Element]:
+    """Every `CdtTrfTxInf` of a credit transfer message, in document order."""
+    return (child for child in root.element if names.get(child.tag) == "CdtTrfTxInf")
+
+
 def group_header(root: Node) -> GroupHeader:
-    """`GrpHdr` of a credit transfer message (pacs.008, pacs.009: the same elements)."""
-    grp = root.find("GrpHdr")
+    """`GrpHdr` of a credit transfer message (pacs.008, pacs.009: the same elements), its
+    children read in one pass."""
+    names = components.local_names(root.ns)
+    grp = components.firsts(root.element, names).get("GrpHdr")
     if grp is None:
         raise MessageReadError("the message has no GrpHdr")
-    message_id = grp.text("MsgId")
+    parts = components.firsts(grp, names)
+    text_of = components.text_of
+    message_id = text_of(parts.get("MsgId"))
     if message_id is None:
         raise MessageReadError("GrpHdr has no MsgId")
-    count = grp.text("NbOfTxs")
-    created = grp.text("CreDtTm")
+    count = text_of(parts.get("NbOfTxs"))
+    created = text_of(parts.get("CreDtTm"))
+    settlement = parts.get("SttlmInf")
     return GroupHeader(
         message_id=message_id,
         created_at=to_datetime(created),
         number_of_transactions=int(count) if count and count.isdigit() else 0,
-        control_sum=to_decimal(grp.text("CtrlSum")),
-        total_settlement_amount=components.amount(grp.find("TtlIntrBkSttlmAmt"), "GrpHdr/TtlIntrBkSttlmAmt"),
-        settlement_date=to_date(grp.text("IntrBkSttlmDt")),
-        settlement_method=grp.text("SttlmInf/SttlmMtd"),
-        instructing_agent=components.agent(grp.find("InstgAgt")),
-        instructed_agent=components.agent(grp.find("InstdAgt")),
+        control_sum=to_decimal(text_of(parts.get("CtrlSum"))),
+        total_settlement_amount=components.amount_of(parts.get("TtlIntrBkSttlmAmt"),
+                                                     "GrpHdr/TtlIntrBkSttlmAmt"),
+        settlement_date=to_date(text_of(parts.get("IntrBkSttlmDt"))),
+        settlement_method=(None if settlement is None
+                           else text_of(components.firsts(settlement, names).get("SttlmMtd"))),
+        instructing_agent=components.agent_of(parts.get("InstgAgt"), names),
+        instructed_agent=components.agent_of(parts.get("InstdAgt"), names),
         created_at_text=created,
     )
 
 
-def _credit_transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfer:
-    return read_transaction(index, tx, header, debtor=_party(tx, "Dbtr"), creditor=_party(tx, "Cdtr"),
-                            charge_bearer=tx.text("ChrgBr"),
-                            instructed_amount=components.amount(tx.find("InstdAmt"),
-                                                                f"CdtTrfTxInf[{index}]/InstdAmt"),
-                            exchange_rate=to_decimal(tx.text("XchgRate")))
+def _credit_transfer(index: int, tx: etree._Element, names: dict[str, str],
+                     header: GroupHeader) -> CreditTransfer:
+    parts = components.firsts(tx, names)
+    return read_transaction(index, tx, parts, names, header, debtor=party_of(parts, names, "Dbtr"),
+                            creditor=party_of(parts, names, "Cdtr"),
+                            charge_bearer=components.text_of(parts.get("ChrgBr")),
+                            instructed_amount=components.amount_of(parts.get("InstdAmt"),
+                                                                   f"CdtTrfTxInf[{index}]/InstdAmt"),
+                            exchange_rate=to_decimal(components.text_of(parts.get("XchgRate"))))
 
 
-def read_transaction(index: int, tx: Node, header: GroupHeader, *, debtor: Party, creditor: Party,
+def read_transaction(index: int, tx: etree._Element, parts: dict[str, etree._Element],
+                     names: dict[str, str], header: GroupHeader, *, debtor: Party, creditor: Party,
                      **specific: object) -> CreditTransfer:
     """A `CdtTrfTxInf` of a credit transfer message (pacs.008, pacs.009: the same PmtId,
-    amount, date, agents and remittance), with its parties and what its family adds."""
+    amount, date, agents and remittance), with its parties and what its family adds; `parts`
+    are its children by name (`components.firsts`)."""
     where = f"CdtTrfTxInf[{index}]"
-    end_to_end_id = tx.text("PmtId/EndToEndId")
+    text_of, agent_of = components.text_of, components.agent_of
+    payment_id = parts.get("PmtId")
+    ids = {} if payment_id is None else components.firsts(payment_id, names)
+    end_to_end_id = text_of(ids.get("EndToEndId"))
     if end_to_end_id is None:
         raise MessageReadError(f"{where} has no PmtId/EndToEndId")
-    amount = components.amount(tx.find("IntrBkSttlmAmt"), f"{where}/IntrBkSttlmAmt")
+    amount = components.amount_of(parts.get("IntrBkSttlmAmt"), f"{where}/IntrBkSttlmAmt")
     if amount is None:
         raise MessageReadError(f"{where} has no IntrBkSttlmAmt")
-    condition, condition_problem = _condition(tx)
+    condition, condition_problem = (_condition(tx, names) if "SplmtryData" in parts else (None, None))
     return CreditTransfer(
         index=index,
         end_to_end_id=end_to_end_id,
         amount=amount,
         debtor=debtor,
         creditor=creditor,
-        instruction_id=tx.text("PmtId/InstrId"),
-        transaction_id=tx.text("PmtId/TxId"),
-        uetr=tx.text("PmtId/UETR"),
+        instruction_id=text_of(ids.get("InstrId")),
+        transaction_id=text_of(ids.get("TxId")),
+        uetr=text_of(ids.get("UETR")),
         # Settlement date and agents may be given once for all in GrpHdr instead.
-        settlement_date=to_date(tx.text("IntrBkSttlmDt")) or header.settlement_date,
-        debtor_agent=components.agent(tx.find("DbtrAgt")),
-        creditor_agent=components.agent(tx.find("CdtrAgt")),
-        instructing_agent=components.agent(tx.find("InstgAgt")) or header.instructing_agent,
-        instructed_agent=components.agent(tx.find("InstdAgt")) or header.instructed_agent,
-        remittance=components.remittance(tx.find("RmtInf")),
+        settlement_date=to_date(text_of(parts.get("IntrBkSttlmDt"))) or header.settlement_date,
+        debtor_agent=agent_of(parts.get("DbtrAgt"), names),
+        creditor_agent=agent_of(parts.get("CdtrAgt"), names),
+        instructing_agent=agent_of(parts.get("InstgAgt"), names) or header.instructing_agent,
+        instructed_agent=agent_of(parts.get("InstdAgt"), names) or header.instructed_agent,
+        remittance=components.remittance_of(parts.get("RmtInf"), names),
         **specific,
         condition=condition,
         condition_problem=condition_problem,
     )
 
 
-def _condition(tx: Node) -> tuple[Condition | None, str | None]:
+def _condition(tx: etree._Element, names: dict[str, str]) -> tuple[Condition | None, str | None]:
     """A conditional payment's hashlock: `SplmtryData` (transaction level, from .04 on) with
     `PlcAndNm` `tokenbridge:condition`, whose `Envlp` holds `Cond` (bridge.holds.conditions).
     (None, why) for one given but unusable; (None, None) for none."""
-    for data in tx.findall("SplmtryData"):
-        if data.text("PlcAndNm") != CONDITION_PLACE:
+    for data in tx:
+        if names.get(data.tag) != "SplmtryData":
             continue
-        envelope = data.find("Envlp")
-        cond = None if envelope is None else envelope.element.find(f"{{{CONDITION_NS}}}Cond")
+        parts = components.firsts(data, names)
+        if components.text_of(parts.get("PlcAndNm")) != CONDITION_PLACE:
+            continue
+        envelope = parts.get("Envlp")
+        cond = None if envelope is None else envelope.find(f"{{{CONDITION_NS}}}Cond")
         if cond is None:
             return None, f"SplmtryData {CONDITION_PLACE} has no Cond in {CONDITION_NS}"
         try:
@@ -147,6 +172,8 @@ def _condition(tx: Node) -> tuple[Condition | None, str | None]:
     return None, None
 
 
-def _party(tx: Node, role: str) -> Party:
+def party_of(parts: dict[str, etree._Element], names: dict[str, str], role: str) -> Party:
     """`Dbtr`/`Cdtr` name with the account in `DbtrAcct`/`CdtrAcct`."""
-    return Party(name=tx.text(f"{role}/Nm"), account=components.account(tx.find(f"{role}Acct")))
+    party = parts.get(role)
+    name = None if party is None else components.text_of(components.firsts(party, names).get("Nm"))
+    return Party(name=name, account=components.account_of(parts.get(f"{role}Acct"), names))

@@ -24,8 +24,7 @@ from __future__ import annotations
 from lxml import etree
 
 from bridge.iso import components
-from bridge.iso.pacs008 import group_header, read_transaction
-from bridge.iso.xmlnav import Node
+from bridge.iso.pacs008 import group_header, party_of, read_transaction, transaction_elements
 from bridge.parties import Party
 from bridge.payments.credit_transfer import (CreditTransfer, CreditTransferMessage, GroupHeader,
                                              UnderlyingCustomerTransfer)
@@ -44,34 +43,39 @@ def read_institution_transfer_message(document: etree._Element) -> CreditTransfe
     version = etree.QName(document).namespace or ""
     root_name = "FinInstnCdtTrf" if version.endswith((".02", ".03")) else "FICdtTrf"
     message_type, root = components.message_root(document, MESSAGE_FAMILY, SUPPORTED_VERSIONS, root_name)
+    names = components.local_names(root.ns)
     header = group_header(root)
-    transactions = tuple(_transfer(index, tx, header)
-                         for index, tx in enumerate(root.findall("CdtTrfTxInf")))
+    transactions = tuple(_transfer(index, tx, names, header)
+                         for index, tx in enumerate(transaction_elements(root, names)))
     return CreditTransferMessage(message_type=message_type, group_header=header, transactions=transactions)
 
 
-def _transfer(index: int, tx: Node, header: GroupHeader) -> CreditTransfer:
-    return read_transaction(index, tx, header, debtor=_institution(tx, "Dbtr"),
-                            creditor=_institution(tx, "Cdtr"),
-                            underlying=_underlying(tx.find("UndrlygCstmrCdtTrf"), f"CdtTrfTxInf[{index}]"))
+def _transfer(index: int, tx: etree._Element, names: dict[str, str], header: GroupHeader) -> CreditTransfer:
+    parts = components.firsts(tx, names)
+    return read_transaction(index, tx, parts, names, header, debtor=_institution(parts, names, "Dbtr"),
+                            creditor=_institution(parts, names, "Cdtr"),
+                            underlying=_underlying(parts.get("UndrlygCstmrCdtTrf"), names,
+                                                   f"CdtTrfTxInf[{index}]"))
 
 
-def _institution(tx: Node, role: str) -> Party:
+def _institution(parts: dict[str, etree._Element], names: dict[str, str], role: str) -> Party:
     """`Dbtr`/`Cdtr`, a financial institution, with its account `DbtrAcct`/`CdtrAcct`."""
-    institution = components.agent(tx.find(role))
+    institution = components.agent_of(parts.get(role), names)
     name = (institution.name or institution.bic or institution.member_id) if institution else None
-    return Party(name=name, account=components.account(tx.find(f"{role}Acct")))
+    return Party(name=name, account=components.account_of(parts.get(f"{role}Acct"), names))
 
 
-def _underlying(node: Node | None, where: str) -> UnderlyingCustomerTransfer | None:
-    if node is None:
+def _underlying(element: etree._Element | None, names: dict[str, str],
+                where: str) -> UnderlyingCustomerTransfer | None:
+    if element is None:
         return None
+    parts = components.firsts(element, names)
     return UnderlyingCustomerTransfer(
-        debtor=Party(name=node.text("Dbtr/Nm"), account=components.account(node.find("DbtrAcct"))),
-        creditor=Party(name=node.text("Cdtr/Nm"), account=components.account(node.find("CdtrAcct"))),
-        debtor_agent=components.agent(node.find("DbtrAgt")),
-        creditor_agent=components.agent(node.find("CdtrAgt")),
-        instructed_amount=components.amount(node.find("InstdAmt"),
-                                            f"{where}/UndrlygCstmrCdtTrf/InstdAmt"),
-        remittance=components.remittance(node.find("RmtInf")),
+        debtor=party_of(parts, names, "Dbtr"),
+        creditor=party_of(parts, names, "Cdtr"),
+        debtor_agent=components.agent_of(parts.get("DbtrAgt"), names),
+        creditor_agent=components.agent_of(parts.get("CdtrAgt"), names),
+        instructed_amount=components.amount_of(parts.get("InstdAmt"),
+                                               f"{where}/UndrlygCstmrCdtTrf/InstdAmt"),
+        remittance=components.remittance_of(parts.get("RmtInf"), names),
     )
