@@ -73,7 +73,8 @@ def group_header(root: Node) -> GroupHeader:
     """`GrpHdr` of a credit transfer message (pacs.008, pacs.009: the same elements), its
     children read in one pass."""
     names = components.local_names(root.ns)
-    grp = components.firsts(root.element, names).get("GrpHdr")
+    # GrpHdr comes first: no need to look through every CdtTrfTxInf for it.
+    grp = next((child for child in root.element if names.get(child.tag) == "GrpHdr"), None)
     if grp is None:
         raise MessageReadError("the message has no GrpHdr")
     parts = components.firsts(grp, names)
