@@ -42,14 +42,19 @@ def _canonical(value: Any) -> Any:
     return str(value)
 
 
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                   default=_canonical)
+"""What `json.dumps` with these options builds on every call (the same bytes), built once: it
+keeps no state between calls."""
+
+
 def content_hash(fields: Mapping[str, Any]) -> str:
     """SHA-256 of a row's fields in a canonical JSON form (sorted keys, bytes as their SHA-256,
     times as text), so the same content always hashes the same on any database. Text, integers,
     booleans and None are JSON's own; only the rest goes through `_canonical` (json's `default`
     hook, so no walk over every value: the same bytes as the walk of migration 0003's days, see
     tests/test_audit_money.py)."""
-    text = json.dumps(fields if isinstance(fields, dict) else dict(fields), sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=False, default=_canonical)
+    text = _CANONICAL_JSON.encode(fields if isinstance(fields, dict) else dict(fields))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -272,6 +272,12 @@ class AccountRegistry(ABC):
     @abstractmethod
     def get(self, account: str) -> RegisteredAccount | None: ...
 
+    def get_many(self, accounts: Iterable[str]) -> None:
+        """Read ahead the accounts a batch's payments name, so that their `get` asks the store
+        nothing more (a store may read them in one query). This default reads each with `get`."""
+        for account in accounts:
+            self.get(account)
+
     @abstractmethod
     def upsert(self, accounts: Iterable[RegisteredAccount]) -> int:
         """Insert or update by account id; returns how many rows were written."""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from sqlalchemy.exc import (DBAPIError, DisconnectionError, InvalidRequestError, OperationalError,
                             PendingRollbackError)
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
@@ -30,6 +30,10 @@ most) up to this long."""
 
 _CLAIMED = "claimed"  # inbox verdict while the claiming unit of work is still open
 
+FIND_ACCOUNTS = select(accounts).where(accounts.c.account.in_(bindparam("accounts", expanding=True)))
+_READ_AHEAD_CHUNK = 500
+"""Accounts read ahead in one query at most (well within every driver's parameter limit)."""
+
 
 class SqlAccountRegistry(AccountRegistry):
     def __init__(self, connection: Connection) -> None:
@@ -37,17 +41,32 @@ class SqlAccountRegistry(AccountRegistry):
         self._cache: dict[str, RegisteredAccount | None] = {}
         self._positions: dict[str, str] | None = None
         self._wallets: dict[tuple[str, str], RegisteredAccount | None] = {}
+        self._read_ahead: dict[str, RegisteredAccount | None] = {}  # by get_many, not yet asked by get
 
     def get(self, account: str) -> RegisteredAccount | None:
         account = normalised_account(account)  # rows are stored normalised (parse_registry_rows)
         if account not in self._cache:  # a message names the same accounts again and again
-            row = self.connection.execute(statements.FIND_ACCOUNT, {"a": account}).first()
-            found = self._cache[account] = None if row is None else _registered(row)
+            if account in self._read_ahead:
+                found = self._cache[account] = self._read_ahead.pop(account)
+            else:
+                row = self.connection.execute(statements.FIND_ACCOUNT, {"a": account}).first()
+                found = self._cache[account] = None if row is None else _registered(row)
             if found is not None and found.wallet and found.status == ACTIVE:
                 # what of_wallet answers (an active account first): a payment's notifications
                 # name the accounts its translation looked up, without asking again
                 self._wallets.setdefault((found.wallet, found.currency), found)
         return self._cache[account]
+
+    def get_many(self, accounts: Iterable[str]) -> None:
+        """Read the accounts not known yet in one query per 500; `get` then takes each from
+        what was read (and notes its wallet for `of_wallet` then, as when it reads it itself)."""
+        missing = sorted({account for account in map(normalised_account, accounts)
+                          if account not in self._cache and account not in self._read_ahead})
+        for first in range(0, len(missing), _READ_AHEAD_CHUNK):
+            chunk = missing[first:first + _READ_AHEAD_CHUNK]
+            found = {row.account: _registered(row)
+                     for row in self.connection.execute(FIND_ACCOUNTS, {"accounts": chunk})}
+            self._read_ahead.update({account: found.get(account) for account in chunk})
 
     def upsert(self, rows: Iterable[RegisteredAccount]) -> int:
         values = [dict(account=a.account, currency=a.currency, wallet=a.wallet, status=a.status,
@@ -60,6 +79,7 @@ class SqlAccountRegistry(AccountRegistry):
             set_={c: statement.excluded[c]
                   for c in ("currency", "wallet", "status", "kind", "scheme", "issuer", "group")}))
         self._cache.clear()
+        self._read_ahead.clear()
         self._positions = None
         self._wallets.clear()
         return len(values)

@@ -45,13 +45,10 @@ def iso_utc_datetime(moment: datetime) -> str:
     head.001.001.01 accepts nothing else, and every other AppHdr and pacs.002 version accepts
     it, so one form serves all. A naive datetime is taken to be UTC already.
     """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    text = moment.replace(microsecond=0, tzinfo=None).isoformat()
-    if moment.microsecond:
-        text += f".{moment.microsecond // 1000:03d}"
-    return text + "Z"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    # "milliseconds" truncates the fraction, as banks write it; none at all on a whole second
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds") + "Z"
 
 
 def echoed_datetime(text: str | None, moment: datetime | None, *, utc_only: bool = False) -> str | None:

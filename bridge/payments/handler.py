@@ -26,7 +26,7 @@ from bridge.payments.authorisation import authorise_instruction, authorise_opera
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage
 from bridge.payments.replies import (answer_summary, answerable, group_status, message_rejection,
                                     status_report, transaction_statuses)
-from bridge.payments.translation import Decision, translate_message
+from bridge.payments.translation import Decision, accounts_named, translate_message
 from bridge.ports import COVER_ROAD, PAYMENT_ROAD, MintClaim, UnitOfWork
 from bridge.reconciliation.statement_mints import mint_claim, minted_from_statement, statement_key_of
 
@@ -53,7 +53,11 @@ class CreditTransfers:
 
     def prepare(self, uow: UnitOfWork, messages: Sequence[Inbound]) -> None:
         """Translate each message of a batch once, and tell the ledger what their payments will
-        apply and look up, so that it can read their keys and balances in one go (Ledger.prepare)."""
+        apply and look up, so that it can read their keys and balances in one go (Ledger.prepare).
+        The accounts they name are read first, all at once (AccountRegistry.get_many)."""
+        payloads = [m.read.payload for m in messages if m.read.payload is not None]
+        if payloads:
+            uow.accounts.get_many([key for payload in payloads for key in accounts_named(payload)])
         planned, lookups, references = [], [], []
         for message in messages:
             if message.read.payload is None:

@@ -39,7 +39,7 @@ from bridge.parties import Agent, Party, same_institution
 from bridge.payments.credit_transfer import CreditTransfer, CreditTransferMessage, GroupHeader
 from bridge.payments.keys import transaction_keys
 
-__all__ = ["AccountLookup", "Decision", "ours", "translate", "translate_message"]
+__all__ = ["AccountLookup", "Decision", "accounts_named", "ours", "translate", "translate_message"]
 
 
 def ours(party: Party, agent: Agent | None, lookup: AccountLookup,
@@ -184,6 +184,18 @@ def _cross_currency(tx: CreditTransfer, header: GroupHeader, debtor: RegisteredA
         credit_wallet=creditor.wallet, credit_currency=creditor.currency,
         debit_amount=debit_units, credit_amount=credit_units, message_rate=message_rate,
         rate_stated=rate is not None, refs=_refs(tx, header))
+
+
+def accounts_named(message: CreditTransferMessage) -> list[str]:
+    """The registry ids (`AccountId.key`) translating `message` may look up: each transaction's
+    debtor's and creditor's accounts (a cover's: its underlying's), in order, each once."""
+    named: dict[str, None] = {}
+    for tx in message.transactions:
+        sides = tx.underlying if tx.underlying is not None else tx
+        for party in (sides.debtor, sides.creditor):
+            if party.account is not None and (key := party.account.key):
+                named[key] = None
+    return list(named)
 
 
 def translate_message(message: CreditTransferMessage, lookup: AccountLookup,
