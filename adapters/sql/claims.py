@@ -46,8 +46,7 @@ class Claims:
         """Read the claims on `references` not known yet, in one query per 500."""
         held = self._held  # a lookup each: `set - keys` would walk every claim this unit knows
         missing = sorted({reference for reference in references if reference not in held})
-        for first in range(0, len(missing), 500):
-            chunk = missing[first:first + 500]
+        for chunk in statements.chunks(missing):
             found = {r.reference: _claim_of(r) for r in
                      self.connection.execute(FIND_CLAIMS, {"references": chunk})}
             self._held.update({reference: found.get(reference) for reference in chunk})

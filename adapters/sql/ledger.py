@@ -289,7 +289,7 @@ class SqlLedger(Ledger):
         return found
 
     def _read_keys(self, keys: set[str]) -> None:
-        for chunk in _chunks(sorted(keys)):
+        for chunk in statements.chunks(sorted(keys)):
             found = {row.key: _recorded(row) for row in
                      self.connection.execute(statements.FIND_OPERATIONS, {"keys": chunk})}
             self._recorded.update({key: found.get(key) for key in chunk})
@@ -303,7 +303,7 @@ class SqlLedger(Ledger):
         `wanted` not held yet, in one fixed order so that concurrent units cannot deadlock on
         them. A wallet without a row holds 0; its row is created at commit."""
         missing = sorted(wanted - self._held.keys())
-        for chunk in _chunks(missing):
+        for chunk in statements.chunks(missing):
             rows = self.connection.execute(statements.LOCK_BALANCES, {
                 "wallets": sorted({w for w, _ in chunk}), "currencies": sorted({c for _, c in chunk})})
             stored = {(r.wallet, r.currency): (r.balance, r.held) for r in rows}
@@ -420,11 +420,6 @@ class SqlLedger(Ledger):
 def _unique_violation(error: IntegrityError) -> bool:
     code = getattr(error.orig, "sqlstate", None)  # psycopg
     return code == "23505" or "UNIQUE constraint failed" in str(error.orig)  # or SQLite's words
-
-
-def _chunks(items: list, size: int = 500) -> Iterable[list]:
-    for first in range(0, len(items), size):
-        yield items[first:first + size]
 
 
 def _recorded(row) -> RecordedOperation:

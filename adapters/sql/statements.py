@@ -7,7 +7,9 @@ bind parameters, is compiled once and only executed afterwards.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import cache
+from typing import TypeVar
 
 from sqlalchemy import Column, ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -104,6 +106,20 @@ ADD_OUTBOX = outbox.insert()
 ADD_POSTINGS = postings.insert()
 FIND_OUTBOX = select(outbox).where(outbox.c.message_id == bindparam("m"))
 FIND_ACCOUNT = select(accounts).where(accounts.c.account == bindparam("a"))
+FIND_ACCOUNTS = select(accounts).where(accounts.c.account.in_(bindparam("accounts", expanding=True)))
 WALLET_ACCOUNTS = (select(accounts).where(accounts.c.wallet == bindparam("w"),
                                           accounts.c.currency == bindparam("c"))
                    .order_by((accounts.c.status != "active"), accounts.c.account).limit(1))
+
+
+IN_LIST_SIZE = 500
+"""Values in one `IN (...)` read at most: well within every driver's parameter limit."""
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T]]:
+    """`items` in slices of `size`: the IN lists of a set read, the rows of a batched write."""
+    for first in range(0, len(items), size):
+        yield items[first:first + size]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import (DBAPIError, DisconnectionError, InvalidRequestError, OperationalError,
                             PendingRollbackError)
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
@@ -29,10 +29,6 @@ SENDER_MAX = 256
 most) up to this long."""
 
 _CLAIMED = "claimed"  # inbox verdict while the claiming unit of work is still open
-
-FIND_ACCOUNTS = select(accounts).where(accounts.c.account.in_(bindparam("accounts", expanding=True)))
-_READ_AHEAD_CHUNK = 500
-"""Accounts read ahead in one query at most (well within every driver's parameter limit)."""
 
 
 class SqlAccountRegistry(AccountRegistry):
@@ -62,10 +58,9 @@ class SqlAccountRegistry(AccountRegistry):
         what was read (and notes its wallet for `of_wallet` then, as when it reads it itself)."""
         missing = sorted({account for account in map(normalised_account, accounts)
                           if account not in self._cache and account not in self._read_ahead})
-        for first in range(0, len(missing), _READ_AHEAD_CHUNK):
-            chunk = missing[first:first + _READ_AHEAD_CHUNK]
+        for chunk in statements.chunks(missing):
             found = {row.account: _registered(row)
-                     for row in self.connection.execute(FIND_ACCOUNTS, {"accounts": chunk})}
+                     for row in self.connection.execute(statements.FIND_ACCOUNTS, {"accounts": chunk})}
             self._read_ahead.update({account: found.get(account) for account in chunk})
 
     def upsert(self, rows: Iterable[RegisteredAccount]) -> int:

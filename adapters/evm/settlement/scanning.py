@@ -4,9 +4,6 @@ receipt; a block that left the canonical chain (a reorg) is scanned again.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
-
 import structlog
 from sqlalchemy import Connection, Row
 
@@ -16,6 +13,7 @@ from adapters.evm.settlement import queries
 from adapters.evm.settlement.operations import pvp_partner, same_content, token_address, transaction_of
 from adapters.evm.settlement.verdicts import Verdicts
 from adapters.evm.tables import CONFIRMED, FAILED, VOID
+from adapters.sql.statements import chunks
 from adapters.sql.store import SqlStore
 from adapters.sql.transaction import SqlTransaction
 
@@ -23,8 +21,6 @@ log = structlog.get_logger("tokenbridge.evm")
 
 ROW_BATCH = 500
 """Rows read or matched per query."""
-
-T = TypeVar("T")
 
 
 class Scanner:
@@ -62,7 +58,7 @@ class Scanner:
                       key=lambda s: (s.block_number, s.log_index))
         with self.store.transaction() as transaction:
             connection = transaction.connection
-            for chunk in _chunks(logs, ROW_BATCH):
+            for chunk in chunks(logs, ROW_BATCH):
                 rows = {r.payment_ref: r for r in connection.execute(
                     queries.BY_PAYMENT_REFS, {"refs": [s.payment_ref for s in chunk]})}
                 voids = [s.payment_ref for s in chunk if s.kind == VOID]  # named by the hold's ref
@@ -141,8 +137,3 @@ def rescan_reorged(connection: Connection, row: Row) -> None:
     log.warning("evm.reorg", key=row.key, block=row.block_number)
     connection.execute(queries.UNMINED, {"row": row.seq})
     connection.execute(queries.RESCAN_FROM, {"block": row.block_number, "before": row.block_number - 1})
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
