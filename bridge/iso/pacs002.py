@@ -333,8 +333,6 @@ def write_status_reason(add: ChildAdder, parent: etree._Element, code: str | Non
 
 def _status_reason_xml(code: str | None, info: str | None, closed_list: bool) -> str:
     """`StsRsnInf` as text (`status_reason`); '' when there is nothing to say."""
-    if not code and info is None:
-        return ""
     found = status_reason(code, info, closed_list=closed_list)
     if found is None:
         return ""
