@@ -8,7 +8,7 @@ from lxml import etree
 
 from bridge.iso.catalogue import message_type_of
 from bridge.iso.errors import MessageReadError
-from bridge.iso.xmlnav import Node, to_decimal
+from bridge.iso.xmlnav import Node, text_of, to_decimal
 from bridge.money import Amount
 from bridge.parties import AccountId, Agent
 
@@ -60,14 +60,6 @@ def firsts(element: etree._Element, names: dict[str, str]) -> dict[str, etree._E
         if name is not None and name not in found:
             found[name] = child
     return found
-
-
-def text_of(element: etree._Element | None) -> str | None:
-    """Stripped text of `element`; None when absent or empty (as Node.text)."""
-    if element is None:
-        return None
-    text = element.text
-    return None if text is None else text.strip() or None
 
 
 def amount(node: Node | None, where: str) -> Amount | None:

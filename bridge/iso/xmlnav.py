@@ -66,11 +66,7 @@ class Node:
 
     def text(self, path: str | None = None) -> str | None:
         """Stripped text of the element at `path` (or of this one); None when absent or empty."""
-        element = self.element if path is None else self._lookup(path)
-        if element is None:
-            return None
-        text = element.text
-        return None if text is None else text.strip() or None
+        return text_of(self.element if path is None else self._lookup(path))
 
     def first_text(self, *paths: str) -> str | None:
         """Text of the first of `paths` that is present: absorbs renamings across versions."""
@@ -139,6 +135,14 @@ class _Children:
                     repeated = {name}
         found = self.indexed[element] = (first, repeated)
         return found
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    """Stripped text of `element`; None when absent or empty (what every reader reads)."""
+    if element is None:
+        return None
+    text = element.text
+    return None if text is None else text.strip() or None
 
 
 def to_decimal(text: str | None) -> Decimal | None:
