@@ -61,8 +61,7 @@ class ConfirmedPublisher:
                 properties: pika.BasicProperties, mandatory: bool = True) -> None:
         """Queue one message: sent with the others at the next `wait()`. Raises (nothing queued)
         if its properties do not encode."""
-        if self._closed is not None or not self.channel.is_open:
-            raise PublishFailed(f"publishing channel closed: {self._closed or 'not open'}")
+        self._check_open()
         if isinstance(body, str):  # as pika's basic_publish takes it
             body = body.encode()
         destination = (exchange, routing_key, mandatory)
@@ -101,12 +100,15 @@ class ConfirmedPublisher:
         socket takes them, while `wait` drives its event loop)."""
         if not self._unsent:
             return
-        if self._closed is not None or not self.channel.is_open:
-            raise PublishFailed(f"publishing channel closed: {self._closed or 'not open'}")
+        self._check_open()
         data, self._unsent, self._unsent_bytes = b"".join(self._unsent), [], 0
         connection = self.connection._impl  # pika's own statistics, as basic_publish keeps them
         connection.bytes_sent += len(data)
         connection._adapter_emit_data(data)
+
+    def _check_open(self) -> None:
+        if self._closed is not None or not self.channel.is_open:
+            raise PublishFailed(f"publishing channel closed: {self._closed or 'not open'}")
 
     def _wait_for(self, done, what: str) -> None:
         deadline = time.monotonic() + self.timeout_s
